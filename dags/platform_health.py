@@ -1,0 +1,47 @@
+"""
+### Platform health (平台健康检查)
+
+Checks, as each component's own database role, that the warehouse answers, that every
+migration in this checkout has been applied, and that each role reaches what it must and
+nothing more. Run it after a deployment or an upgrade; it fails with the role and the check
+that failed.
+
+Owner: data team. Runs daily and on demand.
+"""
+
+from __future__ import annotations
+
+import pendulum
+from airflow.sdk import dag, task
+
+DEFAULT_ARGS = {"owner": "data-team", "retries": 1, "retry_delay": pendulum.duration(minutes=1)}
+
+
+@dag(
+    dag_id="platform_health",
+    schedule="@daily",
+    start_date=pendulum.datetime(2026, 1, 1, tz="Asia/Shanghai"),
+    catchup=False,
+    default_args=DEFAULT_ARGS,
+    tags=["platform", "ops"],
+    doc_md=__doc__,
+)
+def platform_health():
+    @task
+    def migrations_current() -> dict:
+        from credit_platform.airflow_support import warehouse_url
+        from credit_platform.health import check_migrations
+
+        return check_migrations(warehouse_url("loader"))
+
+    @task
+    def role_boundaries() -> dict:
+        from credit_platform.airflow_support import warehouse_url
+        from credit_platform.health import check_role_boundaries
+
+        return check_role_boundaries(warehouse_url)
+
+    migrations_current() >> role_boundaries()
+
+
+platform_health()

@@ -1,0 +1,115 @@
+"""Setting up who may connect: Airflow's database, role passwords, authorised recipients, public views.
+
+Everything here runs as the administrator (``WAREHOUSE_URL``) except ``grant_view``, which the
+publisher runs on the views it owns. Identifiers and literals are composed with ``psycopg.sql``,
+never by string formatting.
+"""
+
+from __future__ import annotations
+
+import os
+
+import psycopg
+from psycopg import sql
+
+from credit_platform.settings import DEFAULT_AIRFLOW_DB
+from credit_platform.warehouse.roles import (
+    AUTHORISED_GROUP,
+    ROLES,
+    libpq_url,
+    recipient_role_name,
+)
+
+
+def airflow_database() -> str:
+    return os.environ.get("CREDIT_AIRFLOW_DB", DEFAULT_AIRFLOW_DB)
+
+
+def _connect(url: str, **kw) -> psycopg.Connection:
+    return psycopg.connect(libpq_url(url), autocommit=True, connect_timeout=15, **kw)
+
+
+def ensure_airflow_database(admin_url: str, name: str | None = None) -> bool:
+    """Create Airflow's metadata database in the warehouse server, owned by ``credit_airflow``.
+
+    Returns whether it was created. Only ``credit_airflow`` may connect to it.
+    """
+    name = name or airflow_database()
+    owner = ROLES["airflow"].name
+    with _connect(admin_url) as conn:
+        if conn.execute("SELECT 1 FROM pg_roles WHERE rolname = %s", (owner,)).fetchone() is None:
+            raise RuntimeError(f"role {owner} does not exist: run the warehouse migrations first")
+        created = conn.execute("SELECT 1 FROM pg_database WHERE datname = %s", (name,)).fetchone() is None
+        if created:
+            conn.execute(sql.SQL("CREATE DATABASE {} OWNER {}").format(sql.Identifier(name), sql.Identifier(owner)))
+        conn.execute(sql.SQL("REVOKE ALL ON DATABASE {} FROM PUBLIC").format(sql.Identifier(name)))
+        conn.execute(sql.SQL("GRANT ALL ON DATABASE {} TO {}").format(sql.Identifier(name), sql.Identifier(owner)))
+    return created
+
+
+def drop_database(admin_url: str, name: str) -> None:
+    with _connect(admin_url) as conn:
+        conn.execute(sql.SQL("DROP DATABASE IF EXISTS {} WITH (FORCE)").format(sql.Identifier(name)))
+
+
+def create_database(admin_url: str, name: str) -> None:
+    with _connect(admin_url) as conn:
+        conn.execute(sql.SQL("CREATE DATABASE {}").format(sql.Identifier(name)))
+
+
+def set_passwords(admin_url: str) -> list[str]:
+    """Set each component role's password from ``CREDIT_<COMPONENT>_PASSWORD`` where it is set.
+
+    Returns the roles whose password was set. Roles without a variable keep what they have.
+    """
+    done = []
+    with _connect(admin_url) as conn:
+        for r in ROLES.values():
+            password = os.environ.get(r.password_env)
+            if password:
+                conn.execute(
+                    sql.SQL("ALTER ROLE {} PASSWORD {}").format(sql.Identifier(r.name), sql.Literal(password))
+                )
+                done.append(r.name)
+    return done
+
+
+def add_recipient(admin_url: str, slug: str, password: str | None = None) -> str:
+    """Create the login role of an authorised recipient (e.g. a bank under 信易贷) in the group.
+
+    The recipient then reads exactly the views granted to ``credit_authorised``.
+    """
+    name = recipient_role_name(slug)
+    with _connect(admin_url) as conn:
+        if conn.execute("SELECT 1 FROM pg_roles WHERE rolname = %s", (name,)).fetchone() is None:
+            conn.execute(sql.SQL("CREATE ROLE {} LOGIN").format(sql.Identifier(name)))
+        conn.execute(sql.SQL("GRANT {} TO {}").format(sql.Identifier(AUTHORISED_GROUP), sql.Identifier(name)))
+        if password:
+            conn.execute(sql.SQL("ALTER ROLE {} PASSWORD {}").format(sql.Identifier(name), sql.Literal(password)))
+    return name
+
+
+def remove_recipient(admin_url: str, slug: str) -> str:
+    name = recipient_role_name(slug)
+    with _connect(admin_url) as conn:
+        conn.execute(sql.SQL("DROP ROLE IF EXISTS {}").format(sql.Identifier(name)))
+    return name
+
+
+def grant_view(conn: psycopg.Connection, view: str, audience: str) -> None:
+    """Let an audience read one view in ``publish``: ``public`` (完全公开) or ``authorised`` (依授权公开).
+
+    Run by the publisher, who owns the view. Nothing in ``publish`` is readable by those roles
+    until it is granted here.
+    """
+    grantee = {"public": ROLES["public_reader"].name, "authorised": AUTHORISED_GROUP}.get(audience)
+    if grantee is None:
+        raise ValueError("audience must be 'public' or 'authorised'")
+    if audience == "public":
+        # A public view is also readable by authorised recipients.
+        grantees = sql.SQL(", ").join([sql.Identifier(grantee), sql.Identifier(AUTHORISED_GROUP)])
+    else:
+        grantees = sql.Identifier(grantee)
+    conn.execute(
+        sql.SQL("GRANT SELECT ON {} TO {}").format(sql.Identifier("publish", view), grantees)
+    )

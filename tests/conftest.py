@@ -1,0 +1,91 @@
+"""Shared fixtures. Integration tests run against a real PostgreSQL: ``WAREHOUSE_URL`` when set,
+otherwise the project's embedded server (started on demand). Each test session works in a fresh
+database created for it, migrated from scratch, and dropped at the end."""
+
+from __future__ import annotations
+
+import os
+import uuid
+from collections.abc import Callable, Iterator
+from pathlib import Path
+
+import pytest
+from sqlalchemy.engine import make_url
+
+from credit_platform.warehouse import access, migrate
+from credit_platform.warehouse.roles import admin_url, render, url_for
+
+ROOT = Path(__file__).resolve().parents[1]
+
+
+@pytest.fixture(scope="session")
+def project_root() -> Path:
+    return ROOT
+
+
+@pytest.fixture(scope="session")
+def server_url() -> str:
+    """Administrator URL of the server the tests use (its default database)."""
+    return admin_url()
+
+
+def _scratch_db(server_url: str, label: str) -> tuple[str, str]:
+    name = f"credit_test_{label}_{uuid.uuid4().hex[:8]}"
+    access.create_database(server_url, name)
+    return name, render(make_url(server_url).set(database=name))
+
+
+@pytest.fixture(scope="session")
+def warehouse(server_url: str) -> Iterator[str]:
+    """Administrator URL of a database made for this session and migrated from scratch."""
+    name, url = _scratch_db(server_url, "wh")
+    outcome = migrate.migrate(url)
+    assert outcome.applied, "a fresh database must get every migration"
+    yield url
+    access.drop_database(server_url, name)
+
+
+@pytest.fixture
+def scratch_database(server_url: str) -> Iterator[str]:
+    """An empty database (not migrated) for one test."""
+    name, url = _scratch_db(server_url, "empty")
+    yield url
+    access.drop_database(server_url, name)
+
+
+@pytest.fixture(scope="session")
+def role_url(warehouse: str) -> Callable[[str], str]:
+    """URL of the session's warehouse database as one component's role."""
+    return lambda component: url_for(component, warehouse)
+
+
+@pytest.fixture(scope="session")
+def airflow_db(server_url: str, warehouse: str) -> Iterator[str]:
+    """Name of an Airflow metadata database made for this session (owned by credit_airflow)."""
+    name = f"credit_test_airflow_{uuid.uuid4().hex[:8]}"
+    access.ensure_airflow_database(warehouse, name)
+    yield name
+    access.drop_database(server_url, name)
+
+
+@pytest.fixture(scope="session")
+def airflow_test_env(warehouse: str, airflow_db: str, tmp_path_factory) -> dict[str, str]:
+    """Environment for Airflow commands run against the session's databases, in a scratch home."""
+    from credit_platform.airflow_env import airflow_env
+
+    local = tmp_path_factory.mktemp("local")
+    saved = {k: os.environ.get(k) for k in ("CREDIT_LOCAL_DIR", "AIRFLOW_HOME")}
+    os.environ["CREDIT_LOCAL_DIR"] = str(local)
+    os.environ.pop("AIRFLOW_HOME", None)
+    try:
+        env = airflow_env(base_url=warehouse, airflow_db=airflow_db)
+    finally:
+        for k, v in saved.items():
+            if v is None:
+                os.environ.pop(k, None)
+            else:
+                os.environ[k] = v
+    env["CREDIT_LOCAL_DIR"] = str(local)
+    env["WAREHOUSE_URL"] = warehouse
+    env["CREDIT_AIRFLOW_DB"] = airflow_db
+    return env

@@ -1,0 +1,64 @@
+import json
+
+import pytest
+
+from credit_platform.airflow_env import connection_json
+from credit_platform.warehouse import grants
+from credit_platform.warehouse.roles import ROLES, libpq_url, recipient_role_name, url_for
+
+BASE = "postgresql+psycopg2://admin:adminpw@db.internal:6543/credit?sslmode=require"
+
+
+def test_component_url_keeps_server_and_database_and_swaps_the_user(monkeypatch):
+    monkeypatch.delenv("CREDIT_LOADER_PASSWORD", raising=False)
+    url = url_for("loader", BASE)
+    assert url == "postgresql+psycopg2://credit_loader@db.internal:6543/credit?sslmode=require"
+
+
+def test_component_password_comes_from_its_own_variable(monkeypatch):
+    monkeypatch.setenv("CREDIT_PUBLISHER_PASSWORD", "p@ss:w/rd")
+    url = url_for("publisher", BASE)
+    assert "adminpw" not in url
+    assert libpq_url(url).startswith("postgresql://credit_publisher:p%40ss%3Aw%2Frd@db.internal:6543/")
+
+
+def test_unknown_component_is_refused():
+    with pytest.raises(ValueError, match="unknown component"):
+        url_for("superuser", BASE)
+
+
+def test_recipient_names_are_checked():
+    assert recipient_role_name("huairen_rural_bank") == "credit_recipient_huairen_rural_bank"
+    for bad in ["Bank", "x", "bank; drop role postgres", "银行"]:
+        with pytest.raises(ValueError):
+            recipient_role_name(bad)
+
+
+def test_airflow_connection_json_carries_every_part(monkeypatch):
+    monkeypatch.setenv("CREDIT_ANALYST_PASSWORD", "s3cret")
+    conn = json.loads(connection_json(url_for("analyst", BASE)))
+    assert conn == {
+        "conn_type": "postgres",
+        "host": "db.internal",
+        "port": 6543,
+        "login": "credit_analyst",
+        "schema": "credit",
+        "password": "s3cret",
+        "extra": {"sslmode": "require"},
+    }
+
+
+def test_access_design_names_only_known_components_and_schemas():
+    assert set(grants.SCHEMA_PRIVILEGES) == set(ROLES) - {"airflow"}
+    assert set(grants.OPS_TABLE_PRIVILEGES) == set(grants.SCHEMA_PRIVILEGES)
+    for privileges in grants.SCHEMA_PRIVILEGES.values():
+        assert set(privileges) <= set(grants.SCHEMAS)
+    # nobody but the transformer builds models, nobody but the publisher writes publish
+    creators = {c: {s for s, p in v.items() if "CREATE" in p} for c, v in grants.SCHEMA_PRIVILEGES.items()}
+    assert creators == {
+        "loader": set(),
+        "transformer": {"staging", "intermediate", "marts"},
+        "publisher": {"publish"},
+        "analyst": set(),
+        "public_reader": set(),
+    }
