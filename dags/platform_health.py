@@ -27,14 +27,14 @@ DEFAULT_ARGS = {"owner": "data-team", "retries": 1, "retry_delay": pendulum.dura
     doc_md=__doc__,
 )
 def platform_health():
-    @task
+    @task(multiple_outputs=False)
     def migrations_current() -> dict:
         from credit_platform.airflow_support import warehouse_url
         from credit_platform.health import check_migrations
 
         return check_migrations(warehouse_url("loader"))
 
-    @task
+    @task(multiple_outputs=False)
     def role_boundaries() -> dict:
         from credit_platform.airflow_support import warehouse_url
         from credit_platform.health import check_role_boundaries

@@ -9,13 +9,18 @@ import uuid
 from collections.abc import Callable, Iterator
 from pathlib import Path
 
-import pytest
-from sqlalchemy.engine import make_url
-
-from credit_platform.warehouse import access, migrate
-from credit_platform.warehouse.roles import admin_url, render, url_for
-
 ROOT = Path(__file__).resolve().parents[1]
+# Airflow reads these at import: keep in-process Airflow (DagBag in the DAG tests) inside the project.
+os.environ.setdefault("AIRFLOW_HOME", str(ROOT / ".local" / "airflow-tests"))
+os.environ.setdefault("AIRFLOW__CORE__LOAD_EXAMPLES", "False")
+os.environ.setdefault("AIRFLOW__CORE__DAGS_FOLDER", str(ROOT / "dags"))
+os.environ.setdefault("DO_NOT_TRACK", "1")
+
+import pytest  # noqa: E402
+from sqlalchemy.engine import make_url  # noqa: E402
+
+from credit_platform.warehouse import access, migrate  # noqa: E402
+from credit_platform.warehouse.roles import admin_url, render, url_for  # noqa: E402
 
 
 @pytest.fixture(scope="session")
