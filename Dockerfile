@@ -1,0 +1,14 @@
+# Image for docker-compose.yml: the pinned environment and this project, run as a non-root user.
+FROM python:3.11-slim
+
+ENV PYTHONDONTWRITEBYTECODE=1 PYTHONUNBUFFERED=1 DO_NOT_TRACK=1 CREDIT_HOME=/opt/credit-platform
+WORKDIR /opt/credit-platform
+
+COPY requirements.lock ./
+RUN pip install --no-cache-dir -r requirements.lock
+
+COPY . .
+RUN pip install --no-cache-dir --no-deps -e . \
+    && useradd --create-home --uid 50000 credit \
+    && mkdir -p /opt/airflow && chown -R credit /opt/airflow /opt/credit-platform
+USER credit
