@@ -12,7 +12,7 @@ export DO_NOT_TRACK := 1
 export DBT_SEND_ANONYMOUS_USAGE_STATS := False
 export PYTHONDONTWRITEBYTECODE := 1
 
-.PHONY: help install lock lint test test-fast warehouse warehouse-url psql check airflow stop clean
+.PHONY: help install lock lint test test-fast test-pg compose-tool warehouse warehouse-url psql check airflow stop clean
 
 help: ## list the make targets
 	@grep -hE '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | sed -E 's/:.*## /\t/' | expand -t 18
@@ -39,9 +39,29 @@ lock: ## re-resolve requirements.lock from pyproject.toml (needs uv)
 lint: $(STAMP) ## ruff, with Airflow's AIR rules
 	$(BIN)/ruff check .
 
-test: $(STAMP) ## install what is needed, lint, and run every test against a real PostgreSQL
+# A second PostgreSQL to run the integration tests against as well, when one answers
+# (these machines run PostgreSQL 15 there). Set SECOND_PG_URL= (empty) to skip.
+SECOND_PG_URL ?= postgresql://postgres@127.0.0.1:5432/postgres
+
+test: $(STAMP) compose-tool ## install what is needed, lint, and run every test against a real PostgreSQL
 	$(BIN)/ruff check .
 	$(BIN)/pytest
+	@if [ -n "$(SECOND_PG_URL)" ] && $(BIN)/python -c "import psycopg; psycopg.connect('$(SECOND_PG_URL)', connect_timeout=3).close()" 2>/dev/null; then \
+	  echo "integration tests again, against $(SECOND_PG_URL)" >&2; \
+	  WAREHOUSE_URL="$(SECOND_PG_URL)" $(BIN)/pytest -q -m "integration and not slow" -p no:cacheprovider; \
+	else echo "no second PostgreSQL at $(SECOND_PG_URL): integration tests ran on one server only" >&2; fi
+
+test-pg: $(STAMP) ## integration tests against SECOND_PG_URL only (default: PostgreSQL on 127.0.0.1:5432)
+	WAREHOUSE_URL="$(SECOND_PG_URL)" $(BIN)/pytest -m "integration"
+
+# docker-compose.yml is validated with Debian's docker-compose; install it where we can.
+compose-tool:
+	@command -v docker-compose >/dev/null 2>&1 || { \
+	  if [ "$$(id -u)" = 0 ] && command -v apt-get >/dev/null 2>&1; then \
+	    echo "installing Debian's docker-compose to validate docker-compose.yml ..." >&2; \
+	    { apt-get install -y -qq docker-compose || { apt-get update -qq && apt-get install -y -qq docker-compose; }; } >/dev/null 2>&1 \
+	      || echo "could not install docker-compose: its test will be skipped" >&2; \
+	  else echo "docker-compose is not installed and cannot be installed here: its test will be skipped" >&2; fi; }
 
 test-fast: $(STAMP) ## unit and DAG tests only (no Airflow services, no DAG runs)
 	$(BIN)/pytest -m "not slow and not integration"
