@@ -228,10 +228,12 @@ def main(argv: list[str] | None = None) -> int:
         format="%(levelname)s %(name)s: %(message)s",
         stream=sys.stderr,
     )
+    import psycopg
+
     try:
         return args.func(args)
-    except (RuntimeError, ValueError, OSError) as exc:
-        _say(f"error: {exc}")
+    except (RuntimeError, ValueError, OSError, psycopg.Error) as exc:
+        _say(f"error: {str(exc).strip()}")
         return 1
 
 
