@@ -15,6 +15,10 @@ os.environ.setdefault("AIRFLOW_HOME", str(ROOT / ".local" / "airflow-tests"))
 os.environ.setdefault("AIRFLOW__CORE__LOAD_EXAMPLES", "False")
 os.environ.setdefault("AIRFLOW__CORE__DAGS_FOLDER", str(ROOT / "dags"))
 os.environ.setdefault("DO_NOT_TRACK", "1")
+# In-process Airflow (the DagBag of the DAG tests) needs no metadata database; point it at one
+# that cannot answer rather than at Airflow's SQLite default. Tests that run Airflow for real
+# give it a PostgreSQL database of its own (fixture airflow_test_env).
+os.environ.setdefault("AIRFLOW__DATABASE__SQL_ALCHEMY_CONN", "postgresql+psycopg2://nobody@127.0.0.1:9/none")
 
 import pytest  # noqa: E402
 from sqlalchemy.engine import make_url  # noqa: E402

@@ -185,7 +185,12 @@ def cmd_stop(args: argparse.Namespace) -> int:
 def build_parser() -> argparse.ArgumentParser:
     from credit_platform.warehouse.roles import ROLES
 
-    p = argparse.ArgumentParser(prog="credit-platform", description=__doc__.split("\n\n")[0])
+    p = argparse.ArgumentParser(
+        prog="credit-platform",
+        description="Credit grading platform (信用分级分类监管): warehouse, Airflow and checks.\n\n"
+        + __doc__.split("\n\n")[1],
+        formatter_class=argparse.RawDescriptionHelpFormatter,
+    )
     p.add_argument("-v", "--verbose", action="store_true", help="log more")
     sub = p.add_subparsers(dest="command", required=True)
 
