@@ -65,6 +65,36 @@ class Paths:
     def dbt_project(self) -> Path:
         return self.root / "dbt_project"
 
+    @property
+    def data(self) -> Path:
+        return self.root / "data"
+
+    @property
+    def inbox(self) -> Path:
+        """Arriving files: ``province/`` for pushes, ``departments/<department_code>/`` for records."""
+        return Path(os.environ.get("CREDIT_INBOX", self.data / "inbox")).resolve()
+
+    @property
+    def archive(self) -> Path:
+        """Every loaded original, stored once under its SHA-256."""
+        return Path(os.environ.get("CREDIT_ARCHIVE", self.data / "archive")).resolve()
+
+    @property
+    def outbox(self) -> Path:
+        """Publications: ``<platform>/`` for ``city``, ``prefecture`` and ``province``."""
+        return Path(os.environ.get("CREDIT_OUTBOX", self.data / "outbox")).resolve()
+
+
+TIMEZONE = "Asia/Shanghai"
+
+
+def today():
+    """Today's date in the city's time zone (event dates after it are in the future)."""
+    import datetime as dt
+    from zoneinfo import ZoneInfo
+
+    return dt.datetime.now(ZoneInfo(TIMEZONE)).date()
+
 
 def paths() -> Paths:
     return Paths(project_root())

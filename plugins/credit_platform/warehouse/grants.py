@@ -27,22 +27,44 @@ SCHEMA_PRIVILEGES: dict[str, dict[str, frozenset[str]]] = {
 }
 
 #: component -> ops table -> table privileges (anything absent must be refused).
+_R = frozenset({"SELECT"})
 OPS_TABLE_PRIVILEGES: dict[str, dict[str, frozenset[str]]] = {
     "loader": {
         "load_batches": frozenset({"SELECT", "INSERT", "UPDATE"}),
-        "schema_migrations": frozenset({"SELECT"}),
+        "rejected_rows": frozenset({"SELECT", "INSERT"}),
+        "schema_migrations": _R,
     },
-    "transformer": {"load_batches": frozenset({"SELECT"}), "schema_migrations": frozenset({"SELECT"})},
+    "transformer": {
+        "load_batches": _R,
+        "inspection_plans": _R,
+        "inspection_tasks": _R,
+        "schema_migrations": _R,
+    },
     "publisher": {
         "publications": frozenset({"SELECT", "INSERT", "UPDATE"}),
-        "schema_migrations": frozenset({"SELECT"}),
+        "inspection_plans": frozenset({"SELECT", "INSERT", "DELETE"}),
+        "inspection_tasks": frozenset({"SELECT", "INSERT", "DELETE"}),
+        "validation_runs": frozenset({"SELECT", "INSERT"}),
+        "schema_migrations": _R,
     },
     "analyst": {
-        "load_batches": frozenset({"SELECT"}),
-        "publications": frozenset({"SELECT"}),
-        "schema_migrations": frozenset({"SELECT"}),
+        "load_batches": _R,
+        "rejected_rows": _R,
+        "publications": _R,
+        "inspection_plans": _R,
+        "inspection_tasks": _R,
+        "validation_runs": _R,
+        "schema_migrations": _R,
     },
     "public_reader": {},
 }
-OPS_TABLES = ("load_batches", "publications", "schema_migrations")
+OPS_TABLES = (
+    "load_batches",
+    "rejected_rows",
+    "publications",
+    "inspection_plans",
+    "inspection_tasks",
+    "validation_runs",
+    "schema_migrations",
+)
 TABLE_PRIVILEGE_NAMES = ("SELECT", "INSERT", "UPDATE", "DELETE")
