@@ -1,0 +1,13 @@
+-- The rule version in force at each period's end date.
+select
+    p.evaluation_period,
+    p.period_start_date,
+    p.period_end_date,
+    r.rule_version,
+    r.no_evaluation_base_points,
+    r.penalty_window_months,
+    r.commendation_cap
+from {{ ref('evaluation_periods') }} as p
+inner join {{ ref('rule_versions') }} as r
+    on p.period_end_date >= r.effective_from
+    and (r.effective_to is null or p.period_end_date <= r.effective_to)
