@@ -18,7 +18,7 @@ import logging
 import shutil
 from collections import Counter
 from dataclasses import dataclass, field
-from pathlib import Path
+from pathlib import Path, PurePosixPath
 
 import psycopg
 from psycopg import sql
@@ -247,3 +247,31 @@ def _message(table, reasons: Counter) -> str:
 
 def known_sources() -> list[str]:
     return sorted(sources())
+
+
+# Within a department, registers load before the records that refer to them.
+LOAD_ORDER = ["subject_register", "supervision_scope", "inspection_matter", "inspector_roster",
+              "serious_dishonesty", "commendation", "penalty", "licence"]  # fmt: skip
+
+
+def departments_with_files(inbox: Path | None = None) -> list[str]:
+    inbox = inbox or paths().inbox
+    return sorted({PurePosixPath(rel).parts[1] for rel in discover(inbox, prefix="departments")})
+
+
+def load_department(url: str, department_code: str, *, inbox: Path | None = None) -> list[LoadResult]:
+    """Load every file of one department; every file is tried, then the first failure is raised."""
+    inbox = inbox or paths().inbox
+    files = discover(inbox, prefix=f"departments/{department_code}")
+    rank = {name: i for i, name in enumerate(LOAD_ORDER)}
+    files.sort(key=lambda rel: (rank.get(source_for(rel).name, len(rank)), rel))
+    results, failures = [], []
+    for rel in files:
+        try:
+            results.append(load_file(url, rel, inbox=inbox))
+        except LoadError as exc:
+            log.error("%s", exc)
+            failures.append(str(exc))
+    if failures:
+        raise LoadError(f"{len(failures)} of {len(files)} file(s) of {department_code} failed:\n" + "\n".join(failures))
+    return results

@@ -1,0 +1,52 @@
+"""
+### Grade industries (行业信用评价)
+
+Runs the dbt project (rendered by Cosmos from the manifest compiled by `make`; parsing this file
+runs no dbt): seeds, staging, indicator features, and `marts.fct_industry_credit_grades`, then the
+dbt tests. The Great Expectations marts checkpoint then validates the grades; only when it passes
+is the asset `validated_industry_credit_grades` updated, which queues publication and the
+inspection draw. A failed checkpoint fails the run with the failed expectations in the log and is
+recorded in `ops.validation_runs`, and nothing is published.
+
+Scheduled on new raw data (province pushes or department records). Airflow runs dbt as the
+database role `credit_transformer` (connection `warehouse_transformer`) and validates as
+`credit_publisher`.
+"""
+
+from __future__ import annotations
+
+import pendulum
+from airflow.sdk import dag, task
+from cosmos import DbtTaskGroup
+
+from credit_platform.assets import GRADES, RAW_DEPARTMENTS, RAW_PROVINCE
+from credit_platform.dbt_cosmos import configs
+
+DEFAULT_ARGS = {"owner": "data-team", "retries": 1, "retry_delay": pendulum.duration(minutes=2)}
+
+
+@dag(
+    dag_id="grade_industries",
+    schedule=(RAW_PROVINCE | RAW_DEPARTMENTS),
+    start_date=pendulum.datetime(2026, 1, 1, tz="Asia/Shanghai"),
+    catchup=False,
+    max_active_runs=1,
+    default_args=DEFAULT_ARGS,
+    tags=["grading", "dbt", "quality"],
+    doc_md=__doc__,
+)
+def grade_industries():
+    dbt = DbtTaskGroup(group_id="dbt", default_args=DEFAULT_ARGS, **configs())
+
+    @task(outlets=[GRADES], multiple_outputs=False)
+    def validate_grades() -> dict:
+        from credit_platform.airflow_support import warehouse_url
+        from credit_platform.quality.checkpoints import run_checkpoint
+
+        outcome = run_checkpoint(warehouse_url("publisher"), "marts")
+        return {"evaluated": outcome.evaluated, "success": outcome.success}
+
+    dbt >> validate_grades()
+
+
+grade_industries()

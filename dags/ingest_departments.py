@@ -1,0 +1,57 @@
+"""
+### Ingest department records (部门信用信息)
+
+Loads the new files in `$CREDIT_INBOX/departments/<department_code>/`: the subject register,
+supervision scopes, inspector rosters, inspection matters, 双公示 penalties and licences, the
+serious-dishonesty list and commendations. One mapped task per department: a broken file fails
+its own department's task, with the file and the cause in the log, and the other departments
+carry on. Batches, rejected rows and archived originals as in `ingest_province`. When something
+new was loaded, the asset `raw_department_records` is updated, which queues `grade_industries`.
+
+Run by hand: drop a file in a department's folder, then `airflow dags test ingest_departments`.
+"""
+
+from __future__ import annotations
+
+import pendulum
+from airflow.sdk import dag, task
+
+from credit_platform.assets import RAW_DEPARTMENTS
+
+DEFAULT_ARGS = {"owner": "data-team", "retries": 2, "retry_delay": pendulum.duration(minutes=2)}
+
+
+@dag(
+    dag_id="ingest_departments",
+    schedule="@hourly",
+    start_date=pendulum.datetime(2026, 1, 1, tz="Asia/Shanghai"),
+    catchup=False,
+    max_active_runs=1,
+    default_args=DEFAULT_ARGS,
+    tags=["ingest", "departments"],
+    doc_md=__doc__,
+)
+def ingest_departments():
+    @task(multiple_outputs=False)
+    def discover() -> list[str]:
+        from credit_platform.ingest.loader import departments_with_files
+
+        return departments_with_files()
+
+    @task(multiple_outputs=False, map_index_template="{{ task.op_kwargs['department_code'] }}")
+    def load_department(department_code: str) -> list[dict]:
+        from credit_platform.airflow_support import warehouse_url
+        from credit_platform.ingest.loader import load_department
+
+        return [r.as_dict() for r in load_department(warehouse_url("loader"), department_code)]
+
+    @task(outlets=[RAW_DEPARTMENTS], multiple_outputs=False)
+    def summarise(results: list[list[dict]]) -> dict:
+        from credit_platform.airflow_support import skip_unless_loaded
+
+        return skip_unless_loaded([r for per_department in results for r in per_department])
+
+    summarise(load_department.expand(department_code=discover()))
+
+
+ingest_departments()

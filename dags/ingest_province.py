@@ -1,0 +1,57 @@
+"""
+### Ingest province pushes (省公共信用综合评价结果)
+
+Loads every new file in `$CREDIT_INBOX/province/` (GB18030 or UTF-8 CSV, XLSX, JSON) into
+`raw.province_evaluations`, one mapped task per file. Each file becomes a batch in
+`ops.load_batches` (name, SHA-256, rows read, loaded, rejected, status); rejected rows go to
+`ops.rejected_rows` with their reason; the original is archived under `$CREDIT_ARCHIVE/<sha256>`.
+A file already loaded is skipped. When something new was loaded, the asset
+`raw_province_evaluations` is updated, which queues `grade_industries`.
+
+Run by hand: drop a file in the inbox, then `airflow dags test ingest_province`.
+"""
+
+from __future__ import annotations
+
+import pendulum
+from airflow.sdk import dag, task
+
+from credit_platform.assets import RAW_PROVINCE
+
+DEFAULT_ARGS = {"owner": "data-team", "retries": 2, "retry_delay": pendulum.duration(minutes=2)}
+
+
+@dag(
+    dag_id="ingest_province",
+    schedule="@hourly",
+    start_date=pendulum.datetime(2026, 1, 1, tz="Asia/Shanghai"),
+    catchup=False,
+    max_active_runs=1,
+    default_args=DEFAULT_ARGS,
+    tags=["ingest", "province"],
+    doc_md=__doc__,
+)
+def ingest_province():
+    @task(multiple_outputs=False)
+    def discover() -> list[str]:
+        from credit_platform.ingest.loader import discover
+
+        return discover(prefix="province")
+
+    @task(multiple_outputs=False)
+    def load(relative: str) -> dict:
+        from credit_platform.airflow_support import warehouse_url
+        from credit_platform.ingest.loader import load_file
+
+        return load_file(warehouse_url("loader"), relative).as_dict()
+
+    @task(outlets=[RAW_PROVINCE], multiple_outputs=False)
+    def summarise(results: list[dict]) -> dict:
+        from credit_platform.airflow_support import skip_unless_loaded
+
+        return skip_unless_loaded(results)
+
+    summarise(load.expand(relative=discover()))
+
+
+ingest_province()
