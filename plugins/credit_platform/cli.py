@@ -10,6 +10,10 @@
     credit-platform airflow start|stop|status|env         the local Airflow 3 services
     credit-platform check                run the platform health checks as each role
     credit-platform dbt ARGS...          run dbt as the transformer role (e.g. dbt debug)
+    credit-platform generate             write the demo city's files into the inbox
+    credit-platform load PATH...         load inbox files into raw by hand, as the loader role
+    credit-platform demo                 generate, run the whole DAG chain, print the summary
+    credit-platform summary              the summary of what the chain produced
     credit-platform stop                 stop Airflow and the embedded server
 
 Messages go to standard error; standard output carries only what a command is asked to print
@@ -24,6 +28,7 @@ import os
 import shlex
 import sys
 import time
+from pathlib import Path
 
 log = logging.getLogger("credit_platform")
 
@@ -171,6 +176,102 @@ def cmd_dbt(args: argparse.Namespace) -> int:
     return run_dbt(args.rest or ["debug"]).returncode
 
 
+def _demo_manifest() -> Path:
+    from credit_platform.settings import paths
+
+    return paths().data / "demo" / "manifest.json"
+
+
+def generate_demo(seed: int, subjects: int, defect_rate: float, *, force: bool = False) -> dict:
+    """Generate the demo files unless the inbox already holds this very generation."""
+    import json
+
+    from credit_platform.demo.generate import generate
+    from credit_platform.settings import paths
+
+    manifest = _demo_manifest()
+    wanted = {"seed": seed, "subjects": subjects, "defect_rate": defect_rate}
+    if not force and manifest.exists():
+        old = json.loads(manifest.read_text(encoding="utf-8"))
+        inbox = paths().inbox
+        if {k: old.get(k) for k in wanted} == wanted and all((inbox / f).exists() for f in old["files"]):
+            _say(f"demo data for seed {seed} ({subjects} subjects) already in {inbox}; kept")
+            return old
+    t0 = time.monotonic()
+    result = generate(paths().inbox, manifest, seed=seed, subjects=subjects, defect_rate=defect_rate)
+    rows = sum(f["rows"] for f in result["files"].values())
+    _say(f"generated {len(result['files'])} files, {rows} rows, into {paths().inbox} ({time.monotonic() - t0:.1f} s);"
+         f" defect manifest {manifest}")  # fmt: skip
+    return result
+
+
+def cmd_generate(args: argparse.Namespace) -> int:
+    generate_demo(args.seed, args.subjects, args.defect_rate, force=True)
+    return 0
+
+
+def cmd_load(args: argparse.Namespace) -> int:
+    from credit_platform.ingest.loader import LoadError, discover, load_file
+    from credit_platform.settings import paths
+    from credit_platform.warehouse.roles import admin_url, libpq_url, url_for
+
+    url = libpq_url(url_for("loader", admin_url()))
+    inbox = paths().inbox
+    files = args.paths or discover(inbox)
+    failed = 0
+    for rel in files:
+        p = Path(rel)
+        if p.is_absolute():
+            rel = p.resolve().relative_to(inbox).as_posix()
+        try:
+            r = load_file(url, rel)
+            _say(f"{rel}: {r.status}, {r.rows_in} read, {r.rows_loaded} loaded, {r.rows_rejected} rejected"
+                 + (f" {r.rejected_by_reason}" if r.rejected_by_reason else ""))  # fmt: skip
+        except LoadError as exc:
+            failed += 1
+            _say(f"FAILED {exc}")
+    return 1 if failed else 0
+
+
+def cmd_demo(args: argparse.Namespace) -> int:
+    from credit_platform import chain
+    from credit_platform.airflow_env import airflow_env
+    from credit_platform.dbt_cosmos import manifest_path
+    from credit_platform.dbt_runner import run_dbt
+
+    t0 = time.monotonic()
+    base = setup_warehouse()
+    if not manifest_path().exists():
+        if run_dbt(["parse", "--quiet"], base_url=base).returncode != 0:
+            _say("dbt parse failed")
+            return 1
+    generate_demo(args.seed, args.subjects, args.defect_rate)
+    env = airflow_env(base_url=base)
+    _say("running the DAG chain with `airflow dags test` (logs in .local/run/dags-test-<dag>.log) ...")
+
+    def report(run):
+        _say(f"  {run.dag_id:20} {'success' if run.success else 'FAILED':8} {run.seconds:6.1f} s")
+
+    runs = chain.run_chain(env, on_done=report)
+    ok = all(r.success for r in runs) and len(runs) == len(chain.DAG_ORDER)
+    print("\n" + chain.summary(base))
+    print(
+        f"\n{'Done' if ok else 'FAILED'} in {time.monotonic() - t0:.0f} s."
+        + ("" if ok else f" See {runs[-1].log}.")
+        + "\nOpen the Airflow UI:  make airflow   (then http://127.0.0.1:8080)"
+        + "\nQuery the warehouse:  make psql      (e.g. TABLE marts.fct_industry_credit_grades LIMIT 10;)"
+    )
+    return 0 if ok else 1
+
+
+def cmd_summary(args: argparse.Namespace) -> int:
+    from credit_platform import chain
+    from credit_platform.warehouse.roles import admin_url
+
+    print(chain.summary(admin_url()))
+    return 0
+
+
 def cmd_stop(args: argparse.Namespace) -> int:
     from credit_platform import services
     from credit_platform.warehouse import embedded
@@ -221,6 +322,21 @@ def build_parser() -> argparse.ArgumentParser:
     d = sub.add_parser("dbt", help="run dbt as the transformer role")
     d.add_argument("rest", nargs=argparse.REMAINDER, help="dbt arguments, e.g. build --select marts")
     d.set_defaults(func=cmd_dbt)
+    g = sub.add_parser("generate", help="write the demo city's files into the inbox ($CREDIT_INBOX)")
+    g.add_argument("--seed", type=int, default=42)
+    g.add_argument("--subjects", type=int, default=30000)
+    g.add_argument("--defect-rate", type=float, default=0.02)
+    g.set_defaults(func=cmd_generate)
+    ld = sub.add_parser("load", help="load inbox files into raw by hand, as the loader role")
+    ld.add_argument("paths", nargs="*", help="inbox-relative or absolute paths (default: every file in the inbox)")
+    ld.set_defaults(func=cmd_load)
+    dm = sub.add_parser("demo", help="generate the demo city and run the whole DAG chain")
+    dm.add_argument("--seed", type=int, default=42)
+    dm.add_argument("--subjects", type=int, default=30000)
+    dm.add_argument("--defect-rate", type=float, default=0.02)
+    dm.set_defaults(func=cmd_demo)
+    sm = sub.add_parser("summary", help="what the chain produced")
+    sm.set_defaults(func=cmd_summary)
     s = sub.add_parser("stop", help="stop Airflow and the embedded warehouse")
     s.set_defaults(func=cmd_stop)
     return p

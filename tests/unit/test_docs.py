@@ -44,7 +44,7 @@ def _variables_read_by_code() -> set[str]:
         names |= set(re.findall(r"environ(?:\.get)?\(\s*\"([A-Z][A-Z0-9_]+)\"", text))
         names |= set(re.findall(r"environ\[\"([A-Z][A-Z0-9_]+)\"\]", text))
         names |= set(re.findall(r"env_int\(\"([A-Z][A-Z0-9_]+)\"", text))
-    for path in (ROOT / "dbt_project").rglob("*.yml"):
+    for path in [ROOT / "dbt_project" / "profiles.yml", ROOT / "dbt_project" / "dbt_project.yml"]:
         names |= set(re.findall(r"env_var\('([A-Z][A-Z0-9_]+)'", path.read_text(encoding="utf-8")))
     return names
 

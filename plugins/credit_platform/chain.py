@@ -1,0 +1,138 @@
+"""The whole job end to end, as ``make demo`` runs it: data generated into the inbox, then each
+DAG run in order with ``airflow dags test`` (real task runs against the warehouse), then a summary.
+
+Running it again is safe: the data is regenerated only when the seed or size changed (the loader
+skips files it has loaded), grades are rebuilt, unchanged publications are not repeated, and
+existing inspection plans are kept.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import subprocess
+import sys
+import time
+from dataclasses import dataclass
+from pathlib import Path
+
+import psycopg
+
+from credit_platform.settings import paths
+from credit_platform.warehouse.roles import libpq_url, url_for
+
+DAG_ORDER = ["ingest_province", "ingest_departments", "grade_industries", "publish_grades", "draw_inspections"]
+
+
+@dataclass
+class DagRun:
+    dag_id: str
+    seconds: float
+    success: bool
+    log: Path
+
+
+def _airflow(args: list[str], env: dict, log: Path | None = None, timeout: float = 1800) -> subprocess.CompletedProcess:
+    airflow = str(Path(sys.executable).parent / "airflow")
+    if log is None:
+        return subprocess.run([airflow, *args], env={**os.environ, **env}, capture_output=True, text=True,
+                              timeout=timeout)  # fmt: skip
+    with open(log, "w") as fh:
+        return subprocess.run([airflow, *args], env={**os.environ, **env}, stdout=fh, stderr=subprocess.STDOUT,
+                              text=True, timeout=timeout)  # fmt: skip
+
+
+def prepare_airflow(env: dict) -> None:
+    for args in (["db", "migrate"], ["dags", "reserialize"]):
+        res = _airflow(args, env)
+        if res.returncode != 0:
+            raise RuntimeError(f"airflow {' '.join(args)} failed:\n{res.stdout[-2000:]}\n{res.stderr[-2000:]}")
+
+
+def run_dag(dag_id: str, env: dict, log_dir: Path, conf: dict | None = None) -> DagRun:
+    log_dir.mkdir(parents=True, exist_ok=True)
+    log = log_dir / f"dags-test-{dag_id}.log"
+    args = ["dags", "test", dag_id]
+    if conf:
+        args += ["--conf", json.dumps(conf)]
+    t0 = time.monotonic()
+    res = _airflow(args, env, log)
+    text = log.read_text(errors="replace")
+    ok = res.returncode == 0 and "state=success" in text and "DagRun Finished" in text
+    return DagRun(dag_id, time.monotonic() - t0, ok, log)
+
+
+def run_chain(env: dict, *, log_dir: Path | None = None, dags: list[str] | None = None,
+              on_done=None) -> list[DagRun]:  # fmt: skip
+    log_dir = log_dir or paths().run
+    prepare_airflow(env)
+    runs = []
+    for dag_id in dags or DAG_ORDER:
+        run = run_dag(dag_id, env, log_dir)
+        runs.append(run)
+        if on_done:
+            on_done(run)
+        if not run.success:
+            break
+    return runs
+
+
+def summary(base_url: str) -> str:
+    """What the chain did, read as the analyst role."""
+    lines = []
+    with psycopg.connect(libpq_url(url_for("analyst", base_url))) as conn:
+        lines.append("Loaded per source (all batches):")
+        lines.append(f"  {'source':22} {'files':>5} {'rows in':>9} {'loaded':>9} {'rejected':>9}  failed")
+        for src, files, rin, rl, rr, failed in conn.execute(
+            "SELECT source, count(*), sum(rows_in), sum(rows_loaded), sum(rows_rejected),"
+            " count(*) FILTER (WHERE status = 'failed') FROM ops.load_batches GROUP BY source ORDER BY source"
+        ):
+            lines.append(f"  {src:22} {files:>5} {rin or 0:>9} {rl or 0:>9} {rr or 0:>9}  {failed}")
+        reasons = conn.execute(
+            "SELECT reason_code, count(*) FROM ops.rejected_rows GROUP BY 1 ORDER BY 2 DESC"
+        ).fetchall()
+        if reasons:
+            lines.append("  rejected by reason: " + ", ".join(f"{r} {n}" for r, n in reasons))
+
+        period = conn.execute(
+            "SELECT evaluation_period FROM marts.fct_industry_credit_grades ORDER BY period_end_date DESC LIMIT 1"
+        ).fetchone()
+        if period:
+            lines.append(f"\nSubjects per grade class and industry, {period[0]}:")
+            lines.append(f"  {'industry':24} {'A':>6} {'B':>6} {'C':>6} {'D':>6} {'thin data':>9}  name")
+            for ind, name, a, b, c, d, thin in conn.execute(
+                """SELECT i.industry_code, i.industry_name,
+                          count(*) FILTER (WHERE grade_class = 'A'), count(*) FILTER (WHERE grade_class = 'B'),
+                          count(*) FILTER (WHERE grade_class = 'C'), count(*) FILTER (WHERE grade_class = 'D'),
+                          count(*) FILTER (WHERE NOT has_sufficient_data)
+                     FROM marts.fct_industry_credit_grades g JOIN marts.dim_industries i USING (industry_code)
+                    WHERE evaluation_period = %s GROUP BY 1, 2 ORDER BY 1""",
+                period,
+            ):
+                lines.append(f"  {ind:<24} {a:>6} {b:>6} {c:>6} {d:>6} {thin:>9}  {name}")
+
+        pubs = conn.execute(
+            "SELECT DISTINCT ON (platform) platform, disclosure_level, row_count, output_path FROM ops.publications"
+            " ORDER BY platform, created_at DESC"
+        ).fetchall()
+        lines.append("\nFiles published:")
+        for platform, level, rows, path in pubs:
+            lines.append(f"  {platform:10} {level:9} {rows:>7} rows  {path}")
+        if not pubs:
+            lines.append("  none")
+
+        lines.append("\nInspection lists (double random draw):")
+        plans = conn.execute(
+            """SELECT p.plan_id, p.sample_sizes, count(t.*) AS rows, count(DISTINCT t.uscc) AS subjects,
+                      count(DISTINCT t.task_id) FILTER (WHERE t.task_id IN (
+                          SELECT task_id FROM ops.inspection_tasks GROUP BY task_id
+                          HAVING count(DISTINCT department_code) > 1)) AS joint
+                 FROM ops.inspection_plans p LEFT JOIN ops.inspection_tasks t USING (plan_id)
+                GROUP BY p.plan_id, p.sample_sizes ORDER BY p.plan_id"""
+        ).fetchall()
+        for plan_id, sizes, rows, subjects, joint in plans:
+            by_class = " ".join(f"{k}:{v}" for k, v in sorted(sizes.items()))
+            lines.append(f"  {plan_id:20} {subjects:>5} subjects ({by_class}), {rows} tasks, {joint} joint")
+        if not plans:
+            lines.append("  none")
+    return "\n".join(lines)
