@@ -40,10 +40,15 @@ def grade_industries():
 
     @task(outlets=[GRADES], multiple_outputs=False)
     def validate_grades() -> dict:
-        from credit_platform.airflow_support import warehouse_url
-        from credit_platform.quality.checkpoints import run_checkpoint
+        from airflow.exceptions import AirflowFailException
 
-        outcome = run_checkpoint(warehouse_url("publisher"), "marts")
+        from credit_platform.airflow_support import warehouse_url
+        from credit_platform.quality.checkpoints import ValidationFailed, run_checkpoint
+
+        try:
+            outcome = run_checkpoint(warehouse_url("publisher"), "marts")
+        except ValidationFailed as exc:  # bad data: retrying cannot help, and nothing downstream runs
+            raise AirflowFailException(f"ValidationFailed: {exc}") from exc
         return {"evaluated": outcome.evaluated, "success": outcome.success}
 
     dbt >> validate_grades()

@@ -32,13 +32,19 @@ DEFAULT_ARGS = {"owner": "data-team", "retries": 2, "retry_delay": pendulum.dura
 def publish_grades():
     @task(multiple_outputs=False)
     def publish() -> list[dict]:
-        from credit_platform.airflow_support import warehouse_url
-        from credit_platform.publish import publish_grades
+        from airflow.exceptions import AirflowFailException
 
+        from credit_platform.airflow_support import warehouse_url
+        from credit_platform.publish import PublicationBlocked, publish_grades
+
+        try:
+            published = publish_grades(warehouse_url("publisher"))
+        except PublicationBlocked as exc:  # a deliberate stop: retrying cannot help
+            raise AirflowFailException(f"PublicationBlocked: {exc}") from exc
         return [
             {"platform": p.platform, "level": p.disclosure_level, "period": p.period, "path": str(p.path),
              "rows": p.rows, "status": p.status}
-            for p in publish_grades(warehouse_url("publisher"))
+            for p in published
         ]  # fmt: skip
 
     publish()

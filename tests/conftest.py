@@ -77,24 +77,29 @@ def airflow_db(server_url: str, warehouse: str) -> Iterator[str]:
     access.drop_database(server_url, name)
 
 
-@pytest.fixture(scope="session")
-def airflow_test_env(warehouse: str, airflow_db: str, tmp_path_factory) -> dict[str, str]:
-    """Environment for Airflow commands run against the session's databases, in a scratch home."""
+def make_airflow_env(base_url: str, airflow_db: str, local: Path, **extra: str) -> dict[str, str]:
+    """Environment for Airflow commands against the given databases, with a scratch local folder."""
     from credit_platform.airflow_env import airflow_env
 
-    local = tmp_path_factory.mktemp("local")
-    saved = {k: os.environ.get(k) for k in ("CREDIT_LOCAL_DIR", "AIRFLOW_HOME")}
-    os.environ["CREDIT_LOCAL_DIR"] = str(local)
+    overrides = {"CREDIT_LOCAL_DIR": str(local), **extra}
+    saved = {k: os.environ.get(k) for k in [*overrides, "AIRFLOW_HOME"]}
+    os.environ.update(overrides)
     os.environ.pop("AIRFLOW_HOME", None)
     try:
-        env = airflow_env(base_url=warehouse, airflow_db=airflow_db)
+        env = airflow_env(base_url=base_url, airflow_db=airflow_db)
     finally:
         for k, v in saved.items():
             if v is None:
                 os.environ.pop(k, None)
             else:
                 os.environ[k] = v
-    env["CREDIT_LOCAL_DIR"] = str(local)
-    env["WAREHOUSE_URL"] = warehouse
+    env.update(overrides)
+    env["WAREHOUSE_URL"] = base_url
     env["CREDIT_AIRFLOW_DB"] = airflow_db
     return env
+
+
+@pytest.fixture(scope="session")
+def airflow_test_env(warehouse: str, airflow_db: str, tmp_path_factory) -> dict[str, str]:
+    """Environment for Airflow commands run against the session's databases, in a scratch home."""
+    return make_airflow_env(warehouse, airflow_db, tmp_path_factory.mktemp("local"))

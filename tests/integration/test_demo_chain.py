@@ -1,0 +1,201 @@
+"""The whole chain on a small generated city, through `airflow dags test`: real loads, a real dbt
+build rendered by Cosmos, a real Great Expectations checkpoint, real publication and draw."""
+
+from __future__ import annotations
+
+import csv
+import hashlib
+import json
+import os
+import subprocess
+import sys
+import uuid
+from collections import Counter
+from dataclasses import dataclass
+from pathlib import Path
+
+import psycopg
+import pytest
+from conftest import make_airflow_env
+
+from credit_platform import chain
+from credit_platform.demo.generate import generate
+from credit_platform.warehouse import access, migrate
+from credit_platform.warehouse.roles import libpq_url, render, url_for
+
+pytestmark = [pytest.mark.integration, pytest.mark.slow]
+
+
+@dataclass
+class City:
+    url: str
+    airflow_db: str
+    env: dict
+    root: Path
+    manifest: dict
+    runs: list
+
+
+def _airflow(args: list[str], env: dict) -> subprocess.CompletedProcess:
+    return subprocess.run([str(Path(sys.executable).parent / "airflow"), *args], env={**os.environ, **env},
+                          capture_output=True, text=True, timeout=900)  # fmt: skip
+
+
+@pytest.fixture(scope="module")
+def city(server_url, tmp_path_factory):
+    from sqlalchemy.engine import make_url
+
+    root = tmp_path_factory.mktemp("city")
+    manifest = generate(root / "inbox", root / "manifest.json", seed=7, subjects=2000)
+    tag = uuid.uuid4().hex[:8]
+    db, airflow_db = f"credit_test_city_{tag}", f"credit_test_city_airflow_{tag}"
+    access.create_database(server_url, db)
+    url = render(make_url(server_url).set(database=db))
+    migrate.migrate(url)
+    access.ensure_airflow_database(url, airflow_db)
+    env = make_airflow_env(
+        url, airflow_db, root / "local",
+        CREDIT_INBOX=str(root / "inbox"), CREDIT_ARCHIVE=str(root / "archive"), CREDIT_OUTBOX=str(root / "outbox"),
+    )  # fmt: skip
+    chain.prepare_airflow(env)
+    res = _airflow(["dags", "unpause", "grade_industries"], env)
+    assert res.returncode == 0, res.stderr[-2000:]
+    runs = chain.run_chain(env, log_dir=root / "logs")
+    yield City(url, airflow_db, env, root, manifest, runs)
+    access.drop_database(server_url, airflow_db)
+    access.drop_database(server_url, db)
+
+
+def _analyst(city: City) -> psycopg.Connection:
+    return psycopg.connect(libpq_url(url_for("analyst", city.url)))
+
+
+def test_every_dag_of_the_chain_succeeds(city):
+    assert [r.dag_id for r in city.runs] == chain.DAG_ORDER
+    failed = [f"{r.dag_id}: {r.log}" for r in city.runs if not r.success]
+    assert failed == [], "\n".join(Path(f.split(": ")[1]).read_text()[-3000:] for f in failed)
+
+
+def test_rejected_rows_per_reason_equal_the_defect_manifest(city):
+    files = city.manifest["files"]
+    with _analyst(city) as conn:
+        batches = {f: (n, loaded, rejected, status) for f, n, loaded, rejected, status in conn.execute(
+            "SELECT source_file, rows_in, rows_loaded, rows_rejected, status FROM ops.load_batches")}  # fmt: skip
+        rejected = Counter({(f, r): n for f, r, n in conn.execute(
+            "SELECT source_file, reason_code, count(*) FROM ops.rejected_rows GROUP BY 1, 2")})  # fmt: skip
+    assert set(batches) == set(files)
+    expected = Counter({(f, r): n for f, spec in files.items() for r, n in spec["defects"].items() if n})
+    assert rejected == expected
+    for f, (n, loaded, rej, status) in batches.items():
+        assert status == "loaded" and n == files[f]["rows"] and n == loaded + rej, f
+    assert sum(expected.values()) > 0
+
+
+def test_a_finished_ingest_emits_the_asset_event_that_queues_grading(city):
+    meta = libpq_url(url_for("airflow", city.url, database=city.airflow_db))
+    with psycopg.connect(meta) as conn:
+        events = set(conn.execute(
+            "SELECT e.source_dag_id, e.source_task_id, a.name FROM asset_event e JOIN asset a ON a.id = e.asset_id"
+        ).fetchall())
+        queued = set(conn.execute(
+            "SELECT a.name, q.target_dag_id FROM asset_dag_run_queue q JOIN asset a ON a.id = q.asset_id"
+        ).fetchall())
+    assert ("ingest_province", "summarise", "raw_province_evaluations") in events
+    assert ("ingest_departments", "summarise", "raw_department_records") in events
+    assert ("grade_industries", "validate_grades", "validated_industry_credit_grades") in events
+    assert ("raw_province_evaluations", "grade_industries") in queued
+    assert ("raw_department_records", "grade_industries") in queued
+
+
+def test_grades_follow_the_planted_cases(city):
+    planted = city.manifest["planted"]
+    with _analyst(city) as conn:
+        rows = conn.execute(
+            "SELECT uscc, grade, grade_class, is_vetoed, veto_rule_code, has_sufficient_data"
+            " FROM marts.fct_industry_credit_grades WHERE evaluation_period = '2025-H2'"
+        ).fetchall()
+    by = {}
+    for uscc, grade, cls, vetoed, rule, enough in rows:
+        by.setdefault(uscc, []).append((grade, cls, vetoed, rule, enough))
+    dishonest = [g for u in planted["serious_dishonesty"] for g in by.get(u, [])]
+    listed_in_h2 = [g for g in dishonest if g[2]]
+    assert listed_in_h2 and all(g[0] == "D" and g[3] == "SERIOUS_DISHONESTY" for g in listed_in_h2)
+    clean = [g for u in planted["commended_clean"] for g in by.get(u, [])]
+    assert clean and all(g[1] == "A" and not g[2] for g in clean)
+    thin = [g for u in planted["insufficient_data"] for g in by.get(u, [])]
+    assert thin and all(not g[4] and g[1] != "A" for g in thin)
+
+
+def test_each_platform_gets_its_file_and_a_record(city):
+    with _analyst(city) as conn:
+        graded = conn.execute(
+            "SELECT count(*) FROM marts.fct_industry_credit_grades WHERE evaluation_period = '2025-H2'"
+        ).fetchone()[0]
+        pubs = conn.execute("SELECT platform, disclosure_level, row_count, output_path, file_sha256"
+                            " FROM ops.publications").fetchall()  # fmt: skip
+    assert sorted(p[0] for p in pubs) == ["city", "prefecture", "province"]
+    for platform, level, rows, path, digest in pubs:
+        data = Path(path).read_bytes()
+        assert Path(path).parent == city.root / "outbox" / platform
+        assert hashlib.sha256(data).hexdigest() == digest and rows == graded
+        header = next(csv.reader([data.decode("utf-8-sig").splitlines()[0]]))
+        assert "统一社会信用代码" in header and "信用等级" in header
+        assert ("评价得分" in header) == (level == "internal")
+
+
+def test_inspection_lists_are_drawn_fairly_and_shown_to_analysts(city):
+    with _analyst(city) as conn:
+        tasks = conn.execute("SELECT task_id, plan_id, department_code, uscc, inspector_ids"
+                             " FROM marts.fct_inspection_tasks").fetchall()  # fmt: skip
+        plans = conn.execute("SELECT plan_id, announced_value, seed_sha256, algorithm_version"
+                             " FROM ops.inspection_plans").fetchall()  # fmt: skip
+        conflicts = {(d, i): set(c) for d, i, c in conn.execute(
+            "SELECT department_code, inspector_id, conflict_usccs FROM marts.dim_inspectors")}  # fmt: skip
+        deregistered = {u for (u,) in conn.execute("SELECT uscc FROM marts.dim_subjects WHERE is_deregistered")}
+    assert tasks and plans
+    for plan_id, announced, seed, version in plans:
+        assert seed == hashlib.sha256(f"{plan_id}|{announced}".encode()).hexdigest() and version
+    for _task_id, _plan_id, dept, uscc, inspectors in tasks:
+        assert len(set(inspectors)) >= 2
+        assert not any(uscc in conflicts[(dept, i)] for i in inspectors)
+        assert uscc not in deregistered
+    departments_per_task = Counter(task_id for task_id, _ in {(t[0], t[2]) for t in tasks})
+    subjects_per_task = {}
+    for task_id, _, _, uscc, _ in tasks:
+        subjects_per_task.setdefault(task_id, set()).add(uscc)
+    assert all(len(s) == 1 for s in subjects_per_task.values())
+    assert any(n > 1 for n in departments_per_task.values()), "no joint inspection in a city of 2,000"
+
+
+def test_ingesting_again_loads_nothing_twice(city):
+    with _analyst(city) as conn:
+        before = conn.execute("SELECT count(*), sum(rows_loaded) FROM ops.load_batches").fetchone()
+    run = chain.run_dag("ingest_province", city.env, city.root / "logs")
+    assert run.success
+    assert "nothing new was loaded" in run.log.read_text()
+    with _analyst(city) as conn:
+        assert conn.execute("SELECT count(*), sum(rows_loaded) FROM ops.load_batches").fetchone() == before
+
+
+def test_an_invalid_grade_fails_the_checkpoint_and_nothing_is_published(city):
+    """Runs last in this module: it corrupts the marts."""
+    with _analyst(city) as conn:
+        published_before = conn.execute("SELECT count(*) FROM ops.publications").fetchone()[0]
+    outbox_before = {p: p.stat().st_mtime_ns for p in (city.root / "outbox").rglob("*.csv")}
+    with psycopg.connect(libpq_url(city.url), autocommit=True) as admin:
+        admin.execute(
+            "UPDATE marts.fct_industry_credit_grades SET grade = 'E' WHERE ctid = "
+            "(SELECT ctid FROM marts.fct_industry_credit_grades WHERE evaluation_period = '2025-H2' LIMIT 1)"
+        )
+    check = _airflow(["tasks", "test", "grade_industries", "validate_grades"], city.env)
+    out = check.stdout + check.stderr
+    assert "ValidationFailed" in out and "expect_column_values_to_be_in_set" in out and "'E'" in out
+    publish = chain.run_dag("publish_grades", city.env, city.root / "logs")
+    assert not publish.success
+    assert "PublicationBlocked" in publish.log.read_text()
+    with _analyst(city) as conn:
+        last = conn.execute("SELECT success, details FROM ops.validation_runs ORDER BY validation_run_id DESC LIMIT 1"
+                            ).fetchone()  # fmt: skip
+        assert last[0] is False and json.dumps(last[1], ensure_ascii=False).count("grade") >= 1
+        assert conn.execute("SELECT count(*) FROM ops.publications").fetchone()[0] == published_before
+    assert {p: p.stat().st_mtime_ns for p in (city.root / "outbox").rglob("*.csv")} == outbox_before

@@ -1,0 +1,583 @@
+"""The demo data generator: reproducible, shaped as documented, defects exactly as the manifest says,
+planted cases as defined."""
+
+from __future__ import annotations
+
+import csv
+import io
+import json
+import re
+import unicodedata
+from datetime import date, datetime
+from pathlib import Path
+
+import pytest
+
+from credit_platform import uscc
+from credit_platform.demo.generate import (
+    DEFECT_KINDS,
+    LICENCE_CODES,
+    PENALTY_CODES,
+    PENALTY_LABELS,
+    PROVINCE_CSV_HEADER,
+    generate,
+)
+from credit_platform.settings import paths
+
+N = 2000
+RATE = 0.02
+GRADES = ("A", "A-", "B+", "B", "B-", "C+", "C", "C-", "D")
+BANDS = {"A": (90, 100), "A-": (85, 90), "B+": (80, 85), "B": (72, 80), "B-": (65, 72), "C+": (57, 65),
+         "C": (48, 57), "C-": (40, 48), "D": (0, 40)}
+USCC_KINDS = {"uscc_missing", "uscc_invalid_format", "uscc_invalid_checksum"}
+DATE_KINDS = {"date_unparseable", "event_date_in_future"}
+KINDS_BY_SOURCE = {
+    "province_evaluation": USCC_KINDS | DATE_KINDS | {"grade_invalid"},
+    "subject_register": USCC_KINDS | DATE_KINDS,
+    "supervision_scope": USCC_KINDS | DATE_KINDS,
+    "penalty": USCC_KINDS | DATE_KINDS | {"amount_negative"},
+    "licence": USCC_KINDS | DATE_KINDS,
+    "serious_dishonesty": USCC_KINDS | DATE_KINDS,
+    "commendation": USCC_KINDS | DATE_KINDS,
+    "inspector_roster": set(),
+    "inspection_matter": set(),
+}
+# Per source: (USCC column, event-date column, amount column, grade column), by header name.
+COLUMNS = {
+    "province_evaluation": ("统一社会信用代码", "评价日期", None, "评价等级"),
+    "subject_register": ("统一社会信用代码", "成立日期", None, None),
+    "supervision_scope": ("统一社会信用代码", "纳入监管日期", None, None),
+    "penalty": ("CF_XDR_SHXYM", "CF_JDRQ", "CF_NR_FK", None),
+    "licence": ("XK_XDR_SHXYM", "XK_JDRQ", None, None),
+    "serious_dishonesty": ("统一社会信用代码", "列入日期", None, None),
+    "commendation": ("统一社会信用代码", "表彰日期", None, None),
+}
+JSON_TO_CSV = {"subjectName": "企业名称", "creditCode": "统一社会信用代码", "evalGrade": "评价等级",
+               "evalScore": "评价得分", "evalDate": "评价日期", "batchNo": "批次号"}
+LABEL_TO_CODE = dict(zip(PENALTY_LABELS, PENALTY_CODES, strict=True))
+UNIQUE_PER_FILE = {"province_evaluation", "subject_register", "supervision_scope", "serious_dishonesty"}
+
+
+# ---------------------------------------------------------------------------------------------
+# fixtures and readers
+
+
+@pytest.fixture(scope="module")
+def runs(tmp_path_factory):
+    base = tmp_path_factory.mktemp("demo")
+    out = {}
+    for name, seed in (("a", 42), ("b", 42), ("c", 43)):
+        inbox = base / name / "inbox"
+        if name == "b":  # a file the generator does not own survives a run
+            (inbox / "province").mkdir(parents=True)
+            (inbox / "province" / "someone_elses.csv").write_text("x\n", encoding="utf-8")
+            (inbox / "province" / "province_evaluation_2025H1.csv").write_text("stale\n", encoding="utf-8")
+        manifest = generate(inbox, base / name / "manifest.json", seed=seed, subjects=N, defect_rate=RATE)
+        out[name] = (inbox, base / name / "manifest.json", manifest)
+    return out
+
+
+@pytest.fixture(scope="module")
+def run(runs):
+    return runs["a"]
+
+
+@pytest.fixture(scope="module")
+def tables(run):
+    inbox, _, manifest = run
+    return {path: read_rows(inbox, path, entry) for path, entry in manifest["files"].items()}
+
+
+def read_rows(inbox: Path, path: str, entry: dict) -> list[dict]:
+    """Data rows as dicts keyed by the CSV header (JSON keys and XLSX labels mapped to those)."""
+    full = inbox / path
+    if entry["format"] == "json":
+        doc = json.loads(full.read_text(encoding="utf-8"))
+        assert doc["total"] == len(doc["data"])
+        return [{JSON_TO_CSV[k]: v for k, v in item.items()} for item in doc["data"]]
+    if entry["format"] == "xlsx":
+        import openpyxl
+
+        ws = openpyxl.load_workbook(full)[entry["sheet"]]
+        rows = list(ws.iter_rows(min_row=entry["header_row"], values_only=True))
+        header = [LABEL_TO_CODE[h] for h in rows[0]]
+        return [dict(zip(header, r, strict=True)) for r in rows[1:]]
+    text = full.read_bytes().decode(entry["encoding"])
+    return list(csv.DictReader(io.StringIO(text, newline="")))
+
+
+def parse_date(value) -> date | None:
+    if isinstance(value, datetime):
+        return value.date()
+    if isinstance(value, date):
+        return value
+    s = str(value or "").strip()
+    for pattern in (r"(\d{4})-(\d{1,2})-(\d{1,2})", r"(\d{4})/(\d{1,2})/(\d{1,2})", r"(\d{4})(\d{2})(\d{2})",
+                    r"(\d{4})年(\d{1,2})月(\d{1,2})日"):
+        m = re.fullmatch(pattern, s)
+        if m:
+            try:
+                return date(*map(int, m.groups()))
+            except ValueError:
+                return None
+    return None
+
+
+def amount(value) -> float:
+    return float(value)
+
+
+def grade_of(value) -> str:
+    return unicodedata.normalize("NFKC", str(value))
+
+
+def seeds():
+    folder = paths().dbt_project / "seeds"
+    with (folder / "departments.csv").open(encoding="utf-8") as fh:
+        departments = {r["department_code"]: r for r in csv.DictReader(fh)}
+    with (folder / "industries.csv").open(encoding="utf-8") as fh:
+        industries = {r["industry_code"]: r["department_code"] for r in csv.DictReader(fh)}
+    return departments, industries
+
+
+def clean_rows(rows: list[dict], entry: dict) -> list[dict]:
+    broken = {r for r, _ in entry["defect_rows"]}
+    return [row for i, row in enumerate(rows, 1) if i not in broken]
+
+
+# ---------------------------------------------------------------------------------------------
+# reproducibility and layout
+
+
+def test_same_seed_same_bytes_and_other_seed_differs(runs):
+    (a, ma, man_a), (b, mb, _), (c, mc, _) = runs["a"], runs["b"], runs["c"]
+    assert ma.read_bytes() == mb.read_bytes()
+    for path in man_a["files"]:
+        assert (a / path).read_bytes() == (b / path).read_bytes(), path
+    assert ma.read_bytes() != mc.read_bytes()
+    for path in ("province/province_evaluation_2025H1.csv", "departments/scjgj/subject_register.csv"):
+        assert (a / path).read_bytes() != (c / path).read_bytes()
+
+
+def test_same_bytes_under_another_hash_seed(runs, tmp_path):
+    """Nothing depends on set or hash order: a fresh interpreter with another PYTHONHASHSEED agrees."""
+    import os
+    import subprocess
+    import sys
+
+    inbox, manifest_path, manifest = runs["a"]
+    code = ("import sys; from pathlib import Path; from credit_platform.demo.generate import generate; "
+            f"generate(Path(sys.argv[1]), Path(sys.argv[2]), seed=42, subjects={N}, defect_rate={RATE})")
+    env = dict(os.environ, PYTHONHASHSEED="12345")
+    subprocess.run([sys.executable, "-c", code, str(tmp_path / "inbox"), str(tmp_path / "m.json")], env=env,
+                   check=True)
+    assert (tmp_path / "m.json").read_bytes() == manifest_path.read_bytes()
+    for path in manifest["files"]:
+        assert (tmp_path / "inbox" / path).read_bytes() == (inbox / path).read_bytes(), path
+
+
+def test_rerun_touches_only_its_own_files(runs):
+    inbox = runs["b"][0]
+    assert (inbox / "province" / "someone_elses.csv").read_text(encoding="utf-8") == "x\n"
+    assert not (inbox / "province" / "province_evaluation_2025H1.csv").read_bytes().startswith(b"stale")
+
+
+def test_manifest_lists_every_file_and_its_shape(run):
+    inbox, manifest_path, manifest = run
+    text = manifest_path.read_text(encoding="utf-8")
+    assert json.loads(text) == manifest
+    assert text == json.dumps(manifest, ensure_ascii=False, sort_keys=True, indent=1) + "\n"
+    assert manifest["seed"] == 42 and manifest["subjects"] == N and manifest["defect_rate"] == RATE
+    assert manifest["periods"] == {"2025-H1": "2025-06-30", "2025-H2": "2025-12-31"}
+    departments, _ = seeds()
+    expected = {"province/province_evaluation_2025H1.csv", "province/province_evaluation_2025H2.json",
+                "departments/scjgj/subject_register.csv", "departments/fgj/serious_dishonesty_list.csv",
+                "departments/fgj/commendations.csv", "departments/scjgj/penalties_2025H1.xlsx",
+                "departments/scjgj/penalties_2025H2.xlsx"}
+    for d in departments:
+        expected |= {f"departments/{d}/supervision_scope.csv", f"departments/{d}/inspectors.csv",
+                     f"departments/{d}/inspection_matters.csv"}
+        if d != "scjgj":
+            expected.add(f"departments/{d}/penalties_2025.csv")
+    licences = {p for p in manifest["files"] if p.endswith("/licences_2025.csv")}
+    assert 5 <= len(licences) <= 6
+    assert set(manifest["files"]) == expected | licences
+    written = {p.relative_to(inbox).as_posix() for p in inbox.rglob("*") if p.is_file()}
+    assert written == set(manifest["files"])
+    for path, entry in manifest["files"].items():
+        assert entry["source"] in KINDS_BY_SOURCE
+        assert entry["format"] == path.rsplit(".", 1)[1]
+        dept = path.split("/")[1] if path.startswith("departments/") else None
+        assert entry["department_code"] == dept
+    totals = manifest["totals"]
+    assert totals["rows"] == sum(e["rows"] for e in manifest["files"].values())
+    for kind in DEFECT_KINDS:
+        assert totals["defects"][kind] == sum(e["defects"].get(kind, 0) for e in manifest["files"].values())
+
+
+def test_row_counts_match_the_files(run, tables):
+    manifest = run[2]
+    for path, entry in manifest["files"].items():
+        assert len(tables[path]) == entry["rows"], path
+    files = manifest["files"]
+    subjects = files["departments/scjgj/subject_register.csv"]["rows"]
+    assert subjects == N
+    for path in ("province/province_evaluation_2025H1.csv", "province/province_evaluation_2025H2.json"):
+        assert 0.85 * N <= files[path]["rows"] <= 0.96 * N
+    penalties = sum(e["rows"] for e in files.values() if e["source"] == "penalty")
+    assert penalties == round(3000 * N / 30000)
+    xlsx = sum(e["rows"] for e in files.values() if e["format"] == "xlsx")
+    assert 0.35 * penalties <= xlsx <= 0.45 * penalties
+    licences = sum(e["rows"] for e in files.values() if e["source"] == "licence")
+    assert licences == round(5000 * N / 30000)
+
+
+def test_encodings_and_line_endings(run):
+    inbox, _, manifest = run
+    for path, entry in manifest["files"].items():
+        data = (inbox / path).read_bytes()
+        if entry["encoding"] == "gb18030":
+            with pytest.raises(UnicodeDecodeError):
+                data.decode("utf-8")
+            assert data.decode("gb18030").startswith(("序号,", "XK_XDR_MC,"))
+            assert b"\r\n" in data and data.count(b"\n") == data.count(b"\r\n")
+        elif entry["encoding"] == "utf-8-sig":
+            assert data.startswith(b"\xef\xbb\xbf")
+        elif entry["encoding"] == "utf-8":
+            assert not data.startswith(b"\xef\xbb\xbf")
+            data.decode("utf-8")
+        else:
+            assert entry["format"] == "xlsx" and data.startswith(b"PK")
+    h1 = (inbox / "province/province_evaluation_2025H1.csv").read_bytes().decode("gb18030")
+    assert h1.split("\r\n", 1)[0] == ",".join(PROVINCE_CSV_HEADER)
+    lic = next(p for p in manifest["files"] if p.endswith("licences_2025.csv"))
+    assert (inbox / lic).read_bytes().decode("gb18030").split("\r\n", 1)[0] == ",".join(LICENCE_CODES)
+    pen = (inbox / "departments/zjj/penalties_2025.csv").read_bytes().decode("utf-8-sig")
+    assert pen.split("\n", 1)[0] == ",".join(PENALTY_CODES)
+
+
+def test_xlsx_layout(run):
+    import openpyxl
+
+    inbox, _, manifest = run
+    for half, path in (("上半年", "departments/scjgj/penalties_2025H1.xlsx"),
+                       ("下半年", "departments/scjgj/penalties_2025H2.xlsx")):
+        wb = openpyxl.load_workbook(inbox / path)
+        assert wb.sheetnames == ["行政处罚", "说明"]
+        assert wb.properties.creator == "credit-platform demo"
+        assert wb.properties.created == wb.properties.modified == datetime(2026, 1, 1)
+        ws = wb["行政处罚"]
+        assert [str(r) for r in ws.merged_cells.ranges] == ["A1:W1"]
+        assert ws["A1"].value == f"怀仁市市场监督管理局行政处罚信息（2025年{half}）"
+        assert all(c.value is None for c in ws[2])
+        assert tuple(c.value for c in ws[3]) == PENALTY_LABELS
+        assert ws.max_row == 3 + manifest["files"][path]["rows"]
+        assert wb["说明"].max_row >= 3
+        broken = {r for r, k in manifest["files"][path]["defect_rows"] if k in DATE_KINDS}
+        for i, row in enumerate(ws.iter_rows(min_row=4, values_only=True), 1):
+            decided = row[15]
+            if i in broken:
+                continue
+            assert isinstance(decided, datetime)
+            assert (decided.date() <= date(2025, 6, 30)) == (half == "上半年")
+            assert isinstance(row[12], (int, float))
+
+
+# ---------------------------------------------------------------------------------------------
+# defects
+
+
+def test_defect_counts_and_kinds(run):
+    for path, entry in run[2]["files"].items():
+        kinds = KINDS_BY_SOURCE[entry["source"]]
+        assert set(entry["defects"]) == kinds, path
+        expected = round(RATE * entry["rows"]) if kinds else 0
+        assert sum(entry["defects"].values()) == expected, path
+        rows = entry["defect_rows"]
+        assert rows == sorted(rows) and len({r for r, _ in rows}) == len(rows) == expected
+        assert all(1 <= r <= entry["rows"] and k in kinds for r, k in rows)
+        for kind in kinds:
+            assert sum(1 for _, k in rows if k == kind) == entry["defects"][kind]
+        if kinds and expected >= len(kinds):  # spread evenly
+            assert max(entry["defects"].values()) - min(entry["defects"].values()) <= 1, path
+
+
+def test_defect_rows_carry_their_defect(run, tables):
+    for path, entry in run[2]["files"].items():
+        if entry["source"] not in COLUMNS:
+            continue
+        code_col, date_col, amount_col, grade_col = COLUMNS[entry["source"]]
+        rows = tables[path]
+        for r, kind in entry["defect_rows"]:
+            row = rows[r - 1]
+            code = row[code_col] or ""
+            if kind == "uscc_missing":
+                assert code == ""
+            elif kind == "uscc_invalid_format":
+                assert not uscc.has_valid_shape(uscc.normalise(code))
+            elif kind == "uscc_invalid_checksum":
+                assert uscc.has_valid_shape(code) and not uscc.is_valid(code)
+            else:
+                assert uscc.is_valid(code)
+            when = parse_date(row[date_col])
+            if kind == "date_unparseable":
+                assert when is None, (path, row[date_col])
+                if entry["format"] == "xlsx":
+                    assert isinstance(row[date_col], str)
+            elif kind == "event_date_in_future":
+                assert when is not None and when.year == 2099
+            else:
+                assert when is not None and when <= date(2025, 12, 31)
+            if amount_col:
+                assert (amount(row[amount_col]) < 0) == (kind == "amount_negative")
+            if grade_col:
+                assert (grade_of(row[grade_col]) not in GRADES) == (kind == "grade_invalid")
+
+
+def test_clean_rows_are_clean(run, tables):
+    planted = set()
+    for codes in run[2]["planted"].values():
+        planted |= set(codes)
+    for path, entry in run[2]["files"].items():
+        if entry["source"] not in COLUMNS:
+            continue
+        code_col, date_col, amount_col, grade_col = COLUMNS[entry["source"]]
+        rows = tables[path]
+        clean = clean_rows(rows, entry)
+        codes = [row[code_col] for row in clean]
+        assert all(uscc.is_valid(c) for c in codes), path
+        if entry["source"] in UNIQUE_PER_FILE:
+            assert len(set(codes)) == len(codes), path
+        for row in clean:
+            when = parse_date(row[date_col])
+            assert when is not None and date(1995, 1, 1) <= when <= date(2025, 12, 31), (path, row[date_col])
+            if amount_col:
+                assert amount(row[amount_col]) >= 0
+            if grade_col:
+                assert grade_of(row[grade_col]) in GRADES
+        for r, _ in entry["defect_rows"]:  # never a planted subject's row
+            assert rows[r - 1][code_col] not in planted
+
+
+def test_defective_codes_collide_with_no_subject(run, tables):
+    codes = (row["统一社会信用代码"] for row in tables["departments/scjgj/subject_register.csv"])
+    register = {c for c in codes if uscc.is_valid(c)}
+    for path, entry in run[2]["files"].items():
+        if entry["source"] not in COLUMNS:
+            continue
+        col = COLUMNS[entry["source"]][0]
+        for r, kind in entry["defect_rows"]:
+            if kind in USCC_KINDS:
+                code = tables[path][r - 1][col]
+                assert not uscc.is_valid(uscc.normalise(code or "")) and code not in register
+
+
+# ---------------------------------------------------------------------------------------------
+# content
+
+
+def test_register_follows_the_2018_division_rule(run, tables):
+    entry = run[2]["files"]["departments/scjgj/subject_register.csv"]
+    rows = tables["departments/scjgj/subject_register.csv"]
+    types = {"企业": "91", "个体工商户": "92", "农民专业合作社": "93", "事业单位": "12", "村集体经济组织": "N2"}
+    statuses, old = [], 0
+    for i, row in enumerate(rows, 1):
+        kinds = {k for r, k in entry["defect_rows"] if r == i}
+        if not kinds & USCC_KINDS:
+            code = row["统一社会信用代码"]
+            assert code[2:8] == row["登记机关区划"]
+            prefix = types.get(row["主体类型"])
+            assert code[:2] == prefix if prefix else code[:2] in ("51", "52", "53")
+        if not kinds & DATE_KINDS:
+            founded = parse_date(row["成立日期"])
+            assert row["登记机关区划"] == ("140624" if founded < date(2018, 7, 1) else "140681")
+        elif "event_date_in_future" in kinds:
+            assert row["登记机关区划"] == "140681"
+        statuses.append(row["登记状态"])
+        if row["原注册号"]:
+            old += 1
+            assert re.fullmatch(r"\d{15}", row["原注册号"])
+    assert set(statuses) == {"存续", "注销"}
+    assert 0.02 * N <= statuses.count("注销") <= 0.06 * N
+    assert 0.07 * N <= old <= 0.13 * N
+
+
+def test_province_scores_match_grades(run, tables):
+    for path in ("province/province_evaluation_2025H1.csv", "province/province_evaluation_2025H2.json"):
+        entry = run[2]["files"][path]
+        clean = clean_rows(tables[path], entry)
+        for row in clean:
+            lo, hi = BANDS[grade_of(row["评价等级"])]
+            score = float(row["评价得分"])
+            assert lo <= score <= hi and round(score, 1) == score
+            assert str(row["批次号"]).endswith(("2025H1-001", "2025H2-001"))
+        grades = [grade_of(r["评价等级"]) for r in clean]
+        assert sum(g.startswith("B") for g in grades) > 0.6 * len(grades)
+    h1 = tables["province/province_evaluation_2025H1.csv"]
+    fullwidth = sum(1 for r in h1 if "\uff0b" in r["评价等级"] or "\uff0d" in r["评价等级"])
+    assert fullwidth == run[2]["files"]["province/province_evaluation_2025H1.csv"]["variants"]["grade_fullwidth"]
+    assert 0.004 * len(h1) <= fullwidth <= 0.02 * len(h1)
+
+
+def test_scope_industries_belong_to_the_department(run, tables):
+    departments, industries = seeds()
+    seen: dict[str, list[str]] = {}
+    for path, entry in run[2]["files"].items():
+        if entry["source"] != "supervision_scope":
+            continue
+        dept = entry["department_code"]
+        for row in tables[path]:
+            assert industries[row["行业代码"]] == dept
+            if row["统一社会信用代码"]:
+                seen.setdefault(row["统一社会信用代码"], []).append(dept)
+    register = tables["departments/scjgj/subject_register.csv"]
+    listed = [c for c in (r["统一社会信用代码"] for r in register) if c and uscc.is_valid(c)]
+    scope_defects = sum(len(e["defect_rows"]) for e in run[2]["files"].values() if e["source"] == "supervision_scope")
+    assert len([c for c in listed if c not in seen]) <= scope_defects
+    two = sum(1 for depts in seen.values() if len(depts) == 2)
+    assert all(len(d) == len(set(d)) for d in seen.values())
+    assert 0.10 * len(seen) <= two <= 0.20 * len(seen)
+
+
+def test_penalties_only_for_supervised_subjects(run, tables):
+    departments, _ = seeds()
+    files = run[2]["files"]
+    scope = {d: {r["统一社会信用代码"] for r in tables[f"departments/{d}/supervision_scope.csv"]}
+             for d in departments}
+    for path, entry in files.items():
+        if entry["source"] not in ("penalty", "licence"):
+            continue
+        dept = entry["department_code"]
+        prefix = "CF" if entry["source"] == "penalty" else "XK"
+        for row in clean_rows(tables[path], entry):
+            assert row[f"{prefix}_XDR_SHXYM"] in scope[dept]
+            assert row[f"{prefix}_XDR_LB"] in ("法人及非法人组织", "个体工商户")
+            organ = f"{prefix}_CFJG" if prefix == "CF" else "XK_XKJG"
+            assert row[organ] == departments[dept]["department_name"]
+            assert row[organ + "DM"] == departments[dept]["department_uscc"]
+            if prefix == "CF":
+                assert row["CF_FR_ZJLX"] == "身份证" and resident_id_ok(row["CF_FR_ZJHM"])
+                decided = parse_date(row["CF_JDRQ"])
+                assert date(2024, 7, 1) <= decided <= date(2025, 12, 31)
+                assert parse_date(row["CF_YXQ"]) > decided and parse_date(row["CF_GSJZQ"]) > decided
+                assert row["CF_CFLB"] in ("警告", "罚款", "没收违法所得", "责令停产停业", "暂扣或吊销许可证")
+                if row["CF_CFLB"] == "警告":
+                    assert amount(row["CF_NR_FK"]) == 0
+
+
+def resident_id_ok(number: str) -> bool:
+    weights = (7, 9, 10, 5, 8, 4, 2, 1, 6, 3, 7, 9, 10, 5, 8, 4, 2)
+    if not re.fullmatch(r"14(0681|0624)\d{11}[\dX]", number):
+        return False
+    return "10X98765432"[sum(int(c) * w for c, w in zip(number[:17], weights, strict=True)) % 11] == number[17]
+
+
+def test_inspectors_and_matters(run, tables):
+    departments, industries = seeds()
+    for d in departments:
+        scope = {r["统一社会信用代码"] for r in tables[f"departments/{d}/supervision_scope.csv"]}
+        inspectors = tables[f"departments/{d}/inspectors.csv"]
+        assert 6 <= len(inspectors) <= 12
+        for i, row in enumerate(inspectors, 1):
+            assert row["执法人员编号"] == f"{d}-{i:03d}"
+            assert re.fullmatch(r"140681\d{8}", row["执法证号"])
+            conflicts = [c for c in row["回避主体统一社会信用代码"].split(";") if c]
+            assert len(conflicts) <= 3 and all(c in scope for c in conflicts)
+        matters = tables[f"departments/{d}/inspection_matters.csv"]
+        own = [i for i, owner in industries.items() if owner == d]
+        assert len(matters) == 2 * len(own)
+        assert {r["行业代码"] for r in matters} == set(own)
+        assert all(r["事项编码"] == f"{d}-{r['行业代码']}-0{k}" for r, k in zip(matters, [1, 2] * len(own),
+                                                                              strict=True))
+
+
+# ---------------------------------------------------------------------------------------------
+# planted cases
+
+
+def _codes(tables, files, source=None, path=None, col=None):
+    out = set()
+    for p, entry in files.items():
+        if (source and entry["source"] == source) or p == path:
+            c = col or COLUMNS[entry["source"]][0]
+            out |= {r[c] for r in tables[p]}
+    return out
+
+
+def test_planted_sets_are_disjoint_and_nonempty(run):
+    planted = run[2]["planted"]
+    sets = {k: set(v) for k, v in planted.items()}
+    assert set(sets) == {"serious_dishonesty", "commended_clean", "insufficient_data"}
+    assert all(sets[k] and sorted(sets[k]) == planted[k] for k in sets)
+    assert not (sets["serious_dishonesty"] & sets["commended_clean"])
+    assert not (sets["serious_dishonesty"] & sets["insufficient_data"])
+    assert not (sets["commended_clean"] & sets["insufficient_data"])
+
+
+def test_planted_sets_meet_their_definitions(run, tables):
+    files, planted = run[2]["files"], run[2]["planted"]
+    register = {r["统一社会信用代码"]: r for r in tables["departments/scjgj/subject_register.csv"]}
+    scope = _codes(tables, files, source="supervision_scope")
+    penalised = _codes(tables, files, source="penalty")
+    licensed = _codes(tables, files, source="licence")
+    commended = _codes(tables, files, source="commendation")
+    listed = {r["统一社会信用代码"]: r for r in tables["departments/fgj/serious_dishonesty_list.csv"]}
+    grades = {}
+    for p in ("province/province_evaluation_2025H1.csv", "province/province_evaluation_2025H2.json"):
+        grades[p] = {r["统一社会信用代码"]: grade_of(r["评价等级"]) for r in tables[p]}
+    h1, h2 = grades.values()
+
+    for code in planted["serious_dishonesty"] + planted["commended_clean"] + planted["insufficient_data"]:
+        assert register[code]["登记状态"] == "存续" and code in scope
+
+    for code in planted["serious_dishonesty"]:
+        entry = listed[code]
+        on, off = parse_date(entry["列入日期"]), parse_date(entry["移出日期"])
+        assert date(2024, 1, 1) <= on <= date(2025, 12, 31)
+        assert off is None or date(2025, 1, 1) <= off <= date(2025, 12, 31)
+        assert code in penalised
+        assert h1[code] in ("D", "C-") and h2[code] in ("D", "C-")
+    removed = sum(1 for c in planted["serious_dishonesty"] if listed[c]["移出日期"])
+    assert 0 < removed < len(planted["serious_dishonesty"])
+
+    for code in planted["commended_clean"]:
+        assert h1[code] in ("A", "A-") and h2[code] in ("A", "A-")
+        assert code in commended and code not in penalised and code not in listed
+
+    for code in planted["insufficient_data"]:
+        assert code not in h1 and code not in h2
+        assert code not in penalised and code not in licensed and code not in commended and code not in listed
+
+
+def test_list_and_commendations_shape(run, tables):
+    files = run[2]["files"]
+    listed = tables["departments/fgj/serious_dishonesty_list.csv"]
+    assert len(listed) >= len(run[2]["planted"]["serious_dishonesty"])
+    for row in clean_rows(listed, files["departments/fgj/serious_dishonesty_list.csv"]):
+        off = parse_date(row["移出日期"])
+        assert row["移出日期"] == "" or off > parse_date(row["列入日期"])
+    rows = tables["departments/fgj/commendations.csv"]
+    assert len(rows) == round(600 * N / 30000)
+    assert {r["表彰级别"] for r in rows} <= {"国家级", "省级", "市级", "县级"}
+
+
+def test_arguments_are_checked(tmp_path):
+    with pytest.raises(ValueError):
+        generate(tmp_path / "inbox", tmp_path / "m.json", subjects=10)
+    with pytest.raises(ValueError):
+        generate(tmp_path / "inbox", tmp_path / "m.json", defect_rate=0.9)
+
+
+def test_clean_rows_point_at_clean_subjects(run, tables):
+    """Defects in the register and the scope files sit on subjects no other file needs, so a clean
+    row elsewhere never depends on a rejected register or scope row."""
+    files = run[2]["files"]
+    register_path = "departments/scjgj/subject_register.csv"
+    registered = {r["统一社会信用代码"] for r in clean_rows(tables[register_path], files[register_path])}
+    for path, entry in files.items():
+        if entry["source"] in COLUMNS and entry["source"] not in ("subject_register", "supervision_scope"):
+            col = COLUMNS[entry["source"]][0]
+            assert all(r[col] in registered for r in clean_rows(tables[path], entry)), path
+        if entry["source"] == "inspector_roster":
+            for row in tables[path]:
+                assert all(c in registered for c in row["回避主体统一社会信用代码"].split(";") if c)
