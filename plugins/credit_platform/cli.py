@@ -236,8 +236,7 @@ def cmd_load(args: argparse.Namespace) -> int:
 def cmd_demo(args: argparse.Namespace) -> int:
     from credit_platform import chain
     from credit_platform.airflow_env import airflow_env
-    from credit_platform.dbt_cosmos import manifest_path
-    from credit_platform.dbt_runner import run_dbt
+    from credit_platform.dbt_runner import manifest_path, run_dbt
 
     t0 = time.monotonic()
     base = setup_warehouse()

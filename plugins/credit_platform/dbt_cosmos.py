@@ -14,6 +14,7 @@ from cosmos import ExecutionConfig, ProfileConfig, ProjectConfig, RenderConfig
 from cosmos.constants import InvocationMode, LoadMode, TestBehavior
 from cosmos.profiles import PostgresUserPasswordProfileMapping
 
+from credit_platform.dbt_runner import manifest_path
 from credit_platform.settings import paths
 from credit_platform.warehouse.roles import role
 
@@ -29,10 +30,6 @@ class PostgresProfileMapping(PostgresUserPasswordProfileMapping):
         if name == "password" and value is None:
             return ""
         return value
-
-
-def manifest_path() -> Path:
-    return paths().dbt_project / "target" / "manifest.json"
 
 
 def configs() -> dict:

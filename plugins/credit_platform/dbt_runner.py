@@ -13,6 +13,11 @@ from credit_platform.settings import paths
 from credit_platform.warehouse.roles import admin_url, url_for
 
 
+def manifest_path() -> Path:
+    """The manifest ``make`` compiles (``dbt parse``) and Cosmos renders the grading DAG from."""
+    return paths().dbt_project / "target" / "manifest.json"
+
+
 def dbt_env(base_url: str | None = None) -> dict[str, str]:
     """The variables ``dbt_project/profiles.yml`` reads, for the transformer role."""
     u = make_url(url_for("transformer", base_url or admin_url()))
