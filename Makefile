@@ -15,7 +15,7 @@ export PYTHONDONTWRITEBYTECODE := 1
 MANIFEST := dbt_project/target/manifest.json
 DBT_SOURCES := dbt_project/dbt_project.yml $(shell find dbt_project/models dbt_project/seeds dbt_project/macros dbt_project/tests -type f 2>/dev/null)
 
-.PHONY: help install lock lint test test-fast test-pg compose-tool manifest demo summary warehouse warehouse-url psql check airflow stop clean
+.PHONY: help install lock lint test test-fast test-pg compose-tool manifest demo summary warehouse warehouse-url psql health airflow stop clean
 
 help: ## list the make targets
 	@grep -hE '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | sed -E 's/:.*## /\t/' | expand -t 18
@@ -90,8 +90,8 @@ warehouse-url: $(STAMP) ## print the warehouse connection string (use make -s)
 psql: $(STAMP) ## open psql on the warehouse as its administrator
 	@$(CP) warehouse psql
 
-check: $(STAMP) ## platform health checks, connecting as each component role
-	@$(CP) check
+health: $(STAMP) ## platform health checks, connecting as each component role
+	@$(CP) health
 
 airflow: $(STAMP) $(MANIFEST) ## start Airflow 3 on 127.0.0.1:8080 with this project's DAGs and print the login
 	@$(CP) airflow start

@@ -8,7 +8,8 @@
     credit-platform warehouse stop       stop the embedded server
     credit-platform warehouse recipient add|remove NAME   manage authorised recipients
     credit-platform airflow start|stop|status|env         the local Airflow 3 services
-    credit-platform check                run the platform health checks as each role
+    credit-platform health               run the platform health checks as each role
+    credit-platform check FILE           check a file before sending it (every problem, row and column)
     credit-platform dbt ARGS...          run dbt as the transformer role (e.g. dbt debug)
     credit-platform generate             write the demo city's files into the inbox
     credit-platform load PATH...         load inbox files into raw by hand, as the loader role
@@ -155,7 +156,22 @@ def cmd_airflow(args: argparse.Namespace) -> int:
     raise AssertionError(args.action)
 
 
-def cmd_check(args: argparse.Namespace) -> int:
+def cmd_check_file(args: argparse.Namespace) -> int:
+    import json
+
+    from credit_platform.ingest.check import check_file, render_text
+    from credit_platform.warehouse.roles import admin_url, libpq_url, url_for
+
+    report, status = check_file(libpq_url(url_for("loader", admin_url())), Path(args.file), kind=args.kind,
+                                department=args.department)  # fmt: skip
+    if args.format == "json":
+        print(json.dumps(report, ensure_ascii=False, indent=1))
+    else:
+        print(render_text(report))
+    return status
+
+
+def cmd_health(args: argparse.Namespace) -> int:
     from credit_platform import health
     from credit_platform.warehouse.roles import admin_url, url_for
 
@@ -316,8 +332,14 @@ def build_parser() -> argparse.ArgumentParser:
     a.add_argument("--timeout", type=float, default=180, help="seconds to wait for health (start)")
     a.set_defaults(func=cmd_airflow)
 
-    c = sub.add_parser("check", help="platform health checks, as each component role")
-    c.set_defaults(func=cmd_check)
+    h = sub.add_parser("health", help="platform health checks, as each component role")
+    h.set_defaults(func=cmd_health)
+    c = sub.add_parser("check", help="check a file before sending it: each problem with its row and column")
+    c.add_argument("file")
+    c.add_argument("--kind", help="the source (e.g. penalty, province_evaluation); guessed from the file name")
+    c.add_argument("--department", help="department code (default: from a departments/<code>/ folder)")
+    c.add_argument("--format", choices=["text", "json"], default="text")
+    c.set_defaults(func=cmd_check_file)
     d = sub.add_parser("dbt", help="run dbt as the transformer role")
     d.add_argument("rest", nargs=argparse.REMAINDER, help="dbt arguments, e.g. build --select marts")
     d.set_defaults(func=cmd_dbt)

@@ -33,7 +33,7 @@ def test_url_commands_print_only_the_url(warehouse):
 
 def test_status_migrate_and_check_on_a_current_warehouse(warehouse):
     assert _cp(["warehouse", "migrate", "--status"], WAREHOUSE_URL=warehouse).returncode == 0
-    res = _cp(["check"], WAREHOUSE_URL=warehouse)
+    res = _cp(["health"], WAREHOUSE_URL=warehouse)
     assert res.returncode == 0 and "platform healthy" in res.stderr
 
 

@@ -80,7 +80,8 @@ def test_rejected_rows_per_reason_equal_the_defect_manifest(city):
     files = city.manifest["files"]
     with _analyst(city) as conn:
         batches = {f: (n, loaded, rejected, status) for f, n, loaded, rejected, status in conn.execute(
-            "SELECT source_file, rows_in, rows_loaded, rows_rejected, status FROM ops.load_batches")}  # fmt: skip
+            "SELECT source_file, rows_in, rows_loaded, rows_rejected, status FROM ops.load_batches"
+            " WHERE status <> 'duplicate'")}  # fmt: skip
         rejected = Counter({(f, r): n for f, r, n in conn.execute(
             "SELECT source_file, reason_code, count(*) FROM ops.rejected_rows GROUP BY 1, 2")})  # fmt: skip
     assert set(batches) == set(files)
@@ -167,14 +168,21 @@ def test_inspection_lists_are_drawn_fairly_and_shown_to_analysts(city):
     assert any(n > 1 for n in departments_per_task.values()), "no joint inspection in a city of 2,000"
 
 
-def test_ingesting_again_loads_nothing_twice(city):
+def test_ingesting_again_loads_nothing_twice_and_records_the_duplicates(city):
+    loaded = "SELECT count(*), sum(rows_loaded) FROM ops.load_batches WHERE status = 'loaded'"
     with _analyst(city) as conn:
-        before = conn.execute("SELECT count(*), sum(rows_loaded) FROM ops.load_batches").fetchone()
+        before = conn.execute(loaded).fetchone()
     run = chain.run_dag("ingest_province", city.env, city.root / "logs")
     assert run.success
     assert "nothing new was loaded" in run.log.read_text()
     with _analyst(city) as conn:
-        assert conn.execute("SELECT count(*), sum(rows_loaded) FROM ops.load_batches").fetchone() == before
+        assert conn.execute(loaded).fetchone() == before
+        duplicates = conn.execute(
+            "SELECT d.source_file, o.source_file FROM ops.load_batches d JOIN ops.load_batches o"
+            " ON o.batch_id = d.duplicate_of WHERE d.status = 'duplicate'"
+        ).fetchall()
+    province = sorted(f for f in city.manifest["files"] if f.startswith("province/"))
+    assert sorted(d for d, _ in duplicates) == province and all(d == o for d, o in duplicates)
 
 
 def test_an_invalid_grade_fails_the_checkpoint_and_nothing_is_published(city):

@@ -11,7 +11,7 @@ from pathlib import PurePosixPath
 
 import yaml
 
-TYPES = {"text", "uscc", "event_date", "date", "amount", "score", "grade", "text_list"}
+TYPES = {"text", "uscc", "event_date", "date", "amount", "score", "grade", "text_list", "category"}
 
 
 def header_key(text: object) -> str:
@@ -36,6 +36,8 @@ class Source:
     paths: tuple[str, ...]
     columns: tuple[Column, ...]
     department_from_path: bool
+    department_headers: dict  # department_code -> column -> extra spellings
+    conflict: tuple[tuple[str, ...], str] | None  # (key columns, value column): differing values reject all
 
     def matches(self, relative_path: str) -> bool:
         return any(fnmatch.fnmatchcase(relative_path, p) for p in self.paths)
@@ -48,11 +50,24 @@ class Source:
 
     @property
     def spellings(self) -> dict[str, Column]:
+        return self.spellings_for(None)
+
+    def spellings_for(self, department: str | None) -> dict[str, Column]:
+        """Header spelling -> column, with the department's own spellings added."""
         out = {}
+        by_name = {c.name: c for c in self.columns}
         for c in self.columns:
             for h in c.headers:
                 out[header_key(h)] = c
+        for name, extra in (self.department_headers.get(department) or {}).items():
+            if name not in by_name:
+                raise ValueError(f"sources.yml: {self.name}.department_headers.{department} names no column {name!r}")
+            for h in extra:
+                out[header_key(h)] = by_name[name]
         return out
+
+    def column(self, name: str) -> Column | None:
+        return next((c for c in self.columns if c.name == name), None)
 
 
 @cache
@@ -66,6 +81,7 @@ def sources() -> dict[str, Source]:
             if c["type"] not in TYPES:
                 raise ValueError(f"sources.yml: {name}.{col_name} has unknown type {c['type']!r}")
             cols.append(Column(col_name, tuple(str(h) for h in c["headers"]), c["type"], bool(c.get("required"))))
+        conflict = spec.get("conflict")
         out[name] = Source(
             name=name,
             table=spec["table"],
@@ -73,8 +89,45 @@ def sources() -> dict[str, Source]:
             paths=tuple(spec["paths"]),
             columns=tuple(cols),
             department_from_path=bool(spec.get("department_from_path")),
+            department_headers={str(k): v for k, v in (spec.get("department_headers") or {}).items()},
+            conflict=(tuple(conflict["key"]), conflict["value"]) if conflict else None,
         )
     return out
+
+
+@dataclass(frozen=True)
+class Rules:
+    city_divisions: tuple[str, ...]
+    legacy_division_prefixes: tuple[str, ...]
+    legacy_organisation_prefixes: tuple[str, ...]
+    penalty_categories: tuple[str, ...]
+    grade_class_words: tuple[str, ...]
+    natural_person_categories: tuple[str, ...]
+    allow_list: tuple[tuple[str, str], ...]  # (department_code or "*", uscc)
+
+
+@cache
+def rules() -> Rules:
+    import csv
+    import io
+
+    from credit_platform import uscc
+
+    base = resources.files("credit_platform.ingest")
+    data = yaml.safe_load((base / "rules.yml").read_text(encoding="utf-8"))
+    allow = []
+    for row in csv.DictReader(io.StringIO((base / "uscc_allow_list.csv").read_text(encoding="utf-8"))):
+        allow.append((row.get("department_code") or "*", uscc.normalise(row["uscc"])))
+    legacy = data.get("legacy_uscc") or {}
+    return Rules(
+        city_divisions=tuple(map(str, data["city_divisions"])),
+        legacy_division_prefixes=tuple(map(str, legacy.get("division_prefixes", []))),
+        legacy_organisation_prefixes=tuple(map(str, legacy.get("organisation_prefixes", []))),
+        penalty_categories=tuple(data["penalty_categories"]),
+        grade_class_words=tuple(data["grade_class_words"]),
+        natural_person_categories=tuple(data["natural_person_categories"]),
+        allow_list=tuple(allow),
+    )
 
 
 def source_for(relative_path: str) -> Source | None:

@@ -13,19 +13,18 @@ from __future__ import annotations
 
 import datetime as dt
 import hashlib
-import json
 import logging
 import shutil
-from collections import Counter
 from dataclasses import dataclass, field
 from pathlib import Path, PurePosixPath
 
 import psycopg
 from psycopg import sql
 
-from credit_platform.ingest.config import Source, header_key, source_for, sources
-from credit_platform.ingest.readers import UnreadableFile, read_table
-from credit_platform.ingest.values import Invalid, convert
+from credit_platform.ingest import validate
+from credit_platform.ingest.config import Source, rules, source_for, sources
+from credit_platform.ingest.readers import UnreadableFile
+from credit_platform.ingest.stage import STAGING, stage_file
 from credit_platform.settings import paths, today
 
 log = logging.getLogger(__name__)
@@ -43,11 +42,12 @@ class LoadResult:
     file: str
     sha256: str
     batch_id: int | None
-    status: str  # loaded, skipped, failed
+    status: str  # loaded, duplicate
     rows_in: int = 0
     rows_loaded: int = 0
     rows_rejected: int = 0
     rejected_by_reason: dict[str, int] = field(default_factory=dict)
+    rows_protected: int = 0
 
     def as_dict(self) -> dict:
         return dict(self.__dict__)
@@ -87,21 +87,6 @@ def archive(path: Path, digest: str, archive_dir: Path | None = None) -> Path:
     return target
 
 
-def _score_header(source: Source):
-    spellings = source.spellings
-
-    def score(row: list) -> int:
-        return len({spellings[k].name for k in (header_key(c) for c in row) if k in spellings})
-
-    return score
-
-
-def _jsonable(v):
-    if isinstance(v, (dt.date, dt.datetime)):
-        return v.isoformat()
-    return v if v is None or isinstance(v, (int, float, str, bool)) else str(v)
-
-
 def load_file(
     url: str,
     relative: str,
@@ -116,6 +101,8 @@ def load_file(
     if source is None:
         raise LoadError(f"{relative}: no source in sources.yml claims this path")
     path = inbox / relative
+    if not path.is_file():
+        raise LoadError(f"{relative}: no such file in {inbox}")
     digest = sha256_of(path)
     department = source.department_of(relative) if source.department_from_path else None
     if source.department_from_path and not department:
@@ -123,13 +110,29 @@ def load_file(
     as_of = as_of or today()
 
     with psycopg.connect(url) as conn:
+        # One loader at a time per file: a second one waits, then finds it loaded.
+        conn.execute("SELECT pg_advisory_lock(hashtextextended(%s, 0))", (source.name + digest,))
+        conn.commit()
         done = conn.execute(
             "SELECT batch_id FROM ops.load_batches WHERE source = %s AND file_sha256 = %s AND status = 'loaded'",
             (source.name, digest),
         ).fetchone()
         if done:
-            log.info("%s: already loaded as batch %s, skipped", relative, done[0])
-            return LoadResult(source.name, relative, digest, done[0], "skipped")
+            dup = conn.execute(
+                "INSERT INTO ops.load_batches (source, department_code, source_file, file_sha256, status, duplicate_of,"
+                " message, finished_at) VALUES (%s, %s, %s, %s, 'duplicate', %s, %s, now()) RETURNING batch_id",
+                (source.name, department, relative, digest, done[0], f"already loaded as batch {done[0]}"),
+            ).fetchone()[0]
+            conn.commit()
+            log.info("%s: already loaded as batch %s; recorded as duplicate batch %s", relative, done[0], dup)
+            return LoadResult(source.name, relative, digest, dup, "duplicate")
+        # A batch of this file still 'running' was cut off (we hold the file's lock): say so.
+        conn.execute(
+            "UPDATE ops.load_batches SET status = 'interrupted', finished_at = now(),"
+            " message = 'the load stopped before it finished; nothing of it was kept'"
+            " WHERE source = %s AND file_sha256 = %s AND status = 'running'",
+            (source.name, digest),
+        )
         archive(path, digest, archive_dir)
         batch_id = conn.execute(
             "INSERT INTO ops.load_batches (source, department_code, source_file, file_sha256)"
@@ -152,94 +155,93 @@ def load_file(
                 raise LoadError(message) from exc
             raise
     log.info(
-        "%s: batch %s, %s rows read, %s loaded, %s rejected %s",
-        relative, batch_id, result.rows_in, result.rows_loaded, result.rows_rejected, result.rejected_by_reason,
+        "%s: batch %s, %s rows read, %s loaded (%s protected), %s rejected %s",
+        relative, batch_id, result.rows_in, result.rows_loaded, result.rows_protected, result.rows_rejected,
+        result.rejected_by_reason,
     )  # fmt: skip
     return result
 
 
 def _load_rows(conn, source: Source, path: Path, relative: str, digest: str, batch_id: int,
                department: str | None, as_of: dt.date) -> LoadResult:  # fmt: skip
-    table = read_table(path, _score_header(source))
-    spellings = source.spellings
-    positions: dict[str, int] = {}
-    for i, h in enumerate(table.header):
-        col = spellings.get(header_key(h))
-        if col is not None and col.name not in positions:
-            positions[col.name] = i
-    missing = [c.name for c in source.columns if c.required and c.name not in positions]
-    if missing:
-        wanted = "; ".join(f"{c.name} ({' / '.join(c.headers)})" for c in source.columns if c.name in missing)
-        raise UnreadableFile(f"required columns missing from the header: {wanted}")
+    staged = stage_file(conn, source, path, department)
+    validate.build(conn, source, staged, department=department, as_of=as_of, rules=rules())
 
-    columns = [c for c in source.columns if c.name in positions]
-    target_cols = ["batch_id", "source_file", "row_number"]
-    if department is not None:
-        target_cols.append("department_code")
-    target_cols += [c.name for c in columns]
-    uscc_cols = [c.name for c in columns if c.type == "uscc"]
-    if uscc_cols:
-        target_cols.append("uscc_original")
-
-    loaded: list[list] = []
-    rejected: list[list] = []
-    reasons: Counter[str] = Counter()
-    rows_in = 0
-    for row_number, cells in table.rows:
-        rows_in += 1
-        values = []
-        failure = None
-        for c in columns:
-            pos = positions[c.name]
-            cell = cells[pos] if pos < len(cells) else None
-            try:
-                v = convert(c.type, cell, as_of)
-                if v is None and c.required:
-                    raise Invalid("required_missing", f"必填项为空: {c.headers[0]}")
-            except Invalid as bad:
-                failure = (bad, c, cell)
-                break
-            values.append(v)
-        if failure is not None:
-            bad, c, cell = failure
-            record = {str(h): _jsonable(cells[i] if i < len(cells) else None) for i, h in enumerate(table.header)}
-            rejected.append([batch_id, relative, row_number, bad.code, bad.detail, c.name,
-                             None if cell is None else str(cell), json.dumps(record, ensure_ascii=False)])  # fmt: skip
-            reasons[bad.code] += 1
-            continue
-        head = [batch_id, relative, row_number] + ([department] if department is not None else [])
-        extra = [str(cells[positions[uscc_cols[0]]]).strip()] if uscc_cols else []
-        loaded.append(head + values + extra)
-
+    present = [c for c in source.columns if c.name in staged.positions or c.type == "uscc"]
+    has_uscc = any(c.type == "uscc" for c in source.columns)
+    target = ["batch_id", "source_file", "row_number"] + (["department_code"] if department else [])
+    target += [c.name for c in present] + (["uscc_original"] if has_uscc else []) + ["flags"]
+    values = [sql.Literal(batch_id), sql.Literal(relative), sql.SQL("v.row_number")]
+    if department:
+        values.append(sql.Literal(department))
+    values += [sql.SQL("v.{}").format(sql.Identifier(c.name)) for c in present]
+    if has_uscc:
+        values.append(sql.SQL("s.{}").format(sql.Identifier(f"c{staged.positions['uscc']}")))
+    values.append(sql.SQL("v.flags"))
     schema, name = source.table.split(".")
-    copy_raw = sql.SQL("COPY {} ({}) FROM STDIN").format(
-        sql.Identifier(schema, name), sql.SQL(", ").join(map(sql.Identifier, target_cols))
-    )
-    with conn.cursor() as cur:
-        with cur.copy(copy_raw) as cp:
-            for r in loaded:
-                cp.write_row(r)
-        with cur.copy(
-            "COPY ops.rejected_rows (batch_id, source_file, row_number, reason_code, reason, column_name,"
-            " raw_value, record) FROM STDIN"
-        ) as cp:
-            for r in rejected:
-                cp.write_row(r)
+    conn.execute(sql.SQL(
+        "INSERT INTO {} ({}) SELECT {} FROM {} v JOIN {} s USING (row_number)"
+        " WHERE v.reasons = '{{}}' AND NOT v.is_natural_person").format(
+        sql.Identifier(schema, name), sql.SQL(", ").join(map(sql.Identifier, target)), sql.SQL(", ").join(values),
+        sql.Identifier(validate.VALIDATED), sql.Identifier(STAGING)))  # fmt: skip
+
+    record = _record_sql(staged)
+    protected = conn.execute(sql.SQL(
+        "INSERT INTO raw.protected_person_records (batch_id, source, source_file, row_number, record)"
+        " SELECT %s, %s, %s, v.row_number, {} FROM {} v JOIN {} s USING (row_number) WHERE v.is_natural_person").format(
+        record, sql.Identifier(validate.VALIDATED), sql.Identifier(STAGING)),
+        (batch_id, source.name, relative)).rowcount  # fmt: skip
+
+    cells = sql.SQL(" ").join(
+        sql.SQL("WHEN {} THEN s.{}").format(sql.Literal(col), sql.Identifier(f"c{pos}"))
+        for col, pos in staged.positions.items()
+    ) if staged.positions else sql.SQL("")  # fmt: skip
+    conn.execute(sql.SQL(
+        "INSERT INTO ops.rejected_rows (batch_id, source_file, row_number, reason_code, reason, column_name,"
+        " raw_value, record, reason_codes)"
+        " SELECT %s, %s, v.row_number, split_part(v.reasons[1], '@', 1),"
+        "   (SELECT string_agg(coalesce(%s::jsonb ->> split_part(r, '@', 1), split_part(r, '@', 1))"
+        "           || CASE WHEN split_part(r, '@', 2) = 'row' THEN '' ELSE ' (' || split_part(r, '@', 2) || ')' END,"
+        "           '; ') FROM unnest(v.reasons) r),"
+        "   nullif(split_part(v.reasons[1], '@', 2), 'row'),"
+        "   CASE split_part(v.reasons[1], '@', 2) {} END,"
+        "   {}, (SELECT array_agg(split_part(r, '@', 1)) FROM unnest(v.reasons) r)"
+        " FROM {} v JOIN {} s USING (row_number) WHERE v.reasons <> '{{}}' AND NOT v.is_natural_person").format(
+        cells, record, sql.Identifier(validate.VALIDATED), sql.Identifier(STAGING)),
+        (batch_id, relative, validate.reason_messages_json()))  # fmt: skip
+
+    counts = conn.execute(sql.SQL(
+        "SELECT count(*), count(*) FILTER (WHERE reasons = '{{}}' OR is_natural_person) FROM {}").format(
+        sql.Identifier(validate.VALIDATED))).fetchone()  # fmt: skip
+    rows_in, rows_loaded = counts
+    rows_rejected = rows_in - rows_loaded
+    reasons = dict(conn.execute(
+        "SELECT reason_code, count(*) FROM ops.rejected_rows WHERE batch_id = %s GROUP BY 1 ORDER BY 1", (batch_id,)
+    ).fetchall())  # fmt: skip
     conn.execute(
         "UPDATE ops.load_batches SET status = 'loaded', rows_in = %s, rows_loaded = %s, rows_rejected = %s,"
-        " finished_at = now(), message = %s WHERE batch_id = %s",
-        (rows_in, len(loaded), len(rejected), _message(table, reasons), batch_id),
+        " rows_protected = %s, finished_at = now(), message = %s WHERE batch_id = %s",
+        (rows_in, rows_loaded, rows_rejected, protected, _message(staged, reasons), batch_id),
     )
-    return LoadResult(source.name, relative, digest, batch_id, "loaded", rows_in, len(loaded), len(rejected),
-                      dict(sorted(reasons.items())))  # fmt: skip
+    return LoadResult(source.name, relative, digest, batch_id, "loaded", rows_in, rows_loaded, rows_rejected,
+                      reasons, protected)  # fmt: skip
 
 
-def _message(table, reasons: Counter) -> str:
-    parts = []
-    if table.encoding:
-        parts.append(f"encoding {table.encoding}")
-    if table.sheet:
-        parts.append(f"sheet {table.sheet}")
+def _record_sql(staged) -> sql.Composable:
+    """The row as read: header -> cell, as JSON."""
+    pairs = [sql.SQL("{}, s.{}").format(sql.Literal(h or f"column_{i + 1}"), sql.Identifier(f"c{i}"))
+             for i, h in enumerate(staged.header)]  # fmt: skip
+    chunks = [sql.SQL("jsonb_build_object({})").format(sql.SQL(", ").join(pairs[i : i + 40]))
+              for i in range(0, len(pairs), 40)] or [sql.SQL("'{{}}'::jsonb")]  # fmt: skip
+    return sql.SQL(" || ").join(chunks)
+
+
+def _message(staged, reasons: dict) -> str:
+    parts = [f"read by {'PostgreSQL COPY' if staged.path == 'server' else 'Python'}"]
+    if staged.encoding:
+        parts.append(f"encoding {staged.encoding}")
+    if staged.sheet:
+        parts.append(f"sheet {staged.sheet}")
     if reasons:
         parts.append("rejected: " + ", ".join(f"{k} {v}" for k, v in sorted(reasons.items())))
     return "; ".join(parts)

@@ -1,15 +1,11 @@
-"""Reading a file into a header and data rows, whatever form it arrived in.
+"""Reading XLSX and JSON files into a header and data rows (CSV files are staged in stage.py).
 
-CSV: the encoding is detected (a UTF-8 BOM, else strict UTF-8, else GB18030, which covers GBK and
-GB2312), never assumed. XLSX: every sheet is searched for the header row (title rows and merged
-cells above it are skipped). JSON: the list of records inside an API response.
+XLSX: every sheet is searched for the header row (title rows and merged cells above it are
+skipped). JSON: the list of records inside an API response (its encoding detected as a CSV's).
 """
 
 from __future__ import annotations
 
-import codecs
-import csv
-import io
 import json
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
@@ -30,22 +26,6 @@ class Table:
     sheet: str | None = None
 
 
-def detect_encoding(data: bytes) -> str:
-    if data.startswith(codecs.BOM_UTF8):
-        return "utf-8-sig"
-    try:
-        data.decode("utf-8")
-        return "utf-8"
-    except UnicodeDecodeError:
-        pass
-    try:
-        data.decode("gb18030")
-        return "gb18030"
-    except UnicodeDecodeError as exc:
-        bad = data[exc.start : exc.start + 4]
-        raise UnreadableFile(f"neither UTF-8 nor GB18030 (byte {exc.start}: {bad!r})") from None
-
-
 def _data_rows(rows: list[list], start: int) -> Iterator[tuple[int, list]]:
     n = 0
     for cells in rows[start:]:
@@ -53,17 +33,6 @@ def _data_rows(rows: list[list], start: int) -> Iterator[tuple[int, list]]:
             continue  # blank lines are not rows
         n += 1
         yield n, cells
-
-
-def read_csv(path: Path, score_header: Callable[[list], int]) -> Table:
-    data = path.read_bytes()
-    if not data.strip():
-        raise UnreadableFile("the file is empty")
-    encoding = detect_encoding(data)
-    text = data.decode(encoding)
-    rows = list(csv.reader(io.StringIO(text, newline="")))
-    header_at = _find_header(rows, score_header)
-    return Table([str(h) for h in rows[header_at]], _data_rows(rows, header_at + 1), encoding)
 
 
 def _find_header(rows: list[list], score_header: Callable[[list], int]) -> int:
@@ -105,10 +74,11 @@ def read_xlsx(path: Path, score_header: Callable[[list], int]) -> Table:
 
 
 def read_json(path: Path, score_header: Callable[[list], int]) -> Table:
-    data = path.read_bytes()
-    encoding = detect_encoding(data)
+    from credit_platform.ingest.stage import detect_encoding
+
+    encoding = detect_encoding(path)
     try:
-        doc = json.loads(data.decode(encoding))
+        doc = json.loads(path.read_text(encoding=encoding))
     except json.JSONDecodeError as exc:
         raise UnreadableFile(f"invalid JSON ({exc})") from None
     records = _records(doc)
@@ -132,13 +102,3 @@ def _records(doc) -> list[dict] | None:
             if found is not None:
                 return found
     return None
-
-
-READERS = {".csv": read_csv, ".txt": read_csv, ".xlsx": read_xlsx, ".json": read_json}
-
-
-def read_table(path: Path, score_header: Callable[[list], int]) -> Table:
-    reader = READERS.get(path.suffix.lower())
-    if reader is None:
-        raise UnreadableFile(f"unsupported file type {path.suffix!r} (CSV, XLSX or JSON)")
-    return reader(path, score_header)

@@ -1,0 +1,116 @@
+"""Checking a file before it is sent: every problem with its row and column, in Chinese and English.
+
+Uses exactly the loader's staging and validation (``stage.py``, ``validate.py``) in a transaction
+that is rolled back, so ``check`` and the loader can never disagree. Exit status: 0 when no row has
+an error, 1 when some rows would be rejected, 2 when the file cannot be read; warnings do not
+change it.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import fnmatch
+from pathlib import Path, PurePosixPath
+
+import psycopg
+from psycopg import sql
+
+from credit_platform.ingest import validate
+from credit_platform.ingest.config import Source, rules, sources
+from credit_platform.ingest.readers import UnreadableFile
+from credit_platform.ingest.stage import stage_file
+from credit_platform.ingest.values import MESSAGES
+from credit_platform.settings import today
+
+
+def guess_source(path: Path) -> Source | None:
+    """The source whose file-name pattern matches (the folder does not matter when checking)."""
+    for s in sources().values():
+        if any(fnmatch.fnmatchcase(path.name, PurePosixPath(p).name) for p in s.paths):
+            return s
+    return None
+
+
+def department_of(path: Path) -> str | None:
+    parts = path.resolve().parts
+    if "departments" in parts:
+        i = len(parts) - 1 - parts[::-1].index("departments")
+        if i + 2 < len(parts):
+            return parts[i + 1]
+    return None
+
+
+def check_file(url: str, path: Path, *, kind: str | None = None, department: str | None = None,
+               as_of: dt.date | None = None) -> tuple[dict, int]:  # fmt: skip
+    """The report (the JSON shape of the README) and the exit status."""
+    path = Path(path)
+    source = sources().get(kind) if kind else guess_source(path)
+    report = {"file": str(path), "kind": source.name if source else kind, "rows_read": 0, "rows_ok": 0, "problems": []}
+    if source is None:
+        known = ", ".join(sorted(sources()))
+        report["error"] = (
+            f"unknown kind {kind!r} (known: {known})" if kind else f"cannot tell the kind; use --kind ({known})"
+        )
+        return report, 2
+    department = department or department_of(path)
+    try:
+        with psycopg.connect(url) as conn:
+            try:
+                staged = stage_file(conn, source, path, department)
+                validate.build(conn, source, staged, department=department, as_of=as_of or today(), rules=rules())
+                rows = conn.execute(sql.SQL(
+                    "SELECT row_number, reasons, flags FROM {} WHERE reasons <> '{{}}' OR flags <> '{{}}'"
+                    " ORDER BY row_number").format(sql.Identifier(validate.VALIDATED))).fetchall()  # fmt: skip
+            finally:
+                conn.rollback()
+    except UnreadableFile as exc:
+        report["error"] = str(exc)
+        return report, 2
+    except FileNotFoundError as exc:
+        report["error"] = str(exc)
+        return report, 2
+    headers = {name: staged.header[pos] for name, pos in staged.positions.items()}
+    uscc_column = next((c.name for c in source.columns if c.type == "uscc"), None)
+    problems, bad_rows = [], 0
+    for row, reasons, flags in rows:
+        if reasons:
+            bad_rows += 1
+        for item, severity in [(r, "error") for r in reasons] + [(f, "warning") for f in flags]:
+            code, _, column = item.partition("@")
+            if severity == "warning":
+                column = uscc_column or ""
+            zh, en, _ = MESSAGES.get(code, (code, code, severity))
+            problems.append({
+                "row": row,
+                "column": None if column in ("", "row") else headers.get(column, column),
+                "severity": severity,
+                "code": code,
+                "message_zh": zh,
+                "message_en": en,
+            })  # fmt: skip
+    report.update(rows_read=staged.rows_in, rows_ok=staged.rows_in - bad_rows, problems=problems)
+    return report, (1 if bad_rows else 0)
+
+
+def render_text(report: dict) -> str:
+    lines = [f"文件 File: {report['file']}", f"类型 Kind: {report['kind']}"]
+    if "error" in report:
+        lines.append(f"无法读取 Cannot read the file: {report['error']}")
+        lines.append("结论 Verdict: 文件无法读取，请检查后重新导出 / the file cannot be read; export it again")
+        return "\n".join(lines)
+    warnings = [p for p in report["problems"] if p["severity"] == "warning"]
+    lines.append(f"读取 {report['rows_read']} 行，合格 {report['rows_ok']} 行 / "
+                 f"{report['rows_read']} rows read, {report['rows_ok']} rows ok")  # fmt: skip
+    for p in report["problems"][:200]:
+        level = "错误 error" if p["severity"] == "error" else "提示 warning"
+        col = f"，列「{p['column']}」" if p["column"] else ""
+        lines.append(f"  第 {p['row']} 行{col} [{level}] {p['message_zh']} / {p['message_en']} ({p['code']})")
+    if len(report["problems"]) > 200:
+        lines.append(f"  …… 另有 {len(report['problems']) - 200} 条 / {len(report['problems']) - 200} more")
+    bad = report["rows_read"] - report["rows_ok"]
+    if bad:
+        lines.append(f"结论 Verdict: {bad} 行将被拒收，请改正后报送 / {bad} rows would be rejected; correct them first")
+    else:
+        note = f"（{len(warnings)} 条提示）" if warnings else ""
+        lines.append(f"结论 Verdict: 可以报送{note} / the file can be sent ({len(warnings)} warnings)")
+    return "\n".join(lines)
