@@ -15,6 +15,7 @@
     credit-platform load PATH...         load inbox files into raw by hand, as the loader role
     credit-platform demo                 generate, run the whole DAG chain, print the summary
     credit-platform summary              the summary of what the chain produced
+    credit-platform bench                loader speed and memory (make bench)
     credit-platform stop                 stop Airflow and the embedded server
 
 Messages go to standard error; standard output carries only what a command is asked to print
@@ -287,6 +288,15 @@ def cmd_summary(args: argparse.Namespace) -> int:
     return 0
 
 
+def cmd_bench(args: argparse.Namespace) -> int:
+    from credit_platform import bench
+    from credit_platform.warehouse.roles import admin_url
+
+    setup_warehouse()
+    print(bench.run(admin_url(), rows=args.rows, small=args.small, with_pandas=not args.no_pandas))
+    return 0
+
+
 def cmd_stop(args: argparse.Namespace) -> int:
     from credit_platform import services
     from credit_platform.warehouse import embedded
@@ -358,6 +368,11 @@ def build_parser() -> argparse.ArgumentParser:
     dm.set_defaults(func=cmd_demo)
     sm = sub.add_parser("summary", help="what the chain produced")
     sm.set_defaults(func=cmd_summary)
+    b = sub.add_parser("bench", help="loader speed and memory against raw COPY and pandas (make bench)")
+    b.add_argument("--rows", type=int, default=1_000_000)
+    b.add_argument("--small", type=int, default=100_000, help="the smaller file for the memory comparison")
+    b.add_argument("--no-pandas", action="store_true", help="skip the (slow) pandas measurement")
+    b.set_defaults(func=cmd_bench)
     s = sub.add_parser("stop", help="stop Airflow and the embedded warehouse")
     s.set_defaults(func=cmd_stop)
     return p

@@ -83,6 +83,7 @@ def build(conn, source: Source, staged: Staged, *, department: str | None, as_of
                 "CREATE TEMPORARY TABLE {} AS SELECT raw, ops.parse_date_text(raw) AS value"
                 " FROM (SELECT DISTINCT {} AS raw FROM {} s WHERE {} IS NOT NULL) x").format(
                 table, cell, sql.Identifier(STAGING), _nonblank(cell)))  # fmt: skip
+            conn.execute(sql.SQL("ANALYZE {}").format(table))
             joins.append(sql.SQL("LEFT JOIN {} {} ON {}.raw = {}").format(table, alias, alias, cell))
             typed.append(sql.SQL("{}.value AS {}").format(alias, name))
             future = (sql.SQL(" WHEN {} > {} THEN 'event_date_in_future'").format(tcol, lit(as_of))
@@ -200,10 +201,11 @@ def _uscc_dictionary(conn, source, staged, cell, department, rules: Rules) -> No
         "        THEN 'division_outside_city' END AS division_flag"
         " FROM (SELECT raw, code, ops.uscc_status(code) AS status"
         "       FROM (SELECT raw, ops.uscc_normalise(nullif(raw, '')) AS code"
-        "             FROM (SELECT DISTINCT coalesce({cell}, '') AS raw FROM {staging} s) a) b) c").format(
+        "             FROM (SELECT DISTINCT coalesce({cell}, '') AS raw FROM {staging} s) a"
+        "             OFFSET 0) b OFFSET 0) c").format(
         allow=sql.Literal(allow), legacy=legacy, city=sql.Literal(list(rules.city_divisions)), cell=cell,
         staging=sql.Identifier(STAGING)))  # fmt: skip
-    conn.execute("CREATE INDEX ON d_uscc (raw)")
+    conn.execute("ANALYZE d_uscc")
     reg = _cell(staged, "registration_number")
     org = _cell(staged, "organisation_code")
     if reg is None and org is None:
