@@ -1,0 +1,240 @@
+"""Row-level rules of the loader, each with its reason code, on small files made here; `check`
+against the loader; duplicates; a load killed half-way and run again; supersession of pushes."""
+
+from __future__ import annotations
+
+import csv
+import datetime as dt
+import os
+import signal
+import subprocess
+import sys
+import time
+import uuid
+from pathlib import Path
+
+import psycopg
+import pytest
+
+from credit_platform import uscc
+from credit_platform.ingest import config, loader
+from credit_platform.ingest.check import check_file
+from credit_platform.warehouse import access, migrate
+from credit_platform.warehouse.roles import libpq_url, render, url_for
+
+pytestmark = pytest.mark.integration
+
+AS_OF = dt.date(2026, 1, 15)
+GOOD = uscc.make("91", "140681", "MA0K1234")
+OTHER = uscc.make("92", "140624", "L1234567")
+VILLAGE = uscc.make("N2", "140681", "55123456")  # position 1 is a letter
+FUJIAN_PILOT = "91350100M0001TGQXM"  # fails the checksum, yet real (brief section 2)
+OLD_NUMBER = "140681200012345"
+CF = ["CF_XDR_MC", "CF_XDR_LB", "CF_XDR_SHXYM", "CF_XDR_GSZC", "CF_XDR_ZJHM", "CF_WSH", "CF_CFLB", "CF_NR_FK",
+      "CF_JDRQ", "CF_GSJZQ", "CF_CFJG"]  # fmt: skip
+
+
+def bad_check(code: str) -> str:
+    return code[:17] + next(c for c in uscc.ALPHABET if c != code[17])
+
+
+# (name, category, uscc, old number, person id, category, fine, decision date, publication end) -> expected
+PENALTY_ROWS = [
+    (["甲公司", "法人及非法人组织", GOOD, "", "", "罚款", "0.5", "2025-03-01", "2026-03-01"], "loaded"),
+    (["乙公司", "法人及非法人组织", " ９１" + GOOD[2:8] + "-" + GOOD[8:].lower() + " ", "", "", "警告", "0",
+      "2025/3/2", "2099-01-01"], "loaded"),  # full width, lower case, hyphen; a future publication end is fine
+    (["村集体", "法人及非法人组织", VILLAGE, "", "", "警告", "", "20250303", ""], "loaded"),
+    (["福州公司", "法人及非法人组织", FUJIAN_PILOT, "", "", "警告", "", "2025年3月4日", ""], "loaded"),
+    (["丙公司", "法人及非法人组织", bad_check(OTHER), "", "", "警告", "", "45720", ""], "uscc_invalid_checksum"),
+    (["丁公司", "法人及非法人组织", "91140681MA0K1234O", "", "", "警告", "", "2025-03-05", ""], "uscc_invalid_format"),
+    (["戊公司", "法人及非法人组织", "", OLD_NUMBER, "", "罚款", "1", "2025-03-06", ""], "loaded"),
+    (["己公司", "法人及非法人组织", "", "140681999999999", "", "罚款", "1", "2025-03-07", ""],
+     "uscc_unresolved_registration"),
+    (["张三", "自然人", "", "", "140681199001011234", "罚款", "0.1", "2025-03-08", ""], "protected"),
+    (["庚公司", "法人及非法人组织", OTHER, "", "", "罚款", "1", "2099-03-09", ""], "event_date_in_future"),
+    (["辛公司", "法人及非法人组织", OTHER, "", "", "罚款", "-2", "2025-03-10", ""], "amount_negative"),
+    (["壬公司", "法人及非法人组织", OTHER, "", "", "罚酒三杯", "1", "2025-03-11", ""], "penalty_category_unknown"),
+    (["癸公司", "法人及非法人组织", OTHER, "", "", "罚款", "1", "2025-02-30", ""], "date_unparseable"),
+    (["子公司", "法人及非法人组织", bad_check(GOOD), "", "", "罚款", "-1", "2025-03-12", ""],
+     "uscc_invalid_checksum+amount_negative"),
+]
+
+
+def _write_csv(path: Path, header: list[str], rows: list[list[str]], encoding: str = "utf-8-sig") -> Path:
+    path.parent.mkdir(parents=True, exist_ok=True)
+    with open(path, "w", encoding=encoding, newline="") as fh:
+        w = csv.writer(fh)
+        w.writerow(header)
+        w.writerows(rows)
+    return path
+
+
+@pytest.fixture(scope="module")
+def db(server_url):
+    from sqlalchemy.engine import make_url
+
+    name = f"credit_test_rules_{uuid.uuid4().hex[:8]}"
+    access.create_database(server_url, name)
+    url = render(make_url(server_url).set(database=name))
+    migrate.migrate(url)
+    yield url
+    access.drop_database(server_url, name)
+
+
+@pytest.fixture(scope="module")
+def inbox(tmp_path_factory, db):
+    root = tmp_path_factory.mktemp("inbox")
+    _write_csv(root / "departments/scjgj/subject_register.csv",
+               ["统一社会信用代码", "主体名称", "登记状态", "原注册号"],
+               [[GOOD, "甲公司", "存续", OLD_NUMBER], [OTHER, "乙", "存续", ""]])  # fmt: skip
+    rows = []
+    for (name, cat, code, old, pid, pcat, fine, date, end), _ in PENALTY_ROWS:
+        rows.append([name, cat, code, old, pid, f"怀市监罚〔2025〕{len(rows) + 1}号", pcat, fine, date, end,
+                     "怀仁市市场监督管理局"])  # fmt: skip
+    _write_csv(root / "departments/scjgj/penalties_rules.csv", CF, rows)
+    grades = [["A公司", GOOD, "B＋", "2025-06-01"], ["B公司", OTHER, "良", "2025-06-01"],
+              ["C公司", VILLAGE, "E", "2025-06-01"], ["D公司", FUJIAN_PILOT, "A", "2025-06-01"],
+              ["D公司", FUJIAN_PILOT, "B", "2025-06-01"]]  # fmt: skip
+    header = ["企业名称", "统一社会信用代码", "评价等级", "评价日期"]
+    _write_csv(root / "province/province_evaluation_rules.csv", header, grades, encoding="gb18030")
+    url = libpq_url(url_for("loader", db))
+    for rel in ["departments/scjgj/subject_register.csv", "departments/scjgj/penalties_rules.csv",
+                "province/province_evaluation_rules.csv"]:  # fmt: skip
+        loader.load_file(url, rel, inbox=root, archive_dir=root.parent / "archive", as_of=AS_OF)
+    return root
+
+
+def _rejected(db: str, file: str) -> dict[int, list[str]]:
+    with psycopg.connect(libpq_url(db)) as conn:
+        return {r: codes for r, codes in conn.execute(
+            "SELECT row_number, reason_codes FROM ops.rejected_rows WHERE source_file = %s", (file,))}  # fmt: skip
+
+
+def test_each_penalty_rule_gives_its_reason_code(db, inbox):
+    rejected = _rejected(db, "departments/scjgj/penalties_rules.csv")
+    for n, (_, expected) in enumerate(PENALTY_ROWS, start=1):
+        if expected in ("loaded", "protected"):
+            assert n not in rejected, (n, rejected.get(n))
+        else:
+            assert sorted(rejected.get(n, [])) == sorted(expected.split("+")), n
+
+
+def test_loaded_penalties_are_normalised_flagged_and_resolved(db, inbox):
+    with psycopg.connect(libpq_url(db)) as conn:
+        rows = {r: (u, orig, flags, d, end) for r, u, orig, flags, d, end in conn.execute(
+            "SELECT row_number, uscc, uscc_original, flags, decision_date, publication_end_date FROM raw.penalties"
+            " WHERE source_file = 'departments/scjgj/penalties_rules.csv'")}  # fmt: skip
+        protected = conn.execute("SELECT row_number, record FROM raw.protected_person_records").fetchall()
+        batch = conn.execute("SELECT rows_in, rows_loaded, rows_rejected, rows_protected FROM ops.load_batches"
+                             " WHERE source_file = 'departments/scjgj/penalties_rules.csv'").fetchone()  # fmt: skip
+    assert rows[2][0] == GOOD and rows[2][1].strip().startswith("９１") and rows[2][4] == dt.date(2099, 1, 1)
+    assert rows[3][0] == VILLAGE
+    assert rows[4][0] == FUJIAN_PILOT and set(rows[4][2]) == {"uscc_legacy_checksum", "division_outside_city"}
+    assert rows[7][0] == GOOD and rows[7][2] == ["uscc_resolved_from_registration"]
+    assert [rows[n][3] for n in (1, 2, 3, 4)] == [dt.date(2025, 3, d) for d in (1, 2, 3, 4)]
+    assert protected[0][0] == 9 and protected[0][1]["CF_XDR_ZJHM"] == "140681199001011234"
+    assert batch == (14, 6, 8, 1)  # rows in = loaded (5 subjects + 1 protected) + rejected
+
+
+def test_personal_records_are_out_of_the_transformers_reach(db, inbox):
+    with psycopg.connect(libpq_url(url_for("transformer", db))) as conn:
+        with pytest.raises(psycopg.errors.InsufficientPrivilege):
+            conn.execute("SELECT * FROM raw.protected_person_records")
+
+
+def test_province_grades_spellings_class_words_and_conflicts(db, inbox):
+    rejected = _rejected(db, "province/province_evaluation_rules.csv")
+    assert rejected == {2: ["grade_class_word"], 3: ["grade_invalid"], 4: ["grade_conflict"], 5: ["grade_conflict"]}
+    with psycopg.connect(libpq_url(db)) as conn:
+        assert conn.execute("SELECT uscc, grade FROM raw.province_evaluations").fetchall() == [(GOOD, "B+")]
+
+
+def test_check_reports_exactly_what_the_loader_rejects(db, inbox):
+    url = libpq_url(url_for("loader", db))
+    for rel in ["departments/scjgj/penalties_rules.csv", "province/province_evaluation_rules.csv"]:
+        report, status = check_file(url, inbox / rel, as_of=AS_OF)
+        errors = {}
+        for p in report["problems"]:
+            if p["severity"] == "error":
+                errors.setdefault(p["row"], []).append(p["code"])
+        assert {r: sorted(c) for r, c in errors.items()} == {r: sorted(c) for r, c in _rejected(db, rel).items()}
+        assert status == 1 and report["rows_read"] - report["rows_ok"] == len(errors)
+        assert all(p["message_zh"] and p["message_en"] for p in report["problems"])
+    warnings = [p for p in check_file(url, inbox / "departments/scjgj/penalties_rules.csv", as_of=AS_OF)[0]["problems"]
+                if p["severity"] == "warning" and p["row"] == 4]  # fmt: skip
+    assert {p["code"] for p in warnings} == {"uscc_legacy_checksum", "division_outside_city"}
+    assert {p["column"] for p in warnings} == {"CF_XDR_SHXYM"}
+
+
+def test_check_exit_statuses(db, tmp_path):
+    url = libpq_url(url_for("loader", db))
+    clean = _write_csv(tmp_path / "penalties_ok.csv", CF, [["甲", "法人及非法人组织", GOOD, "", "", "1号", "警告", "0",
+                                                            "2025-01-01", "", "局"]])  # fmt: skip
+    assert check_file(url, clean, as_of=AS_OF)[1] == 0
+    empty = tmp_path / "penalties_empty.csv"
+    empty.write_text("")
+    report, status = check_file(url, empty, as_of=AS_OF)
+    assert status == 2 and "empty" in report["error"]
+    no_header = _write_csv(tmp_path / "penalties_x.csv", ["a", "b"], [["1", "2"]])
+    assert check_file(url, no_header, as_of=AS_OF)[1] == 2
+
+
+def test_allow_listed_code_loads_with_a_flag(db, tmp_path, monkeypatch):
+    base = config.rules()
+    code = OTHER[:17] + ("0" if OTHER[17] != "0" else "1")
+    allowed = base.__class__(**{**base.__dict__, "allow_list": (("scjgj", code),)})
+    monkeypatch.setattr(loader, "rules", lambda: allowed)
+    assert not uscc.is_valid(code)
+    _write_csv(tmp_path / "departments/scjgj/penalties_allow.csv", CF,
+               [["甲", "法人及非法人组织", code, "", "", "1号", "警告", "0", "2025-01-01", "", "局"]])  # fmt: skip
+    r = loader.load_file(libpq_url(url_for("loader", db)), "departments/scjgj/penalties_allow.csv", inbox=tmp_path,
+                         archive_dir=tmp_path / "archive", as_of=AS_OF)  # fmt: skip
+    assert (r.rows_loaded, r.rows_rejected) == (1, 0)
+
+
+def test_the_same_file_twice_loads_once_and_records_the_duplicate(db, inbox):
+    url = libpq_url(url_for("loader", db))
+    again = loader.load_file(url, "departments/scjgj/penalties_rules.csv", inbox=inbox,
+                             archive_dir=inbox.parent / "archive", as_of=AS_OF)  # fmt: skip
+    assert again.status == "duplicate"
+    with psycopg.connect(libpq_url(db)) as conn:
+        statuses = [s for (s,) in conn.execute("SELECT status FROM ops.load_batches WHERE source_file ="
+                    " 'departments/scjgj/penalties_rules.csv' ORDER BY batch_id")]  # fmt: skip
+        assert statuses == ["loaded", "duplicate"]
+        loaded = conn.execute("SELECT count(*) FROM raw.penalties WHERE source_file = %s",
+                              ("departments/scjgj/penalties_rules.csv",)).fetchone()[0]  # fmt: skip
+        assert loaded == 5
+
+
+def test_a_killed_load_run_again_gives_the_counts_of_an_uninterrupted_one(db, tmp_path):
+    from credit_platform.bench import make_file
+
+    rows = 300_000
+    rel = "departments/scjgj/penalties_kill.csv"
+    make_file(tmp_path / rel, rows)
+    url = libpq_url(url_for("loader", db))
+    code = ("import sys, datetime as dt; from pathlib import Path; from credit_platform.ingest.loader import load_file;"
+            f"load_file({url!r}, {rel!r}, inbox=Path({str(tmp_path)!r}), archive_dir=Path({str(tmp_path / 'a')!r}),"
+            " as_of=dt.date(2026, 1, 15))")  # fmt: skip
+    proc = subprocess.Popen([sys.executable, "-c", code], env=os.environ.copy())
+    deadline = time.monotonic() + 60
+    with psycopg.connect(libpq_url(db), autocommit=True) as conn:
+        while time.monotonic() < deadline:
+            running = conn.execute(
+                "SELECT count(*) FROM ops.load_batches WHERE source_file = %s AND status = 'running'", (rel,)
+            ).fetchone()[0]
+            if running:
+                break
+            time.sleep(0.05)
+        time.sleep(0.5)  # well inside the load
+        proc.send_signal(signal.SIGKILL)
+        proc.wait()
+        assert conn.execute("SELECT count(*) FROM raw.penalties WHERE source_file = %s", (rel,)).fetchone()[0] == 0
+    result = loader.load_file(url, rel, inbox=tmp_path, archive_dir=tmp_path / "a", as_of=AS_OF)
+    assert (result.rows_in, result.rows_loaded, result.rows_rejected) == (rows, rows - rows // 100, rows // 100)
+    with psycopg.connect(libpq_url(db)) as conn:
+        statuses = [s for (s,) in conn.execute(
+            "SELECT status FROM ops.load_batches WHERE source_file = %s ORDER BY batch_id", (rel,))]  # fmt: skip
+        assert statuses == ["interrupted", "loaded"]
+        assert conn.execute("SELECT count(*) FROM raw.penalties WHERE source_file = %s", (rel,)).fetchone()[0] == (
+            rows - rows // 100)
