@@ -238,3 +238,24 @@ def test_a_killed_load_run_again_gives_the_counts_of_an_uninterrupted_one(db, tm
         assert statuses == ["interrupted", "loaded"]
         assert conn.execute("SELECT count(*) FROM raw.penalties WHERE source_file = %s", (rel,)).fetchone()[0] == (
             rows - rows // 100)
+
+
+def test_a_later_push_supersedes_an_earlier_one_from_its_date_and_history_is_kept(db, tmp_path):
+    from credit_platform.dbt_runner import run_dbt
+
+    header = ["企业名称", "统一社会信用代码", "评价等级", "评价日期", "批次号"]
+    _write_csv(tmp_path / "province/province_evaluation_p1.csv", header, [["甲", OTHER, "C", "2025-05-10", "P1"]])
+    _write_csv(tmp_path / "province/province_evaluation_p2.csv", header, [["甲", OTHER, "A-", "2025-11-20", "P2"]])
+    url = libpq_url(url_for("loader", db))
+    for rel in ["province/province_evaluation_p1.csv", "province/province_evaluation_p2.csv"]:
+        loader.load_file(url, rel, inbox=tmp_path, archive_dir=tmp_path / "a", as_of=AS_OF)
+    res = run_dbt(["build", "--select", "+int_province_evaluations_in_force", "--quiet"], base_url=db, capture=True)
+    assert res.returncode == 0, res.stdout[-3000:]
+    with psycopg.connect(libpq_url(db)) as conn:
+        in_force = dict(conn.execute(
+            "SELECT evaluation_period, province_grade FROM intermediate.int_province_evaluations_in_force"
+            " WHERE uscc = %s", (OTHER,)).fetchall())  # fmt: skip
+        history = conn.execute("SELECT grade, push_batch_no FROM raw.province_evaluations WHERE uscc = %s"
+                               " ORDER BY evaluation_date", (OTHER,)).fetchall()  # fmt: skip
+    assert in_force == {"2025-H1": "C", "2025-H2": "A-"}
+    assert history == [("C", "P1"), ("A-", "P2")]
