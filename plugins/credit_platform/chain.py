@@ -82,12 +82,13 @@ def summary(base_url: str) -> str:
     lines = []
     with psycopg.connect(libpq_url(url_for("analyst", base_url))) as conn:
         lines.append("Loaded per source (all batches):")
-        lines.append(f"  {'source':22} {'files':>5} {'rows in':>9} {'loaded':>9} {'rejected':>9}  failed")
-        for src, files, rin, rl, rr, failed in conn.execute(
-            "SELECT source, count(*), sum(rows_in), sum(rows_loaded), sum(rows_rejected),"
-            " count(*) FILTER (WHERE status = 'failed') FROM ops.load_batches GROUP BY source ORDER BY source"
+        lines.append(f"  {'source':22} {'files':>5} {'rows in':>9} {'loaded':>9} {'rejected':>9}  failed  duplicates")
+        for src, files, rin, rl, rr, failed, dups in conn.execute(
+            "SELECT source, count(*) FILTER (WHERE status = 'loaded'), sum(rows_in), sum(rows_loaded),"
+            " sum(rows_rejected), count(*) FILTER (WHERE status = 'failed'),"
+            " count(*) FILTER (WHERE status = 'duplicate') FROM ops.load_batches GROUP BY source ORDER BY source"
         ):
-            lines.append(f"  {src:22} {files:>5} {rin or 0:>9} {rl or 0:>9} {rr or 0:>9}  {failed}")
+            lines.append(f"  {src:22} {files:>5} {rin or 0:>9} {rl or 0:>9} {rr or 0:>9}  {failed:>6}  {dups:>10}")
         reasons = conn.execute(
             "SELECT reason_code, count(*) FROM ops.rejected_rows GROUP BY 1 ORDER BY 2 DESC"
         ).fetchall()

@@ -259,3 +259,18 @@ def test_a_later_push_supersedes_an_earlier_one_from_its_date_and_history_is_kep
                                " ORDER BY evaluation_date", (OTHER,)).fetchall()  # fmt: skip
     assert in_force == {"2025-H1": "C", "2025-H2": "A-"}
     assert history == [("C", "P1"), ("A-", "P2")]
+
+
+def test_a_departments_own_header_spelling_is_configuration(db, tmp_path):
+    """sources.yml gives jtj the spelling 作出处罚决定日期; the same file from another department is refused."""
+    header = [h if h != "CF_JDRQ" else "作出处罚决定日期" for h in CF]
+    row = ["甲", "法人及非法人组织", GOOD, "", "", "1号", "警告", "0", "2025-01-01", "", "局"]
+    for dept in ("jtj", "zjj"):
+        _write_csv(tmp_path / f"departments/{dept}/penalties_spelling.csv", header, [row])
+    url = libpq_url(url_for("loader", db))
+    ok = loader.load_file(url, "departments/jtj/penalties_spelling.csv", inbox=tmp_path, archive_dir=tmp_path / "a",
+                          as_of=AS_OF)  # fmt: skip
+    assert (ok.rows_loaded, ok.rows_rejected) == (1, 0)
+    with pytest.raises(loader.LoadError, match="required columns missing from the header: decision_date"):
+        loader.load_file(url, "departments/zjj/penalties_spelling.csv", inbox=tmp_path, archive_dir=tmp_path / "a",
+                         as_of=AS_OF)  # fmt: skip

@@ -1,12 +1,13 @@
 """The generic loader: one file from the inbox into its raw table, every row loaded or rejected.
 
 For each file: its SHA-256 is computed and the original archived under ``$CREDIT_ARCHIVE/<sha256>``;
-a batch is opened in ``ops.load_batches``; rows are read (any supported format), each cell
-converted by its column's type; accepted rows are copied into the source's raw table and rejected
-ones into ``ops.rejected_rows`` with a reason, in one transaction. rows_in = rows_loaded +
-rows_rejected, enforced by a check on the batch. A file already loaded (same source and SHA-256)
-is skipped, so loading twice is safe. A file that cannot be read at all fails its batch with the
-cause and raises ``LoadError`` naming the file.
+a batch is opened in ``ops.load_batches``; the file is staged (``stage.py``) and validated in SQL
+(``validate.py``); accepted rows go to the source's raw table (natural persons to
+``raw.protected_person_records``) and rejected ones to ``ops.rejected_rows`` with every reason, in
+one transaction. rows_in = rows_loaded + rows_rejected, enforced by a check on the batch. A file
+already loaded (same source, department and SHA-256) is recorded as a duplicate and not loaded
+again. A file that cannot be read at all fails its batch with the cause and raises ``LoadError``
+naming the file.
 """
 
 from __future__ import annotations
@@ -111,11 +112,12 @@ def load_file(
 
     with psycopg.connect(url) as conn:
         # One loader at a time per file: a second one waits, then finds it loaded.
-        conn.execute("SELECT pg_advisory_lock(hashtextextended(%s, 0))", (source.name + digest,))
+        conn.execute("SELECT pg_advisory_lock(hashtextextended(%s, 0))", (f"{source.name}|{department}|{digest}",))
         conn.commit()
         done = conn.execute(
-            "SELECT batch_id FROM ops.load_batches WHERE source = %s AND file_sha256 = %s AND status = 'loaded'",
-            (source.name, digest),
+            "SELECT batch_id FROM ops.load_batches WHERE source = %s AND file_sha256 = %s AND status = 'loaded'"
+            " AND department_code IS NOT DISTINCT FROM %s",
+            (source.name, digest, department),
         ).fetchone()
         if done:
             dup = conn.execute(
@@ -130,8 +132,9 @@ def load_file(
         conn.execute(
             "UPDATE ops.load_batches SET status = 'interrupted', finished_at = now(),"
             " message = 'the load stopped before it finished; nothing of it was kept'"
-            " WHERE source = %s AND file_sha256 = %s AND status = 'running'",
-            (source.name, digest),
+            " WHERE source = %s AND file_sha256 = %s AND status = 'running'"
+            " AND department_code IS NOT DISTINCT FROM %s",
+            (source.name, digest, department),
         )
         archive(path, digest, archive_dir)
         batch_id = conn.execute(
@@ -176,27 +179,31 @@ def _load_rows(conn, source: Source, path: Path, relative: str, digest: str, bat
         values.append(sql.Literal(department))
     values += [sql.SQL("v.{}").format(sql.Identifier(c.name)) for c in present]
     if has_uscc:
-        values.append(sql.SQL("s.{}").format(sql.Identifier(f"c{staged.positions['uscc']}")))
+        values.append(sql.SQL("v.uscc_original"))
     values.append(sql.SQL("v.flags"))
     schema, name = source.table.split(".")
     conn.execute(sql.SQL(
-        "INSERT INTO {} ({}) SELECT {} FROM {} v JOIN {} s USING (row_number)"
-        " WHERE v.reasons = '{{}}' AND NOT v.is_natural_person").format(
+        "INSERT INTO {} ({}) SELECT {} FROM {} v WHERE v.reasons = '{{}}' AND NOT v.is_natural_person").format(
         sql.Identifier(schema, name), sql.SQL(", ").join(map(sql.Identifier, target)), sql.SQL(", ").join(values),
-        sql.Identifier(validate.VALIDATED), sql.Identifier(STAGING)))  # fmt: skip
+        sql.Identifier(validate.VALIDATED)))  # fmt: skip
 
+    # Rows that do not go to raw (rejected, or natural persons) are few: take them aside, then read
+    # their cells from the staging table once each.
+    conn.execute(sql.SQL(
+        "CREATE TEMPORARY TABLE aside AS SELECT row_number, reasons, is_natural_person FROM {}"
+        " WHERE reasons <> '{{}}' OR is_natural_person").format(sql.Identifier(validate.VALIDATED)))  # fmt: skip
+    conn.execute("ANALYZE aside")
     record = _record_sql(staged)
     protected = conn.execute(sql.SQL(
         "INSERT INTO raw.protected_person_records (batch_id, source, source_file, row_number, record)"
-        " SELECT %s, %s, %s, v.row_number, {} FROM {} v JOIN {} s USING (row_number) WHERE v.is_natural_person").format(
-        record, sql.Identifier(validate.VALIDATED), sql.Identifier(STAGING)),
-        (batch_id, source.name, relative)).rowcount  # fmt: skip
+        " SELECT %s, %s, %s, v.row_number, {} FROM aside v JOIN {} s USING (row_number) WHERE v.is_natural_person"
+    ).format(record, sql.Identifier(STAGING)), (batch_id, source.name, relative)).rowcount  # fmt: skip
 
     cells = sql.SQL(" ").join(
         sql.SQL("WHEN {} THEN s.{}").format(sql.Literal(col), sql.Identifier(f"c{pos}"))
         for col, pos in staged.positions.items()
     ) if staged.positions else sql.SQL("")  # fmt: skip
-    conn.execute(sql.SQL(
+    rows_rejected = conn.execute(sql.SQL(
         "INSERT INTO ops.rejected_rows (batch_id, source_file, row_number, reason_code, reason, column_name,"
         " raw_value, record, reason_codes)"
         " SELECT %s, %s, v.row_number, split_part(v.reasons[1], '@', 1),"
@@ -206,15 +213,13 @@ def _load_rows(conn, source: Source, path: Path, relative: str, digest: str, bat
         "   nullif(split_part(v.reasons[1], '@', 2), 'row'),"
         "   CASE split_part(v.reasons[1], '@', 2) {} END,"
         "   {}, (SELECT array_agg(split_part(r, '@', 1)) FROM unnest(v.reasons) r)"
-        " FROM {} v JOIN {} s USING (row_number) WHERE v.reasons <> '{{}}' AND NOT v.is_natural_person").format(
-        cells, record, sql.Identifier(validate.VALIDATED), sql.Identifier(STAGING)),
-        (batch_id, relative, validate.reason_messages_json()))  # fmt: skip
+        " FROM aside v JOIN {} s USING (row_number) WHERE NOT v.is_natural_person").format(
+        cells, record, sql.Identifier(STAGING)),
+        (batch_id, relative, validate.reason_messages_json())).rowcount  # fmt: skip
+    conn.execute("DROP TABLE aside")
 
-    counts = conn.execute(sql.SQL(
-        "SELECT count(*), count(*) FILTER (WHERE reasons = '{{}}' OR is_natural_person) FROM {}").format(
-        sql.Identifier(validate.VALIDATED))).fetchone()  # fmt: skip
-    rows_in, rows_loaded = counts
-    rows_rejected = rows_in - rows_loaded
+    rows_in = staged.rows_in
+    rows_loaded = rows_in - rows_rejected
     reasons = dict(conn.execute(
         "SELECT reason_code, count(*) FROM ops.rejected_rows WHERE batch_id = %s GROUP BY 1 ORDER BY 1", (batch_id,)
     ).fetchall())  # fmt: skip

@@ -190,7 +190,7 @@ def stage_file(conn, source: Source, path: Path, department: str | None) -> Stag
     # Room for the staged rows and the hash joins of validation, for this transaction only
     # (temp_buffers can only change before the session's first temporary table).
     if conn.execute("SELECT count(*) FROM pg_class WHERE relpersistence = 't'").fetchone()[0] == 0:
-        conn.execute("SET temp_buffers = '256MB'")
+        conn.execute("SET temp_buffers = '1GB'")
     conn.execute("SET LOCAL work_mem = '128MB'")
     spellings = source.spellings_for(department)
     suffix = path.suffix.lower()

@@ -150,12 +150,13 @@ def build(conn, source: Source, staged: Staged, *, department: str | None, as_of
         " CASE WHEN {natural} THEN '{{}}'::text[]"
         "      ELSE array_remove(ARRAY[{shape}, {errors}]::text[], NULL) END AS reasons,"
         " array_remove(ARRAY[{flags}]::text[], NULL) AS flags,"
-        " {natural} AS is_natural_person"
+        " {natural} AS is_natural_person, {original} AS uscc_original"
         " FROM {staging} s {joins}"
         " CROSS JOIN LATERAL (SELECT {typed}) t"
     ).format(
         validated=sql.Identifier(VALIDATED),
         natural=natural,
+        original=_cell(staged, "uscc") or sql.SQL("NULL::text"),
         shape=shape,
         errors=sql.SQL(", ").join(errors) if errors else sql.SQL("NULL"),
         flags=sql.SQL(", ").join(flags) if flags else sql.SQL("NULL"),
