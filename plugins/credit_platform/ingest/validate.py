@@ -32,10 +32,39 @@ def _nonblank(cell: sql.Composable) -> sql.Composable:
     return sql.SQL("nullif(btrim({}), '')").format(cell)
 
 
+DISTINCT_TYPES = ("date", "event_date", "amount", "score", "grade", "category")
+
+
+def _distinct_values(conn, source: Source, staged: Staged) -> None:
+    """Every distinct non-blank cell of the columns checked by dictionary, in one scan of the rows."""
+    pairs = [sql.SQL("({}, s.{})").format(sql.Literal(c.name), sql.Identifier(f"c{staged.positions[c.name]}"))
+             for c in source.columns if c.type in DISTINCT_TYPES and c.name in staged.positions]  # fmt: skip
+    conn.execute("DROP TABLE IF EXISTS d_distinct")
+    if not pairs:
+        conn.execute("CREATE TEMPORARY TABLE d_distinct (col text, raw text)")
+        return
+    conn.execute(sql.SQL(
+        "CREATE TEMPORARY TABLE d_distinct AS SELECT DISTINCT v.col, v.raw FROM {} s,"
+        " LATERAL (VALUES {}) AS v(col, raw) WHERE v.raw IS NOT NULL AND btrim(v.raw) <> ''").format(
+        sql.Identifier(STAGING), sql.SQL(", ").join(pairs)))  # fmt: skip
+
+
+def _dictionary(conn, name: str, column: str, value: sql.Composable, error: sql.Composable) -> sql.Composable:
+    """A table of the column's distinct non-blank cells with their typed value and error, joined back."""
+    table = sql.Identifier(name)
+    conn.execute(sql.SQL(
+        "CREATE TEMPORARY TABLE {t} AS SELECT raw, value, {error} AS err FROM ("
+        " SELECT raw, {value} AS value FROM d_distinct WHERE col = {col} OFFSET 0) b").format(
+        t=table, error=error, value=value, col=sql.Literal(column)))  # fmt: skip
+    conn.execute(sql.SQL("ANALYZE {}").format(table))
+    return table
+
+
 def build(conn, source: Source, staged: Staged, *, department: str | None, as_of: dt.date, rules: Rules) -> None:
     """Create the temporary table ``validated`` for the staged rows."""
+    _distinct_values(conn, source, staged)
     joins: list[sql.Composable] = []
-    typed: list[sql.Composable] = []  # expressions in the lateral "t"
+    typed: list[sql.Composable] = []
     errors: list[sql.Composable] = []
     flags: list[sql.Composable] = []
     lit = sql.Literal
@@ -43,15 +72,15 @@ def build(conn, source: Source, staged: Staged, *, department: str | None, as_of
     for col in source.columns:
         cell = _cell(staged, col.name)
         name = sql.Identifier(col.name)
-        tcol = sql.SQL("t.{}").format(name)
         tag = lit(f"@{col.name}")
         if cell is None:
             typed.append(sql.SQL("NULL::{} AS {}").format(sql.SQL(_sql_type(col.type)), name))
-            if col.required and col.type != "uscc":
-                errors.append(sql.SQL("'required_missing' || {}").format(tag))
-            elif col.type == "uscc":
-                errors.append(sql.SQL("'uscc_missing' || {}").format(tag))
             continue
+        alias = sql.Identifier(f"d_{col.name}")
+        missing = lit(f"required_missing@{col.name}")
+        blank_required = None
+        if col.required:
+            blank_required = sql.SQL("CASE WHEN {}.raw IS NULL THEN {} END").format(alias, missing)
 
         if col.type == "uscc":
             _uscc_dictionary(conn, source, staged, cell, department, rules)
@@ -63,9 +92,8 @@ def build(conn, source: Source, staged: Staged, *, department: str | None, as_of
                 joins.append(sql.SQL(
                     "LEFT JOIN d_reg r ON u.status = 'uscc_missing' AND r.reg = coalesce(btrim({}), '')"
                     " AND r.org = coalesce(btrim({}), '')").format(reg, org))  # fmt: skip
-                typed.append(
-                    sql.SQL("coalesce(CASE WHEN u.status = 'valid' THEN u.code END, r.uscc) AS {}").format(name)
-                )
+                resolved = sql.SQL("coalesce(CASE WHEN u.status = 'valid' THEN u.code END, r.uscc) AS {}")
+                typed.append(resolved.format(name))
                 errors.append(sql.SQL(
                     "CASE WHEN u.status = 'valid' OR r.uscc IS NOT NULL THEN NULL"
                     " WHEN u.status = 'uscc_missing' AND r.reg IS NOT NULL THEN 'uscc_unresolved_registration'"
@@ -73,91 +101,76 @@ def build(conn, source: Source, staged: Staged, *, department: str | None, as_of
                 flags.append(sql.SQL("CASE WHEN r.uscc IS NOT NULL THEN 'uscc_resolved_from_registration' END"))
             else:
                 typed.append(sql.SQL("CASE WHEN u.status = 'valid' THEN u.code END AS {}").format(name))
-                errors.append(sql.SQL("CASE WHEN u.status <> 'valid' THEN u.status END || {}").format(tag))
+                errors.append(sql.SQL("CASE WHEN u.status <> 'valid' THEN u.status || {} END").format(tag))
             flags.append(sql.SQL("u.flag"))
             flags.append(sql.SQL("u.division_flag"))
-        elif col.type in ("date", "event_date"):
-            alias = sql.Identifier(f"d_{col.name}")
-            table = sql.Identifier(f"dd_{col.name}")
-            conn.execute(sql.SQL(
-                "CREATE TEMPORARY TABLE {} AS SELECT raw, ops.parse_date_text(raw) AS value"
-                " FROM (SELECT DISTINCT {} AS raw FROM {} s WHERE {} IS NOT NULL) x").format(
-                table, cell, sql.Identifier(STAGING), _nonblank(cell)))  # fmt: skip
-            conn.execute(sql.SQL("ANALYZE {}").format(table))
-            joins.append(sql.SQL("LEFT JOIN {} {} ON {}.raw = {}").format(table, alias, alias, cell))
-            typed.append(sql.SQL("{}.value AS {}").format(alias, name))
-            future = (sql.SQL(" WHEN {} > {} THEN 'event_date_in_future'").format(tcol, lit(as_of))
+            continue
+
+        if col.type in ("date", "event_date"):
+            future = (sql.SQL(" WHEN value > {} THEN 'event_date_in_future'").format(lit(as_of))
                       if col.type == "event_date" else sql.SQL(""))  # fmt: skip
-            required = (sql.SQL(" WHEN {} IS NULL THEN 'required_missing'").format(_nonblank(cell))
-                        if col.required else sql.SQL(""))  # fmt: skip
-            errors.append(sql.SQL(
-                "CASE WHEN {} IS NOT NULL AND {} IS NULL THEN 'date_unparseable'{}{} END || {}").format(
-                _nonblank(cell), tcol, future, required, tag))  # fmt: skip
+            error = sql.SQL("CASE WHEN value IS NULL THEN 'date_unparseable'{} END || {}").format(future, tag)
+            table = _dictionary(conn, f"dd_{col.name}", col.name, sql.SQL("ops.parse_date_text(raw)"), error)
         elif col.type in ("amount", "score"):
-            typed.append(
-                sql.SQL(
-                    "CASE WHEN btrim({c}) ~ {num} THEN btrim({c})::numeric ELSE ops.parse_number_text({c}) END AS {n}"
-                ).format(c=cell, num=lit(_NUMBER), n=name)
-            )
             bad = "amount_unparseable" if col.type == "amount" else "score_unparseable"
-            negative = (
-                sql.SQL(" WHEN {} < 0 THEN 'amount_negative'").format(tcol) if col.type == "amount" else sql.SQL("")
-            )
-            errors.append(sql.SQL(
-                "CASE WHEN {nb} IS NOT NULL AND ({t} IS NULL OR abs({t}) >= 1e10) THEN {bad}{neg}{req} END"
-                " || {tag}").format(
-                nb=_nonblank(cell), t=tcol, bad=lit(bad), neg=negative, tag=tag,
-                req=sql.SQL(" WHEN {} IS NULL THEN 'required_missing'").format(_nonblank(cell))
-                if col.required else sql.SQL("")))  # fmt: skip
+            negative = sql.SQL(" WHEN value < 0 THEN 'amount_negative'") if col.type == "amount" else sql.SQL("")
+            value = sql.SQL("CASE WHEN btrim(raw) ~ {} THEN btrim(raw)::numeric ELSE ops.parse_number_text(raw) END"
+                            ).format(lit(_NUMBER))  # fmt: skip
+            error = sql.SQL("CASE WHEN value IS NULL OR abs(value) >= 1e10 THEN {}{} END || {}").format(
+                lit(bad), negative, tag)  # fmt: skip
+            table = _dictionary(conn, f"dd_{col.name}", col.name, value, error)
         elif col.type == "grade":
-            conn.execute(sql.SQL(
-                "CREATE TEMPORARY TABLE d_grade AS SELECT raw,"
-                " upper(regexp_replace(normalize(raw, NFKC), '[[:space:]]', '', 'g')) AS norm"
-                " FROM (SELECT DISTINCT {} AS raw FROM {} s WHERE {} IS NOT NULL) x").format(
-                cell, sql.Identifier(STAGING), _nonblank(cell)))  # fmt: skip
-            joins.append(sql.SQL("LEFT JOIN d_grade g ON g.raw = {}").format(cell))
-            typed.append(sql.SQL("CASE WHEN g.norm = ANY({}) THEN g.norm END AS {}").format(lit(list(GRADES)), name))
-            errors.append(sql.SQL(
-                "CASE WHEN {t} IS NOT NULL THEN NULL WHEN {nb} IS NULL THEN {req}"
-                " WHEN g.norm = ANY({words}) THEN 'grade_class_word' ELSE 'grade_invalid' END || {tag}").format(
-                t=tcol, nb=_nonblank(cell), req=lit("required_missing" if col.required else None),
-                words=lit(list(rules.grade_class_words)), tag=tag))  # fmt: skip
+            norm = sql.SQL("upper(regexp_replace(normalize(raw, NFKC), '[[:space:]]', '', 'g'))")
+            error = sql.SQL(
+                "CASE WHEN value = ANY({grades}) THEN NULL WHEN value = ANY({words}) THEN 'grade_class_word'"
+                " ELSE 'grade_invalid' END || {tag}").format(
+                grades=lit(list(GRADES)), words=lit(list(rules.grade_class_words)), tag=tag)  # fmt: skip
+            table = _dictionary(conn, f"dd_{col.name}", col.name, norm, error)
+            typed.append(sql.SQL("CASE WHEN {a}.err IS NULL THEN {a}.value END AS {n}").format(a=alias, n=name))
+            joins.append(sql.SQL("LEFT JOIN {} {} ON {}.raw = {}").format(table, alias, alias, cell))
+            errors.append(sql.SQL("{}.err").format(alias))
+            if blank_required is not None:
+                errors.append(blank_required)
+            continue
         elif col.type == "category":
-            typed.append(sql.SQL("{} AS {}").format(_nonblank(cell), name))
-            errors.append(sql.SQL(
-                "CASE WHEN {t} IS NOT NULL AND NOT (regexp_split_to_array({t}, {split}) <@ {allowed})"
-                " THEN 'penalty_category_unknown'{req} END || {tag}").format(
-                t=tcol, split=lit(_SPLIT), allowed=lit(list(rules.penalty_categories)), tag=tag,
-                req=sql.SQL(" WHEN {} IS NULL THEN 'required_missing'").format(tcol)
-                if col.required else sql.SQL("")))  # fmt: skip
-        elif col.type == "text_list":
-            typed.append(sql.SQL(
-                "coalesce(array_remove(regexp_split_to_array({}, {}), ''), '{{}}') AS {}").format(
-                _nonblank(cell), lit(_SPLIT), name))  # fmt: skip
-        else:  # text
-            typed.append(sql.SQL("{} AS {}").format(_nonblank(cell), name))
+            error = sql.SQL(
+                "CASE WHEN NOT (regexp_split_to_array(value, {}) <@ {}) THEN 'penalty_category_unknown' END || {}"
+            ).format(lit(_SPLIT), lit(list(rules.penalty_categories)), tag)  # fmt: skip
+            table = _dictionary(conn, f"dd_{col.name}", col.name, sql.SQL("btrim(raw)"), error)
+        else:
+            if col.type == "text_list":
+                typed.append(sql.SQL(
+                    "coalesce(array_remove(regexp_split_to_array(btrim({}), {}), ''), '{{}}') AS {}").format(
+                    cell, lit(_SPLIT), name))  # fmt: skip
+            else:
+                typed.append(sql.SQL("nullif({}, '') AS {}").format(cell, name))
             if col.required:
-                errors.append(sql.SQL("CASE WHEN {} IS NULL THEN 'required_missing' END || {}").format(tcol, tag))
+                errors.append(sql.SQL("CASE WHEN {} IS NULL OR btrim({}) = '' THEN {} END").format(
+                    cell, cell, lit(f"required_missing@{col.name}")))  # fmt: skip
+            continue
+
+        joins.append(sql.SQL("LEFT JOIN {} {} ON {}.raw = {}").format(table, alias, alias, cell))
+        typed.append(sql.SQL("CASE WHEN {a}.err IS NULL THEN {a}.value END AS {n}").format(a=alias, n=name))
+        errors.append(sql.SQL("{}.err").format(alias))
+        if blank_required is not None:
+            errors.append(blank_required)
 
     category = _cell(staged, "subject_category")
     persons = lit(list(rules.natural_person_categories))
     natural = (sql.SQL("coalesce(btrim({}) = ANY({}), false)").format(category, persons)
                if category is not None else sql.SQL("false"))  # fmt: skip
-    shape = sql.SQL("s.shape_error || '@row'")
     stmt = sql.SQL(
         "CREATE TEMPORARY TABLE {validated} AS"
-        " SELECT s.row_number, t.*,"
+        " SELECT s.row_number, {typed},"
         " CASE WHEN {natural} THEN '{{}}'::text[]"
-        "      ELSE array_remove(ARRAY[{shape}, {errors}]::text[], NULL) END AS reasons,"
+        "      ELSE array_remove(ARRAY[s.shape_error || '@row', {errors}]::text[], NULL) END AS reasons,"
         " array_remove(ARRAY[{flags}]::text[], NULL) AS flags,"
         " {natural} AS is_natural_person, {original} AS uscc_original"
         " FROM {staging} s {joins}"
-        " CROSS JOIN LATERAL (SELECT {typed}) t"
     ).format(
         validated=sql.Identifier(VALIDATED),
         natural=natural,
         original=_cell(staged, "uscc") or sql.SQL("NULL::text"),
-        shape=shape,
         errors=sql.SQL(", ").join(errors) if errors else sql.SQL("NULL"),
         flags=sql.SQL(", ").join(flags) if flags else sql.SQL("NULL"),
         staging=sql.Identifier(STAGING),
