@@ -23,7 +23,7 @@ import psycopg
 from psycopg import sql
 
 from credit_platform.ingest import validate
-from credit_platform.ingest.config import Source, rules, source_for, sources
+from credit_platform.ingest.config import Source, rules, source_for
 from credit_platform.ingest.readers import UnreadableFile
 from credit_platform.ingest.stage import STAGING, stage_file
 from credit_platform.settings import paths, today
@@ -250,10 +250,6 @@ def _message(staged, reasons: dict) -> str:
     if reasons:
         parts.append("rejected: " + ", ".join(f"{k} {v}" for k, v in sorted(reasons.items())))
     return "; ".join(parts)
-
-
-def known_sources() -> list[str]:
-    return sorted(sources())
 
 
 # Within a department, registers load before the records that refer to them.

@@ -14,6 +14,7 @@ import codecs
 import csv
 import datetime as dt
 import json
+import re
 from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
@@ -125,12 +126,13 @@ def _text(value) -> str | None:
     return str(value).replace("\x00", "")
 
 
-def _csv_head(path: Path, encoding: str) -> tuple[list[str], int]:
-    """The first physical lines of a CSV (decoded) and how many bytes the sample covers."""
+def _csv_head(path: Path, encoding: str) -> list[str]:
+    """The first physical lines of a CSV, decoded."""
     with open(path, "rb") as fh:
         sample = fh.read(256 * 1024)
     text = sample.decode(encoding, errors="ignore")
-    return text.splitlines(keepends=True)[: HEADER_SEARCH_ROWS + 1], len(sample)
+    # Split on line feeds only (as COPY does), keeping them, so byte offsets stay exact.
+    return [line for line in re.split(r"(?<=\n)", text) if line][: HEADER_SEARCH_ROWS + 1]
 
 
 def stage_csv(conn, source: Source, path: Path, spellings: dict[str, Column]) -> Staged:
@@ -138,7 +140,7 @@ def stage_csv(conn, source: Source, path: Path, spellings: dict[str, Column]) ->
         if not fh.read(65536).strip(b" \t\r\n\xef\xbb\xbf"):
             raise UnreadableFile("the file is empty")
     encoding = detect_encoding(path)
-    lines, _ = _csv_head(path, encoding)
+    lines = _csv_head(path, encoding)
     records = []
     for line in lines:
         parsed = list(csv.reader([line]))

@@ -28,10 +28,6 @@ def _cell(staged: Staged, name: str) -> sql.Composable | None:
     return None if pos is None else sql.SQL("s.{}").format(sql.Identifier(f"c{pos}"))
 
 
-def _nonblank(cell: sql.Composable) -> sql.Composable:
-    return sql.SQL("nullif(btrim({}), '')").format(cell)
-
-
 DISTINCT_TYPES = ("date", "event_date", "amount", "score", "grade", "category")
 
 
@@ -250,4 +246,4 @@ def _sql_type(kind: str) -> str:
 def reason_messages_json() -> str:
     from credit_platform.ingest.values import REASONS
 
-    return json.dumps({k: v for k, v in REASONS.items()}, ensure_ascii=False)
+    return json.dumps(REASONS, ensure_ascii=False)
