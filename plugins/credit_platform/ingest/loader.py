@@ -189,6 +189,7 @@ def _load_rows(conn, source: Source, path: Path, relative: str, digest: str, bat
 
     # Rows that do not go to raw (rejected, or natural persons) are few: take them aside, then read
     # their cells from the staging table once each.
+    conn.execute("DROP TABLE IF EXISTS aside")
     conn.execute(sql.SQL(
         "CREATE TEMPORARY TABLE aside AS SELECT row_number, reasons, is_natural_person FROM {}"
         " WHERE reasons <> '{{}}' OR is_natural_person").format(sql.Identifier(validate.VALIDATED)))  # fmt: skip

@@ -48,6 +48,7 @@ def _distinct_values(conn, source: Source, staged: Staged) -> None:
 def _dictionary(conn, name: str, column: str, value: sql.Composable, error: sql.Composable) -> sql.Composable:
     """A table of the column's distinct non-blank cells with their typed value and error, joined back."""
     table = sql.Identifier(name)
+    conn.execute(sql.SQL("DROP TABLE IF EXISTS {}").format(table))
     conn.execute(sql.SQL(
         "CREATE TEMPORARY TABLE {t} AS SELECT raw, value, {error} AS err FROM ("
         " SELECT raw, {value} AS value FROM d_distinct WHERE col = {col} OFFSET 0) b").format(
@@ -196,6 +197,8 @@ def _uscc_dictionary(conn, source, staged, cell, department, rules: Rules) -> No
             sql.Literal(len(d)), sql.Literal(d), sql.Literal(len(o)), sql.Literal(o))
          for d in rules.legacy_division_prefixes for o in rules.legacy_organisation_prefixes]
         or [sql.SQL("false")])  # fmt: skip
+    conn.execute("DROP TABLE IF EXISTS d_uscc")
+    conn.execute("DROP TABLE IF EXISTS d_reg")
     conn.execute(sql.SQL(
         "CREATE TEMPORARY TABLE d_uscc AS"
         " SELECT raw, code,"
