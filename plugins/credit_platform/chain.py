@@ -9,15 +9,13 @@ existing inspection plans are kept.
 from __future__ import annotations
 
 import json
-import os
-import subprocess
-import sys
 import time
 from dataclasses import dataclass
 from pathlib import Path
 
 import psycopg
 
+from credit_platform import services
 from credit_platform.settings import paths
 from credit_platform.warehouse.roles import libpq_url, url_for
 
@@ -32,21 +30,10 @@ class DagRun:
     log: Path
 
 
-def _airflow(args: list[str], env: dict, log: Path | None = None, timeout: float = 1800) -> subprocess.CompletedProcess:
-    airflow = str(Path(sys.executable).parent / "airflow")
-    if log is None:
-        return subprocess.run([airflow, *args], env={**os.environ, **env}, capture_output=True, text=True,
-                              timeout=timeout)  # fmt: skip
-    with open(log, "w") as fh:
-        return subprocess.run([airflow, *args], env={**os.environ, **env}, stdout=fh, stderr=subprocess.STDOUT,
-                              text=True, timeout=timeout)  # fmt: skip
-
-
 def prepare_airflow(env: dict) -> None:
-    for args in (["db", "migrate"], ["dags", "reserialize"]):
-        res = _airflow(args, env)
-        if res.returncode != 0:
-            raise RuntimeError(f"airflow {' '.join(args)} failed:\n{res.stdout[-2000:]}\n{res.stderr[-2000:]}")
+    """Airflow's metadata database migrated and every DAG serialised (so assets can queue runs)."""
+    services.prepare(env)
+    services.run_airflow(["dags", "reserialize"], env, check=True)
 
 
 def run_dag(dag_id: str, env: dict, log_dir: Path, conf: dict | None = None) -> DagRun:
@@ -56,7 +43,7 @@ def run_dag(dag_id: str, env: dict, log_dir: Path, conf: dict | None = None) -> 
     if conf:
         args += ["--conf", json.dumps(conf)]
     t0 = time.monotonic()
-    res = _airflow(args, env, log)
+    res = services.run_airflow(args, env, log=log)
     text = log.read_text(errors="replace")
     ok = res.returncode == 0 and "state=success" in text and "DagRun Finished" in text
     return DagRun(dag_id, time.monotonic() - t0, ok, log)

@@ -55,12 +55,24 @@ def running() -> dict[str, int]:
     return out
 
 
+def run_airflow(args: list[str], env: dict, *, log: Path | None = None, timeout: float = 1800,
+                check: bool = False) -> subprocess.CompletedProcess:  # fmt: skip
+    """One ``airflow`` command in the given environment; output captured, or written to ``log``."""
+    cmd, full = [_bin("airflow"), *args], {**os.environ, **env}
+    if log is None:
+        res = subprocess.run(cmd, env=full, capture_output=True, text=True, timeout=timeout)
+    else:
+        with open(log, "w") as fh:
+            res = subprocess.run(cmd, env=full, stdout=fh, stderr=subprocess.STDOUT, text=True, timeout=timeout)
+    if check and res.returncode != 0:
+        out = f"{(res.stdout or '')[-3000:]}\n{(res.stderr or '')[-3000:]}"
+        raise RuntimeError(f"airflow {' '.join(args)} failed:\n{out}")
+    return res
+
+
 def prepare(env: dict) -> None:
     """Migrate Airflow's metadata database (idempotent; about 3 s)."""
-    full = {**os.environ, **env}
-    res = subprocess.run([_bin("airflow"), "db", "migrate"], env=full, capture_output=True, text=True)
-    if res.returncode != 0:
-        raise RuntimeError(f"airflow db migrate failed:\n{res.stdout[-3000:]}\n{res.stderr[-3000:]}")
+    run_airflow(["db", "migrate"], env, check=True)
 
 
 def start(env: dict, services: tuple[str, ...] = SERVICES) -> dict[str, int]:
