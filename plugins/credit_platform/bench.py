@@ -9,7 +9,8 @@ credit code so validation has work to do), in one run on the same server:
   staging, validation, raw and rejected rows, the batch record);
 - pandas: ``read_csv`` then ``DataFrame.to_sql`` in chunks of 10,000 (what a team would otherwise write).
 
-Each measurement runs in its own process, which also reports its peak memory (``ru_maxrss``).
+Each measurement runs in its own process, which also reports its peak memory (``ru_maxrss``), and
+starts from a checkpoint, so that none pays for the WAL an earlier one wrote.
 Figures vary between runs on shared machines: compare within one run.
 """
 
@@ -103,7 +104,12 @@ print(json.dumps({"seconds": time.perf_counter() - t0, "maxrss_kib": resource.ge
 """
 
 
-def _measure(method: str, url: str, path: Path, *extra: str) -> dict:
+def _measure(method: str, url: str, path: Path, *extra: str, admin: str) -> dict:
+    import psycopg
+
+    # Each measurement starts from a checkpoint, so none pays for the WAL the one before it wrote.
+    with psycopg.connect(admin, autocommit=True) as conn:
+        conn.execute("CHECKPOINT")
     res = subprocess.run([sys.executable, "-c", _RUNNER, method, url, str(path), *extra],
                          capture_output=True, text=True)  # fmt: skip
     if res.returncode != 0:
@@ -130,12 +136,13 @@ def run(server_url: str, rows: int = 1_000_000, small: int = 100_000, with_panda
             conn.execute(TYPED_TABLE)
         loader = libpq_url(url_for("loader", admin))
         results = []
-        copy = _measure("copy", libpq_url(admin), big)
-        ours = _measure("ours", loader, big, str(inbox), str(base / "archive"))
-        ours_small = _measure("ours", loader, little, str(inbox), str(base / "archive"))
+        su = libpq_url(admin)
+        copy = _measure("copy", su, big, admin=su)
+        ours = _measure("ours", loader, big, str(inbox), str(base / "archive"), admin=su)
+        ours_small = _measure("ours", loader, little, str(inbox), str(base / "archive"), admin=su)
         results = [("raw COPY into a typed table (the limit)", copy), ("credit-platform load (ours)", ours)]
         if with_pandas:
-            results.append(("pandas read_csv + DataFrame.to_sql", _measure("pandas", libpq_url(admin), big)))
+            results.append(("pandas read_csv + DataFrame.to_sql", _measure("pandas", su, big, admin=su)))
     finally:
         access.drop_database(server_url, db)
 

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import csv
 import datetime as dt
+import hashlib
 import os
 import signal
 import subprocess
@@ -122,7 +123,8 @@ def test_each_penalty_rule_gives_its_reason_code(db, inbox):
 def test_loaded_penalties_are_normalised_flagged_and_resolved(db, inbox):
     with psycopg.connect(libpq_url(db)) as conn:
         rows = {r: (u, orig, flags, d, end) for r, u, orig, flags, d, end in conn.execute(
-            "SELECT row_number, uscc, uscc_original, flags, decision_date, publication_end_date FROM raw.penalties"
+            "SELECT row_number, uscc, uscc_original, flags, ops.to_date(decision_date),"
+            " ops.to_date(publication_end_date) FROM raw.penalties"
             " WHERE source_file = 'departments/scjgj/penalties_rules.csv'")}  # fmt: skip
         protected = conn.execute("SELECT row_number, record FROM raw.protected_person_records").fetchall()
         batch = conn.execute("SELECT rows_in, rows_loaded, rows_rejected, rows_protected FROM ops.load_batches"
@@ -146,7 +148,8 @@ def test_province_grades_spellings_class_words_and_conflicts(db, inbox):
     rejected = _rejected(db, "province/province_evaluation_rules.csv")
     assert rejected == {2: ["grade_class_word"], 3: ["grade_invalid"], 4: ["grade_conflict"], 5: ["grade_conflict"]}
     with psycopg.connect(libpq_url(db)) as conn:
-        assert conn.execute("SELECT uscc, grade FROM raw.province_evaluations").fetchall() == [(GOOD, "B+")]
+        graded = conn.execute("SELECT uscc, ops.to_grade(grade) FROM raw.province_evaluations").fetchall()
+    assert graded == [(GOOD, "B+")]
 
 
 def test_check_reports_exactly_what_the_loader_rejects(db, inbox):
@@ -204,6 +207,12 @@ def test_the_same_file_twice_loads_once_and_records_the_duplicate(db, inbox):
         loaded = conn.execute("SELECT count(*) FROM raw.penalties WHERE source_file = %s",
                               ("departments/scjgj/penalties_rules.csv",)).fetchone()[0]  # fmt: skip
         assert loaded == 5
+        digests = {d for (d,) in conn.execute("SELECT file_sha256 FROM ops.load_batches WHERE source_file ="
+                   " 'departments/scjgj/penalties_rules.csv'")}  # fmt: skip
+    original = (inbox / "departments/scjgj/penalties_rules.csv").read_bytes()
+    assert digests == {hashlib.sha256(original).hexdigest()}
+    assert (inbox.parent / "archive" / digests.pop()).read_bytes() == original
+    assert not list((inbox.parent / "archive").glob("*.part"))
 
 
 def test_a_killed_load_run_again_gives_the_counts_of_an_uninterrupted_one(db, tmp_path):

@@ -1,8 +1,8 @@
 select
     department_code,
-    matter_code,
-    matter_name,
-    industry_code,
+    {{ raw_text('matter_code') }} as matter_code,
+    {{ raw_text('matter_name') }} as matter_name,
+    {{ raw_text('industry_code') }} as industry_code,
     batch_id,
     source_file,
     row_number

@@ -1,9 +1,9 @@
 select
     department_code,
-    inspector_id,
-    inspector_name,
-    certificate_number,
-    conflict_usccs,
+    {{ raw_text('inspector_id') }} as inspector_id,
+    {{ raw_text('inspector_name') }} as inspector_name,
+    {{ raw_text('certificate_number') }} as certificate_number,
+    {{ raw_list('conflict_usccs') }} as conflict_usccs,
     batch_id,
     source_file,
     row_number

@@ -1,8 +1,8 @@
 select
     department_code,
     uscc,
-    industry_code,
-    supervised_from,
+    {{ raw_text('industry_code') }} as industry_code,
+    {{ raw_date('supervised_from') }} as supervised_from,
     batch_id,
     source_file,
     row_number

@@ -1,10 +1,10 @@
 select
     uscc,
-    subject_name,
-    grade as province_grade,
-    score as province_score,
-    evaluation_date,
-    push_batch_no,
+    {{ raw_text('subject_name') }} as subject_name,
+    {{ raw_grade('grade') }} as province_grade,
+    {{ raw_number('score') }} as province_score,
+    {{ raw_date('evaluation_date') }} as evaluation_date,
+    {{ raw_text('push_batch_no') }} as push_batch_no,
     batch_id,
     source_file,
     row_number

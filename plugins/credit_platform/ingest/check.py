@@ -1,6 +1,6 @@
 """Checking a file before it is sent: every problem with its row and column, in Chinese and English.
 
-Uses exactly the loader's staging and validation (``stage.py``, ``validate.py``) in a transaction
+Uses exactly the loader's landing and validation (``stage.py``, ``validate.py``) in a transaction
 that is rolled back, so ``check`` and the loader can never disagree. Exit status: 0 when no row has
 an error, 1 when some rows would be rejected, 2 when the file cannot be read; warnings do not
 change it.
@@ -56,11 +56,11 @@ def check_file(url: str, path: Path, *, kind: str | None = None, department: str
     try:
         with psycopg.connect(url) as conn:
             try:
-                staged = stage_file(conn, source, path, department)
-                validate.build(conn, source, staged, department=department, as_of=as_of or today(), rules=rules())
+                landed = stage_file(conn, source, path, department)
+                validate.build(conn, source, landed, department=department, as_of=as_of or today(), rules=rules())
                 rows = conn.execute(sql.SQL(
                     "SELECT row_number, reasons, flags FROM {} WHERE reasons <> '{{}}' OR flags <> '{{}}'"
-                    " ORDER BY row_number").format(sql.Identifier(validate.VALIDATED))).fetchall()  # fmt: skip
+                    " ORDER BY row_number").format(sql.Identifier(validate.ISSUES))).fetchall()  # fmt: skip
             finally:
                 conn.rollback()
     except UnreadableFile as exc:
@@ -69,7 +69,7 @@ def check_file(url: str, path: Path, *, kind: str | None = None, department: str
     except FileNotFoundError as exc:
         report["error"] = str(exc)
         return report, 2
-    headers = {name: staged.header[pos] for name, pos in staged.positions.items()}
+    headers = {name: landed.header[pos] for name, pos in landed.positions.items()}
     uscc_column = next((c.name for c in source.columns if c.type == "uscc"), None)
     problems, bad_rows = [], 0
     for row, reasons, flags in rows:
@@ -88,7 +88,7 @@ def check_file(url: str, path: Path, *, kind: str | None = None, department: str
                 "message_zh": zh,
                 "message_en": en,
             })  # fmt: skip
-    report.update(rows_read=staged.rows_in, rows_ok=staged.rows_in - bad_rows, problems=problems)
+    report.update(rows_read=landed.rows_in, rows_ok=landed.rows_in - bad_rows, problems=problems)
     return report, (1 if bad_rows else 0)
 
 

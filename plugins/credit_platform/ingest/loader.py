@@ -1,21 +1,21 @@
 """The generic loader: one file from the inbox into its raw table, every row loaded or rejected.
 
-For each file: its SHA-256 is computed and the original archived under ``$CREDIT_ARCHIVE/<sha256>``;
-a batch is opened in ``ops.load_batches``; the file is staged (``stage.py``) and validated in SQL
-(``validate.py``); accepted rows go to the source's raw table (natural persons to
-``raw.protected_person_records``) and rejected ones to ``ops.rejected_rows`` with every reason, in
-one transaction. rows_in = rows_loaded + rows_rejected, enforced by a check on the batch. A file
-already loaded (same source, department and SHA-256) is recorded as a duplicate and not loaded
-again. A file that cannot be read at all fails its batch with the cause and raises ``LoadError``
-naming the file.
+For each file: a batch is opened in ``ops.load_batches``; the file's rows land (``stage.py``)
+while the original is hashed and archived under ``$CREDIT_ARCHIVE/<sha256>`` from the same bytes
+(``archive.py``); the rows are validated in SQL (``validate.py``); accepted rows stay in (or go
+to) the source's raw table, natural persons go to ``raw.protected_person_records`` and rejected
+rows to ``ops.rejected_rows`` with every reason, all in one transaction. A well-formed CSV lands
+straight in the raw table with one COPY, and the few rows that do not stay are moved out after
+validation; any other file lands in a temporary table first. rows_in = rows_loaded +
+rows_rejected, enforced by a check on the batch. A file already loaded (same source, department
+and SHA-256) is recorded as a duplicate and nothing of it is kept. A file that cannot be read at
+all fails its batch with the cause and raises ``LoadError`` naming the file.
 """
 
 from __future__ import annotations
 
 import datetime as dt
-import hashlib
 import logging
-import shutil
 from dataclasses import dataclass, field
 from pathlib import Path, PurePosixPath
 
@@ -23,9 +23,10 @@ import psycopg
 from psycopg import sql
 
 from credit_platform.ingest import validate
+from credit_platform.ingest.archive import ArchivingTap, archive, sha256_of
 from credit_platform.ingest.config import Source, rules, source_for
 from credit_platform.ingest.readers import UnreadableFile
-from credit_platform.ingest.stage import STAGING, stage_file
+from credit_platform.ingest.stage import RawTarget, stage_file
 from credit_platform.settings import paths, today
 
 log = logging.getLogger(__name__)
@@ -69,23 +70,10 @@ def discover(inbox: Path | None = None, *, prefix: str = "") -> list[str]:
     return found
 
 
-def sha256_of(path: Path) -> str:
-    h = hashlib.sha256()
-    with open(path, "rb") as fh:
-        for chunk in iter(lambda: fh.read(1 << 20), b""):
-            h.update(chunk)
-    return h.hexdigest()
-
-
-def archive(path: Path, digest: str, archive_dir: Path | None = None) -> Path:
-    archive_dir = archive_dir or paths().archive
-    archive_dir.mkdir(parents=True, exist_ok=True)
-    target = archive_dir / digest
-    if not target.exists():
-        tmp = target.with_suffix(".part")
-        shutil.copyfile(path, tmp)
-        tmp.replace(target)
-    return target
+class _Duplicate(Exception):
+    def __init__(self, digest: str, batch_id: int):
+        super().__init__(digest, batch_id)
+        self.digest, self.batch_id = digest, batch_id
 
 
 def load_file(
@@ -98,54 +86,49 @@ def load_file(
 ) -> LoadResult:
     """Load one inbox file (path relative to the inbox) as the loader role at ``url``."""
     inbox = inbox or paths().inbox
+    archive_dir = archive_dir or paths().archive
     source = source_for(relative)
     if source is None:
         raise LoadError(f"{relative}: no source in sources.yml claims this path")
     path = inbox / relative
     if not path.is_file():
         raise LoadError(f"{relative}: no such file in {inbox}")
-    digest = sha256_of(path)
     department = source.department_of(relative) if source.department_from_path else None
     if source.department_from_path and not department:
         raise LoadError(f"{relative}: expected under departments/<department_code>/")
     as_of = as_of or today()
 
     with psycopg.connect(url) as conn:
-        # One loader at a time per file: a second one waits, then finds it loaded.
-        conn.execute("SELECT pg_advisory_lock(hashtextextended(%s, 0))", (f"{source.name}|{department}|{digest}",))
-        conn.commit()
-        done = conn.execute(
-            "SELECT batch_id FROM ops.load_batches WHERE source = %s AND file_sha256 = %s AND status = 'loaded'"
-            " AND department_code IS NOT DISTINCT FROM %s",
-            (source.name, digest, department),
-        ).fetchone()
-        if done:
-            dup = conn.execute(
-                "INSERT INTO ops.load_batches (source, department_code, source_file, file_sha256, status, duplicate_of,"
-                " message, finished_at) VALUES (%s, %s, %s, %s, 'duplicate', %s, %s, now()) RETURNING batch_id",
-                (source.name, department, relative, digest, done[0], f"already loaded as batch {done[0]}"),
-            ).fetchone()[0]
-            conn.commit()
-            log.info("%s: already loaded as batch %s; recorded as duplicate batch %s", relative, done[0], dup)
-            return LoadResult(source.name, relative, digest, dup, "duplicate")
+        # One loader at a time per file path: a second one waits, then finds it loaded.
+        conn.execute("SELECT pg_advisory_lock(hashtextextended(%s, 0))", (f"{source.name}|{department}|{relative}",))
         # A batch of this file still 'running' was cut off (we hold the file's lock): say so.
         conn.execute(
             "UPDATE ops.load_batches SET status = 'interrupted', finished_at = now(),"
             " message = 'the load stopped before it finished; nothing of it was kept'"
-            " WHERE source = %s AND file_sha256 = %s AND status = 'running'"
+            " WHERE source = %s AND source_file = %s AND status = 'running'"
             " AND department_code IS NOT DISTINCT FROM %s",
-            (source.name, digest, department),
+            (source.name, relative, department),
         )
-        archive(path, digest, archive_dir)
         batch_id = conn.execute(
-            "INSERT INTO ops.load_batches (source, department_code, source_file, file_sha256)"
-            " VALUES (%s, %s, %s, %s) RETURNING batch_id",
-            (source.name, department, relative, digest),
+            "INSERT INTO ops.load_batches (source, department_code, source_file) VALUES (%s, %s, %s)"
+            " RETURNING batch_id",
+            (source.name, department, relative),
         ).fetchone()[0]
         conn.commit()
         try:
-            result = _load_rows(conn, source, path, relative, digest, batch_id, department, as_of)
+            result = _load_rows(conn, source, path, relative, archive_dir, batch_id, department, as_of)
             conn.commit()
+        except _Duplicate as dup:
+            conn.rollback()
+            conn.execute(
+                "UPDATE ops.load_batches SET status = 'duplicate', file_sha256 = %s, duplicate_of = %s,"
+                " message = %s, finished_at = now() WHERE batch_id = %s",
+                (dup.digest, dup.batch_id, f"already loaded as batch {dup.batch_id}", batch_id),
+            )
+            conn.commit()
+            log.info("%s: already loaded as batch %s; recorded as duplicate batch %s", relative, dup.batch_id,
+                     batch_id)  # fmt: skip
+            return LoadResult(source.name, relative, dup.digest, batch_id, "duplicate")
         except Exception as exc:
             conn.rollback()
             message = f"{relative}: {exc}"
@@ -165,45 +148,52 @@ def load_file(
     return result
 
 
-def _load_rows(conn, source: Source, path: Path, relative: str, digest: str, batch_id: int,
+def _claim(conn, source: Source, department: str | None, digest: str, batch_id: int) -> None:
+    """Raise ``_Duplicate`` when these bytes were loaded already; otherwise hold them until commit."""
+    conn.execute("SELECT pg_advisory_xact_lock(hashtextextended(%s, 0))", (f"{source.name}|{department}|{digest}",))
+    done = conn.execute(
+        "SELECT batch_id FROM ops.load_batches WHERE source = %s AND file_sha256 = %s AND status = 'loaded'"
+        " AND department_code IS NOT DISTINCT FROM %s AND batch_id <> %s ORDER BY batch_id LIMIT 1",
+        (source.name, digest, department, batch_id),
+    ).fetchone()
+    if done:
+        raise _Duplicate(digest, done[0])
+    conn.execute("UPDATE ops.load_batches SET file_sha256 = %s WHERE batch_id = %s", (digest, batch_id))
+
+
+def _load_rows(conn, source: Source, path: Path, relative: str, archive_dir: Path, batch_id: int,
                department: str | None, as_of: dt.date) -> LoadResult:  # fmt: skip
-    staged = stage_file(conn, source, path, department)
-    validate.build(conn, source, staged, department=department, as_of=as_of, rules=rules())
-
-    present = [c for c in source.columns if c.name in staged.positions or c.type == "uscc"]
-    has_uscc = any(c.type == "uscc" for c in source.columns)
-    target = ["batch_id", "source_file", "row_number"] + (["department_code"] if department else [])
-    target += [c.name for c in present] + (["uscc_original"] if has_uscc else []) + ["flags"]
-    values = [sql.Literal(batch_id), sql.Literal(relative), sql.SQL("v.row_number")]
-    if department:
-        values.append(sql.Literal(department))
-    values += [sql.SQL("v.{}").format(sql.Identifier(c.name)) for c in present]
-    if has_uscc:
-        values.append(sql.SQL("v.uscc_original"))
-    values.append(sql.SQL("v.flags"))
+    tap = ArchivingTap(archive_dir)
+    try:
+        landed = stage_file(conn, source, path, department, RawTarget(batch_id, relative, department), tap)
+    finally:
+        tap.discard()  # nothing left to discard when the COPY used it
+    digest = landed.digest
+    if digest is None:
+        digest = sha256_of(path)
+        archive(path, digest, archive_dir)
+    _claim(conn, source, department, digest, batch_id)
+    validate.build(conn, source, landed, department=department, as_of=as_of, rules=rules())
+    issues = sql.Identifier(validate.ISSUES)
+    conn.execute(sql.SQL("ANALYZE {}").format(issues))
+    has_uscc = any(c.type == "uscc" for c in source.columns) and "uscc" in landed.positions
     schema, name = source.table.split(".")
-    conn.execute(sql.SQL(
-        "INSERT INTO {} ({}) SELECT {} FROM {} v WHERE v.reasons = '{{}}' AND NOT v.is_natural_person").format(
-        sql.Identifier(schema, name), sql.SQL(", ").join(map(sql.Identifier, target)), sql.SQL(", ").join(values),
-        sql.Identifier(validate.VALIDATED)))  # fmt: skip
+    raw_table = sql.Identifier(schema, name)
 
-    # Rows that do not go to raw (rejected, or natural persons) are few: take them aside, then read
-    # their cells from the staging table once each.
-    conn.execute("DROP TABLE IF EXISTS aside")
-    conn.execute(sql.SQL(
-        "CREATE TEMPORARY TABLE aside AS SELECT row_number, reasons, is_natural_person FROM {}"
-        " WHERE reasons <> '{{}}' OR is_natural_person").format(sql.Identifier(validate.VALIDATED)))  # fmt: skip
-    conn.execute("ANALYZE aside")
-    record = _record_sql(staged)
+    # The rows that do not stay (natural persons, rejected) are few: read by their row address.
+    def aside(condition: str) -> sql.Composable:
+        return sql.SQL("(SELECT s.* FROM {} s WHERE s.ctid = ANY(ARRAY(SELECT tid FROM {} WHERE {})))").format(
+            landed.relation, issues, sql.SQL(condition))
+
+    record = _record_sql(landed)
     protected = conn.execute(sql.SQL(
         "INSERT INTO raw.protected_person_records (batch_id, source, source_file, row_number, record)"
-        " SELECT %s, %s, %s, v.row_number, {} FROM aside v JOIN {} s USING (row_number) WHERE v.is_natural_person"
-    ).format(record, sql.Identifier(STAGING)), (batch_id, source.name, relative)).rowcount  # fmt: skip
+        " SELECT %s, %s, %s, s.row_number, {} FROM {} s"
+    ).format(record, aside("is_natural_person")), (batch_id, source.name, relative)).rowcount  # fmt: skip
 
     cells = sql.SQL(" ").join(
-        sql.SQL("WHEN {} THEN s.{}").format(sql.Literal(col), sql.Identifier(f"c{pos}"))
-        for col, pos in staged.positions.items()
-    ) if staged.positions else sql.SQL("")  # fmt: skip
+        sql.SQL("WHEN {} THEN s.{}").format(sql.Literal(col), sql.Identifier(col)) for col in landed.positions
+    ) if landed.positions else sql.SQL("")  # fmt: skip
     rows_rejected = conn.execute(sql.SQL(
         "INSERT INTO ops.rejected_rows (batch_id, source_file, row_number, reason_code, reason, column_name,"
         " raw_value, record, reason_codes)"
@@ -214,12 +204,42 @@ def _load_rows(conn, source: Source, path: Path, relative: str, digest: str, bat
         "   nullif(split_part(v.reasons[1], '@', 2), 'row'),"
         "   CASE split_part(v.reasons[1], '@', 2) {} END,"
         "   {}, (SELECT array_agg(split_part(r, '@', 1)) FROM unnest(v.reasons) r)"
-        " FROM aside v JOIN {} s USING (row_number) WHERE NOT v.is_natural_person").format(
-        cells, record, sql.Identifier(STAGING)),
+        " FROM {} s JOIN {} v USING (row_number) WHERE v.reasons <> '{{}}' AND NOT v.is_natural_person").format(
+        cells, record, aside("reasons <> '{}' AND NOT is_natural_person"), issues),
         (batch_id, relative, validate.reason_messages_json())).rowcount  # fmt: skip
-    conn.execute("DROP TABLE aside")
 
-    rows_in = staged.rows_in
+    if landed.in_raw:
+        # The file was copied straight into the raw table: take out what does not stay, then
+        # write the normalised credit codes and the warning flags onto the rows that need them.
+        conn.execute(sql.SQL(
+            "DELETE FROM {} s WHERE s.ctid = ANY(ARRAY("
+            " SELECT tid FROM {} WHERE reasons <> '{{}}' OR is_natural_person))"
+        ).format(raw_table, issues))  # fmt: skip
+        fix_uscc = (sql.SQL("uscc = v.uscc, uscc_original = CASE WHEN s.uscc IS DISTINCT FROM v.uscc THEN s.uscc END, ")
+                    if has_uscc else sql.SQL(""))  # fmt: skip
+        conn.execute(sql.SQL(
+            "UPDATE {} s SET {}flags = v.flags FROM {} v"
+            " WHERE s.ctid = ANY(ARRAY(SELECT tid FROM {} WHERE reasons = '{{}}' AND NOT is_natural_person))"
+            " AND v.row_number = s.row_number").format(raw_table, fix_uscc, issues, issues))  # fmt: skip
+    else:
+        present = list(landed.positions)
+        target = ["batch_id", "source_file", "row_number"] + (["department_code"] if department else [])
+        target += present + (["uscc_original"] if has_uscc else []) + ["flags"]
+        values = [sql.Literal(batch_id), sql.Literal(relative), sql.SQL("s.row_number")]
+        if department:
+            values.append(sql.Literal(department))
+        values += [sql.SQL("coalesce(v.uscc, s.uscc)") if c == "uscc" and has_uscc
+                   else sql.SQL("s.{}").format(sql.Identifier(c)) for c in present]  # fmt: skip
+        if has_uscc:
+            values.append(sql.SQL("CASE WHEN v.uscc IS NOT NULL AND s.uscc IS DISTINCT FROM v.uscc THEN s.uscc END"))
+        values.append(sql.SQL("coalesce(v.flags, '{}')"))
+        conn.execute(sql.SQL(
+            "INSERT INTO {} ({}) SELECT {} FROM {} s LEFT JOIN {} v USING (row_number)"
+            " WHERE v.row_number IS NULL OR (v.reasons = '{{}}' AND NOT v.is_natural_person)").format(
+            raw_table, sql.SQL(", ").join(map(sql.Identifier, target)), sql.SQL(", ").join(values),
+            landed.relation, issues))  # fmt: skip
+
+    rows_in = landed.rows_in
     rows_loaded = rows_in - rows_rejected
     reasons = dict(conn.execute(
         "SELECT reason_code, count(*) FROM ops.rejected_rows WHERE batch_id = %s GROUP BY 1 ORDER BY 1", (batch_id,)
@@ -227,27 +247,28 @@ def _load_rows(conn, source: Source, path: Path, relative: str, digest: str, bat
     conn.execute(
         "UPDATE ops.load_batches SET status = 'loaded', rows_in = %s, rows_loaded = %s, rows_rejected = %s,"
         " rows_protected = %s, finished_at = now(), message = %s WHERE batch_id = %s",
-        (rows_in, rows_loaded, rows_rejected, protected, _message(staged, reasons), batch_id),
+        (rows_in, rows_loaded, rows_rejected, protected, _message(landed, reasons), batch_id),
     )
     return LoadResult(source.name, relative, digest, batch_id, "loaded", rows_in, rows_loaded, rows_rejected,
                       reasons, protected)  # fmt: skip
 
 
-def _record_sql(staged) -> sql.Composable:
+def _record_sql(landed) -> sql.Composable:
     """The row as read: header -> cell, as JSON."""
-    pairs = [sql.SQL("{}, s.{}").format(sql.Literal(h or f"column_{i + 1}"), sql.Identifier(f"c{i}"))
-             for i, h in enumerate(staged.header)]  # fmt: skip
+    pairs = [sql.SQL("{}, s.{}").format(sql.Literal(h or f"column_{i + 1}"), sql.Identifier(c))
+             for i, (h, c) in enumerate(zip(landed.header, landed.columns, strict=True))]  # fmt: skip
     chunks = [sql.SQL("jsonb_build_object({})").format(sql.SQL(", ").join(pairs[i : i + 40]))
               for i in range(0, len(pairs), 40)] or [sql.SQL("'{{}}'::jsonb")]  # fmt: skip
     return sql.SQL(" || ").join(chunks)
 
 
-def _message(staged, reasons: dict) -> str:
-    parts = [f"read by {'PostgreSQL COPY' if staged.path == 'server' else 'Python'}"]
-    if staged.encoding:
-        parts.append(f"encoding {staged.encoding}")
-    if staged.sheet:
-        parts.append(f"sheet {staged.sheet}")
+def _message(landed, reasons: dict) -> str:
+    where = " straight into the raw table" if landed.in_raw else ""
+    parts = [f"read by {'PostgreSQL COPY' if landed.path == 'server' else 'Python'}{where}"]
+    if landed.encoding:
+        parts.append(f"encoding {landed.encoding}")
+    if landed.sheet:
+        parts.append(f"sheet {landed.sheet}")
     if reasons:
         parts.append("rejected: " + ", ".join(f"{k} {v}" for k, v in sorted(reasons.items())))
     return "; ".join(parts)

@@ -1,11 +1,17 @@
-"""Reading a file into a temporary staging table of text cells, streaming.
+"""Landing a file's rows as text cells, streaming, ready for validation (``validate.py``).
 
-A CSV file goes straight to the server: its bytes after the header row are streamed to
-``COPY ... (FORMAT csv, ENCODING ...)``, so PostgreSQL parses it. When that fails (a blank line, a
-row with more or fewer cells than the header, a quoted line break in the title rows), the file is
-parsed in Python instead, row by row, and still streamed. XLSX and JSON rows are streamed from
-their readers. Either way the staging table holds one row per data row, numbered from 1 in file
-order (blank lines are not rows), with one text column per header cell.
+A well-formed CSV file goes straight to the server: its bytes after the header row are streamed
+to ``COPY ... (FORMAT csv, ENCODING ...)``, so PostgreSQL parses it. When the loader gives a raw
+target and every header cell names a column of the source, the COPY writes into the source's raw
+table itself (batch, file, row number and department come from the table's defaults, set for this
+transaction), so the rows are written once; otherwise, and always for ``check``, into the
+temporary table ``stg_load``. When the COPY fails (a blank line, a row with more or fewer cells
+than the header, a quoted line break in the title rows), the file is parsed in Python instead,
+row by row, and still streamed. XLSX and JSON rows are streamed from their readers.
+
+Either way the landed rows are numbered from 1 in file order (blank lines are not rows), and each
+header cell has a text column: the source's column name for a header it knows, ``x<i>`` for one it
+does not.
 """
 
 from __future__ import annotations
@@ -14,38 +20,78 @@ import codecs
 import csv
 import datetime as dt
 import json
+import queue
 import re
+import threading
 from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
 
 from psycopg import sql
 
+from credit_platform.ingest.archive import ArchivingTap
 from credit_platform.ingest.config import Column, Source, header_key
 from credit_platform.ingest.readers import HEADER_SEARCH_ROWS, UnreadableFile, read_json, read_xlsx
 
 STAGING = "stg_load"
 CHUNK = 1 << 20
+ENCODING_SAMPLE = 4 << 20
 PG_ENCODING = {"utf-8": "UTF8", "utf-8-sig": "UTF8", "gb18030": "GB18030"}
 
 
+@dataclass(frozen=True)
+class RawTarget:
+    """Where the loader lets rows land directly: the source's raw table, for this batch."""
+
+    batch_id: int
+    source_file: str
+    department: str | None
+
+
 @dataclass
-class Staged:
+class Landed:
     header: list[str]
-    positions: dict[str, int]  # canonical column -> cell index
+    columns: list[str]  # the landing column of each header cell
+    positions: dict[str, int]  # source column -> header cell index
     encoding: str | None
     sheet: str | None
     rows_in: int
     path: str  # "server" (COPY parsed the CSV) or "python"
+    table: str  # schema-qualified raw table, or the temporary staging table
+    batch_id: int | None = None  # set when the rows landed in the raw table
+    digest: str | None = None  # SHA-256 of the file, when computed (and archived) while it was read
+
+    @property
+    def in_raw(self) -> bool:
+        return self.batch_id is not None
+
+    @property
+    def relation(self) -> sql.Composable:
+        return sql.Identifier(*self.table.split("."))
+
+    @property
+    def where(self) -> sql.Composable:
+        """The condition on ``s`` that selects the landed rows."""
+        return sql.SQL("s.batch_id = {}").format(sql.Literal(self.batch_id)) if self.in_raw else sql.SQL("true")
+
+    def cell(self, name: str) -> sql.Composable | None:
+        return sql.SQL("s.{}").format(sql.Identifier(name)) if name in self.positions else None
+
+    @property
+    def has_shape_errors(self) -> bool:
+        return not self.in_raw
 
 
-def detect_encoding(path: Path) -> str:
-    """UTF-8 (with or without BOM) when the whole file decodes strictly as UTF-8, else GB18030."""
+def detect_encoding(path: Path, *, sample: int | None = None) -> str:
+    """UTF-8 (with or without BOM) when the file decodes strictly as UTF-8, else GB18030.
+
+    With ``sample``, only the first ``sample`` bytes are decoded: the COPY that follows checks the
+    rest, and a file that fails it is detected again in full.
+    """
     with open(path, "rb") as fh:
         head = fh.read(3)
         if head == codecs.BOM_UTF8:
             return "utf-8-sig"
-        fh.seek(0)
         for encoding in ("utf-8", "gb18030"):
             decoder = codecs.getincrementaldecoder(encoding)()
             fh.seek(0)
@@ -54,6 +100,8 @@ def detect_encoding(path: Path) -> str:
                 for chunk in iter(lambda: fh.read(CHUNK), b""):
                     decoder.decode(chunk)
                     offset += len(chunk)
+                    if sample is not None and offset >= sample:
+                        return encoding  # a character cut at the end of the sample is not an error
                 decoder.decode(b"", final=True)
                 return encoding
             except UnicodeDecodeError as exc:
@@ -68,21 +116,26 @@ def _score(spellings: dict[str, Column]):
     return score
 
 
-def _map_header(source: Source, header: list[str], spellings: dict[str, Column]) -> dict[str, int]:
+def _map_header(source: Source, header: list[str], spellings: dict[str, Column]) -> tuple[dict[str, int], list[str]]:
+    """The source column of each known header cell (the first, when a column is named twice)."""
     positions: dict[str, int] = {}
+    columns = []
     for i, h in enumerate(header):
         col = spellings.get(header_key(h))
         if col is not None and col.name not in positions:
             positions[col.name] = i
+            columns.append(col.name)
+        else:
+            columns.append(f"x{i}")
     missing = [c for c in source.columns if c.required and c.name not in positions]
     if missing:
         wanted = "; ".join(f"{c.name} ({' / '.join(c.headers)})" for c in missing)
         raise UnreadableFile(f"required columns missing from the header: {wanted}")
-    return positions
+    return positions, columns
 
 
-def _create(conn, width: int) -> None:
-    cols = sql.SQL(", ").join(sql.SQL("{} text").format(sql.Identifier(f"c{i}")) for i in range(width))
+def _create(conn, columns: list[str]) -> None:
+    cols = sql.SQL(", ").join(sql.SQL("{} text").format(sql.Identifier(c)) for c in columns)
     conn.execute(sql.SQL("DROP TABLE IF EXISTS {}").format(sql.Identifier(STAGING)))
     conn.execute(
         sql.SQL(
@@ -91,8 +144,9 @@ def _create(conn, width: int) -> None:
     )
 
 
-def _copy_rows(conn, width: int, rows: Iterator[list]) -> int:
-    cols = sql.SQL(", ").join([sql.Identifier("shape_error")] + [sql.Identifier(f"c{i}") for i in range(width)])
+def _copy_rows(conn, columns: list[str], rows: Iterator[list]) -> int:
+    width = len(columns)
+    cols = sql.SQL(", ").join([sql.Identifier("shape_error")] + [sql.Identifier(c) for c in columns])
     n = 0
     with conn.cursor() as cur, cur.copy(sql.SQL("COPY {} ({}) FROM STDIN").format(sql.Identifier(STAGING), cols)) as cp:
         for cells in rows:
@@ -135,11 +189,24 @@ def _csv_head(path: Path, encoding: str) -> list[str]:
     return [line for line in re.split(r"(?<=\n)", text) if line][: HEADER_SEARCH_ROWS + 1]
 
 
-def stage_csv(conn, source: Source, path: Path, spellings: dict[str, Column]) -> Staged:
+def _prepare_raw(conn, target: RawTarget) -> None:
+    """The defaults of the raw table's batch, file, row number and department, for this transaction."""
+    conn.execute(
+        "SELECT set_config('credit.batch_id', %s, true), set_config('credit.source_file', %s, true),"
+        " set_config('credit.department_code', %s, true)",
+        (str(target.batch_id), target.source_file, target.department or ""),
+    )
+    conn.execute("DROP SEQUENCE IF EXISTS pg_temp.credit_row_number")
+    conn.execute("CREATE TEMPORARY SEQUENCE credit_row_number")
+
+
+def stage_csv(conn, source: Source, path: Path, spellings: dict[str, Column], target: RawTarget | None,
+              tap: ArchivingTap | None = None, encoding: str | None = None) -> Landed:  # fmt: skip
     with open(path, "rb") as fh:
         if not fh.read(65536).strip(b" \t\r\n\xef\xbb\xbf"):
             raise UnreadableFile("the file is empty")
-    encoding = detect_encoding(path)
+    sampled = encoding is None
+    encoding = encoding or detect_encoding(path, sample=ENCODING_SAMPLE)
     lines = _csv_head(path, encoding)
     records = []
     for line in lines:
@@ -154,50 +221,108 @@ def stage_csv(conn, source: Source, path: Path, spellings: dict[str, Column]) ->
     if best is None:
         raise UnreadableFile("no header row with known column names in the first rows")
     header = [h.lstrip("\ufeff") for h in records[best]]
-    positions = _map_header(source, header, spellings)
-    width = len(header)
+    positions, columns = _map_header(source, header, spellings)
 
     # Fast path: the server parses everything after the header line.
     offset = len("".join(lines[: best + 1]).encode(encoding))  # a BOM is counted by utf-8-sig's encode
     simple = all(len(list(csv.reader([ln]))) <= 1 for ln in lines[: best + 1])
+    into_raw = target is not None and len(positions) == len(header)
     if simple:
         conn.execute("SAVEPOINT fast_copy")
         try:
-            _create(conn, width)
-            cols = sql.SQL(", ").join(sql.Identifier(f"c{i}") for i in range(width))
-            stmt = sql.SQL("COPY {} ({}) FROM STDIN (FORMAT csv, ENCODING {})").format(
-                sql.Identifier(STAGING), cols, sql.Literal(PG_ENCODING[encoding])
-            )
-            with conn.cursor() as cur, cur.copy(stmt) as cp, open(path, "rb") as fh:
-                fh.seek(offset)
-                for chunk in iter(lambda: fh.read(CHUNK), b""):
-                    cp.write(chunk)
-            n = conn.execute(sql.SQL("SELECT count(*) FROM {}").format(sql.Identifier(STAGING))).fetchone()[0]
+            if into_raw:
+                table = source.table
+            else:
+                table = STAGING
+                _create(conn, columns)
+            n, digest = _copy_file(conn, path, offset, table, columns, encoding, tap)
             conn.execute("RELEASE SAVEPOINT fast_copy")
-            return Staged(header, positions, encoding, None, n, "server")
+            return Landed(header, columns, positions, encoding, None, n, "server", table,
+                          target.batch_id if into_raw else None, digest)  # fmt: skip
         except Exception:  # noqa: BLE001 - any COPY error: parse in Python instead
             conn.execute("ROLLBACK TO SAVEPOINT fast_copy")
             conn.execute("RELEASE SAVEPOINT fast_copy")
+            if tap is not None:  # it saw part of the file only
+                tap.discard()
+                tap = None
+        if sampled and detect_encoding(path) != encoding:  # the sample misled: start again, knowing
+            return stage_csv(conn, source, path, spellings, target, tap, detect_encoding(path))
 
-    _create(conn, width)
+    _create(conn, columns)
     with open(path, encoding=encoding, newline="") as fh:
         reader = csv.reader(fh)
         for _ in range(best + 1):
             next(reader, None)
-        n = _copy_rows(conn, width, reader)
-    return Staged(header, positions, encoding, None, n, "python")
+        n = _copy_rows(conn, columns, reader)
+    return Landed(header, columns, positions, encoding, None, n, "python", STAGING)
 
 
-def stage_file(conn, source: Source, path: Path, department: str | None) -> Staged:
+def _copy_file(conn, path: Path, offset: int, table: str, columns: list[str], encoding: str,
+               tap: ArchivingTap | None) -> tuple[int, str | None]:  # fmt: skip
+    """COPY the bytes after ``offset``; the tap sees every byte meanwhile, in a thread of its own."""
+    stmt = sql.SQL("COPY {} ({}) FROM STDIN (FORMAT csv, ENCODING {})").format(
+        sql.Identifier(*table.split(".")), sql.SQL(", ").join(map(sql.Identifier, columns)),
+        sql.Literal(PG_ENCODING[encoding]),
+    )  # fmt: skip
+    with conn.cursor() as cur, open(path, "rb") as fh, _Tapped(tap) as feed:
+        feed(fh.read(offset))
+        with cur.copy(stmt) as cp:
+            for chunk in iter(lambda: fh.read(CHUNK), b""):
+                feed(chunk)
+                cp.write(chunk)
+        n = cur.rowcount
+    return n, (tap.finish() if tap is not None else None)
+
+
+class _Tapped:
+    """Hands chunks to the tap in a worker thread (hashing and writing release the GIL), a few at a time."""
+
+    def __init__(self, tap: ArchivingTap | None):
+        self.tap = tap
+        self.queue: queue.Queue[bytes | None] = queue.Queue(maxsize=8)
+        self.error: BaseException | None = None
+        self.thread = threading.Thread(target=self._run, daemon=True) if tap is not None else None
+
+    def _run(self) -> None:
+        try:
+            while (chunk := self.queue.get()) is not None:
+                self.tap.feed(chunk)
+        except BaseException as exc:  # noqa: BLE001 - reported by __exit__
+            self.error = exc
+            while self.queue.get() is not None:
+                pass
+
+    def __enter__(self):
+        if self.thread is None:
+            return lambda _chunk: None
+        self.thread.start()
+        return self.queue.put
+
+    def __exit__(self, *exc) -> None:
+        if self.thread is not None:
+            self.queue.put(None)
+            self.thread.join()
+            if self.error is not None and exc[0] is None:
+                raise self.error
+
+
+def stage_file(conn, source: Source, path: Path, department: str | None, target: RawTarget | None = None,
+               tap: ArchivingTap | None = None) -> Landed:  # fmt: skip
+    """Land the file's rows: in the raw table when ``target`` is given and the file allows it.
+
+    ``tap`` (optional) sees the file's bytes when the COPY path reads them; then ``digest`` is set.
+    """
     # Room for the staged rows and the hash joins of validation, for this transaction only
     # (temp_buffers can only change before the session's first temporary table).
     if conn.execute("SELECT count(*) FROM pg_class WHERE relpersistence = 't'").fetchone()[0] == 0:
         conn.execute("SET temp_buffers = '1GB'")
     conn.execute("SET LOCAL work_mem = '128MB'")
+    if target is not None:
+        _prepare_raw(conn, target)
     spellings = source.spellings_for(department)
     suffix = path.suffix.lower()
     if suffix in (".csv", ".txt"):
-        return stage_csv(conn, source, path, spellings)
+        return stage_csv(conn, source, path, spellings, target, tap)
     if suffix == ".xlsx":
         table = read_xlsx(path, _score(spellings))
     elif suffix == ".json":
@@ -205,8 +330,7 @@ def stage_file(conn, source: Source, path: Path, department: str | None) -> Stag
     else:
         raise UnreadableFile(f"unsupported file type {suffix!r} (CSV, XLSX or JSON)")
     header = [h.strip() for h in table.header]
-    positions = _map_header(source, header, spellings)
-    _create(conn, len(header))
-    n = _copy_rows(conn, len(header), (cells for _, cells in table.rows))
-    return Staged(header, positions, table.encoding, table.sheet, n, "python")
-
+    positions, columns = _map_header(source, header, spellings)
+    _create(conn, columns)
+    n = _copy_rows(conn, columns, (cells for _, cells in table.rows))
+    return Landed(header, columns, positions, table.encoding, table.sheet, n, "python", STAGING)

@@ -1,10 +1,12 @@
-"""Set-based validation of a staged file: one SQL pass that types every cell and lists every reason.
+"""Set-based validation of landed rows: every problem of every row, found in a few SQL passes.
 
 Expensive checks (USCC normalisation and checksum, date parsing, grade spelling) run once per
-distinct value, in small dictionary tables joined back to the rows, so a million rows of a few
-thousand subjects cost a few thousand checks. The outcome is the temporary table ``validated``:
-one row per staged row with the typed values, ``reasons`` (every problem, as ``code@column``) and
-``flags`` (warnings on a row that loads). The loader and ``credit-platform check`` both use it.
+distinct value, in small dictionary tables: one scan of the landed rows collects the distinct
+cells of every checked column (``GROUPING SETS``), a second picks out the rows that need
+anything. The outcome is the temporary table ``row_issues``, holding only those rows: ``reasons``
+(every problem, as ``code@column``; such a row is rejected), ``flags`` (warnings on a row that
+loads), ``is_natural_person`` and ``uscc`` (the normalised or register-resolved code). The loader
+and ``credit-platform check`` both use it, so they cannot disagree.
 """
 
 from __future__ import annotations
@@ -15,38 +17,43 @@ import json
 from psycopg import sql
 
 from credit_platform.ingest.config import Rules, Source
-from credit_platform.ingest.stage import STAGING, Staged
+from credit_platform.ingest.stage import Landed
 from credit_platform.ingest.values import GRADES
 
-VALIDATED = "validated"
+ISSUES = "row_issues"
+_SUSPECT = sql.SQL("status <> 'valid' OR flag IS NOT NULL OR division_flag IS NOT NULL OR code <> raw")
 _SPLIT = r"\s*[;；,，]\s*"
-_NUMBER = r"^-?[0-9]+(\.[0-9]+)?$"
-
-
-def _cell(staged: Staged, name: str) -> sql.Composable | None:
-    pos = staged.positions.get(name)
-    return None if pos is None else sql.SQL("s.{}").format(sql.Identifier(f"c{pos}"))
-
-
 DISTINCT_TYPES = ("date", "event_date", "amount", "score", "grade", "category")
+_VALUE = {"date": "ops.to_date(raw)", "event_date": "ops.to_date(raw)", "amount": "ops.to_number(raw)",
+          "score": "ops.to_number(raw)", "grade": "ops.to_grade(raw)", "category": "btrim(raw)"}  # fmt: skip
 
 
-def _distinct_values(conn, source: Source, staged: Staged) -> None:
-    """Every distinct non-blank cell of the columns checked by dictionary, in one scan of the rows."""
-    pairs = [sql.SQL("({}, s.{})").format(sql.Literal(c.name), sql.Identifier(f"c{staged.positions[c.name]}"))
-             for c in source.columns if c.type in DISTINCT_TYPES and c.name in staged.positions]  # fmt: skip
+def _distinct_values(conn, source: Source, landed: Landed) -> None:
+    """Every distinct cell of the columns checked by dictionary, in one scan of the landed rows."""
+    checked = [c.name for c in source.columns
+               if (c.type in DISTINCT_TYPES or c.type == "uscc") and c.name in landed.positions]  # fmt: skip
     conn.execute("DROP TABLE IF EXISTS d_distinct")
-    if not pairs:
+    if not checked:
         conn.execute("CREATE TEMPORARY TABLE d_distinct (col text, raw text)")
         return
+    # The credit code's blank cell is kept (as ''): it is the "missing" entry of its dictionary.
+    exprs = [sql.SQL("coalesce(s.{c}, '') AS {c}" if source.column(c).type == "uscc" else "s.{c} AS {c}").format(
+        c=sql.Identifier(c)) for c in checked]  # fmt: skip
+    ids = [sql.Identifier(c) for c in checked]
+    which = sql.SQL(" ").join(sql.SQL("WHEN GROUPING({}) = 0 THEN {}").format(i, sql.Literal(c))
+                              for i, c in zip(ids, checked, strict=True))  # fmt: skip
     conn.execute(sql.SQL(
-        "CREATE TEMPORARY TABLE d_distinct AS SELECT DISTINCT v.col, v.raw FROM {} s,"
-        " LATERAL (VALUES {}) AS v(col, raw) WHERE v.raw IS NOT NULL AND btrim(v.raw) <> ''").format(
-        sql.Identifier(STAGING), sql.SQL(", ").join(pairs)))  # fmt: skip
+        "CREATE TEMPORARY TABLE d_distinct AS SELECT col, raw FROM ("
+        " SELECT CASE {which} END AS col, coalesce({ids}) AS raw FROM (SELECT {exprs} FROM {rel} s WHERE {where}) q"
+        " GROUP BY GROUPING SETS ({sets})) g"
+        " WHERE raw IS NOT NULL AND (col = {uscc} OR btrim(raw) <> '')").format(
+        which=which, ids=sql.SQL(", ").join(ids), exprs=sql.SQL(", ").join(exprs), rel=landed.relation,
+        where=landed.where, sets=sql.SQL(", ").join(sql.SQL("({})").format(i) for i in ids),
+        uscc=sql.Literal(next((c.name for c in source.columns if c.type == "uscc"), ""))))  # fmt: skip
 
 
-def _dictionary(conn, name: str, column: str, value: sql.Composable, error: sql.Composable) -> sql.Composable:
-    """A table of the column's distinct non-blank cells with their typed value and error, joined back."""
+def _dictionary(conn, name: str, column: str, value: sql.Composable, error: sql.Composable) -> sql.Identifier:
+    """A table of the column's distinct non-blank cells with their typed value and error."""
     table = sql.Identifier(name)
     conn.execute(sql.SQL("DROP TABLE IF EXISTS {}").format(table))
     conn.execute(sql.SQL(
@@ -57,140 +64,147 @@ def _dictionary(conn, name: str, column: str, value: sql.Composable, error: sql.
     return table
 
 
-def build(conn, source: Source, staged: Staged, *, department: str | None, as_of: dt.date, rules: Rules) -> None:
-    """Create the temporary table ``validated`` for the staged rows."""
-    _distinct_values(conn, source, staged)
+def _any_error(conn, table: sql.Identifier) -> bool:
+    return conn.execute(sql.SQL("SELECT EXISTS (SELECT FROM {} WHERE err IS NOT NULL)").format(table)).fetchone()[0]
+
+
+def build(conn, source: Source, landed: Landed, *, department: str | None, as_of: dt.date, rules: Rules) -> None:
+    """Create the temporary table ``row_issues`` for the landed rows."""
+    _distinct_values(conn, source, landed)
     joins: list[sql.Composable] = []
-    typed: list[sql.Composable] = []
     errors: list[sql.Composable] = []
     flags: list[sql.Composable] = []
+    suspects: list[sql.Composable] = []  # conditions that pick the rows needing anything
+    typed: dict[str, sql.Composable] = {}  # the typed value of a column (for the conflict rule)
     lit = sql.Literal
+    resolved = sql.SQL("NULL::text")
 
     for col in source.columns:
-        cell = _cell(staged, col.name)
-        name = sql.Identifier(col.name)
-        tag = lit(f"@{col.name}")
+        cell = landed.cell(col.name)
         if cell is None:
-            typed.append(sql.SQL("NULL::{} AS {}").format(sql.SQL(_sql_type(col.type)), name))
             continue
+        tag = lit(f"@{col.name}")
         alias = sql.Identifier(f"d_{col.name}")
         missing = lit(f"required_missing@{col.name}")
-        blank_required = None
-        if col.required:
-            blank_required = sql.SQL("CASE WHEN {}.raw IS NULL THEN {} END").format(alias, missing)
 
         if col.type == "uscc":
-            _uscc_dictionary(conn, source, staged, cell, department, rules)
+            _uscc_dictionary(conn, landed, col.name, cell, department, rules)
             joins.append(sql.SQL("LEFT JOIN d_uscc u ON u.raw = coalesce({}, '')").format(cell))
-            resolvable = _cell(staged, "registration_number") or _cell(staged, "organisation_code")
-            if resolvable is not None:
-                reg = _cell(staged, "registration_number") or sql.SQL("NULL::text")
-                org = _cell(staged, "organisation_code") or sql.SQL("NULL::text")
+            suspects.append(sql.SQL("coalesce({}, '') IN (SELECT raw FROM d_uscc WHERE {})").format(cell, _SUSPECT))
+            reg_cell = landed.cell("registration_number")
+            org_cell = landed.cell("organisation_code")
+            if reg_cell is not None or org_cell is not None:
+                reg = reg_cell or sql.SQL("NULL::text")
+                org = org_cell or sql.SQL("NULL::text")
                 joins.append(sql.SQL(
                     "LEFT JOIN d_reg r ON u.status = 'uscc_missing' AND r.reg = coalesce(btrim({}), '')"
                     " AND r.org = coalesce(btrim({}), '')").format(reg, org))  # fmt: skip
-                resolved = sql.SQL("coalesce(CASE WHEN u.status = 'valid' THEN u.code END, r.uscc) AS {}")
-                typed.append(resolved.format(name))
+                resolved = sql.SQL("coalesce(CASE WHEN u.status = 'valid' THEN u.code END, r.uscc)")
                 errors.append(sql.SQL(
                     "CASE WHEN u.status = 'valid' OR r.uscc IS NOT NULL THEN NULL"
                     " WHEN u.status = 'uscc_missing' AND r.reg IS NOT NULL THEN 'uscc_unresolved_registration'"
                     " ELSE u.status END || {}").format(tag))  # fmt: skip
                 flags.append(sql.SQL("CASE WHEN r.uscc IS NOT NULL THEN 'uscc_resolved_from_registration' END"))
             else:
-                typed.append(sql.SQL("CASE WHEN u.status = 'valid' THEN u.code END AS {}").format(name))
+                resolved = sql.SQL("CASE WHEN u.status = 'valid' THEN u.code END")
                 errors.append(sql.SQL("CASE WHEN u.status <> 'valid' THEN u.status || {} END").format(tag))
             flags.append(sql.SQL("u.flag"))
             flags.append(sql.SQL("u.division_flag"))
+            typed[col.name] = resolved
             continue
 
-        if col.type in ("date", "event_date"):
-            future = (sql.SQL(" WHEN value > {} THEN 'event_date_in_future'").format(lit(as_of))
-                      if col.type == "event_date" else sql.SQL(""))  # fmt: skip
-            error = sql.SQL("CASE WHEN value IS NULL THEN 'date_unparseable'{} END || {}").format(future, tag)
-            table = _dictionary(conn, f"dd_{col.name}", col.name, sql.SQL("ops.parse_date_text(raw)"), error)
-        elif col.type in ("amount", "score"):
-            bad = "amount_unparseable" if col.type == "amount" else "score_unparseable"
-            negative = sql.SQL(" WHEN value < 0 THEN 'amount_negative'") if col.type == "amount" else sql.SQL("")
-            value = sql.SQL("CASE WHEN btrim(raw) ~ {} THEN btrim(raw)::numeric ELSE ops.parse_number_text(raw) END"
-                            ).format(lit(_NUMBER))  # fmt: skip
-            error = sql.SQL("CASE WHEN value IS NULL OR abs(value) >= 1e10 THEN {}{} END || {}").format(
-                lit(bad), negative, tag)  # fmt: skip
+        if col.type in DISTINCT_TYPES:
+            value = sql.SQL(_VALUE[col.type])
+            if col.type in ("date", "event_date"):
+                future = (sql.SQL(" WHEN value > {} THEN 'event_date_in_future'").format(lit(as_of))
+                          if col.type == "event_date" else sql.SQL(""))  # fmt: skip
+                error = sql.SQL("CASE WHEN value IS NULL THEN 'date_unparseable'{} END || {}").format(future, tag)
+            elif col.type in ("amount", "score"):
+                bad = "amount_unparseable" if col.type == "amount" else "score_unparseable"
+                negative = sql.SQL(" WHEN value < 0 THEN 'amount_negative'") if col.type == "amount" else sql.SQL("")
+                error = sql.SQL("CASE WHEN value IS NULL OR abs(value) >= 1e10 THEN {}{} END || {}").format(
+                    lit(bad), negative, tag)  # fmt: skip
+            elif col.type == "grade":
+                error = sql.SQL(
+                    "CASE WHEN value = ANY({grades}) THEN NULL WHEN value = ANY({words}) THEN 'grade_class_word'"
+                    " ELSE 'grade_invalid' END || {tag}").format(
+                    grades=lit(list(GRADES)), words=lit(list(rules.grade_class_words)), tag=tag)  # fmt: skip
+            else:  # category
+                error = sql.SQL(
+                    "CASE WHEN NOT (regexp_split_to_array(value, {}) <@ {}) THEN 'penalty_category_unknown' END || {}"
+                ).format(lit(_SPLIT), lit(list(rules.penalty_categories)), tag)  # fmt: skip
             table = _dictionary(conn, f"dd_{col.name}", col.name, value, error)
-        elif col.type == "grade":
-            norm = sql.SQL("upper(regexp_replace(normalize(raw, NFKC), '[[:space:]]', '', 'g'))")
-            error = sql.SQL(
-                "CASE WHEN value = ANY({grades}) THEN NULL WHEN value = ANY({words}) THEN 'grade_class_word'"
-                " ELSE 'grade_invalid' END || {tag}").format(
-                grades=lit(list(GRADES)), words=lit(list(rules.grade_class_words)), tag=tag)  # fmt: skip
-            table = _dictionary(conn, f"dd_{col.name}", col.name, norm, error)
-            typed.append(sql.SQL("CASE WHEN {a}.err IS NULL THEN {a}.value END AS {n}").format(a=alias, n=name))
             joins.append(sql.SQL("LEFT JOIN {} {} ON {}.raw = {}").format(table, alias, alias, cell))
             errors.append(sql.SQL("{}.err").format(alias))
-            if blank_required is not None:
-                errors.append(blank_required)
-            continue
-        elif col.type == "category":
-            error = sql.SQL(
-                "CASE WHEN NOT (regexp_split_to_array(value, {}) <@ {}) THEN 'penalty_category_unknown' END || {}"
-            ).format(lit(_SPLIT), lit(list(rules.penalty_categories)), tag)  # fmt: skip
-            table = _dictionary(conn, f"dd_{col.name}", col.name, sql.SQL("btrim(raw)"), error)
-        else:
-            if col.type == "text_list":
-                typed.append(sql.SQL(
-                    "coalesce(array_remove(regexp_split_to_array(btrim({}), {}), ''), '{{}}') AS {}").format(
-                    cell, lit(_SPLIT), name))  # fmt: skip
-            else:
-                typed.append(sql.SQL("nullif({}, '') AS {}").format(cell, name))
+            if _any_error(conn, table):  # a column without a bad value needs no look at the rows
+                suspects.append(sql.SQL("{} IN (SELECT raw FROM {} WHERE err IS NOT NULL)").format(cell, table))
+            typed[col.name] = sql.SQL("{}.value").format(alias)
             if col.required:
-                errors.append(sql.SQL("CASE WHEN {} IS NULL OR btrim({}) = '' THEN {} END").format(
-                    cell, cell, lit(f"required_missing@{col.name}")))  # fmt: skip
+                errors.append(sql.SQL("CASE WHEN {}.raw IS NULL THEN {} END").format(alias, missing))
+                suspects.append(sql.SQL("{c} IS NULL OR btrim({c}) = ''").format(c=cell))
             continue
 
-        joins.append(sql.SQL("LEFT JOIN {} {} ON {}.raw = {}").format(table, alias, alias, cell))
-        typed.append(sql.SQL("CASE WHEN {a}.err IS NULL THEN {a}.value END AS {n}").format(a=alias, n=name))
-        errors.append(sql.SQL("{}.err").format(alias))
-        if blank_required is not None:
-            errors.append(blank_required)
+        typed[col.name] = cell
+        if col.required:
+            errors.append(sql.SQL("CASE WHEN {c} IS NULL OR btrim({c}) = '' THEN {m} END").format(c=cell, m=missing))
+            suspects.append(sql.SQL("{c} IS NULL OR btrim({c}) = ''").format(c=cell))
 
-    category = _cell(staged, "subject_category")
+    category = landed.cell("subject_category")
     persons = lit(list(rules.natural_person_categories))
     natural = (sql.SQL("coalesce(btrim({}) = ANY({}), false)").format(category, persons)
                if category is not None else sql.SQL("false"))  # fmt: skip
-    stmt = sql.SQL(
-        "CREATE TEMPORARY TABLE {validated} AS"
-        " SELECT s.row_number, {typed},"
+    shape = sql.SQL("s.shape_error || '@row'") if landed.has_shape_errors else sql.SQL("NULL")
+    if landed.has_shape_errors:
+        suspects.append(sql.SQL("s.shape_error IS NOT NULL"))
+    suspects.append(natural)
+    conn.execute(sql.SQL("DROP TABLE IF EXISTS {}").format(sql.Identifier(ISSUES)))
+    conn.execute(sql.SQL(
+        "CREATE TEMPORARY TABLE {issues} AS"
+        " SELECT s.row_number, s.tid, {natural} AS is_natural_person,"
         " CASE WHEN {natural} THEN '{{}}'::text[]"
-        "      ELSE array_remove(ARRAY[s.shape_error || '@row', {errors}]::text[], NULL) END AS reasons,"
+        "      ELSE array_remove(ARRAY[{shape}, {errors}]::text[], NULL) END AS reasons,"
         " array_remove(ARRAY[{flags}]::text[], NULL) AS flags,"
-        " {natural} AS is_natural_person, {original} AS uscc_original"
-        " FROM {staging} s {joins}"
-    ).format(
-        validated=sql.Identifier(VALIDATED),
-        natural=natural,
-        original=_cell(staged, "uscc") or sql.SQL("NULL::text"),
+        " {resolved} AS uscc"
+        " FROM (SELECT s.ctid AS tid, s.* FROM {rel} s WHERE {where} AND ({suspects})) s {joins}").format(
+        issues=sql.Identifier(ISSUES), natural=natural, shape=shape,
         errors=sql.SQL(", ").join(errors) if errors else sql.SQL("NULL"),
         flags=sql.SQL(", ").join(flags) if flags else sql.SQL("NULL"),
-        staging=sql.Identifier(STAGING),
-        joins=sql.SQL(" ").join(joins),
-        typed=sql.SQL(", ").join(typed),
-    )
-    conn.execute(sql.SQL("DROP TABLE IF EXISTS {}").format(sql.Identifier(VALIDATED)))
-    conn.execute(stmt)
+        resolved=resolved, rel=landed.relation, where=landed.where,
+        suspects=sql.SQL(" OR ").join(sql.SQL("({})").format(c) for c in suspects), joins=sql.SQL(" ").join(joins),
+    ))  # fmt: skip
 
     if source.conflict:
-        key, value = source.conflict
-        k = sql.SQL(", ").join(map(sql.Identifier, key))
-        conn.execute(sql.SQL(
-            "UPDATE {v} SET reasons = reasons || {code}::text FROM ("
-            " SELECT {k} FROM {v} WHERE reasons = '{{}}' AND NOT is_natural_person GROUP BY {k}"
-            " HAVING count(DISTINCT {val}) > 1) c WHERE {match} AND {v}.reasons = '{{}}'").format(
-            v=sql.Identifier(VALIDATED), code=lit(f"{value}_conflict@{value}"), k=k, val=sql.Identifier(value),
-            match=sql.SQL(" AND ").join(
-                sql.SQL("{}.{} = c.{}").format(sql.Identifier(VALIDATED), sql.Identifier(c), sql.Identifier(c))
-                for c in key)))  # fmt: skip
+        _conflicts(conn, source, landed, joins, typed)
 
 
-def _uscc_dictionary(conn, source, staged, cell, department, rules: Rules) -> None:
+def _conflicts(conn, source: Source, landed: Landed, joins: list, typed: dict) -> None:
+    """Rows agreeing on the key but not on the value (two grades for one subject and date): all rejected."""
+    key, value = source.conflict
+    if any(c not in typed for c in (*key, value)):
+        return
+    exprs = sql.SQL(", ").join(sql.SQL("{} AS {}").format(typed[c], sql.Identifier(c)) for c in (*key, value))
+    k = sql.SQL(", ").join(map(sql.Identifier, key))
+    conn.execute("DROP TABLE IF EXISTS conflicts")
+    conn.execute(sql.SQL(
+        "CREATE TEMPORARY TABLE conflicts AS"
+        " WITH typed AS (SELECT s.row_number, s.ctid AS tid, {exprs} FROM {rel} s {joins}"
+        "   WHERE {where} AND NOT EXISTS (SELECT FROM {issues} i WHERE i.row_number = s.row_number"
+        "     AND (i.reasons <> '{{}}' OR i.is_natural_person)))"
+        " SELECT t.row_number, t.tid FROM typed t JOIN (SELECT {k} FROM typed GROUP BY {k}"
+        "   HAVING count(DISTINCT {v}) > 1) c USING ({k})").format(
+        exprs=exprs, rel=landed.relation, joins=sql.SQL(" ").join(joins), where=landed.where,
+        issues=sql.Identifier(ISSUES), k=k, v=sql.Identifier(value)))  # fmt: skip
+    code = sql.Literal(f"{value}_conflict@{value}")
+    conn.execute(sql.SQL("UPDATE {i} SET reasons = reasons || {code}::text FROM conflicts c"
+                         " WHERE c.row_number = {i}.row_number").format(i=sql.Identifier(ISSUES), code=code))
+    conn.execute(sql.SQL(
+        "INSERT INTO {i} (row_number, tid, is_natural_person, reasons, flags)"
+        " SELECT c.row_number, c.tid, false, ARRAY[{code}::text], '{{}}' FROM conflicts c"
+        " WHERE NOT EXISTS (SELECT FROM {i} WHERE {i}.row_number = c.row_number)").format(
+        i=sql.Identifier(ISSUES), code=code))  # fmt: skip
+
+
+def _uscc_dictionary(conn, landed: Landed, name: str, cell, department, rules: Rules) -> None:
     allow = [code for dept, code in rules.allow_list if dept in ("*", department)]
     legacy = sql.SQL(" OR ").join(
         [sql.SQL("(substr(code, 3, {}) = {} AND substr(code, 9, {}) = {})").format(
@@ -214,13 +228,12 @@ def _uscc_dictionary(conn, source, staged, cell, department, rules: Rules) -> No
         "        THEN 'division_outside_city' END AS division_flag"
         " FROM (SELECT raw, code, ops.uscc_status(code) AS status"
         "       FROM (SELECT raw, ops.uscc_normalise(nullif(raw, '')) AS code"
-        "             FROM (SELECT DISTINCT coalesce({cell}, '') AS raw FROM {staging} s) a"
-        "             OFFSET 0) b OFFSET 0) c").format(
-        allow=sql.Literal(allow), legacy=legacy, city=sql.Literal(list(rules.city_divisions)), cell=cell,
-        staging=sql.Identifier(STAGING)))  # fmt: skip
+        "             FROM d_distinct WHERE col = {name} OFFSET 0) b OFFSET 0) c").format(
+        allow=sql.Literal(allow), legacy=legacy, city=sql.Literal(list(rules.city_divisions)),
+        name=sql.Literal(name)))  # fmt: skip
     conn.execute("ANALYZE d_uscc")
-    reg = _cell(staged, "registration_number")
-    org = _cell(staged, "organisation_code")
+    reg = landed.cell("registration_number")
+    org = landed.cell("organisation_code")
     if reg is None and org is None:
         return
     reg = reg or sql.SQL("NULL::text")
@@ -230,7 +243,7 @@ def _uscc_dictionary(conn, source, staged, cell, department, rules: Rules) -> No
     conn.execute(sql.SQL(
         "CREATE TEMPORARY TABLE d_reg AS"
         " WITH wanted AS (SELECT DISTINCT coalesce(btrim({reg}), '') AS reg, coalesce(btrim({org}), '') AS org"
-        "   FROM {staging} s JOIN d_uscc u ON u.raw = coalesce({cell}, '') WHERE u.status = 'uscc_missing'"
+        "   FROM {rel} s JOIN d_uscc u ON u.raw = coalesce({cell}, '') WHERE {where} AND u.status = 'uscc_missing'"
         "   AND (nullif(btrim({reg}), '') IS NOT NULL OR nullif(btrim({org}), '') IS NOT NULL)),"
         " register AS (SELECT DISTINCT ON (uscc) uscc, old_registration_number FROM raw.subject_register"
         "   ORDER BY uscc, batch_id DESC, row_number DESC)"
@@ -238,12 +251,7 @@ def _uscc_dictionary(conn, source, staged, cell, department, rules: Rules) -> No
         "   WHERE (w.reg <> '' AND r.old_registration_number = w.reg)"
         "      OR (w.reg = '' AND substr(r.uscc, 9, 9) = upper(regexp_replace(w.org, '[^0-9A-Za-z]', '', 'g')))"
         "   ORDER BY r.uscc LIMIT 1) AS uscc FROM wanted w").format(
-        reg=reg, org=org, cell=cell, staging=sql.Identifier(STAGING)))  # fmt: skip
-
-
-def _sql_type(kind: str) -> str:
-    return {"date": "date", "event_date": "date", "amount": "numeric", "score": "numeric",
-            "text_list": "text[]"}.get(kind, "text")  # fmt: skip
+        reg=reg, org=org, cell=cell, rel=landed.relation, where=landed.where))  # fmt: skip
 
 
 def reason_messages_json() -> str:
