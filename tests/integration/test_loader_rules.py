@@ -283,3 +283,93 @@ def test_a_departments_own_header_spelling_is_configuration(db, tmp_path):
     with pytest.raises(loader.LoadError, match="required columns missing from the header: decision_date"):
         loader.load_file(url, "departments/zjj/penalties_spelling.csv", inbox=tmp_path, archive_dir=tmp_path / "a",
                          as_of=AS_OF)  # fmt: skip
+
+
+def _raw_rows(db: str, file: str) -> tuple[list, list, int]:
+    with psycopg.connect(libpq_url(db)) as conn:
+        kept = conn.execute(
+            "SELECT row_number, subject_name, subject_category, uscc, uscc_original, registration_number,"
+            " decision_number, penalty_category, fine_amount, decision_date, publication_end_date, authority_name,"
+            " flags FROM raw.penalties WHERE source_file = %s ORDER BY row_number", (file,)).fetchall()  # fmt: skip
+        rejected = conn.execute("SELECT row_number, reason_codes FROM ops.rejected_rows WHERE source_file = %s"
+                                " ORDER BY row_number", (file,)).fetchall()  # fmt: skip
+        protected = conn.execute("SELECT count(*) FROM raw.protected_person_records WHERE source_file = %s",
+                                 (file,)).fetchone()[0]  # fmt: skip
+    return kept, rejected, protected
+
+
+def test_every_way_into_the_raw_table_keeps_the_same_rows(db, inbox, tmp_path):
+    """Straight COPY into raw, COPY into staging, the Python parser and XLSX: the same rows, reasons and flags."""
+    import openpyxl
+
+    rows = list(csv.reader((inbox / "departments/scjgj/penalties_rules.csv").read_text("utf-8-sig").splitlines()))
+    header, data = rows[0], rows[1:]
+    d = tmp_path / "departments/scjgj"
+    _write_csv(d / "penalties_extra_column.csv", header + ["内部备注"], [r + ["x"] for r in data])
+    with open(d / "penalties_blank_line.csv", "w", encoding="utf-8", newline="") as fh:
+        w = csv.writer(fh)
+        w.writerow(header)
+        w.writerows(data[:5])
+        fh.write("\r\n")
+        w.writerows(data[5:])
+    wb = openpyxl.Workbook()
+    ws = wb.active
+    ws.append(["怀仁市市场监督管理局行政处罚信息"])
+    ws.append(header)
+    for r in data:
+        ws.append(r)
+    wb.save(d / "penalties_sheet.xlsx")
+
+    url = libpq_url(url_for("loader", db))
+    expected = _raw_rows(db, "departments/scjgj/penalties_rules.csv")
+    assert len(expected[0]) == 5 and len(expected[1]) == 8 and expected[2] == 1
+    ways = {"penalties_extra_column.csv": "PostgreSQL COPY;", "penalties_blank_line.csv": "Python",
+            "penalties_sheet.xlsx": "Python"}  # fmt: skip
+    with psycopg.connect(libpq_url(db)) as conn:
+        first = conn.execute("SELECT message FROM ops.load_batches WHERE source_file = %s",
+                             ("departments/scjgj/penalties_rules.csv",)).fetchone()[0]  # fmt: skip
+    assert first.startswith("read by PostgreSQL COPY straight into the raw table")
+    for name, way in ways.items():
+        rel = f"departments/scjgj/{name}"
+        result = loader.load_file(url, rel, inbox=tmp_path, archive_dir=tmp_path / "a", as_of=AS_OF)
+        assert (result.rows_in, result.rows_loaded, result.rows_rejected) == (14, 6, 8), name
+        assert _raw_rows(db, rel) == expected, name
+        with psycopg.connect(libpq_url(db)) as conn:
+            message = conn.execute("SELECT message FROM ops.load_batches WHERE source_file = %s", (rel,)).fetchone()[0]
+        assert message.startswith(f"read by {way}"), (name, message)
+
+
+def test_an_encoding_guessed_from_the_start_of_a_file_is_corrected(db, tmp_path, monkeypatch):
+    """The first bytes are plain ASCII, the rest GB18030: the first COPY fails, the file is detected in full."""
+    from credit_platform.ingest import stage
+
+    monkeypatch.setattr(stage, "ENCODING_SAMPLE", 64)
+    rel = "departments/scjgj/penalties_gbk_late.csv"
+    row = ["Fang Ltd", "法人及非法人组织", GOOD, "", "", "怀市监罚〔2025〕9号", "警告", "0", "2025-03-01", "",
+           "怀仁市市场监督管理局"]  # fmt: skip
+    _write_csv(tmp_path / rel, CF, [row, ["怀仁市甲乙商贸有限公司", *row[1:]]], encoding="gb18030")
+    result = loader.load_file(libpq_url(url_for("loader", db)), rel, inbox=tmp_path, archive_dir=tmp_path / "a",
+                              as_of=AS_OF)  # fmt: skip
+    assert (result.rows_in, result.rows_loaded) == (2, 2)
+    with psycopg.connect(libpq_url(db)) as conn:
+        names = [n for (n,) in conn.execute(
+            "SELECT subject_name FROM raw.penalties WHERE source_file = %s ORDER BY row_number", (rel,))]  # fmt: skip
+        message = conn.execute("SELECT message FROM ops.load_batches WHERE source_file = %s", (rel,)).fetchone()[0]
+    assert names == ["Fang Ltd", "怀仁市甲乙商贸有限公司"]
+    assert "straight into the raw table" in message and "encoding gb18030" in message
+
+
+def test_the_same_bytes_under_another_name_are_a_duplicate(db, inbox, tmp_path):
+    original = inbox / "departments/scjgj/penalties_rules.csv"
+    rel = "departments/scjgj/penalties_rules_resent.csv"
+    (tmp_path / rel).parent.mkdir(parents=True)
+    (tmp_path / rel).write_bytes(original.read_bytes())
+    again = loader.load_file(libpq_url(url_for("loader", db)), rel, inbox=tmp_path, archive_dir=tmp_path / "a",
+                             as_of=AS_OF)  # fmt: skip
+    assert again.status == "duplicate"
+    with psycopg.connect(libpq_url(db)) as conn:
+        assert conn.execute("SELECT count(*) FROM raw.penalties WHERE source_file = %s", (rel,)).fetchone()[0] == 0
+        assert conn.execute("SELECT count(*) FROM ops.rejected_rows WHERE source_file = %s", (rel,)).fetchone()[0] == 0
+        status, dup_of = conn.execute("SELECT status, duplicate_of FROM ops.load_batches WHERE source_file = %s",
+                                      (rel,)).fetchone()  # fmt: skip
+    assert status == "duplicate" and dup_of is not None

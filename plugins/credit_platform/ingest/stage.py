@@ -177,7 +177,7 @@ def _text(value) -> str | None:
         return str(int(value))
     if isinstance(value, (dict, list)):
         return json.dumps(value, ensure_ascii=False)
-    return str(value).replace("\x00", "")
+    return str(value).replace("\x00", "") or None  # an empty cell is NULL, as COPY reads it
 
 
 def _csv_head(path: Path, encoding: str) -> list[str]:
