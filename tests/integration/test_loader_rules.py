@@ -373,3 +373,17 @@ def test_the_same_bytes_under_another_name_are_a_duplicate(db, inbox, tmp_path):
         status, dup_of = conn.execute("SELECT status, duplicate_of FROM ops.load_batches WHERE source_file = %s",
                                       (rel,)).fetchone()  # fmt: skip
     assert status == "duplicate" and dup_of is not None
+
+
+@pytest.mark.parametrize(("text", "expected"), [
+    ("2024-01-05", dt.date(2024, 1, 5)), ("2024/1/5", dt.date(2024, 1, 5)), ("2024.1.5", dt.date(2024, 1, 5)),
+    ("20240105", dt.date(2024, 1, 5)), ("2024年1月5日", dt.date(2024, 1, 5)), ("45296", dt.date(2024, 1, 5)),
+    ("2024-01-05 13:45:00", dt.date(2024, 1, 5)), ("２０２４－０１－０５", dt.date(2024, 1, 5)),
+    ("2024-02-29", dt.date(2024, 2, 29)), ("2023-02-29", None), ("2024-13-01", None), ("0", None), ("", None),
+    ("明天", None),
+])  # fmt: skip
+def test_the_date_forms_departments_use(db, text, expected):
+    """ops.to_date (used by the dbt staging models) and ops.parse_date_text (used by validation) agree."""
+    with psycopg.connect(libpq_url(db)) as conn:
+        assert conn.execute("SELECT ops.to_date(%s), ops.parse_date_text(%s)", (text, text)).fetchone() == (
+            expected, expected)
