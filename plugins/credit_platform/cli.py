@@ -293,7 +293,8 @@ def cmd_bench(args: argparse.Namespace) -> int:
     from credit_platform.warehouse.roles import admin_url
 
     setup_warehouse()
-    print(bench.run(admin_url(), rows=args.rows, small=args.small, with_pandas=not args.no_pandas))
+    print(bench.run(admin_url(), rows=args.rows, small=args.small, with_pandas=not args.no_pandas,
+                    rounds=args.rounds))
     return 0
 
 
@@ -370,6 +371,7 @@ def build_parser() -> argparse.ArgumentParser:
     b.add_argument("--rows", type=int, default=1_000_000)
     b.add_argument("--small", type=int, default=100_000, help="the smaller file for the memory comparison")
     b.add_argument("--no-pandas", action="store_true", help="skip the (slow) pandas measurement")
+    b.add_argument("--rounds", type=int, default=3, help="rounds of raw COPY and our load; the best of each counts")
     b.set_defaults(func=cmd_bench)
     s = sub.add_parser("stop", help="stop Airflow and the embedded warehouse")
     s.set_defaults(func=cmd_stop)
