@@ -21,3 +21,7 @@
 {% macro raw_list(column) -%}
     ops.to_text_list({{ column }})
 {%- endmacro %}
+
+{% macro raw_code(column) -%}
+    ops.to_code({{ column }})
+{%- endmacro %}

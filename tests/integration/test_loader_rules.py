@@ -387,3 +387,46 @@ def test_the_date_forms_departments_use(db, text, expected):
     with psycopg.connect(libpq_url(db)) as conn:
         assert conn.execute("SELECT ops.to_date(%s), ops.parse_date_text(%s)", (text, text)).fetchone() == (
             expected, expected)
+
+
+def test_enumerations_scales_by_system_and_periods(db, tmp_path):
+    """Commitments, external grades and manual adjustments: the values each column allows, with reason codes."""
+    url = libpq_url(url_for("loader", db))
+    _write_csv(tmp_path / "departments/fgj/commitments.csv",
+               ["统一社会信用代码", "承诺日期", "是否同意公开", "履约状态"],
+               [[GOOD, "2025-03-01", "是", "已履约"], [OTHER, "2025-03-02", " 否 ", "履约中"],
+                [GOOD, "2025-03-03", "同意", "已履约"], [GOOD, "2025-03-04", "是", "守信"],
+                [GOOD, "2025-03-05", "", "未履约"]])  # fmt: skip
+    _write_csv(tmp_path / "departments/fgj/external_grades.csv",
+               ["统一社会信用代码", "评价体系", "评价结果", "评价日期"],
+               [[GOOD, "纳税信用", "M", "2025-04-01"], [OTHER, "环保信用", "绿", "2025-04-01"],
+                [GOOD, "纳税信用", "AA", "2025-04-01"], [GOOD, "公路建设市场信用", "AA", "2025-04-01"],
+                [GOOD, "银行信用", "A", "2025-04-01"]])  # fmt: skip
+    _write_csv(tmp_path / "departments/jtj/grade_adjustments.csv",
+               ["调整编号", "统一社会信用代码", "行业代码", "评价期", "调整后等级", "调整理由", "审批人", "审批日期"],
+               [["TZ-1", GOOD, "transport", "2025-H2", "B-", "现场核查发现隐患", "王局长", "2025-12-20"],
+                ["TZ-2", GOOD, "transport", "2025-H3", "B", "理由", "王局长", "2025-12-20"],
+                ["TZ-3", GOOD, "transport", "2025-H2", "良", "理由", "", "2025-12-20"]])  # fmt: skip
+    for rel in ["departments/fgj/commitments.csv", "departments/fgj/external_grades.csv",
+                "departments/jtj/grade_adjustments.csv"]:  # fmt: skip
+        loader.load_file(url, rel, inbox=tmp_path, archive_dir=tmp_path / "a", as_of=AS_OF)
+    assert _rejected(db, "departments/fgj/commitments.csv") == {
+        3: ["value_not_allowed"], 4: ["value_not_allowed"], 5: ["required_missing"]}
+    assert _rejected(db, "departments/fgj/external_grades.csv") == {3: ["value_not_allowed"], 5: ["value_not_allowed"]}
+    assert {r: sorted(c) for r, c in _rejected(db, "departments/jtj/grade_adjustments.csv").items()} == {
+        2: ["period_invalid"], 3: ["grade_class_word", "required_missing"]}
+    with psycopg.connect(libpq_url(db)) as conn:
+        kept = conn.execute("SELECT ops.to_code(consent_to_publish), ops.to_code(fulfilment_status)"
+                            " FROM raw.commitments ORDER BY row_number").fetchall()  # fmt: skip
+    assert kept == [("是", "已履约"), ("否", "履约中")]
+
+
+def test_a_file_under_an_unknown_department_fails_with_its_name(db, tmp_path):
+    rel = "departments/nosuchdept/inspectors.csv"
+    _write_csv(tmp_path / rel, ["执法人员编号", "姓名"], [["Z001", "王五"]])
+    with pytest.raises(loader.LoadError, match=r"nosuchdept/inspectors.csv: unknown department code 'nosuchdept'"):
+        loader.load_file(libpq_url(url_for("loader", db)), rel, inbox=tmp_path, archive_dir=tmp_path / "a")
+    with psycopg.connect(libpq_url(db)) as conn:
+        status, message = conn.execute("SELECT status, message FROM ops.load_batches WHERE source_file = %s",
+                                       (rel,)).fetchone()  # fmt: skip
+    assert status == "failed" and "unknown department code" in message

@@ -11,7 +11,7 @@ from pathlib import PurePosixPath
 
 import yaml
 
-TYPES = {"text", "uscc", "event_date", "date", "amount", "score", "grade", "text_list", "category"}
+TYPES = {"text", "uscc", "event_date", "date", "amount", "score", "grade", "text_list", "category", "enum", "period"}
 
 
 def header_key(text: object) -> str:
@@ -26,6 +26,8 @@ class Column:
     headers: tuple[str, ...]
     type: str
     required: bool
+    values: tuple[str, ...] = ()  # enum: the allowed values
+    values_by: tuple[str, dict[str, tuple[str, ...]]] | None = None  # enum: (column, its value -> allowed)
 
 
 @dataclass(frozen=True)
@@ -80,7 +82,16 @@ def sources() -> dict[str, Source]:
         for col_name, c in spec["columns"].items():
             if c["type"] not in TYPES:
                 raise ValueError(f"sources.yml: {name}.{col_name} has unknown type {c['type']!r}")
-            cols.append(Column(col_name, tuple(str(h) for h in c["headers"]), c["type"], bool(c.get("required"))))
+            by = c.get("values_by")
+            if c["type"] == "enum" and not (c.get("values") or by):
+                raise ValueError(f"sources.yml: {name}.{col_name} is an enum without values or values_by")
+            if by and by["column"] not in spec["columns"]:
+                raise ValueError(f"sources.yml: {name}.{col_name}.values_by names no column {by['column']!r}")
+            cols.append(Column(
+                col_name, tuple(str(h) for h in c["headers"]), c["type"], bool(c.get("required")),
+                values=tuple(str(v) for v in c.get("values") or ()),
+                values_by=(by["column"], {str(k): tuple(map(str, v)) for k, v in by["values"].items()}) if by else None,
+            ))  # fmt: skip
         conflict = spec.get("conflict")
         out[name] = Source(
             name=name,
@@ -128,6 +139,17 @@ def rules() -> Rules:
         natural_person_categories=tuple(data["natural_person_categories"]),
         allow_list=tuple(allow),
     )
+
+
+@cache
+def departments() -> dict[str, str]:
+    """The city's department codes and names (the dbt seed ``departments.csv``)."""
+    import csv
+
+    from credit_platform.settings import paths
+
+    with open(paths().dbt_project / "seeds" / "departments.csv", encoding="utf-8", newline="") as fh:
+        return {row["department_code"]: row["department_name"] for row in csv.DictReader(fh)}
 
 
 def source_for(relative_path: str) -> Source | None:

@@ -24,7 +24,7 @@ from psycopg import sql
 
 from credit_platform.ingest import validate
 from credit_platform.ingest.archive import ArchivingTap, archive, sha256_of
-from credit_platform.ingest.config import Source, rules, source_for
+from credit_platform.ingest.config import Source, departments, rules, source_for
 from credit_platform.ingest.readers import UnreadableFile
 from credit_platform.ingest.stage import RawTarget, stage_file
 from credit_platform.settings import paths, today
@@ -163,6 +163,9 @@ def _claim(conn, source: Source, department: str | None, digest: str, batch_id: 
 
 def _load_rows(conn, source: Source, path: Path, relative: str, archive_dir: Path, batch_id: int,
                department: str | None, as_of: dt.date) -> LoadResult:  # fmt: skip
+    if department is not None and department not in departments():
+        known = ", ".join(sorted(departments()))
+        raise UnreadableFile(f"unknown department code {department!r} in the path (known: {known})")
     tap = ArchivingTap(archive_dir)
     try:
         landed = stage_file(conn, source, path, department, RawTarget(batch_id, relative, department), tap)
@@ -276,7 +279,8 @@ def _message(landed, reasons: dict) -> str:
 
 # Within a department, registers load before the records that refer to them.
 LOAD_ORDER = ["subject_register", "supervision_scope", "inspection_matter", "inspector_roster",
-              "serious_dishonesty", "commendation", "penalty", "licence"]  # fmt: skip
+              "serious_dishonesty", "commendation", "penalty", "licence", "commitment", "inspection_result",
+              "credit_repair", "complaint", "external_grade", "grade_adjustment"]  # fmt: skip
 
 
 def departments_with_files(inbox: Path | None = None) -> list[str]:

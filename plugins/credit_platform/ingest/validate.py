@@ -16,22 +16,29 @@ import json
 
 from psycopg import sql
 
-from credit_platform.ingest.config import Rules, Source
+from credit_platform.ingest.config import Column, Rules, Source
 from credit_platform.ingest.stage import Landed
 from credit_platform.ingest.values import GRADES
 
 ISSUES = "row_issues"
 _SUSPECT = sql.SQL("status <> 'valid' OR flag IS NOT NULL OR division_flag IS NOT NULL OR code <> raw")
 _SPLIT = r"\s*[;；,，]\s*"
-DISTINCT_TYPES = ("date", "event_date", "amount", "score", "grade", "category")
+DISTINCT_TYPES = ("date", "event_date", "amount", "score", "grade", "category", "enum", "period")
 _VALUE = {"date": "ops.to_date(raw)", "event_date": "ops.to_date(raw)", "amount": "ops.to_number(raw)",
-          "score": "ops.to_number(raw)", "grade": "ops.to_grade(raw)", "category": "btrim(raw)"}  # fmt: skip
+          "score": "ops.to_number(raw)", "grade": "ops.to_grade(raw)", "category": "btrim(raw)",
+          "enum": "ops.to_code(raw)", "period": "ops.to_code(raw)"}  # fmt: skip
+_PERIOD = r"^[0-9]{4}(-H[12]|-Q[1-4])?$"
+
+
+def _by_dictionary(col: Column) -> bool:
+    """Checked once per distinct cell (an enum whose values depend on another column is checked per row)."""
+    return col.type in DISTINCT_TYPES and col.values_by is None
 
 
 def _distinct_values(conn, source: Source, landed: Landed) -> None:
     """Every distinct cell of the columns checked by dictionary, in one scan of the landed rows."""
     checked = [c.name for c in source.columns
-               if (c.type in DISTINCT_TYPES or c.type == "uscc") and c.name in landed.positions]  # fmt: skip
+               if (_by_dictionary(c) or c.type == "uscc") and c.name in landed.positions]  # fmt: skip
     conn.execute("DROP TABLE IF EXISTS d_distinct")
     if not checked:
         conn.execute("CREATE TEMPORARY TABLE d_distinct (col text, raw text)")
@@ -113,7 +120,12 @@ def build(conn, source: Source, landed: Landed, *, department: str | None, as_of
             typed[col.name] = resolved
             continue
 
-        if col.type in DISTINCT_TYPES:
+        if col.values_by is not None:
+            _per_row_enum(col, landed, cell, tag, missing, errors, suspects)
+            typed[col.name] = sql.SQL("ops.to_code({})").format(cell)
+            continue
+
+        if _by_dictionary(col):
             value = sql.SQL(_VALUE[col.type])
             if col.type in ("date", "event_date"):
                 future = (sql.SQL(" WHEN value > {} THEN 'event_date_in_future'").format(lit(as_of))
@@ -129,6 +141,11 @@ def build(conn, source: Source, landed: Landed, *, department: str | None, as_of
                     "CASE WHEN value = ANY({grades}) THEN NULL WHEN value = ANY({words}) THEN 'grade_class_word'"
                     " ELSE 'grade_invalid' END || {tag}").format(
                     grades=lit(list(GRADES)), words=lit(list(rules.grade_class_words)), tag=tag)  # fmt: skip
+            elif col.type == "enum":
+                error = sql.SQL("CASE WHEN NOT (value = ANY({})) THEN 'value_not_allowed' END || {}").format(
+                    lit(list(col.values)), tag)  # fmt: skip
+            elif col.type == "period":
+                error = sql.SQL("CASE WHEN value !~ {} THEN 'period_invalid' END || {}").format(lit(_PERIOD), tag)
             else:  # category
                 error = sql.SQL(
                     "CASE WHEN NOT (regexp_split_to_array(value, {}) <@ {}) THEN 'penalty_category_unknown' END || {}"
@@ -175,6 +192,25 @@ def build(conn, source: Source, landed: Landed, *, department: str | None, as_of
 
     if source.conflict:
         _conflicts(conn, source, landed, joins, typed)
+
+
+def _per_row_enum(col: Column, landed: Landed, cell, tag, missing, errors: list, suspects: list) -> None:
+    """An enum whose allowed values depend on another cell of the row (a grade on its system's scale)."""
+    other, allowed = col.values_by
+    other_cell = landed.cell(other)
+    if other_cell is None:
+        return
+    whens = sql.SQL(" ").join(
+        sql.SQL("WHEN {} THEN {}").format(sql.Literal(k), sql.Literal(list(v))) for k, v in allowed.items())
+    scale = sql.SQL("(CASE ops.to_code({}) {} END)::text[]").format(other_cell, whens)
+    # An unknown system is the other column's own error; here only a value off its system's scale.
+    bad = sql.SQL("ops.to_code({c}) IS NOT NULL AND NOT coalesce(ops.to_code({c}) = ANY({s}), true)").format(
+        c=cell, s=scale)  # fmt: skip
+    errors.append(sql.SQL("CASE WHEN {} THEN 'value_not_allowed' || {} END").format(bad, tag))
+    suspects.append(bad)
+    if col.required:
+        errors.append(sql.SQL("CASE WHEN ops.to_code({}) IS NULL THEN {} END").format(cell, missing))
+        suspects.append(sql.SQL("ops.to_code({}) IS NULL").format(cell))
 
 
 def _conflicts(conn, source: Source, landed: Landed, joins: list, typed: dict) -> None:

@@ -46,6 +46,12 @@ MESSAGES = {
     ),
     "penalty_category_unknown": ("处罚类别不在规定范围内", "the penalty category is not a known one", "error"),
     "row_too_many_cells": ("该行单元格多于表头", "the row has more cells than the header", "error"),
+    "value_not_allowed": ("取值不在规定范围内", "the value is not one of the allowed values", "error"),
+    "period_invalid": (
+        "评价期格式错误（应为 YYYY、YYYY-H1/H2 或 YYYY-Q1..Q4）",
+        "the evaluation period is not YYYY, YYYY-H1/H2 or YYYY-Q1..Q4",
+        "error",
+    ),
     "uscc_legacy_checksum": (
         "统一社会信用代码校验位不符，按早期试点代码接收",
         "accepted as an early pilot code despite its check character",
