@@ -1,7 +1,10 @@
 """
 ### Ingest province pushes (省公共信用综合评价结果)
 
-Loads every new file in `$CREDIT_INBOX/province/` (GB18030 or UTF-8 CSV, XLSX, JSON) into
+First pulls what the credit portal's API has updated since the last pull, when the Airflow
+connection `credit_portal` is configured (host, port, the token as password; see
+`credit_platform/ingest/pull.py`), as one JSON file into the inbox. Then loads every new file in
+`$CREDIT_INBOX/province/` (GB18030 or UTF-8 CSV, XLSX, JSON) into
 `raw.province_evaluations`, one mapped task per file. Each file becomes a batch in
 `ops.load_batches` (name, SHA-256, rows read, loaded, rejected, status); rejected rows go to
 `ops.rejected_rows` with their reason; the original is archived under `$CREDIT_ARCHIVE/<sha256>`.
@@ -33,6 +36,12 @@ DEFAULT_ARGS = {"owner": "data-team", "retries": 2, "retry_delay": pendulum.dura
 )
 def ingest_province():
     @task(multiple_outputs=False)
+    def pull() -> dict:
+        from credit_platform.airflow_support import pull_from_portal
+
+        return pull_from_portal()
+
+    @task(multiple_outputs=False)
     def discover() -> list[str]:
         from credit_platform.ingest.loader import discover
 
@@ -51,7 +60,9 @@ def ingest_province():
 
         return skip_unless_loaded(results)
 
-    summarise(load.expand(relative=discover()))
+    files = discover()
+    pull() >> files
+    summarise(load.expand(relative=files))
 
 
 ingest_province()

@@ -28,3 +28,17 @@ def skip_unless_loaded(results: list[dict]) -> dict:
     if not loaded:
         raise AirflowSkipException(f"nothing new was loaded ({len(results)} file(s) already loaded)")
     return summary
+
+
+def pull_from_portal() -> dict:
+    """Pull new province results from the credit portal, when the connection ``credit_portal`` exists."""
+    from airflow.sdk import Connection
+    from airflow.sdk.exceptions import AirflowNotFoundException
+
+    from credit_platform.ingest.pull import CONN_ID, portal_from_connection, pull_province
+
+    try:
+        conn = Connection.get(CONN_ID)
+    except AirflowNotFoundException:
+        return {"pulled": False, "reason": f"no Airflow connection {CONN_ID!r}: province results arrive as files"}
+    return {"pulled": True, **pull_province(warehouse_url("loader"), portal_from_connection(conn))}

@@ -32,6 +32,7 @@ OPS_TABLE_PRIVILEGES: dict[str, dict[str, frozenset[str]]] = {
     "loader": {
         "load_batches": frozenset({"SELECT", "INSERT", "UPDATE"}),
         "rejected_rows": frozenset({"SELECT", "INSERT"}),
+        "pull_watermarks": frozenset({"SELECT", "INSERT", "UPDATE"}),
         "schema_migrations": _R,
     },
     "transformer": {
@@ -54,6 +55,7 @@ OPS_TABLE_PRIVILEGES: dict[str, dict[str, frozenset[str]]] = {
         "inspection_plans": _R,
         "inspection_tasks": _R,
         "validation_runs": _R,
+        "pull_watermarks": _R,
         "schema_migrations": _R,
     },
     "public_reader": {},
@@ -65,6 +67,7 @@ OPS_TABLES = (
     "inspection_plans",
     "inspection_tasks",
     "validation_runs",
+    "pull_watermarks",
     "schema_migrations",
 )
 TABLE_PRIVILEGE_NAMES = ("SELECT", "INSERT", "UPDATE", "DELETE")
