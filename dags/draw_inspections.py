@@ -17,8 +17,9 @@ import pendulum
 from airflow.sdk import Param, dag, task
 
 from credit_platform.assets import GRADES
+from credit_platform.dag_defaults import default_args
 
-DEFAULT_ARGS = {"owner": "data-team", "retries": 1, "retry_delay": pendulum.duration(minutes=5)}
+DEFAULT_ARGS = default_args(retries=1, retry_delay_minutes=5)
 
 
 @dag(

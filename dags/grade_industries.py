@@ -20,9 +20,10 @@ from airflow.sdk import dag, task
 from cosmos import DbtTaskGroup
 
 from credit_platform.assets import GRADES, RAW_DEPARTMENTS, RAW_PROVINCE
+from credit_platform.dag_defaults import default_args
 from credit_platform.dbt_cosmos import configs
 
-DEFAULT_ARGS = {"owner": "data-team", "retries": 1, "retry_delay": pendulum.duration(minutes=2)}
+DEFAULT_ARGS = default_args(retries=1, retry_delay_minutes=2)
 
 
 @dag(

@@ -1,12 +1,15 @@
 """
 ### Ingest department records (部门信用信息)
 
-Loads the new files in `$CREDIT_INBOX/departments/<department_code>/`: the subject register,
-supervision scopes, inspector rosters, inspection matters, 双公示 penalties and licences, the
-serious-dishonesty list and commendations. One mapped task per department: a broken file fails
-its own department's task, with the file and the cause in the log, and the other departments
-carry on. Batches, rejected rows and archived originals as in `ingest_province`. When something
-new was loaded, the asset `raw_department_records` is updated, which queues `grade_industries`.
+Loads the new or changed files in `$CREDIT_INBOX/departments/<department_code>/` (a file already
+loaded, unchanged in size and time, is left alone): the subject register, supervision scopes,
+inspector rosters, inspection matters, 双公示 penalties and licences, the serious-dishonesty list,
+commendations, commitments, inspection results, credit repairs, complaints, external grades and
+manual adjustments. One mapped task per department: a broken file fails its own department's
+task, with the file and the cause in the log, and the other departments carry on; a retry loads
+only what the failed try did not. Batches, rejected rows and archived originals as in `ingest_province`. When something
+new was loaded, the asset `raw_department_records` is updated (also when some department failed),
+which queues `grade_industries`; the run itself then ends failed, so the failure stays visible.
 
 Run by hand: drop a file in a department's folder, then `airflow dags test ingest_departments`.
 """
@@ -17,8 +20,9 @@ import pendulum
 from airflow.sdk import dag, task
 
 from credit_platform.assets import RAW_DEPARTMENTS
+from credit_platform.dag_defaults import default_args
 
-DEFAULT_ARGS = {"owner": "data-team", "retries": 2, "retry_delay": pendulum.duration(minutes=2)}
+DEFAULT_ARGS = default_args(retries=2, retry_delay_minutes=2)
 
 
 @dag(
@@ -34,22 +38,25 @@ DEFAULT_ARGS = {"owner": "data-team", "retries": 2, "retry_delay": pendulum.dura
 def ingest_departments():
     @task(multiple_outputs=False)
     def discover() -> list[str]:
+        from credit_platform.airflow_support import warehouse_url
         from credit_platform.ingest.loader import departments_with_files
 
-        return departments_with_files()
+        return departments_with_files(warehouse_url("loader"))
 
     @task(multiple_outputs=False, map_index_template="{{ task.op_kwargs['department_code'] }}")
     def load_department(department_code: str) -> list[dict]:
         from credit_platform.airflow_support import warehouse_url
         from credit_platform.ingest.loader import load_department
 
-        return [r.as_dict() for r in load_department(warehouse_url("loader"), department_code)]
+        results = load_department(warehouse_url("loader"), department_code, only_pending=True)
+        return [r.as_dict() for r in results]
 
-    @task(outlets=[RAW_DEPARTMENTS], multiple_outputs=False)
-    def summarise(results: list[list[dict]]) -> dict:
+    # Runs when every department is done, failed ones included, so that what did load reaches grading.
+    @task(outlets=[RAW_DEPARTMENTS], multiple_outputs=False, trigger_rule="all_done")
+    def summarise(results: list[list[dict] | None]) -> dict:
         from credit_platform.airflow_support import skip_unless_loaded
 
-        return skip_unless_loaded([r for per_department in results for r in per_department])
+        return skip_unless_loaded([r for per_department in results if per_department for r in per_department])
 
     summarise(load_department.expand(department_code=discover()))
 

@@ -8,8 +8,9 @@ connection `credit_portal` is configured (host, port, the token as password; see
 `raw.province_evaluations`, one mapped task per file. Each file becomes a batch in
 `ops.load_batches` (name, SHA-256, rows read, loaded, rejected, status); rejected rows go to
 `ops.rejected_rows` with their reason; the original is archived under `$CREDIT_ARCHIVE/<sha256>`.
-A file already loaded is skipped. When something new was loaded, the asset
-`raw_province_evaluations` is updated, which queues `grade_industries`.
+A file already loaded, unchanged in size and time, is not picked up again. When something new was
+loaded, the asset `raw_province_evaluations` is updated (also when another file failed), which
+queues `grade_industries`; a failed file fails its own task and so the run.
 
 Run by hand: drop a file in the inbox, then `airflow dags test ingest_province`.
 """
@@ -20,8 +21,9 @@ import pendulum
 from airflow.sdk import dag, task
 
 from credit_platform.assets import RAW_PROVINCE
+from credit_platform.dag_defaults import default_args
 
-DEFAULT_ARGS = {"owner": "data-team", "retries": 2, "retry_delay": pendulum.duration(minutes=2)}
+DEFAULT_ARGS = default_args(retries=2, retry_delay_minutes=2)
 
 
 @dag(
@@ -43,9 +45,10 @@ def ingest_province():
 
     @task(multiple_outputs=False)
     def discover() -> list[str]:
-        from credit_platform.ingest.loader import discover
+        from credit_platform.airflow_support import warehouse_url
+        from credit_platform.ingest.loader import pending
 
-        return discover(prefix="province")
+        return pending(warehouse_url("loader"), prefix="province")
 
     @task(multiple_outputs=False)
     def load(relative: str) -> dict:
@@ -54,11 +57,12 @@ def ingest_province():
 
         return load_file(warehouse_url("loader"), relative).as_dict()
 
-    @task(outlets=[RAW_PROVINCE], multiple_outputs=False)
-    def summarise(results: list[dict]) -> dict:
+    # Runs when every file is done, failed ones included, so that what did load reaches grading.
+    @task(outlets=[RAW_PROVINCE], multiple_outputs=False, trigger_rule="all_done")
+    def summarise(results: list[dict | None]) -> dict:
         from credit_platform.airflow_support import skip_unless_loaded
 
-        return skip_unless_loaded(results)
+        return skip_unless_loaded([r for r in results if r])
 
     files = discover()
     pull() >> files

@@ -14,7 +14,9 @@ from __future__ import annotations
 import pendulum
 from airflow.sdk import dag, task
 
-DEFAULT_ARGS = {"owner": "data-team", "retries": 1, "retry_delay": pendulum.duration(minutes=1)}
+from credit_platform.dag_defaults import default_args
+
+DEFAULT_ARGS = default_args(retries=1, retry_delay_minutes=1)
 
 
 @dag(

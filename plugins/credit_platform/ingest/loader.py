@@ -70,6 +70,35 @@ def discover(inbox: Path | None = None, *, prefix: str = "") -> list[str]:
     return found
 
 
+def _stat(path: Path) -> tuple[int, dt.datetime]:
+    st = path.stat()
+    return st.st_size, dt.datetime.fromtimestamp(st.st_mtime_ns / 1e9, tz=dt.UTC)
+
+
+def pending(url: str, inbox: Path | None = None, *, prefix: str = "") -> list[str]:
+    """The discovered files not yet loaded as they are now.
+
+    A file is done when the latest batch of its path loaded it (or found it a duplicate) at the
+    same size and modification time; a changed, new or failed file is pending. Retrying a task
+    therefore loads only what the earlier try did not.
+    """
+    inbox = inbox or paths().inbox
+    found = discover(inbox, prefix=prefix)
+    if not found:
+        return []
+    with psycopg.connect(url) as conn:
+        latest = {rel: (status, size, mtime) for rel, status, size, mtime in conn.execute(
+            "SELECT DISTINCT ON (source_file) source_file, status, file_size, file_mtime FROM ops.load_batches"
+            " WHERE source_file = ANY(%s) ORDER BY source_file, batch_id DESC", (found,))}  # fmt: skip
+    out = []
+    for rel in found:
+        status, size, mtime = latest.get(rel, (None, None, None))
+        if status in ("loaded", "duplicate") and (size, mtime) == _stat(inbox / rel):
+            continue
+        out.append(rel)
+    return out
+
+
 class _Duplicate(Exception):
     def __init__(self, digest: str, batch_id: int):
         super().__init__(digest, batch_id)
@@ -109,10 +138,11 @@ def load_file(
             " AND department_code IS NOT DISTINCT FROM %s",
             (source.name, relative, department),
         )
+        size, mtime = _stat(path)
         batch_id = conn.execute(
-            "INSERT INTO ops.load_batches (source, department_code, source_file) VALUES (%s, %s, %s)"
-            " RETURNING batch_id",
-            (source.name, department, relative),
+            "INSERT INTO ops.load_batches (source, department_code, source_file, file_size, file_mtime)"
+            " VALUES (%s, %s, %s, %s, %s) RETURNING batch_id",
+            (source.name, department, relative, size, mtime),
         ).fetchone()[0]
         conn.commit()
         try:
@@ -283,15 +313,19 @@ LOAD_ORDER = ["subject_register", "supervision_scope", "inspection_matter", "ins
               "credit_repair", "complaint", "external_grade", "grade_adjustment"]  # fmt: skip
 
 
-def departments_with_files(inbox: Path | None = None) -> list[str]:
+def departments_with_files(url: str | None = None, inbox: Path | None = None) -> list[str]:
+    """Departments with files in the inbox (with ``url``: with files not yet loaded as they are)."""
     inbox = inbox or paths().inbox
-    return sorted({PurePosixPath(rel).parts[1] for rel in discover(inbox, prefix="departments")})
+    files = pending(url, inbox, prefix="departments") if url else discover(inbox, prefix="departments")
+    return sorted({PurePosixPath(rel).parts[1] for rel in files})
 
 
-def load_department(url: str, department_code: str, *, inbox: Path | None = None) -> list[LoadResult]:
-    """Load every file of one department; every file is tried, then the first failure is raised."""
+def load_department(url: str, department_code: str, *, inbox: Path | None = None,
+                    only_pending: bool = False) -> list[LoadResult]:  # fmt: skip
+    """Load the files of one department (all, or the pending ones); every file is tried, then failures raised."""
     inbox = inbox or paths().inbox
-    files = discover(inbox, prefix=f"departments/{department_code}")
+    prefix = f"departments/{department_code}"
+    files = pending(url, inbox, prefix=prefix) if only_pending else discover(inbox, prefix=prefix)
     rank = {name: i for i, name in enumerate(LOAD_ORDER)}
     files.sort(key=lambda rel: (rank.get(source_for(rel).name, len(rank)), rel))
     results, failures = [], []

@@ -1,0 +1,96 @@
+"""The ingest DAGs as Airflow runs them: one task per department, a broken file fails only its own."""
+
+from __future__ import annotations
+
+import csv
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+import psycopg
+import pytest
+from sqlalchemy.engine import make_url
+
+from credit_platform import uscc
+from credit_platform.warehouse.roles import libpq_url
+
+pytestmark = [pytest.mark.integration, pytest.mark.slow]
+
+GOOD = uscc.make("91", "140681", "MA0D1234")
+
+
+def _csv(path: Path, header: list[str], rows: list[list[str]]) -> None:
+    path.parent.mkdir(parents=True, exist_ok=True)
+    with open(path, "w", encoding="utf-8", newline="") as fh:
+        csv.writer(fh).writerows([header, *rows])
+
+
+def _airflow(env: dict, *args: str) -> str:
+    res = subprocess.run([str(Path(sys.executable).parent / "airflow"), *args],
+                         env={**os.environ, **env}, capture_output=True, text=True, timeout=300)  # fmt: skip
+    return res.stdout + res.stderr
+
+
+def _dags_test(env: dict, dag_id: str) -> str:
+    return _airflow(env, "dags", "test", dag_id)
+
+
+def _batches(warehouse: str, like: str) -> list[tuple]:
+    with psycopg.connect(libpq_url(warehouse)) as conn:
+        return conn.execute("SELECT source_file, status FROM ops.load_batches WHERE source_file LIKE %s"
+                            " ORDER BY batch_id", (like,)).fetchall()  # fmt: skip
+
+
+def _asset_events(warehouse: str, airflow_db: str) -> int:
+    url = libpq_url(make_url(warehouse).set(database=airflow_db).render_as_string(hide_password=False))
+    with psycopg.connect(url) as conn:
+        return conn.execute("SELECT count(*) FROM asset_event e JOIN asset a ON a.id = e.asset_id"
+                            " WHERE a.name = 'raw_department_records'").fetchone()[0]  # fmt: skip
+
+
+def test_a_broken_file_fails_its_department_only_and_a_rerun_takes_only_what_is_pending(
+    airflow_test_env, warehouse, airflow_db, tmp_path
+):
+    inbox = tmp_path / "inbox"
+    _csv(inbox / "departments/scjgj/penalties_dagtest.csv", ["CF_XDR_MC", "CF_XDR_SHXYM", "CF_CFLB", "CF_JDRQ"],
+         [["甲", GOOD, "警告", "2025-05-01"], ["乙", "bad", "警告", "2025-05-02"]])  # fmt: skip
+    _csv(inbox / "departments/zjj/complaints_dagtest.csv", ["投诉编号", "统一社会信用代码", "受理日期", "办理状态"],
+         [["TS-1", GOOD, "2025-06-01", "办理中"]])  # fmt: skip
+    broken = inbox / "departments/jtj/penalties_dagtest.xlsx"
+    broken.parent.mkdir(parents=True)
+    broken.write_bytes(b"PK\x03\x04 this workbook was cut off in the middle")
+    env = {**airflow_test_env, "CREDIT_INBOX": str(inbox), "CREDIT_ARCHIVE": str(tmp_path / "archive"),
+           "CREDIT_TASK_RETRIES": "0"}  # fmt: skip
+    _airflow(env, "db", "migrate")
+    events_before = _asset_events(warehouse, airflow_db)
+
+    out = _dags_test(env, "ingest_departments")
+    assert "state=failed" in out, out[-4000:]
+    assert "departments/jtj/penalties_dagtest.xlsx: not a readable XLSX workbook" in out
+    assert sorted(_batches(warehouse, "%_dagtest.%")) == [
+        ("departments/jtj/penalties_dagtest.xlsx", "failed"),
+        ("departments/scjgj/penalties_dagtest.csv", "loaded"),
+        ("departments/zjj/complaints_dagtest.csv", "loaded"),
+    ]
+    assert _asset_events(warehouse, airflow_db) == events_before + 1  # what loaded still reaches grading
+
+    # Run again: the loaded files are not taken again; the broken one still fails.
+    out = _dags_test(env, "ingest_departments")
+    assert "state=failed" in out
+    assert sorted(_batches(warehouse, "%_dagtest.%")) == [
+        ("departments/jtj/penalties_dagtest.xlsx", "failed"),
+        ("departments/jtj/penalties_dagtest.xlsx", "failed"),
+        ("departments/scjgj/penalties_dagtest.csv", "loaded"),
+        ("departments/zjj/complaints_dagtest.csv", "loaded"),
+    ]
+
+    # The department sends a readable file in its place: the run succeeds and loads just that.
+    broken.unlink()
+    _csv(inbox / "departments/jtj/penalties_dagtest.csv", ["CF_XDR_MC", "CF_XDR_SHXYM", "CF_CFLB", "CF_JDRQ"],
+         [["丙", GOOD, "罚款", "2025-07-01"]])  # fmt: skip
+    out = _dags_test(env, "ingest_departments")
+    assert "state=success" in out, out[-4000:]
+    assert _batches(warehouse, "departments/jtj/penalties_dagtest.csv") == [
+        ("departments/jtj/penalties_dagtest.csv", "loaded")]
+    assert _asset_events(warehouse, airflow_db) == events_before + 2
