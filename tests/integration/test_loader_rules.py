@@ -430,3 +430,24 @@ def test_a_file_under_an_unknown_department_fails_with_its_name(db, tmp_path):
         status, message = conn.execute("SELECT status, message FROM ops.load_batches WHERE source_file = %s",
                                        (rel,)).fetchone()  # fmt: skip
     assert status == "failed" and "unknown department code" in message
+
+
+def test_a_ten_megabyte_cell_loads_on_either_path(db, tmp_path):
+    """COPY takes it; so must the Python parser that reads a file COPY refused (here: for a blank line)."""
+    facts = "经查" * (5 << 20)  # 10 MiB of characters
+    header = ["CF_XDR_MC", "CF_XDR_SHXYM", "CF_SY", "CF_CFLB", "CF_JDRQ"]
+    rows = [["甲", GOOD, facts, "警告", "2025-05-01"], ["乙", OTHER, "短", "警告", "2025-05-02"]]
+    url = libpq_url(url_for("loader", db))
+    for name, blank in [("penalties_big_cell.csv", False), ("penalties_big_cell_blank_line.csv", True)]:
+        path = tmp_path / "departments/scjgj" / name
+        _write_csv(path, header, rows[:1])
+        with open(path, "a", encoding="utf-8", newline="") as fh:
+            if blank:
+                fh.write("\r\n")
+            csv.writer(fh).writerows(rows[1:])
+        result = loader.load_file(url, f"departments/scjgj/{name}", inbox=tmp_path, archive_dir=tmp_path / "a",
+                                  as_of=AS_OF)  # fmt: skip
+        assert (result.rows_in, result.rows_loaded, result.rows_rejected) == (2, 2, 0), name
+        with psycopg.connect(libpq_url(db)) as conn:
+            assert conn.execute("SELECT length(facts) FROM raw.penalties WHERE source_file = %s AND row_number = 1",
+                                (f"departments/scjgj/{name}",)).fetchone()[0] == len(facts)  # fmt: skip

@@ -36,6 +36,7 @@ from credit_platform.ingest.readers import HEADER_SEARCH_ROWS, UnreadableFile, r
 STAGING = "stg_load"
 CHUNK = 1 << 20
 ENCODING_SAMPLE = 4 << 20
+MAX_CELL = 256 << 20  # bytes in one cell (PostgreSQL's own limit for a text value is 1 GB)
 PG_ENCODING = {"utf-8": "UTF8", "utf-8-sig": "UTF8", "gb18030": "GB18030"}
 
 
@@ -249,6 +250,7 @@ def stage_csv(conn, source: Source, path: Path, spellings: dict[str, Column], ta
             return stage_csv(conn, source, path, spellings, target, tap, detect_encoding(path))
 
     _create(conn, columns)
+    csv.field_size_limit(MAX_CELL)  # the default (128 KiB) would refuse a long text cell that COPY takes
     with open(path, encoding=encoding, newline="") as fh:
         reader = csv.reader(fh)
         for _ in range(best + 1):
