@@ -170,8 +170,19 @@ def test_inspection_lists_are_drawn_fairly_and_shown_to_analysts(city):
 
 def test_ingesting_again_loads_nothing_twice_and_records_the_duplicates(city):
     loaded = "SELECT count(*), sum(rows_loaded) FROM ops.load_batches WHERE status = 'loaded'"
+    batches = "SELECT count(*) FROM ops.load_batches"
     with _analyst(city) as conn:
-        before = conn.execute(loaded).fetchone()
+        before, batches_before = conn.execute(loaded).fetchone(), conn.execute(batches).fetchone()
+    # Unchanged files are not picked up again: no batch at all.
+    run = chain.run_dag("ingest_province", city.env, city.root / "logs")
+    assert run.success
+    assert "nothing new was loaded" in run.log.read_text()
+    with _analyst(city) as conn:
+        assert conn.execute(batches).fetchone() == batches_before
+    # Files touched (same bytes, new time) are read again and recorded as duplicates of the first load.
+    province = sorted(f for f in city.manifest["files"] if f.startswith("province/"))
+    for f in province:
+        os.utime(city.root / "inbox" / f)
     run = chain.run_dag("ingest_province", city.env, city.root / "logs")
     assert run.success
     assert "nothing new was loaded" in run.log.read_text()
@@ -181,7 +192,6 @@ def test_ingesting_again_loads_nothing_twice_and_records_the_duplicates(city):
             "SELECT d.source_file, o.source_file FROM ops.load_batches d JOIN ops.load_batches o"
             " ON o.batch_id = d.duplicate_of WHERE d.status = 'duplicate'"
         ).fetchall()
-    province = sorted(f for f in city.manifest["files"] if f.startswith("province/"))
     assert sorted(d for d, _ in duplicates) == province and all(d == o for d, o in duplicates)
 
 

@@ -1,5 +1,6 @@
 """The demo data generator: reproducible, shaped as documented, defects exactly as the manifest says,
-planted cases as defined."""
+planted cases as defined. The files of the later department sources are read through the header
+spellings, types and allowed values of the loader's ``sources.yml``."""
 
 from __future__ import annotations
 
@@ -12,14 +13,26 @@ from datetime import date, datetime
 from pathlib import Path
 
 import pytest
+import yaml
 
+import credit_platform
 from credit_platform import uscc
 from credit_platform.demo.generate import (
+    ADJUSTMENT_HEADER,
+    COMMITMENT_HEADER,
+    COMMITMENT_HEADER_JTJ,
+    COMPLAINT_HEADER,
+    COMPLAINT_HEADER_HOTLINE,
     DEFECT_KINDS,
+    EXTERNAL_HEADER,
+    EXTERNAL_HEADER_JTJ,
+    INSPECTION_HEADER,
+    INSPECTION_HEADER_SCJGJ,
     LICENCE_CODES,
     PENALTY_CODES,
     PENALTY_LABELS,
     PROVINCE_CSV_HEADER,
+    REPAIR_HEADER,
     generate,
 )
 from credit_platform.settings import paths
@@ -41,6 +54,12 @@ KINDS_BY_SOURCE = {
     "commendation": USCC_KINDS | DATE_KINDS,
     "inspector_roster": set(),
     "inspection_matter": set(),
+    "commitment": USCC_KINDS | DATE_KINDS | {"value_not_allowed"},
+    "inspection_result": USCC_KINDS | DATE_KINDS | {"value_not_allowed"},
+    "credit_repair": USCC_KINDS | DATE_KINDS | {"value_not_allowed"},
+    "complaint": USCC_KINDS | DATE_KINDS | {"value_not_allowed"},
+    "external_grade": USCC_KINDS | DATE_KINDS | {"value_not_allowed"},
+    "grade_adjustment": USCC_KINDS | DATE_KINDS,
 }
 # Per source: (USCC column, event-date column, amount column, grade column), by header name.
 COLUMNS = {
@@ -51,11 +70,86 @@ COLUMNS = {
     "licence": ("XK_XDR_SHXYM", "XK_JDRQ", None, None),
     "serious_dishonesty": ("统一社会信用代码", "列入日期", None, None),
     "commendation": ("统一社会信用代码", "表彰日期", None, None),
+    # the later sources, keyed by the first spelling of each column in sources.yml
+    "commitment": ("统一社会信用代码", "承诺日期", None, None),
+    "inspection_result": ("统一社会信用代码", "检查日期", None, None),
+    "credit_repair": ("统一社会信用代码", "修复日期", None, None),
+    "complaint": ("统一社会信用代码", "受理日期", None, None),
+    "external_grade": ("统一社会信用代码", "评价日期", None, None),
+    "grade_adjustment": ("统一社会信用代码", "审批日期", None, "调整后等级"),
 }
+LATER_SOURCES = ("commitment", "inspection_result", "credit_repair", "complaint", "external_grade",
+                 "grade_adjustment")
+# The later files for 2,000 subjects: source -> (file name, departments).
+LATER_FILES = {
+    "commitment": ("commitments.csv", {"scjgj", "zjj", "jtj", "wjj", "fgj"}),
+    "inspection_result": ("inspection_results.csv", {"scjgj", "wjj", "zjj", "jtj", "sthjj", "yjj", "xfjy"}),
+    "credit_repair": ("credit_repairs.csv", {"scjgj", "sthjj"}),
+    "complaint": ("complaints.csv", {"scjgj", "wjj", "wlj", "jtj"}),
+    "external_grade": ("external_grades.csv", {"fgj", "jtj"}),
+    "grade_adjustment": ("grade_adjustments.csv", {"scjgj", "zjj", "sthjj"}),
+}
+# The departments writing the dept-bound later files supervise the subject (external grades are
+# forwarded for subjects of any department).
+SUPERVISED_SOURCES = ("commitment", "inspection_result", "credit_repair", "complaint", "grade_adjustment")
 JSON_TO_CSV = {"subjectName": "企业名称", "creditCode": "统一社会信用代码", "evalGrade": "评价等级",
                "evalScore": "评价得分", "evalDate": "评价日期", "batchNo": "批次号"}
 LABEL_TO_CODE = dict(zip(PENALTY_LABELS, PENALTY_CODES, strict=True))
 UNIQUE_PER_FILE = {"province_evaluation", "subject_register", "supervision_scope", "serious_dishonesty"}
+
+
+# ---------------------------------------------------------------------------------------------
+# the loader's configuration of the later sources
+
+
+def header_key(text) -> str:
+    """Headers compared as the loader does: NFKC, trimmed, no spaces, case-folded."""
+    return "".join(unicodedata.normalize("NFKC", str(text or "")).strip().split()).casefold()
+
+
+def code_of(value) -> str:
+    """Enumeration cells compared as the loader does: NFKC and trimmed."""
+    return unicodedata.normalize("NFKC", str(value or "")).strip()
+
+
+SOURCES_YML = yaml.safe_load((Path(credit_platform.__file__).parent / "ingest" / "sources.yml").read_text("utf-8"))
+
+
+def first_spelling(source: str, column: str) -> str:
+    return str(SOURCES_YML[source]["columns"][column]["headers"][0])
+
+
+def canonical_headers(source: str) -> dict[str, str]:
+    """Every spelling of every column of the source -> the column's first spelling."""
+    out = {}
+    for spec in SOURCES_YML[source]["columns"].values():
+        for h in spec["headers"]:
+            out[header_key(h)] = str(spec["headers"][0])
+    return out
+
+
+def columns_of_type(source: str, *types: str) -> list[str]:
+    return [str(c["headers"][0]) for c in SOURCES_YML[source]["columns"].values() if c["type"] in types]
+
+
+def required_columns(source: str) -> list[str]:
+    return [str(c["headers"][0]) for c in SOURCES_YML[source]["columns"].values() if c.get("required")]
+
+
+def values_not_allowed(source: str, row: dict) -> list[str]:
+    """The enumeration cells of the row outside their allowed values (sources.yml)."""
+    bad = []
+    for name, spec in SOURCES_YML[source]["columns"].items():
+        if spec["type"] != "enum":
+            continue
+        if "values_by" in spec:
+            by = spec["values_by"]
+            allowed = by["values"].get(code_of(row[first_spelling(source, by["column"])]), [])
+        else:
+            allowed = spec["values"]
+        if code_of(row[first_spelling(source, name)]) not in [str(v) for v in allowed]:
+            bad.append(name)
+    return bad
 
 
 # ---------------------------------------------------------------------------------------------
@@ -103,7 +197,13 @@ def read_rows(inbox: Path, path: str, entry: dict) -> list[dict]:
         header = [LABEL_TO_CODE[h] for h in rows[0]]
         return [dict(zip(header, r, strict=True)) for r in rows[1:]]
     text = full.read_bytes().decode(entry["encoding"])
-    return list(csv.DictReader(io.StringIO(text, newline="")))
+    rows = list(csv.DictReader(io.StringIO(text, newline="")))
+    if entry["source"] in LATER_SOURCES:  # keyed by the first spelling; every header is a known spelling
+        names = canonical_headers(entry["source"])
+        header = next(csv.reader(io.StringIO(text, newline="")))
+        assert all(header_key(h) in names for h in header), (path, header)
+        rows = [{names[header_key(k)]: v for k, v in row.items()} for row in rows]
+    return rows
 
 
 def parse_date(value) -> date | None:
@@ -199,6 +299,8 @@ def test_manifest_lists_every_file_and_its_shape(run):
                      f"departments/{d}/inspection_matters.csv"}
         if d != "scjgj":
             expected.add(f"departments/{d}/penalties_2025.csv")
+    for name, depts in LATER_FILES.values():
+        expected |= {f"departments/{d}/{name}" for d in depts}
     licences = {p for p in manifest["files"] if p.endswith("/licences_2025.csv")}
     assert 5 <= len(licences) <= 6
     assert set(manifest["files"]) == expected | licences
@@ -239,7 +341,8 @@ def test_encodings_and_line_endings(run):
         if entry["encoding"] == "gb18030":
             with pytest.raises(UnicodeDecodeError):
                 data.decode("utf-8")
-            assert data.decode("gb18030").startswith(("序号,", "XK_XDR_MC,"))
+            first = ("序号,", "XK_XDR_MC,", "统一社会信用代码,", "投诉编号,", "工单编号,")
+            assert data.decode("gb18030").startswith(first)
             assert b"\r\n" in data and data.count(b"\n") == data.count(b"\r\n")
         elif entry["encoding"] == "utf-8-sig":
             assert data.startswith(b"\xef\xbb\xbf")
@@ -288,10 +391,14 @@ def test_xlsx_layout(run):
 
 
 def test_defect_counts_and_kinds(run):
-    for path, entry in run[2]["files"].items():
+    check_defect_counts(run[2]["files"], RATE)
+
+
+def check_defect_counts(files: dict, rate: float) -> None:
+    for path, entry in files.items():
         kinds = KINDS_BY_SOURCE[entry["source"]]
         assert set(entry["defects"]) == kinds, path
-        expected = round(RATE * entry["rows"]) if kinds else 0
+        expected = round(rate * entry["rows"]) if kinds else 0
         assert sum(entry["defects"].values()) == expected, path
         rows = entry["defect_rows"]
         assert rows == sorted(rows) and len({r for r, _ in rows}) == len(rows) == expected
@@ -303,7 +410,11 @@ def test_defect_counts_and_kinds(run):
 
 
 def test_defect_rows_carry_their_defect(run, tables):
-    for path, entry in run[2]["files"].items():
+    check_defect_rows(run[2]["files"], tables)
+
+
+def check_defect_rows(files: dict, tables: dict) -> None:
+    for path, entry in files.items():
         if entry["source"] not in COLUMNS:
             continue
         code_col, date_col, amount_col, grade_col = COLUMNS[entry["source"]]
@@ -332,13 +443,37 @@ def test_defect_rows_carry_their_defect(run, tables):
                 assert (amount(row[amount_col]) < 0) == (kind == "amount_negative")
             if grade_col:
                 assert (grade_of(row[grade_col]) not in GRADES) == (kind == "grade_invalid")
+            if entry["source"] in LATER_SOURCES:
+                bad = values_not_allowed(entry["source"], row)
+                assert (len(bad) == 1) == (kind == "value_not_allowed") and len(bad) <= 1, (path, r, kind, bad)
+                later_row_is_otherwise_sound(entry["source"], row, date_col, kind)
+
+
+def later_row_is_otherwise_sound(source: str, row: dict, date_col: str, kind: str | None) -> None:
+    """What no defect kind touches: required cells are filled (a missing USCC is its own kind), the
+    other event dates are empty or readable and not in the future, periods and grades are right."""
+    for col in required_columns(source):
+        if col != COLUMNS[source][0] or kind != "uscc_missing":
+            assert str(row[col] or "").strip(), (source, col, row)
+    for col in columns_of_type(source, "event_date", "date"):
+        if col != date_col and row[col]:
+            when = parse_date(row[col])
+            assert when is not None and when <= date(2025, 12, 31), (source, col, row[col])
+    for col in columns_of_type(source, "period"):
+        assert row[col] == "2025-H2"
+    for col in columns_of_type(source, "grade"):
+        assert grade_of(row[col]) in GRADES
 
 
 def test_clean_rows_are_clean(run, tables):
+    check_clean_rows(run[2]["files"], tables, run[2]["planted"])
+
+
+def check_clean_rows(files: dict, tables: dict, planted_sets: dict) -> None:
     planted = set()
-    for codes in run[2]["planted"].values():
+    for codes in planted_sets.values():
         planted |= set(codes)
-    for path, entry in run[2]["files"].items():
+    for path, entry in files.items():
         if entry["source"] not in COLUMNS:
             continue
         code_col, date_col, amount_col, grade_col = COLUMNS[entry["source"]]
@@ -355,6 +490,9 @@ def test_clean_rows_are_clean(run, tables):
                 assert amount(row[amount_col]) >= 0
             if grade_col:
                 assert grade_of(row[grade_col]) in GRADES
+            if entry["source"] in LATER_SOURCES:
+                assert values_not_allowed(entry["source"], row) == [], (path, row)
+                later_row_is_otherwise_sound(entry["source"], row, date_col, None)
         for r, _ in entry["defect_rows"]:  # never a planted subject's row
             assert rows[r - 1][code_col] not in planted
 
@@ -574,10 +712,212 @@ def test_clean_rows_point_at_clean_subjects(run, tables):
     files = run[2]["files"]
     register_path = "departments/scjgj/subject_register.csv"
     registered = {r["统一社会信用代码"] for r in clean_rows(tables[register_path], files[register_path])}
+    scoped: dict[str, set[str]] = {}
+    for path, entry in files.items():
+        if entry["source"] == "supervision_scope":
+            scoped[entry["department_code"]] = {r["统一社会信用代码"] for r in clean_rows(tables[path], entry)}
     for path, entry in files.items():
         if entry["source"] in COLUMNS and entry["source"] not in ("subject_register", "supervision_scope"):
             col = COLUMNS[entry["source"]][0]
             assert all(r[col] in registered for r in clean_rows(tables[path], entry)), path
+        if entry["source"] in SUPERVISED_SOURCES:
+            scope = scoped[entry["department_code"]]
+            assert all(r["统一社会信用代码"] in scope for r in clean_rows(tables[path], entry)), path
         if entry["source"] == "inspector_roster":
             for row in tables[path]:
                 assert all(c in registered for c in row["回避主体统一社会信用代码"].split(";") if c)
+
+
+# ---------------------------------------------------------------------------------------------
+# the later department files
+
+
+def later(run, tables, source: str) -> dict[str, tuple[dict, list[dict], list[dict]]]:
+    """department -> (manifest entry, all rows, clean rows) for one of the later sources."""
+    out = {}
+    for path, entry in run[2]["files"].items():
+        if entry["source"] == source:
+            out[entry["department_code"]] = (entry, tables[path], clean_rows(tables[path], entry))
+    return out
+
+
+def scope_rows(tables, dept: str) -> dict[str, set[str]]:
+    """USCC -> the industries the department supervises it in (its scope file)."""
+    out: dict[str, set[str]] = {}
+    for r in tables[f"departments/{dept}/supervision_scope.csv"]:
+        out.setdefault(r["统一社会信用代码"], set()).add(r["行业代码"])
+    return out
+
+
+def test_later_files_headers_and_sizes(run):
+    inbox, _, manifest = run
+    files = manifest["files"]
+    headers = {
+        "commitment": lambda d: COMMITMENT_HEADER_JTJ if d == "jtj" else COMMITMENT_HEADER,
+        "inspection_result": lambda d: INSPECTION_HEADER_SCJGJ if d == "scjgj" else INSPECTION_HEADER,
+        "credit_repair": lambda d: REPAIR_HEADER,
+        "complaint": lambda d: COMPLAINT_HEADER if d == "scjgj" else COMPLAINT_HEADER_HOTLINE,
+        "external_grade": lambda d: EXTERNAL_HEADER_JTJ if d == "jtj" else EXTERNAL_HEADER,
+        "grade_adjustment": lambda d: ADJUSTMENT_HEADER,
+    }
+    rows: dict[str, int] = {}
+    for path, entry in files.items():
+        source = entry["source"]
+        if source not in LATER_SOURCES:
+            continue
+        assert entry["format"] == "csv" and path.endswith(LATER_FILES[source][0])
+        text = (inbox / path).read_bytes().decode(entry["encoding"])
+        newline = "\r\n" if entry["encoding"] == "gb18030" else "\n"
+        assert text.split(newline, 1)[0] == ",".join(headers[source](entry["department_code"])), path
+        rows[source] = rows.get(source, 0) + entry["rows"]
+    assert rows["commitment"] == round(3000 * N / 30000)
+    assert rows["complaint"] == round(1800 * N / 30000)
+    assert rows["external_grade"] == round(3300 * N / 30000) + round(150 * N / 30000)
+    assert rows["grade_adjustment"] == 3 * 2
+    assert 0.05 * N <= rows["inspection_result"] <= 0.1 * N
+    assert 0 < rows["credit_repair"] < 0.3 * sum(e["rows"] for e in files.values() if e["source"] == "penalty")
+    encodings = {e["encoding"] for e in files.values() if e["source"] in LATER_SOURCES}
+    assert encodings == {"utf-8", "utf-8-sig", "gb18030"}
+    assert sum(e["defects"].get("value_not_allowed", 0) for e in files.values()) > 0
+
+
+def test_commitments(run, tables):
+    for dept, (_, rows, clean) in later(run, tables, "commitment").items():
+        scope = scope_rows(tables, dept)
+        assert len(rows) > 0
+        for row in clean:
+            assert row["统一社会信用代码"] in scope
+            signed = parse_date(row["承诺日期"])
+            assert date(2024, 1, 1) <= signed <= date(2025, 12, 31)
+            if row["履约状态"] == "履约中":
+                assert row["履约认定日期"] == ""
+            else:
+                assert parse_date(row["履约认定日期"]) > signed
+        statuses = [r["履约状态"] for r in clean]
+        if len(clean) >= 30:
+            assert statuses.count("已履约") > statuses.count("未履约")
+
+
+def test_inspection_results_for_supervised_subjects_and_own_matters(run, tables):
+    results = []
+    for dept, (_, rows, clean) in later(run, tables, "inspection_result").items():
+        scope = scope_rows(tables, dept)
+        matters = {r["事项编码"]: r["行业代码"] for r in tables[f"departments/{dept}/inspection_matters.csv"]}
+        roster: dict[str, list[dict]] = {}
+        for r in tables[f"departments/{dept}/inspectors.csv"]:
+            roster.setdefault(r["姓名"], []).append(r)
+        assert all(r["事项编码"] in matters for r in rows)
+        for row in clean:
+            code = row["统一社会信用代码"]
+            assert code in scope and matters[row["事项编码"]] in scope[code]
+            assert date(2025, 1, 1) <= parse_date(row["检查日期"]) <= date(2025, 12, 31)
+            assert row["任务编号"] == "" or re.fullmatch(rf"{dept}-2025-CC0[1-4]", row["任务编号"])
+            team = row["检查人员"].split("、")
+            assert len(team) == 2 and all(n in roster for n in team)
+            for n in team:  # an inspector of that name without a conflict with the subject
+                assert any(code not in p["回避主体统一社会信用代码"].split(";") for p in roster[n])
+        results += [r["检查结果"] for r in clean]
+    assert results.count("未发现问题") > 0.6 * len(results)
+
+
+def test_repairs_name_clean_penalties_of_the_same_subject(run, tables):
+    files = run[2]["files"]
+    for dept, (_, rows, clean) in later(run, tables, "credit_repair").items():
+        penalties = {}  # decision number -> (USCC, decision date) of the department's clean penalty rows
+        for path, entry in files.items():
+            if entry["source"] == "penalty" and entry["department_code"] == dept:
+                for row in clean_rows(tables[path], entry):
+                    penalties[row["CF_WSH"]] = (row["CF_XDR_SHXYM"], parse_date(row["CF_JDRQ"]))
+        assert rows
+        for row in rows:
+            code, decided = penalties[row["原决定文书号"]]
+            assert row["修复机关"] == seeds()[0][dept]["department_name"]
+            if row in clean:
+                assert row["统一社会信用代码"] == code and row["修复信息类别"] == "行政处罚"
+                assert parse_date(row["修复日期"]) >= decided + (date(2025, 4, 1) - date(2025, 1, 1))
+        assert len({r["修复决定文书号"] for r in rows}) == len(rows)
+
+
+def test_complaints(run, tables):
+    for dept, (_, rows, clean) in later(run, tables, "complaint").items():
+        scope = scope_rows(tables, dept)
+        assert len({r["投诉编号"] for r in rows}) == len(rows)
+        for row in clean:
+            assert row["统一社会信用代码"] in scope
+            assert date(2025, 1, 1) <= parse_date(row["受理日期"]) <= date(2025, 12, 31)
+        statuses = [r["办理状态"] for r in clean]
+        assert statuses.count("已办结") > len(statuses) / 2
+
+
+def test_external_grades(run, tables):
+    found = later(run, tables, "external_grade")
+    assert set(found) == {"fgj", "jtj"}
+    systems = {"fgj": {"纳税信用", "环保信用"}, "jtj": {"公路建设市场信用"}}
+    for dept, (_, rows, clean) in found.items():
+        assert {r["评价体系"] for r in rows} == systems[dept]
+        keys = [(r["统一社会信用代码"], r["评价体系"]) for r in clean]
+        assert len(set(keys)) == len(keys)
+
+
+def test_grade_adjustments_name_an_industry_of_the_department(run, tables):
+    _, industries = seeds()
+    planted = {c for codes in run[2]["planted"].values() for c in codes}
+    found = later(run, tables, "grade_adjustment")
+    assert set(found) == LATER_FILES["grade_adjustment"][1]
+    for dept, (_, rows, clean) in found.items():
+        scope = scope_rows(tables, dept)
+        assert [r["调整编号"] for r in rows] == [f"{dept}-TZ-2025H2-{i:03d}" for i in range(1, len(rows) + 1)]
+        for row in rows:
+            assert industries[row["行业代码"]] == dept
+            assert row["评价期"] == "2025-H2" and row["调整后等级"] in GRADES
+            assert row["调整理由"] and row["审批人"]
+        for row in clean:
+            assert row["行业代码"] in scope[row["统一社会信用代码"]]
+            assert row["统一社会信用代码"] not in planted
+            assert date(2025, 12, 1) <= parse_date(row["审批日期"]) <= date(2025, 12, 31)
+
+
+def test_later_files_keep_the_planted_cases(run, tables):
+    """No later record for subjects with too little data; nothing negative for the commended ones."""
+    planted = run[2]["planted"]
+    thin, commended = set(planted["insufficient_data"]), set(planted["commended_clean"])
+    good = {"纳税信用": {"A", "B"}, "环保信用": {"绿", "蓝"}, "公路建设市场信用": {"AA", "A"}}
+    for source in LATER_SOURCES:
+        for _, rows, _ in later(run, tables, source).values():
+            for row in rows:
+                code = row["统一社会信用代码"]
+                assert code not in thin
+                if code not in commended:
+                    continue
+                assert source not in ("complaint", "credit_repair", "grade_adjustment")
+                if source == "commitment":
+                    assert row["履约状态"] != "未履约"
+                if source == "inspection_result":
+                    assert row["检查结果"] == "未发现问题"
+                if source == "external_grade":
+                    assert row["评价结果"] in good[row["评价体系"]]
+
+
+@pytest.fixture(scope="module")
+def dense(tmp_path_factory):
+    """A city with many defects, so that every kind shows up in the later files: their manifest
+    records, the rows and the clean rows."""
+    base = tmp_path_factory.mktemp("dense")
+    manifest = generate(base / "inbox", base / "manifest.json", seed=5, subjects=1500, defect_rate=0.3)
+    files = {p: e for p, e in manifest["files"].items() if e["source"] in LATER_SOURCES}
+    return manifest, files, {p: read_rows(base / "inbox", p, e) for p, e in files.items()}
+
+
+def test_later_files_at_a_high_defect_rate(dense):
+    manifest, files, tables = dense
+    check_defect_counts(files, 0.3)
+    check_defect_rows(files, tables)
+    check_clean_rows(files, tables, manifest["planted"])
+    by_source: dict[str, set[str]] = {}
+    for entry in files.values():
+        by_source.setdefault(entry["source"], set()).update(k for k, n in entry["defects"].items() if n)
+    for source in ("commitment", "inspection_result", "complaint", "external_grade"):  # the larger ones
+        assert by_source[source] == KINDS_BY_SOURCE[source], source
+    for r, kind in files["departments/scjgj/commitments.csv"]["defect_rows"]:
+        if kind == "event_date_in_future":  # the only future date of its row
+            assert tables["departments/scjgj/commitments.csv"][r - 1]["履约认定日期"] == ""

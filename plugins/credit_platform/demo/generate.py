@@ -26,7 +26,7 @@ from .writers import DATE_STYLE_WEIGHTS, DATE_STYLES, Wan, api_json_bytes, csv_b
 PERIODS = {"2025-H1": "2025-06-30", "2025-H2": "2025-12-31"}
 DEFECT_KINDS = (
     "uscc_missing", "uscc_invalid_format", "uscc_invalid_checksum", "date_unparseable", "event_date_in_future",
-    "amount_negative", "grade_invalid",
+    "amount_negative", "grade_invalid", "value_not_allowed",
 )
 USCC_KINDS = DEFECT_KINDS[:3]
 DATE_KINDS = DEFECT_KINDS[3:5]
@@ -62,6 +62,25 @@ LICENCE_CODES = (
 )
 LIST_HEADER = ("统一社会信用代码", "主体名称", "列入日期", "移出日期", "列入机关", "列入事由")
 COMMENDATION_HEADER = ("统一社会信用代码", "主体名称", "表彰名称", "表彰级别", "表彰日期", "表彰机关")
+# The later department files. Some departments spell the headers their own way (all spellings are in
+# the loader's sources.yml).
+COMMITMENT_HEADER = ("统一社会信用代码", "主体名称", "承诺类型", "承诺内容", "承诺日期", "是否同意公开", "履约状态",
+                     "履约认定日期", "承诺受理单位")
+COMMITMENT_HEADER_JTJ = ("承诺主体统一社会信用代码", "承诺主体名称", "承诺类型", "承诺事项", "承诺作出日期", "同意公开",
+                         "履约践诺情况", "履约认定日期", "承诺受理单位")
+INSPECTION_HEADER = ("任务编号", "统一社会信用代码", "主体名称", "事项编码", "检查日期", "检查结果", "检查人员", "备注")
+INSPECTION_HEADER_SCJGJ = ("抽查任务编号", "检查对象统一社会信用代码", "检查对象名称", "抽查事项编码", "检查完成日期",
+                           "检查结果", "检查人员", "备注")
+REPAIR_HEADER = ("统一社会信用代码", "主体名称", "修复信息类别", "原决定文书号", "修复日期", "修复决定文书号",
+                 "修复机关")
+COMPLAINT_HEADER = ("投诉编号", "统一社会信用代码", "主体名称", "受理日期", "来源渠道", "投诉内容摘要", "办理状态")
+COMPLAINT_HEADER_HOTLINE = ("工单编号", "被投诉主体统一社会信用代码", "被投诉主体名称", "登记日期", "来源渠道",
+                            "内容摘要", "办理状态")
+EXTERNAL_HEADER = ("统一社会信用代码", "主体名称", "评价体系", "评价结果", "评价日期", "评价机关")
+EXTERNAL_HEADER_JTJ = ("统一社会信用代码", "主体名称", "评价类别", "信用等级", "评定日期", "评价机关")
+ADJUSTMENT_HEADER = ("调整编号", "统一社会信用代码", "主体名称", "行业代码", "评价期", "调整后等级", "调整理由",
+                     "审批人", "审批日期")
+ADJUSTMENT_PERIOD = "2025-H2"
 XLSX_SHEET = "行政处罚"
 XLSX_NOTES_SHEET = "说明"
 XLSX_HEADER_ROW = 3
@@ -86,6 +105,9 @@ class Table:
     date_cols: tuple[int, ...] = ()  # every date, shifted together for event_date_in_future
     amount_col: int | None = None
     grade_col: int | None = None
+    enum_col: int | None = None  # an enumeration: value_not_allowed writes a value from bad_enums there
+    enum_by: int | None = None  # the column whose value selects the allowed values, if any
+    bad_enums: dict[str, tuple[str, ...]] = field(default_factory=dict)  # by enum_by's value ("" without one)
     defects: dict[str, int] = field(default_factory=dict)
     defect_rows: list[tuple[int, str]] = field(default_factory=list)
     variants: dict[str, int] = field(default_factory=dict)
@@ -103,6 +125,8 @@ class Table:
             out.append("amount_negative")
         if self.grade_col is not None:
             out.append("grade_invalid")
+        if self.enum_col is not None:
+            out.append("value_not_allowed")
         return tuple(out)
 
     def add(self, row: list, subject: W.Subject | None, style: int = 0) -> None:
@@ -252,6 +276,103 @@ def commendation_table(rng: random.Random, city: W.City) -> Table:
     return t
 
 
+def _by_department(city: W.City, records) -> dict[str, list]:
+    out: dict[str, list] = {}
+    for dept in city.departments:
+        rows = [r for r in records if r.dept == dept]
+        if rows:
+            out[dept] = rows
+    return out
+
+
+def commitment_tables(rng: random.Random, city: W.City) -> list[Table]:
+    out = []
+    for dept, rows in _by_department(city, city.commitments).items():
+        header = COMMITMENT_HEADER_JTJ if dept == "jtj" else COMMITMENT_HEADER
+        t = Table(f"departments/{dept}/commitments.csv", "commitment", "csv", "utf-8", dept, header, uscc_col=0,
+                  date_col=4, date_cols=(4,), enum_col=6, bad_enums={"": V.BAD_FULFILMENT})
+        for c in rows:
+            s = c.subject
+            t.add([s.uscc, s.name, c.kind, c.content, c.signed, c.consent, c.status, c.status_date, c.unit], s,
+                  _style(rng))
+        out.append(t)
+    return out
+
+
+def inspection_tables(rng: random.Random, city: W.City) -> list[Table]:
+    out = []
+    for dept, rows in _by_department(city, city.inspections).items():
+        header = INSPECTION_HEADER_SCJGJ if dept == "scjgj" else INSPECTION_HEADER
+        t = Table(f"departments/{dept}/inspection_results.csv", "inspection_result", "csv", "utf-8-sig", dept,
+                  header, uscc_col=1, date_col=4, date_cols=(4,), enum_col=5,
+                  bad_enums={"": V.BAD_INSPECTION_RESULTS})
+        for r in rows:
+            s = r.subject
+            t.add([r.task, s.uscc, s.name, r.matter, r.inspected, r.result, r.inspectors, r.remark], s, _style(rng))
+        out.append(t)
+    return out
+
+
+def repair_tables(rng: random.Random, city: W.City) -> list[Table]:
+    out = []
+    for dept, rows in _by_department(city, city.repairs).items():
+        t = Table(f"departments/{dept}/credit_repairs.csv", "credit_repair", "csv", "gb18030", dept, REPAIR_HEADER,
+                  newline="\r\n", uscc_col=0, date_col=4, date_cols=(4,), enum_col=2,
+                  bad_enums={"": V.BAD_RECORD_TYPES})
+        name = city.departments[dept].name
+        for r in rows:
+            s = r.penalty.subject
+            t.add([s.uscc, s.name, "行政处罚", r.penalty.number, r.repaired, r.number, name], s, _style(rng))
+        out.append(t)
+    return out
+
+
+def complaint_tables(rng: random.Random, city: W.City) -> list[Table]:
+    out = []
+    for dept, rows in _by_department(city, city.complaints).items():
+        header = COMPLAINT_HEADER if dept == "scjgj" else COMPLAINT_HEADER_HOTLINE
+        t = Table(f"departments/{dept}/complaints.csv", "complaint", "csv", "gb18030", dept, header, newline="\r\n",
+                  uscc_col=1, date_col=3, date_cols=(3,), enum_col=6, bad_enums={"": V.BAD_COMPLAINT_STATUSES})
+        for c in rows:
+            s = c.subject
+            t.add([c.ident, s.uscc, s.name, c.received, c.channel, c.summary, c.status], s, _style(rng))
+        out.append(t)
+    return out
+
+
+def external_grade_tables(rng: random.Random, city: W.City) -> list[Table]:
+    out = []
+    for dept, rows in _by_department(city, city.external_grades).items():
+        header = EXTERNAL_HEADER_JTJ if dept == "jtj" else EXTERNAL_HEADER
+        t = Table(f"departments/{dept}/external_grades.csv", "external_grade", "csv", "utf-8-sig", dept, header,
+                  uscc_col=0, date_col=4, date_cols=(4,), enum_col=3, enum_by=2, bad_enums=V.BAD_EXTERNAL_GRADES)
+        for g in rows:
+            t.add([g.subject.uscc, g.subject.name, g.system, g.grade, g.evaluated, g.authority], g.subject,
+                  _style(rng))
+        out.append(t)
+    return out
+
+
+def adjustment_tables(rng: random.Random, city: W.City) -> list[Table]:
+    out = []
+    for dept, rows in _by_department(city, city.adjustments).items():
+        t = Table(f"departments/{dept}/grade_adjustments.csv", "grade_adjustment", "csv", "utf-8", dept,
+                  ADJUSTMENT_HEADER, uscc_col=1, date_col=8, date_cols=(8,))
+        for a in rows:
+            s = a.subject
+            t.add([a.ident, s.uscc, s.name, a.industry, ADJUSTMENT_PERIOD, a.grade, a.reason, a.approver, a.approved],
+                  s, _style(rng))
+        out.append(t)
+    return out
+
+
+def later_tables(rng: random.Random, city: W.City) -> list[Table]:
+    """The files of the later department records (commitments, inspection results, credit repairs,
+    complaints, external grades, grade adjustments)."""
+    return (commitment_tables(rng, city) + inspection_tables(rng, city) + repair_tables(rng, city)
+            + complaint_tables(rng, city) + external_grade_tables(rng, city) + adjustment_tables(rng, city))
+
+
 def build_tables(rng: random.Random, city: W.City) -> list[Table]:
     tables = province_tables(city)
     tables.append(register_table(rng, city))
@@ -296,6 +417,9 @@ def _eligible(t: Table, i: int, kind: str) -> bool:
     if kind == "event_date_in_future" and t.source == "subject_register":
         # keep the 2018 division rule true: only subjects coded 140681 get a date in 2099
         return t.rows[i][3] == W.NEW_DIVISION
+    if kind == "event_date_in_future" and t.source == "commitment":
+        # 履约认定日期 is an event date too: only rows without one, so that a single date is in the future
+        return t.rows[i][7] is None
     return True
 
 
@@ -369,6 +493,8 @@ def _break(rng: random.Random, t: Table, row: list, kind: str, codes: set[str]) 
         row[t.amount_col] = Wan(-int(row[t.amount_col]))
     elif kind == "grade_invalid":
         row[t.grade_col] = rng.choice(V.BAD_GRADES)
+    elif kind == "value_not_allowed":
+        row[t.enum_col] = rng.choice(t.bad_enums[row[t.enum_by] if t.enum_by is not None else ""])
 
 
 def fullwidth_grades(rng: random.Random, t: Table, planted: set[int]) -> None:
@@ -450,6 +576,20 @@ def generate(
         if t.source == "subject_register":
             unregistered = {t.subjects[r - 1] for r, _ in t.defect_rows}
     fullwidth_grades(rng, tables[0], city.planted)
+
+    # The later department records are drawn only now, so that the files above keep their bytes.
+    # They lean only on rows that load: a clean register row, a clean scope row of the department
+    # and, for a repair, a clean penalty row.
+    scope_defects = {(t.department, t.subjects[r - 1]) for t in tables if t.source == "supervision_scope"
+                     for r, _ in t.defect_rows}
+    penalty_defects = {(t.department, t.rows[r - 1][6]) for t in tables if t.source == "penalty"
+                       for r, _ in t.defect_rows}
+    W.add_department_records(rng, city, unusable=unregistered, unusable_scope=scope_defects,
+                             unusable_penalties=penalty_defects)
+    later = later_tables(rng, city)
+    for t in later:
+        apply_defects(rng, t, defect_rate, city.planted, city.codes)
+    tables += later
 
     for t in tables:  # delete only what this generator writes, then write it
         (inbox / t.path).unlink(missing_ok=True)

@@ -550,3 +550,127 @@ SCJGJ_NOTES = (
     "4. 处罚决定日期、处罚有效期、公示截止期为日期格式。",
     "5. 导出日期：2026年1月1日。",
 )
+
+# ---------------------------------------------------------------------------------------------
+# Department records added later: commitments, inspection results, credit repairs, complaints,
+# external grades and manual grade adjustments.
+
+# Credit commitments (信用承诺) by industry: (承诺类型, 承诺内容). 信用修复型 only for subjects that the
+# department has penalised.
+COMMITMENTS = {
+    "food_drug": (
+        ("审批替代型", "食品经营许可告知承诺：本单位已具备法定经营条件，所提交材料真实有效"),
+        ("主动型", "食品安全主体责任承诺：严格落实进货查验制度，不经营过期变质食品"),
+        ("信用修复型", "信用修复承诺：已纠正违法行为并履行行政处罚决定，今后依法诚信经营"),
+    ),
+    "pricing": (
+        ("行业自律型", "明码标价承诺：严格执行明码标价规定，不哄抬价格、不价格欺诈"),
+        ("主动型", "市场主体诚信经营承诺：守法经营，不制售假冒伪劣商品，不虚假宣传"),
+        ("信用修复型", "信用修复承诺：已纠正违法行为并履行行政处罚决定，今后依法诚信经营"),
+    ),
+    "housing_construction": (
+        ("审批替代型", "建筑业企业资质告知承诺：本企业满足资质标准要求，申报材料真实有效"),
+        ("行业自律型", "农民工工资支付承诺：按时足额支付农民工工资，不拖欠、不克扣"),
+        ("主动型", "工程质量安全承诺：严格执行工程建设强制性标准，落实质量安全主体责任"),
+    ),
+    "transport": (
+        ("审批替代型", "道路运输经营许可告知承诺：本单位车辆、人员及安全管理制度符合许可条件"),
+        ("行业自律型", "机动车维修诚信经营承诺：明码标价，不虚列维修项目，不使用假冒伪劣配件"),
+        ("主动型", "道路运输安全生产承诺：不超限超载，按规定开展车辆维护和驾驶员培训"),
+    ),
+    "health": (
+        ("审批替代型", "公共场所卫生许可告知承诺：经营场所卫生条件符合国家卫生标准和要求"),
+        ("主动型", "医疗机构依法执业承诺：不使用非卫生技术人员，规范收集处置医疗废物"),
+    ),
+    "electricity_market": (
+        ("主动型", "售电公司信用承诺：遵守电力市场交易规则，按规定披露市场信息"),
+        ("证明事项型", "项目申报信用承诺：申报资料真实完整，不以虚假材料骗取政府资金"),
+    ),
+}
+# Departments that send commitments, with their share of all commitments.
+COMMITMENT_SHARES = {"scjgj": 45, "zjj": 20, "jtj": 15, "wjj": 12, "fgj": 8}
+APPROVAL_BUREAU = "怀仁市行政审批服务管理局"  # accepts the 审批替代型 commitments
+
+# Random inspections (双随机抽查): departments that send results, the share of the subjects they
+# supervise that are inspected in 2025, and how often they fill in the task number.
+INSPECTION_RATIOS = {"scjgj": 0.12, "wjj": 0.10, "zjj": 0.10, "jtj": 0.08, "sthjj": 0.15, "yjj": 0.12, "xfjy": 0.10}
+INSPECTION_TASK_SHARE = {"scjgj": 1.0, "sthjj": 1.0, "yjj": 1.0, "wjj": 0.5, "zjj": 0.0, "jtj": 0.3, "xfjy": 0.0}
+INSPECTION_RESULTS = ("未发现问题", "发现问题已责令改正", "发现问题已依法处罚", "通过登记的住所无法联系")
+INSPECTION_REMARKS = {
+    "未发现问题": ("", "", "", "", "检查合格"),
+    "发现问题已责令改正": ("已责令限期整改", "已下达责令改正通知书", "现场整改完毕", "已复查整改到位"),
+    "发现问题已依法处罚": ("已立案调查", "已依法作出行政处罚", "已移交执法机构处理"),
+    "通过登记的住所无法联系": ("", "经营场所无人", "已列入经营异常名录"),
+}
+
+# Credit repairs (信用修复) of penalties: departments and the share of their eligible penalties repaired.
+REPAIR_SHARES = {"scjgj": 0.30, "sthjj": 0.35}
+REPAIR_PREFIX = {"scjgj": "怀市监信修", "sthjj": "朔环怀信修"}
+
+# Complaints (投诉举报): departments and their share; channels (weights) by department.
+COMPLAINT_SHARES = {"scjgj": 70, "wjj": 10, "wlj": 10, "jtj": 10}
+COMPLAINT_CHANNELS = {
+    "scjgj": (("全国12315平台", 60), ("12345政务服务便民热线", 30), ("来信来访", 10)),
+    "other": (("12345政务服务便民热线", 80), ("来电", 12), ("来信来访", 8)),
+}
+COMPLAINTS = {
+    "food_drug": (
+        "反映该店销售过期食品", "反映在该店就餐后腹泻，怀疑食品不洁", "反映该店后厨卫生脏乱",
+        "反映该药店销售药品未凭处方", "反映该店无证经营食品",
+    ),
+    "pricing": ("反映该经营者未明码标价", "反映结账价格高于标价", "反映该停车场收费超标", "反映商品先涨价后打折"),
+    "health": ("反映该诊所使用无资质人员行医", "反映该场所卫生条件差", "反映医疗废物随意丢弃"),
+    "culture_tourism": ("反映该网吧接纳未成年人上网", "反映该歌厅超时营业、噪音扰民", "反映旅行社强制购物"),
+    "transport": ("反映该公司车辆超限超载", "反映出租车拒载、绕路", "反映维修厂虚报维修项目"),
+}
+
+# External grades: authorities and the grade weights by province grade class (A/B/C/D; "" none).
+# Class A (which includes the planted commended subjects) never gets a poor external grade.
+TAX_AUTHORITY = "国家税务总局怀仁市税务局"
+ENV_AUTHORITY = "朔州市生态环境局"
+HIGHWAY_AUTHORITY = "山西省交通运输厅"
+TAX_GRADES = {
+    "A": (("A", 65), ("B", 35)),
+    "B": (("A", 20), ("B", 63), ("M", 5), ("C", 9), ("D", 3)),
+    "C": (("A", 3), ("B", 45), ("C", 35), ("D", 17)),
+    "D": (("B", 10), ("C", 40), ("D", 50)),
+    "": (("B", 50), ("M", 40), ("C", 10)),
+}
+ENV_GRADES = {
+    "A": (("绿", 60), ("蓝", 40)),
+    "B": (("绿", 25), ("蓝", 55), ("黄", 17), ("红", 3)),
+    "C": (("绿", 5), ("蓝", 40), ("黄", 40), ("红", 15)),
+    "D": (("蓝", 10), ("黄", 40), ("红", 50)),
+    "": (("蓝", 70), ("黄", 30)),
+}
+HIGHWAY_GRADES = {
+    "A": (("AA", 45), ("A", 55)),
+    "B": (("AA", 8), ("A", 40), ("B", 42), ("C", 8), ("D", 2)),
+    "C": (("A", 10), ("B", 45), ("C", 35), ("D", 10)),
+    "D": (("B", 10), ("C", 40), ("D", 50)),
+    "": (("A", 30), ("B", 60), ("C", 10)),
+}
+
+# Manual grade adjustments (人工调整): departments, and reasons for moving a grade down or up.
+ADJUSTMENT_DEPTS = ("scjgj", "zjj", "sthjj")
+ADJUST_DOWN = (
+    "经现场核查，存在未纳入评价的重大安全隐患，经局务会研究下调等级",
+    "评价期内被群众多次投诉且查证属实，经集体研究下调等级",
+    "存在尚未纳入系统的行政处罚记录，经核实后人工下调",
+)
+ADJUST_UP = (
+    "主体已完成整改并通过复查，相关不良记录已修复，经集体研究上调等级",
+    "评价数据存在错误（重复计入处罚记录），经核实后予以更正",
+    "主体获得市级以上表彰，经局务会研究上调等级",
+)
+
+# Enumeration cells outside their allowed values (value_not_allowed).
+BAD_FULFILMENT = ("守信", "已完成", "失信", "正常")
+BAD_INSPECTION_RESULTS = ("合格", "正常", "不合格", "已检查")
+BAD_RECORD_TYPES = ("行政处罚信息", "处罚决定", "失信记录")
+BAD_COMPLAINT_STATUSES = ("已处理", "已回复", "转办")
+BAD_EXTERNAL_GRADES = {
+    "纳税信用": ("AAA", "A级", "E"),
+    "公路建设市场信用": ("AAA", "A+", "E"),
+    "环保信用": ("绿色", "蓝牌", "优"),
+}

@@ -1,5 +1,7 @@
 """The simulated city: market subjects, their supervision, grades, penalties, licences, list entries
-and commendations. Pure data, no files; ``generate`` turns it into inbox files.
+and commendations, and the later department records (commitments, inspection results, credit
+repairs, complaints, external grades, grade adjustments). Pure data, no files; ``generate`` turns it
+into inbox files.
 
 Every random choice comes from the one ``random.Random`` passed in, in a fixed order, and nothing
 iterates over a set, so a seed always yields the same city.
@@ -183,6 +185,75 @@ class Inspector:
 
 
 @dataclass
+class Commitment:
+    dept: str
+    subject: Subject
+    kind: str  # 承诺类型
+    content: str
+    signed: date
+    consent: str  # 是 / 否
+    status: str  # 已履约 / 未履约 / 履约中
+    status_date: date | None  # when kept or broken was established; None while 履约中
+    unit: str
+
+
+@dataclass
+class InspectionResult:
+    dept: str
+    subject: Subject
+    task: str  # "" when the department leaves it empty
+    matter: str
+    inspected: date
+    result: str
+    inspectors: str
+    remark: str
+
+
+@dataclass
+class Repair:
+    penalty: Penalty
+    repaired: date
+    number: str = ""
+
+    @property
+    def dept(self) -> str:
+        return self.penalty.dept
+
+
+@dataclass
+class Complaint:
+    dept: str
+    subject: Subject
+    received: date
+    channel: str
+    summary: str
+    status: str
+    ident: str = ""
+
+
+@dataclass
+class ExternalGrade:
+    dept: str  # the department that forwards it
+    subject: Subject
+    system: str  # 纳税信用 / 公路建设市场信用 / 环保信用
+    grade: str
+    evaluated: date
+    authority: str
+
+
+@dataclass
+class Adjustment:
+    dept: str
+    subject: Subject
+    industry: str
+    grade: str
+    reason: str
+    approver: str
+    approved: date
+    ident: str = ""
+
+
+@dataclass
 class City:
     n: int
     departments: dict[str, Department]
@@ -200,6 +271,12 @@ class City:
     listed: list[ListEntry] = field(default_factory=list)
     commendations: list[Commendation] = field(default_factory=list)
     inspectors: list[Inspector] = field(default_factory=list)
+    commitments: list[Commitment] = field(default_factory=list)
+    inspections: list[InspectionResult] = field(default_factory=list)
+    repairs: list[Repair] = field(default_factory=list)
+    complaints: list[Complaint] = field(default_factory=list)
+    external_grades: list[ExternalGrade] = field(default_factory=list)
+    adjustments: list[Adjustment] = field(default_factory=list)
 
     def dept_of(self, industry: str) -> str:
         return self.industries[industry][1]
@@ -635,3 +712,211 @@ def build_city(rng: random.Random, n: int, seeds: Path) -> City:
     commend(rng, city, grade_of, {e.subject.idx for e in entries})
     staff(rng, city)
     return city
+
+
+# ---------------------------------------------------------------------------------------------
+# later department records: commitments, inspection results, credit repairs, complaints,
+# external grades, grade adjustments
+
+INSPECTION_PULL = {"A": 0.5, "A-": 0.6, "B+": 0.8, "B": 1.0, "B-": 1.2, "C+": 1.6, "C": 2.0, "C-": 2.5, "D": 3.0}
+RECORDS_FROM = date(2024, 1, 1)
+TAX_DAY = date(2025, 4, 18)  # the 2024 tax credit grades are published
+HIGHWAY_DAY = date(2025, 3, 28)
+ENV_DAY = date(2025, 6, 20)
+
+
+def _fulfilment(rng: random.Random, signed: date, grade: str, clean: bool) -> tuple[str, date | None]:
+    if rng.random() < (0.6 if signed > date(2025, 9, 30) else 0.15):
+        return "履约中", None
+    when = signed + timedelta(days=rng.randint(30, 365))
+    if when > LAST_DAY:
+        return "履约中", None
+    broken = 0.0 if clean else 0.04 * PENALTY_PULL.get(grade, 1.0)
+    return ("未履约" if rng.random() < broken else "已履约"), when
+
+
+def make_commitments(rng: random.Random, city: City, pools, grade_of: dict[int, str], commended: set[int]) -> None:
+    penalised = {(p.dept, p.subject.idx) for p in city.penalties}
+    quota = largest_remainder(scaled(city.n, 3000, 30), V.COMMITMENT_SHARES)
+    for dept, k in quota.items():
+        pool = [(s, ind, since) for s, ind, since in pools[dept] if ind in V.COMMITMENTS]
+        if not pool or k <= 0:
+            continue
+        rows = []
+        for s, ind, since in rng.choices(pool, k=k):
+            options = [o for o in V.COMMITMENTS[ind] if o[0] != "信用修复型" or (dept, s.idx) in penalised]
+            kind, content = rng.choice(options)
+            signed = rand_date(rng, max(RECORDS_FROM, since), LAST_DAY)
+            consent = "是" if rng.random() < 0.85 else "否"
+            status, when = _fulfilment(rng, signed, grade_of.get(s.idx, ""), s.idx in commended)
+            unit = V.APPROVAL_BUREAU if kind == "审批替代型" else city.departments[dept].name
+            rows.append(Commitment(dept, s, kind, content, signed, consent, status, when, unit))
+        rows.sort(key=lambda c: (c.signed, c.subject.idx))
+        city.commitments.extend(rows)
+
+
+def _inspection_result(rng: random.Random, dept: str, grade: str, clean: bool) -> str:
+    if clean:
+        return "未发现问题"
+    pull = PENALTY_PULL.get(grade, 1.0)
+    r1, r2, r3, r4 = V.INSPECTION_RESULTS
+    return weighted(rng, ((r1, 84), (r2, 10 * pull), (r3, 2 * pull), (r4, 4 if dept == "scjgj" else 1)))
+
+
+def inspect(rng: random.Random, city: City, pools, grade_of: dict[int, str], commended: set[int]) -> None:
+    """Random inspections in 2025 of the subjects each department supervises, drawn more often for
+    poor grades, by two of its inspectors without a declared conflict with the subject."""
+    for dept, ratio in V.INSPECTION_RATIOS.items():
+        pool = pools[dept]
+        staff_ = [p for p in city.inspectors if p.dept == dept]
+        # weighted sampling without replacement (Efraimidis-Spirakis keys)
+        keys = [(rng.random() ** (1 / INSPECTION_PULL.get(grade_of.get(s.idx, ""), 1.0)), i)
+                for i, (s, _, _) in enumerate(pool)]
+        keys.sort(reverse=True)
+        rows = []
+        for _, i in sorted(keys[: round(ratio * len(pool))], key=lambda x: x[1]):
+            s, ind, since = pool[i]
+            inspected = rand_date(rng, max(date(2025, 1, 1), since), LAST_DAY)
+            matter = f"{dept}-{ind}-{rng.randint(1, len(V.MATTERS[ind])):02d}"
+            result = _inspection_result(rng, dept, grade_of.get(s.idx, ""), s.idx in commended)
+            free = [p for p in staff_ if s.uscc not in p.conflicts]
+            team = rng.sample(free, min(2, len(free)))
+            task = ""
+            if rng.random() < V.INSPECTION_TASK_SHARE[dept]:
+                task = f"{dept}-2025-CC{(inspected.month - 1) // 3 + 1:02d}"
+            remark = rng.choice(V.INSPECTION_REMARKS[result])
+            if remark == "已列入经营异常名录" and dept != "scjgj":  # only market regulation keeps that list
+                remark = ""
+            rows.append(InspectionResult(dept, s, task, matter, inspected, result, "、".join(p.name for p in team),
+                                         remark))
+        rows.sort(key=lambda r: (r.inspected, r.subject.idx))
+        city.inspections.extend(rows)
+
+
+def repair(rng: random.Random, city: City, exclude: set[int], unusable_penalties: set[tuple[str, str]]) -> None:
+    """Credit repairs of general penalties (fines up to 100,000 yuan, confiscations) at least 90 days
+    after the decision, by the department that imposed them."""
+    for dept, share in V.REPAIR_SHARES.items():
+        eligible = [
+            p for p in city.penalties
+            if p.dept == dept and p.category in ("罚款", "没收违法所得") and p.fine <= 100000 and not p.serious
+            and p.decided <= date(2025, 9, 30) and p.subject.idx not in exclude and p.subject.idx not in city.planted
+            and (dept, p.number) not in unusable_penalties
+        ]
+        rows = []
+        for p in rng.sample(eligible, round(share * len(eligible))):
+            start = p.decided + timedelta(days=90)
+            rows.append(Repair(p, rand_date(rng, start, min(LAST_DAY, start + timedelta(days=270)))))
+        rows.sort(key=lambda r: (r.repaired, r.penalty.subject.idx, r.penalty.number))
+        seq: dict[int, int] = {}
+        for r in rows:
+            seq[r.repaired.year] = seq.get(r.repaired.year, 0) + 1
+            r.number = f"{V.REPAIR_PREFIX[dept]}〔{r.repaired.year}〕{seq[r.repaired.year]}号"
+        city.repairs.extend(rows)
+
+
+def complain(rng: random.Random, city: City, pools, grade_of: dict[int, str], commended: set[int]) -> None:
+    quota = largest_remainder(scaled(city.n, 1800, 20), V.COMPLAINT_SHARES)
+    for dept, k in quota.items():
+        pool = [(s, ind, since) for s, ind, since in pools[dept] if ind in V.COMPLAINTS and s.idx not in commended]
+        if not pool or k <= 0:
+            continue
+        weights = [PENALTY_PULL.get(grade_of.get(s.idx, ""), 1.0) for s, _, _ in pool]
+        channels = V.COMPLAINT_CHANNELS.get(dept, V.COMPLAINT_CHANNELS["other"])
+        rows = []
+        for s, ind, since in rng.choices(pool, weights=weights, k=k):
+            received = rand_date(rng, max(date(2025, 1, 1), since), LAST_DAY)
+            if received >= date(2025, 12, 1):
+                status = weighted(rng, (("办理中", 60), ("已办结", 35), ("不予受理", 5)))
+            else:
+                status = weighted(rng, (("已办结", 85), ("不予受理", 10), ("办理中", 5)))
+            rows.append(Complaint(dept, s, received, weighted(rng, channels), rng.choice(V.COMPLAINTS[ind]), status))
+        rows.sort(key=lambda c: (c.received, c.subject.idx))
+        prefix = "TS" if dept == "scjgj" else "GD"
+        per_day: dict[date, int] = {}
+        for c in rows:
+            per_day[c.received] = per_day.get(c.received, 0) + 1
+            c.ident = f"{prefix}{c.received:%Y%m%d}{per_day[c.received]:04d}"
+        city.complaints.extend(rows)
+
+
+def _external(rng: random.Random, city: City, dept: str, system: str, pool: list[Subject], k: int, table,
+              day: date, authority: str, grade_of: dict[int, str]) -> list[ExternalGrade]:
+    rows = []
+    for s in sorted(rng.sample(pool, min(k, len(pool))), key=lambda x: x.idx):
+        if system == "纳税信用" and s.reg_date >= date(2024, 1, 1) and rng.random() < 0.8:
+            grade = "M"  # a new taxpayer
+        else:
+            grade = weighted(rng, table[grade_of.get(s.idx, "")[:1]])
+        when = day if rng.random() < 0.93 else rand_date(rng, day, LAST_DAY)  # a few re-evaluations later on
+        rows.append(ExternalGrade(dept, s, system, grade, when, authority))
+    return rows
+
+
+def grade_externally(rng: random.Random, city: City, exclude: set[int], grade_of: dict[int, str]) -> None:
+    """Grades of other systems: tax (enterprises and cooperatives) and environmental credit (enterprises
+    supervised in ecology_environment), forwarded by fgj; highway construction (transport and
+    construction enterprises), forwarded by jtj."""
+    active = [s for s in city.subjects if s.active and s.idx not in exclude and s.reg_date < date(2025, 1, 1)]
+    taxed = [s for s in active if s.prefix in ("91", "93")]
+    green = [s for s in active if s.prefix == "91" and "ecology_environment" in s.industries]
+    roads = [s for s in active if s.prefix == "91" and s.reg_date < date(2024, 1, 1)
+             and ("transport" in s.industries or "housing_construction" in s.industries)]
+    fgj = _external(rng, city, "fgj", "纳税信用", taxed, scaled(city.n, 3000, 30), V.TAX_GRADES, TAX_DAY,
+                    V.TAX_AUTHORITY, grade_of)
+    fgj += _external(rng, city, "fgj", "环保信用", green, scaled(city.n, 300, 5), V.ENV_GRADES, ENV_DAY,
+                     V.ENV_AUTHORITY, grade_of)
+    fgj.sort(key=lambda g: (g.evaluated, g.system, g.subject.idx))
+    jtj = _external(rng, city, "jtj", "公路建设市场信用", roads, scaled(city.n, 150, 5), V.HIGHWAY_GRADES,
+                    HIGHWAY_DAY, V.HIGHWAY_AUTHORITY, grade_of)
+    jtj.sort(key=lambda g: (g.evaluated, g.subject.idx))
+    city.external_grades = fgj + jtj
+
+
+def adjust(rng: random.Random, city: City, pools) -> None:
+    """A handful of H2 grades per department set by hand, one or two levels from the province grade."""
+    h2 = {s.idx: g for s, g, _, _ in city.h2}
+    for dept in V.ADJUSTMENT_DEPTS:
+        pool = [(s, ind) for s, ind, _ in pools[dept] if s.idx in h2 and s.idx not in city.planted]
+        approver = rng.choice(V.SURNAMES) + rng.choice(V.GIVEN_MALE)
+        rows = []
+        for s, ind in rng.sample(pool, min(len(pool), scaled(city.n, 4, 2))):
+            pos = GRADES.index(h2[s.idx])
+            step = rng.choice((1, 1, 2)) * (1 if rng.random() < 0.6 else -1)  # positive: a worse grade
+            new = min(len(GRADES) - 1, max(0, pos + step))
+            if new == pos:
+                new = pos - step // abs(step)
+            reason = rng.choice(V.ADJUST_DOWN if new > pos else V.ADJUST_UP)
+            approved = rand_date(rng, date(2025, 12, 10), LAST_DAY)
+            rows.append(Adjustment(dept, s, ind, GRADES[new], reason, approver, approved))
+        rows.sort(key=lambda a: (a.approved, a.subject.idx))
+        for i, a in enumerate(rows, 1):
+            a.ident = f"{dept}-TZ-2025H2-{i:03d}"
+        city.adjustments.extend(rows)
+
+
+def add_department_records(
+    rng: random.Random,
+    city: City,
+    *,
+    unusable: set[int],
+    unusable_scope: set[tuple[str, int]],
+    unusable_penalties: set[tuple[str, str]],
+) -> None:
+    """The later department records. They lean only on rows that load: subjects whose register row is
+    clean (``unusable``: the others), supervision by a department whose scope row is clean
+    (``unusable_scope``: (department, subject) pairs) and penalties whose row is clean
+    (``unusable_penalties``: (department, decision number) pairs). Subjects planted as having too
+    little data get none."""
+    grade_of = {s.idx: g for s, g, _, _ in city.h1}
+    grade_of.update({s.idx: g for s, g, _, _ in city.h2})  # the latest grade
+    exclude = unusable | {s.idx for s in city.insufficient}
+    pools = {d: [e for e in pool if (d, e[0].idx) not in unusable_scope]
+             for d, pool in _supervised(city, exclude).items()}
+    commended = {s.idx for s in city.commended}
+    make_commitments(rng, city, pools, grade_of, commended)
+    inspect(rng, city, pools, grade_of, commended)
+    repair(rng, city, exclude, unusable_penalties)
+    complain(rng, city, pools, grade_of, commended)
+    grade_externally(rng, city, exclude, grade_of)
+    adjust(rng, city, pools)

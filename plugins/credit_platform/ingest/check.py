@@ -57,7 +57,8 @@ def check_file(url: str, path: Path, *, kind: str | None = None, department: str
         with psycopg.connect(url) as conn:
             try:
                 landed = stage_file(conn, source, path, department)
-                validate.build(conn, source, landed, department=department, as_of=as_of or today(), rules=rules())
+                blanks = validate.build(conn, source, landed, department=department, as_of=as_of or today(),
+                                        rules=rules())  # fmt: skip
                 rows = conn.execute(sql.SQL(
                     "SELECT row_number, reasons, flags FROM {} WHERE reasons <> '{{}}' OR flags <> '{{}}'"
                     " ORDER BY row_number").format(sql.Identifier(validate.ISSUES))).fetchall()  # fmt: skip
@@ -88,7 +89,8 @@ def check_file(url: str, path: Path, *, kind: str | None = None, department: str
                 "message_zh": zh,
                 "message_en": en,
             })  # fmt: skip
-    report.update(rows_read=landed.rows_in, rows_ok=landed.rows_in - bad_rows, problems=problems)
+    rows_read = landed.rows_in - blanks  # rows of empty cells are not rows
+    report.update(rows_read=rows_read, rows_ok=rows_read - bad_rows, problems=problems)
     return report, (1 if bad_rows else 0)
 
 

@@ -206,7 +206,7 @@ def _load_rows(conn, source: Source, path: Path, relative: str, archive_dir: Pat
         digest = sha256_of(path)
         archive(path, digest, archive_dir)
     _claim(conn, source, department, digest, batch_id)
-    validate.build(conn, source, landed, department=department, as_of=as_of, rules=rules())
+    blanks = validate.build(conn, source, landed, department=department, as_of=as_of, rules=rules())
     issues = sql.Identifier(validate.ISSUES)
     conn.execute(sql.SQL("ANALYZE {}").format(issues))
     has_uscc = any(c.type == "uscc" for c in source.columns) and "uscc" in landed.positions
@@ -246,13 +246,14 @@ def _load_rows(conn, source: Source, path: Path, relative: str, archive_dir: Pat
         # write the normalised credit codes and the warning flags onto the rows that need them.
         conn.execute(sql.SQL(
             "DELETE FROM {} s WHERE s.ctid = ANY(ARRAY("
-            " SELECT tid FROM {} WHERE reasons <> '{{}}' OR is_natural_person))"
+            " SELECT tid FROM {} WHERE reasons <> '{{}}' OR is_natural_person OR is_blank))"
         ).format(raw_table, issues))  # fmt: skip
         fix_uscc = (sql.SQL("uscc = v.uscc, uscc_original = CASE WHEN s.uscc IS DISTINCT FROM v.uscc THEN s.uscc END, ")
                     if has_uscc else sql.SQL(""))  # fmt: skip
         conn.execute(sql.SQL(
             "UPDATE {} s SET {}flags = v.flags FROM {} v"
-            " WHERE s.ctid = ANY(ARRAY(SELECT tid FROM {} WHERE reasons = '{{}}' AND NOT is_natural_person))"
+            " WHERE s.ctid = ANY(ARRAY(SELECT tid FROM {} WHERE reasons = '{{}}' AND NOT is_natural_person"
+            "   AND NOT is_blank))"
             " AND v.row_number = s.row_number").format(raw_table, fix_uscc, issues, issues))  # fmt: skip
     else:
         present = list(landed.positions)
@@ -268,11 +269,12 @@ def _load_rows(conn, source: Source, path: Path, relative: str, archive_dir: Pat
         values.append(sql.SQL("coalesce(v.flags, '{}')"))
         conn.execute(sql.SQL(
             "INSERT INTO {} ({}) SELECT {} FROM {} s LEFT JOIN {} v USING (row_number)"
-            " WHERE v.row_number IS NULL OR (v.reasons = '{{}}' AND NOT v.is_natural_person)").format(
+            " WHERE v.row_number IS NULL"
+            " OR (v.reasons = '{{}}' AND NOT v.is_natural_person AND NOT v.is_blank)").format(
             raw_table, sql.SQL(", ").join(map(sql.Identifier, target)), sql.SQL(", ").join(values),
             landed.relation, issues))  # fmt: skip
 
-    rows_in = landed.rows_in
+    rows_in = landed.rows_in - blanks  # rows of empty cells are not rows
     rows_loaded = rows_in - rows_rejected
     reasons = dict(conn.execute(
         "SELECT reason_code, count(*) FROM ops.rejected_rows WHERE batch_id = %s GROUP BY 1 ORDER BY 1", (batch_id,)
@@ -291,7 +293,10 @@ def _record_sql(landed) -> sql.Composable:
     pairs = [sql.SQL("{}, s.{}").format(sql.Literal(h or f"column_{i + 1}"), sql.Identifier(c))
              for i, (h, c) in enumerate(zip(landed.header, landed.columns, strict=True))]  # fmt: skip
     chunks = [sql.SQL("jsonb_build_object({})").format(sql.SQL(", ").join(pairs[i : i + 40]))
-              for i in range(0, len(pairs), 40)] or [sql.SQL("'{{}}'::jsonb")]  # fmt: skip
+              for i in range(0, len(pairs), 40)] or [sql.SQL("'{}'::jsonb")]  # fmt: skip
+    if landed.has_shape_errors:  # the cells of a row longer than the header, kept too
+        chunks.append(sql.SQL("CASE WHEN s.extra_cells IS NULL THEN '{}'::jsonb"
+                              " ELSE jsonb_build_object('_cells_beyond_header', s.extra_cells::jsonb) END"))
     return sql.SQL(" || ").join(chunks)
 
 

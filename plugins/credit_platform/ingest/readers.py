@@ -27,12 +27,8 @@ class Table:
 
 
 def _data_rows(rows: list[list], start: int) -> Iterator[tuple[int, list]]:
-    n = 0
-    for cells in rows[start:]:
-        if all(c is None or (isinstance(c, str) and not c.strip()) for c in cells):
-            continue  # blank lines are not rows
-        n += 1
-        yield n, cells
+    """Rows after the header, numbered by their place (a blank row keeps its number; staging skips it)."""
+    yield from enumerate(rows[start:], start=1)
 
 
 def _find_header(rows: list[list], score_header: Callable[[list], int]) -> int:
@@ -90,7 +86,7 @@ def read_json(path: Path, score_header: Callable[[list], int]) -> Table:
             if k not in header:
                 header.append(k)
     rows = [[r.get(k) for k in header] for r in records]
-    return Table(header, ((i + 1, row) for i, row in enumerate(rows)), encoding)
+    return Table(header, enumerate(rows, start=1), encoding)
 
 
 def _records(doc) -> list[dict] | None:

@@ -19,6 +19,7 @@ from __future__ import annotations
 import codecs
 import csv
 import datetime as dt
+import io
 import json
 import queue
 import re
@@ -35,6 +36,7 @@ from credit_platform.ingest.readers import HEADER_SEARCH_ROWS, UnreadableFile, r
 
 STAGING = "stg_load"
 CHUNK = 1 << 20
+HEAD_BYTES = 256 * 1024  # where the header is looked for
 ENCODING_SAMPLE = 4 << 20
 MAX_CELL = 256 << 20  # bytes in one cell (PostgreSQL's own limit for a text value is 1 GB)
 PG_ENCODING = {"utf-8": "UTF8", "utf-8-sig": "UTF8", "gb18030": "GB18030"}
@@ -93,6 +95,7 @@ def detect_encoding(path: Path, *, sample: int | None = None) -> str:
         head = fh.read(3)
         if head == codecs.BOM_UTF8:
             return "utf-8-sig"
+        failed_at = None
         for encoding in ("utf-8", "gb18030"):
             decoder = codecs.getincrementaldecoder(encoding)()
             fh.seek(0)
@@ -106,7 +109,7 @@ def detect_encoding(path: Path, *, sample: int | None = None) -> str:
                 decoder.decode(b"", final=True)
                 return encoding
             except UnicodeDecodeError as exc:
-                failed_at = offset + exc.start
+                failed_at = failed_at if failed_at is not None else offset + exc.start  # where UTF-8 failed
         raise UnreadableFile(f"neither UTF-8 nor GB18030 (undecodable bytes near byte {failed_at})")
 
 
@@ -138,31 +141,31 @@ def _map_header(source: Source, header: list[str], spellings: dict[str, Column])
 def _create(conn, columns: list[str]) -> None:
     cols = sql.SQL(", ").join(sql.SQL("{} text").format(sql.Identifier(c)) for c in columns)
     conn.execute(sql.SQL("DROP TABLE IF EXISTS {}").format(sql.Identifier(STAGING)))
-    conn.execute(
-        sql.SQL(
-            "CREATE TEMPORARY TABLE {} (row_number integer GENERATED ALWAYS AS IDENTITY, shape_error text, {})"
-        ).format(sql.Identifier(STAGING), cols)
-    )
+    conn.execute(sql.SQL(
+        "CREATE TEMPORARY TABLE {} (row_number integer NOT NULL DEFAULT nextval('pg_temp.credit_row_number'::text),"
+        " shape_error text, extra_cells text, {})").format(sql.Identifier(STAGING), cols))  # fmt: skip
 
 
-def _copy_rows(conn, columns: list[str], rows: Iterator[list]) -> int:
+def _copy_rows(conn, columns: list[str], rows: Iterator[tuple[int, list]]) -> int:
+    """Rows numbered by their place after the header; a blank one keeps its number but is not a row."""
     width = len(columns)
-    cols = sql.SQL(", ").join([sql.Identifier("shape_error")] + [sql.Identifier(c) for c in columns])
+    names = ["row_number", "shape_error", "extra_cells", *columns]
+    cols = sql.SQL(", ").join(map(sql.Identifier, names))
     n = 0
     with conn.cursor() as cur, cur.copy(sql.SQL("COPY {} ({}) FROM STDIN").format(sql.Identifier(STAGING), cols)) as cp:
-        for cells in rows:
-            cells = [_text(c) for c in cells]
+        for number, raw_cells in rows:
+            cells = [_text(c) for c in raw_cells]
             if all(c is None or not c.strip() for c in cells):
                 continue  # blank lines are not rows
-            shape = None
+            shape = extra = None
             if len(cells) > width:
-                extra = cells[width:]
-                if any(c is not None and c.strip() for c in extra):
-                    shape = "row_too_many_cells"
+                beyond = cells[width:]
+                if any(c is not None and c.strip() for c in beyond):
+                    shape, extra = "row_too_many_cells", json.dumps(beyond, ensure_ascii=False)
                 cells = cells[:width]
             elif len(cells) < width:
                 cells = cells + [None] * (width - len(cells))
-            cp.write_row([shape, *cells])
+            cp.write_row([number, shape, extra, *cells])
             n += 1
     return n
 
@@ -181,24 +184,45 @@ def _text(value) -> str | None:
     return str(value).replace("\x00", "") or None  # an empty cell is NULL, as COPY reads it
 
 
-def _csv_head(path: Path, encoding: str) -> list[str]:
-    """The first physical lines of a CSV, decoded."""
+def _csv_head(path: Path, encoding: str) -> list[tuple[list[str], int]]:
+    """The first records of a CSV, each with the byte offset just after it.
+
+    A quoted cell may hold line breaks (a title, or a header cell wrapped in Excel), so records are
+    parsed as the csv module reads them, and lines end at LF, CRLF or a lone CR, as COPY's do.
+    """
     with open(path, "rb") as fh:
-        sample = fh.read(256 * 1024)
+        sample = fh.read(HEAD_BYTES)
     text = sample.decode(encoding, errors="ignore")
-    # Split on line feeds only (as COPY does), keeping them, so byte offsets stay exact.
-    return [line for line in re.split(r"(?<=\n)", text) if line][: HEADER_SEARCH_ROWS + 1]
+    lines = [ln for ln in re.split(r"(?<=\n)|(?<=\r)(?!\n)", text) if ln]
+    used = 0
+
+    def feed():
+        nonlocal used
+        for line in lines:
+            used += 1
+            yield line
+
+    out = []
+    try:
+        for record in csv.reader(feed()):
+            out.append((record, len("".join(lines[:used]).encode(encoding))))  # utf-8-sig counts its BOM
+            if len(out) > HEADER_SEARCH_ROWS:
+                break
+    except csv.Error:
+        pass  # the sample ends inside a record: the records before it are enough
+    return out
 
 
-def _prepare_raw(conn, target: RawTarget) -> None:
-    """The defaults of the raw table's batch, file, row number and department, for this transaction."""
-    conn.execute(
-        "SELECT set_config('credit.batch_id', %s, true), set_config('credit.source_file', %s, true),"
-        " set_config('credit.department_code', %s, true)",
-        (str(target.batch_id), target.source_file, target.department or ""),
-    )
+def _prepare(conn, target: RawTarget | None) -> None:
+    """The row-number sequence of this landing; with a raw target, the raw table's defaults for this transaction."""
     conn.execute("DROP SEQUENCE IF EXISTS pg_temp.credit_row_number")
     conn.execute("CREATE TEMPORARY SEQUENCE credit_row_number")
+    if target is not None:
+        conn.execute(
+            "SELECT set_config('credit.batch_id', %s, true), set_config('credit.source_file', %s, true),"
+            " set_config('credit.department_code', %s, true)",
+            (str(target.batch_id), target.source_file, target.department or ""),
+        )
 
 
 def stage_csv(conn, source: Source, path: Path, spellings: dict[str, Column], target: RawTarget | None,
@@ -206,56 +230,51 @@ def stage_csv(conn, source: Source, path: Path, spellings: dict[str, Column], ta
     with open(path, "rb") as fh:
         if not fh.read(65536).strip(b" \t\r\n\xef\xbb\xbf"):
             raise UnreadableFile("the file is empty")
+    csv.field_size_limit(MAX_CELL)  # the default (128 KiB) would refuse a long text cell that COPY takes
     sampled = encoding is None
     encoding = encoding or detect_encoding(path, sample=ENCODING_SAMPLE)
-    lines = _csv_head(path, encoding)
-    records = []
-    for line in lines:
-        parsed = list(csv.reader([line]))
-        records.append(parsed[0] if parsed else [])
+    records = _csv_head(path, encoding)
     score = _score(spellings)
     best, best_score = None, 0
-    for i, rec in enumerate(records[:HEADER_SEARCH_ROWS]):
-        sc = score(rec)
+    for i, (record, _end) in enumerate(records[:HEADER_SEARCH_ROWS]):
+        sc = score(record)
         if sc > best_score:
             best, best_score = i, sc
     if best is None:
         raise UnreadableFile("no header row with known column names in the first rows")
-    header = [h.lstrip("\ufeff") for h in records[best]]
+    header = [h.lstrip("\ufeff") for h in records[best][0]]
+    while header and not header[-1].strip():  # empty cells after the last heading (a trailing comma)
+        header.pop()
     positions, columns = _map_header(source, header, spellings)
+    offset = records[best][1]
 
-    # Fast path: the server parses everything after the header line.
-    offset = len("".join(lines[: best + 1]).encode(encoding))  # a BOM is counted by utf-8-sig's encode
-    simple = all(len(list(csv.reader([ln]))) <= 1 for ln in lines[: best + 1])
+    # Fast path: the server parses everything after the header record.
     into_raw = target is not None and len(positions) == len(header)
-    if simple:
-        conn.execute("SAVEPOINT fast_copy")
-        try:
-            if into_raw:
-                table = source.table
-            else:
-                table = STAGING
-                _create(conn, columns)
-            n, digest = _copy_file(conn, path, offset, table, columns, encoding, tap)
-            conn.execute("RELEASE SAVEPOINT fast_copy")
-            return Landed(header, columns, positions, encoding, None, n, "server", table,
-                          target.batch_id if into_raw else None, digest)  # fmt: skip
-        except Exception:  # noqa: BLE001 - any COPY error: parse in Python instead
-            conn.execute("ROLLBACK TO SAVEPOINT fast_copy")
-            conn.execute("RELEASE SAVEPOINT fast_copy")
-            if tap is not None:  # it saw part of the file only
-                tap.discard()
-                tap = None
-        if sampled and detect_encoding(path) != encoding:  # the sample misled: start again, knowing
-            return stage_csv(conn, source, path, spellings, target, tap, detect_encoding(path))
+    conn.execute("SAVEPOINT fast_copy")
+    try:
+        if into_raw:
+            table = source.table
+        else:
+            table = STAGING
+            _create(conn, columns)
+        n, digest = _copy_file(conn, path, offset, table, columns, encoding, tap)
+        conn.execute("RELEASE SAVEPOINT fast_copy")
+        return Landed(header, columns, positions, encoding, None, n, "server", table,
+                      target.batch_id if into_raw else None, digest)  # fmt: skip
+    except Exception:  # noqa: BLE001 - any COPY error: parse in Python instead
+        conn.execute("ROLLBACK TO SAVEPOINT fast_copy")
+        conn.execute("RELEASE SAVEPOINT fast_copy")
+        if tap is not None:  # it saw part of the file only
+            tap.discard()
+            tap = None
+    if sampled and detect_encoding(path) != encoding:  # the sample misled: start again, knowing
+        return stage_csv(conn, source, path, spellings, target, tap, detect_encoding(path))
 
     _create(conn, columns)
-    csv.field_size_limit(MAX_CELL)  # the default (128 KiB) would refuse a long text cell that COPY takes
-    with open(path, encoding=encoding, newline="") as fh:
-        reader = csv.reader(fh)
-        for _ in range(best + 1):
-            next(reader, None)
-        n = _copy_rows(conn, columns, reader)
+    with open(path, "rb") as raw:
+        raw.seek(offset)  # past the header record, whatever it spans
+        text = io.TextIOWrapper(raw, encoding="utf-8" if encoding == "utf-8-sig" else encoding, newline="")
+        n = _copy_rows(conn, columns, enumerate(csv.reader(text), start=1))
     return Landed(header, columns, positions, encoding, None, n, "python", STAGING)
 
 
@@ -266,6 +285,7 @@ def _copy_file(conn, path: Path, offset: int, table: str, columns: list[str], en
         sql.Identifier(*table.split(".")), sql.SQL(", ").join(map(sql.Identifier, columns)),
         sql.Literal(PG_ENCODING[encoding]),
     )  # fmt: skip
+    conn.execute("SELECT setval('pg_temp.credit_row_number', 1, false)")  # numbered from 1, also on a second try
     with conn.cursor() as cur, open(path, "rb") as fh, _Tapped(tap) as feed:
         feed(fh.read(offset))
         with cur.copy(stmt) as cp:
@@ -319,8 +339,7 @@ def stage_file(conn, source: Source, path: Path, department: str | None, target:
     if conn.execute("SELECT count(*) FROM pg_class WHERE relpersistence = 't'").fetchone()[0] == 0:
         conn.execute("SET temp_buffers = '1GB'")
     conn.execute("SET LOCAL work_mem = '128MB'")
-    if target is not None:
-        _prepare_raw(conn, target)
+    _prepare(conn, target)
     spellings = source.spellings_for(department)
     suffix = path.suffix.lower()
     if suffix in (".csv", ".txt"):
@@ -332,7 +351,11 @@ def stage_file(conn, source: Source, path: Path, department: str | None, target:
     else:
         raise UnreadableFile(f"unsupported file type {suffix!r} (CSV, XLSX or JSON)")
     header = [h.strip() for h in table.header]
+    while header and not header[-1]:  # a sheet's empty columns after the last heading
+        header.pop()
+    if not header and suffix == ".json":  # a push with no records: nothing to load, nothing wrong
+        header = [c.headers[0] for c in source.columns]
     positions, columns = _map_header(source, header, spellings)
     _create(conn, columns)
-    n = _copy_rows(conn, columns, (cells for _, cells in table.rows))
+    n = _copy_rows(conn, columns, table.rows)
     return Landed(header, columns, positions, table.encoding, table.sheet, n, "python", STAGING)

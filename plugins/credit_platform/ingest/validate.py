@@ -75,8 +75,8 @@ def _any_error(conn, table: sql.Identifier) -> bool:
     return conn.execute(sql.SQL("SELECT EXISTS (SELECT FROM {} WHERE err IS NOT NULL)").format(table)).fetchone()[0]
 
 
-def build(conn, source: Source, landed: Landed, *, department: str | None, as_of: dt.date, rules: Rules) -> None:
-    """Create the temporary table ``row_issues`` for the landed rows."""
+def build(conn, source: Source, landed: Landed, *, department: str | None, as_of: dt.date, rules: Rules) -> int:
+    """Create the temporary table ``row_issues`` for the landed rows; returns how many are blank (not rows)."""
     _distinct_values(conn, source, landed)
     joins: list[sql.Composable] = []
     errors: list[sql.Composable] = []
@@ -174,16 +174,23 @@ def build(conn, source: Source, landed: Landed, *, department: str | None, as_of
     if landed.has_shape_errors:
         suspects.append(sql.SQL("s.shape_error IS NOT NULL"))
     suspects.append(natural)
+    # A row of empty cells (",,,," lines at the end of an export) is not a row, as a blank line is not.
+    blank = sql.SQL(" AND ").join(sql.SQL("({c} IS NULL OR btrim({c}) = '')").format(c=sql.SQL("s.{}").format(
+        sql.Identifier(c))) for c in landed.columns) if landed.columns else sql.SQL("false")  # fmt: skip
+    suspects.append(blank)
     conn.execute(sql.SQL("DROP TABLE IF EXISTS {}").format(sql.Identifier(ISSUES)))
     conn.execute(sql.SQL(
         "CREATE TEMPORARY TABLE {issues} AS"
-        " SELECT s.row_number, s.tid, {natural} AS is_natural_person,"
+        " SELECT row_number, tid, is_blank, is_natural_person AND NOT is_blank AS is_natural_person,"
+        "   CASE WHEN is_blank THEN '{{}}' ELSE reasons END AS reasons,"
+        "   CASE WHEN is_blank THEN '{{}}' ELSE flags END AS flags, uscc FROM ("
+        " SELECT s.row_number, s.tid, {blank} AS is_blank, {natural} AS is_natural_person,"
         " CASE WHEN {natural} THEN '{{}}'::text[]"
         "      ELSE array_remove(ARRAY[{shape}, {errors}]::text[], NULL) END AS reasons,"
         " array_remove(ARRAY[{flags}]::text[], NULL) AS flags,"
         " {resolved} AS uscc"
-        " FROM (SELECT s.ctid AS tid, s.* FROM {rel} s WHERE {where} AND ({suspects})) s {joins}").format(
-        issues=sql.Identifier(ISSUES), natural=natural, shape=shape,
+        " FROM (SELECT s.ctid AS tid, s.* FROM {rel} s WHERE {where} AND ({suspects})) s {joins}) i").format(
+        issues=sql.Identifier(ISSUES), natural=natural, shape=shape, blank=blank,
         errors=sql.SQL(", ").join(errors) if errors else sql.SQL("NULL"),
         flags=sql.SQL(", ").join(flags) if flags else sql.SQL("NULL"),
         resolved=resolved, rel=landed.relation, where=landed.where,
@@ -192,6 +199,7 @@ def build(conn, source: Source, landed: Landed, *, department: str | None, as_of
 
     if source.conflict:
         _conflicts(conn, source, landed, joins, typed)
+    return conn.execute(sql.SQL("SELECT count(*) FROM {} WHERE is_blank").format(sql.Identifier(ISSUES))).fetchone()[0]
 
 
 def _per_row_enum(col: Column, landed: Landed, cell, tag, missing, errors: list, suspects: list) -> None:
@@ -225,7 +233,7 @@ def _conflicts(conn, source: Source, landed: Landed, joins: list, typed: dict) -
         "CREATE TEMPORARY TABLE conflicts AS"
         " WITH typed AS (SELECT s.row_number, s.ctid AS tid, {exprs} FROM {rel} s {joins}"
         "   WHERE {where} AND NOT EXISTS (SELECT FROM {issues} i WHERE i.row_number = s.row_number"
-        "     AND (i.reasons <> '{{}}' OR i.is_natural_person)))"
+        "     AND (i.reasons <> '{{}}' OR i.is_natural_person OR i.is_blank)))"
         " SELECT t.row_number, t.tid FROM typed t JOIN (SELECT {k} FROM typed GROUP BY {k}"
         "   HAVING count(DISTINCT {v}) > 1) c USING ({k})").format(
         exprs=exprs, rel=landed.relation, joins=sql.SQL(" ").join(joins), where=landed.where,
@@ -234,8 +242,8 @@ def _conflicts(conn, source: Source, landed: Landed, joins: list, typed: dict) -
     conn.execute(sql.SQL("UPDATE {i} SET reasons = reasons || {code}::text FROM conflicts c"
                          " WHERE c.row_number = {i}.row_number").format(i=sql.Identifier(ISSUES), code=code))
     conn.execute(sql.SQL(
-        "INSERT INTO {i} (row_number, tid, is_natural_person, reasons, flags)"
-        " SELECT c.row_number, c.tid, false, ARRAY[{code}::text], '{{}}' FROM conflicts c"
+        "INSERT INTO {i} (row_number, tid, is_blank, is_natural_person, reasons, flags)"
+        " SELECT c.row_number, c.tid, false, false, ARRAY[{code}::text], '{{}}' FROM conflicts c"
         " WHERE NOT EXISTS (SELECT FROM {i} WHERE {i}.row_number = c.row_number)").format(
         i=sql.Identifier(ISSUES), code=code))  # fmt: skip
 
