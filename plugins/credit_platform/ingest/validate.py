@@ -177,7 +177,8 @@ def build(conn, source: Source, landed: Landed, *, department: str | None, as_of
     # A row of empty cells (",,,," lines at the end of an export) is not a row, as a blank line is not.
     blank = sql.SQL(" AND ").join(sql.SQL("({c} IS NULL OR btrim({c}) = '')").format(c=sql.SQL("s.{}").format(
         sql.Identifier(c))) for c in landed.columns) if landed.columns else sql.SQL("false")  # fmt: skip
-    suspects.append(blank)
+    if not any(c.required for c in source.columns):  # else a blank row already fails a required cell
+        suspects.append(blank)
     conn.execute(sql.SQL("DROP TABLE IF EXISTS {}").format(sql.Identifier(ISSUES)))
     conn.execute(sql.SQL(
         "CREATE TEMPORARY TABLE {issues} AS"
