@@ -203,11 +203,11 @@ def generate_demo(seed: int, subjects: int, defect_rate: float, *, force: bool =
     """Generate the demo files unless the inbox already holds this very generation."""
     import json
 
-    from credit_platform.demo.generate import generate
+    from credit_platform.demo.generate import GENERATOR_VERSION, generate
     from credit_platform.settings import paths
 
     manifest = _demo_manifest()
-    wanted = {"seed": seed, "subjects": subjects, "defect_rate": defect_rate}
+    wanted = {"generator_version": GENERATOR_VERSION, "seed": seed, "subjects": subjects, "defect_rate": defect_rate}
     if not force and manifest.exists():
         old = json.loads(manifest.read_text(encoding="utf-8"))
         inbox = paths().inbox

@@ -24,6 +24,9 @@ from . import world as W
 from .writers import DATE_STYLE_WEIGHTS, DATE_STYLES, Wan, api_json_bytes, csv_bytes, write_bytes, xlsx_bytes
 
 PERIODS = {"2025-H1": "2025-06-30", "2025-H2": "2025-12-31"}
+#: Raised when the files change for the same seed, so that an inbox made by an older generator is remade.
+GENERATOR_VERSION = 2
+
 DEFECT_KINDS = (
     "uscc_missing", "uscc_invalid_format", "uscc_invalid_checksum", "date_unparseable", "event_date_in_future",
     "amount_negative", "grade_invalid", "value_not_allowed",
@@ -602,6 +605,7 @@ def generate(
         for k, v in t.defects.items():
             totals[k] += v
     manifest = {
+        "generator_version": GENERATOR_VERSION,
         "seed": seed,
         "subjects": subjects,
         "defect_rate": defect_rate,
