@@ -63,6 +63,7 @@ select
     c.decision_number,
     c.decision_date,
     c.penalty_category,
+    c.violation_type,
     c.fine_amount_10k_yuan,
     c.severity,
     r.publication_rule,

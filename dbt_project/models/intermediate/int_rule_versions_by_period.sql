@@ -3,10 +3,7 @@ select
     p.evaluation_period,
     p.period_start_date,
     p.period_end_date,
-    r.rule_version,
-    r.no_evaluation_base_points,
-    r.penalty_window_months,
-    r.commendation_cap
+    r.rule_version
 from {{ ref('evaluation_periods') }} as p
 inner join {{ ref('rule_versions') }} as r
     on p.period_end_date >= r.effective_from

@@ -1,73 +1,94 @@
 -- Industry credit grades (行业信用评价结果): one row per subject, industry and evaluation period.
--- score = base points (province grade in force, or the rule's no-evaluation base) + commendation
--- points - penalty deductions, kept within [0, 100], before any veto. The grade follows the cut
--- points of the rule version in force; being on the serious-dishonesty list within the period
--- forces D (veto SERIOUS_DISHONESTY); a subject without a province evaluation in force has
--- insufficient data and is never graded above B+.
-with scoped as (
-    select * from {{ ref('int_subject_industries_scoped') }}
+-- score = the sum of the points of the industry's indicators (int_indicator_points), in [0, 100],
+-- before any veto. The grade follows the cut points of the rule version in force, then:
+--   a subject without a province evaluation in force has insufficient data: at most B+;
+--   an industry veto rule it triggered (int_veto_hits) caps its class: at most the top of that class;
+--   a manual adjustment (the latest for the subject, industry and period) sets the grade;
+--   being on the serious-dishonesty list within the period forces D, whatever the adjustment.
+with totals as (
+    select
+        uscc,
+        industry_code,
+        department_code,
+        evaluation_period,
+        period_end_date,
+        rule_version,
+        least(100, greatest(0, sum(points)))::numeric(5, 2) as score,
+        bool_or(indicator_code = 'province_evaluation' and grade_in_force is not null) as has_sufficient_data
+    from {{ ref('int_indicator_points') }}
+    group by uscc, industry_code, department_code, evaluation_period, period_end_date, rule_version
 ),
 
-scored as (
-    select
-        s.uscc,
-        s.industry_code,
-        s.department_code,
-        s.evaluation_period,
-        s.period_end_date,
-        r.rule_version,
-        ev.province_grade is not null as has_sufficient_data,
-        round(greatest(0, least(100,
-            coalesce(gp.base_points, r.no_evaluation_base_points)
-            + coalesce(cm.commendation_points, 0)
-            - coalesce(pd.deduction_points, 0)
-        )), 2)::numeric(5, 2) as score,
-        dl.uscc is not null as is_listed_dishonest
-    from scoped as s
-    inner join {{ ref('int_rule_versions_by_period') }} as r on r.evaluation_period = s.evaluation_period
-    left join {{ ref('int_province_evaluations_in_force') }} as ev
-        on ev.evaluation_period = s.evaluation_period and ev.uscc = s.uscc
-    left join {{ ref('province_grade_points') }} as gp
-        on gp.rule_version = r.rule_version and gp.province_grade = ev.province_grade
-    left join {{ ref('int_commendation_points_by_period') }} as cm
-        on cm.evaluation_period = s.evaluation_period and cm.uscc = s.uscc
-    left join {{ ref('int_penalty_deductions_by_period') }} as pd
-        on pd.evaluation_period = s.evaluation_period and pd.uscc = s.uscc
-    left join {{ ref('int_serious_dishonesty_by_period') }} as dl
-        on dl.evaluation_period = s.evaluation_period and dl.uscc = s.uscc
+vetoes as (
+    select uscc, industry_code, evaluation_period, min(veto_rule_code) as veto_rule_code, max(cap_class) as cap_class
+    from {{ ref('int_veto_hits') }}
+    group by uscc, industry_code, evaluation_period
 ),
 
-banded as (
+adjustments as (
+    select distinct on (uscc, industry_code, evaluation_period)
+        uscc, industry_code, evaluation_period, adjustment_id, adjusted_grade
+    from {{ ref('stg_departments__grade_adjustments') }}
+    order by uscc, industry_code, evaluation_period, approval_date desc, batch_id desc, row_number desc
+),
+
+ranked as (
     select
-        scored.*,
-        lvl.grade as score_grade,
-        lvl.grade_class as score_grade_class
-    from scored
+        t.*,
+        lvl.level_rank as score_rank,
+        dl.uscc is not null as is_listed_dishonest,
+        v.veto_rule_code as industry_veto_code,
+        (select min(c.level_rank) from {{ ref('grade_levels') }} as c
+            where c.rule_version = t.rule_version and c.grade_class = v.cap_class) as veto_cap_rank,
+        (select c.level_rank from {{ ref('grade_levels') }} as c
+            where c.rule_version = t.rule_version and c.grade = 'B+') as thin_data_cap_rank,
+        a.adjustment_id,
+        (select c.level_rank from {{ ref('grade_levels') }} as c
+            where c.rule_version = t.rule_version and c.grade = a.adjusted_grade) as adjusted_rank,
+        (select max(c.level_rank) from {{ ref('grade_levels') }} as c where c.rule_version = t.rule_version)
+            as lowest_rank
+    from totals as t
     inner join {{ ref('grade_levels') }} as lvl
-        on lvl.rule_version = scored.rule_version
-        and scored.score <= lvl.upper_bound
-        and (scored.score > lvl.lower_bound or (lvl.is_lower_inclusive and scored.score >= lvl.lower_bound))
+        on lvl.rule_version = t.rule_version
+        and t.score <= lvl.upper_bound
+        and (t.score > lvl.lower_bound or (lvl.is_lower_inclusive and t.score >= lvl.lower_bound))
+    left join {{ ref('int_serious_dishonesty_by_period') }} as dl
+        on dl.evaluation_period = t.evaluation_period and dl.uscc = t.uscc
+    left join vetoes as v
+        on v.uscc = t.uscc and v.industry_code = t.industry_code and v.evaluation_period = t.evaluation_period
+    left join adjustments as a
+        on a.uscc = t.uscc and a.industry_code = t.industry_code and a.evaluation_period = t.evaluation_period
+),
+
+decided as (
+    select
+        ranked.*,
+        case
+            when is_listed_dishonest then lowest_rank
+            when adjusted_rank is not null then adjusted_rank
+            else greatest(
+                score_rank,
+                coalesce(veto_cap_rank, score_rank),
+                case when has_sufficient_data then score_rank else thin_data_cap_rank end
+            )
+        end as final_rank
+    from ranked
 )
 
 select
-    uscc::text as uscc,
-    industry_code::text as industry_code,
-    evaluation_period::text as evaluation_period,
-    period_end_date::date as period_end_date,
-    score,
-    (case
-        when is_listed_dishonest then 'D'
-        when not has_sufficient_data and score_grade_class = 'A' then 'B+'
-        else score_grade
-    end)::text as grade,
-    (case
-        when is_listed_dishonest then 'D'
-        when not has_sufficient_data and score_grade_class = 'A' then 'B'
-        else score_grade_class
-    end)::text as grade_class,
-    is_listed_dishonest as is_vetoed,
-    (case when is_listed_dishonest then 'SERIOUS_DISHONESTY' end)::text as veto_rule_code,
-    has_sufficient_data,
-    rule_version::text as rule_version,
-    department_code::text as department_code
-from banded
+    d.uscc::text as uscc,
+    d.industry_code::text as industry_code,
+    d.evaluation_period::text as evaluation_period,
+    d.period_end_date::date as period_end_date,
+    d.score,
+    lvl.grade::text as grade,
+    lvl.grade_class::text as grade_class,
+    (d.is_listed_dishonest or d.industry_veto_code is not null) as is_vetoed,
+    (case when d.is_listed_dishonest then 'SERIOUS_DISHONESTY' else d.industry_veto_code end)::text
+        as veto_rule_code,
+    d.has_sufficient_data,
+    d.rule_version::text as rule_version,
+    d.department_code::text as department_code,
+    d.adjustment_id::text as adjustment_id
+from decided as d
+inner join {{ ref('grade_levels') }} as lvl on lvl.rule_version = d.rule_version and lvl.level_rank = d.final_rank

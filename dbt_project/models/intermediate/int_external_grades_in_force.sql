@@ -1,0 +1,11 @@
+-- The external grade in force per subject, grade system and period: the latest dated on or before
+-- the period's end (tax, highway construction, environmental credit; each on its own scale).
+select distinct on (p.evaluation_period, g.uscc, g.grade_system)
+    p.evaluation_period,
+    g.uscc,
+    g.grade_system,
+    g.grade,
+    g.evaluation_date
+from {{ ref('stg_departments__external_grades') }} as g
+inner join {{ ref('evaluation_periods') }} as p on g.evaluation_date <= p.period_end_date
+order by p.evaluation_period, g.uscc, g.grade_system, g.evaluation_date desc, g.batch_id desc, g.row_number desc

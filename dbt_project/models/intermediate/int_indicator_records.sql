@@ -1,0 +1,41 @@
+-- The dated records that count for or against a subject, one row per record, in one long table:
+-- which indicator source they feed, their date, the key that prices them (a penalty's severity,
+-- a commendation's level) and the date from which they stop counting (a penalty repaired or past
+-- its publication period). The raw row behind each is named by source, batch and row number.
+select
+    uscc,
+    'penalties' as indicator_source,
+    decision_date as record_date,
+    severity as item_key,
+    least((computed_publication_end_date + 1), repaired_date) as counts_until,
+    violation_type as record_text,
+    'penalties' as raw_table,
+    batch_id,
+    row_number
+from {{ ref('int_penalties_classified') }}
+
+union all
+
+select uscc, 'commendations', commendation_date, commendation_level, null::date, commendation_name,
+    'commendations', batch_id, row_number
+from {{ ref('stg_departments__commendations') }}
+
+union all
+
+select uscc, case fulfilment_status when 'kept' then 'commitments_kept' else 'commitments_broken' end,
+    coalesce(status_date, commitment_date), null, null::date, commitment_type, 'commitments', batch_id, row_number
+from {{ ref('stg_departments__commitments') }}
+where fulfilment_status in ('kept', 'broken')
+
+union all
+
+select uscc, 'inspection_problems', inspection_date, result, null::date, matter_code, 'inspection_results',
+    batch_id, row_number
+from {{ ref('stg_departments__inspection_results') }}
+where result in ('corrected', 'penalised', 'not_found_at_address')
+
+union all
+
+select uscc, 'complaints', received_date, status, null::date, channel, 'complaints', batch_id, row_number
+from {{ ref('stg_departments__complaints') }}
+where status in ('open', 'closed')
