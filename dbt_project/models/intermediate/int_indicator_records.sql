@@ -1,4 +1,5 @@
--- The dated records that count for or against a subject, one row per record, in one long table:
+-- The dated records that count for or against a subject, one row per record, in one long table
+-- (a licence counts while it is valid: status valid and not past its end date):
 -- which indicator source they feed, their date, the key that prices them (a penalty's severity,
 -- a commendation's level) and the date from which they stop counting (a penalty repaired or past
 -- its publication period). The raw row behind each is named by source, batch and row number.
@@ -39,3 +40,10 @@ union all
 select uscc, 'complaints', received_date, status, null::date, channel, 'complaints', batch_id, row_number
 from {{ ref('stg_departments__complaints') }}
 where status in ('open', 'closed')
+
+union all
+
+select uscc, 'licences_valid', decision_date, null, (valid_to_date + 1), licence_category, 'licences', batch_id,
+    row_number
+from {{ ref('stg_departments__licences') }}
+where licence_status = 'valid'
