@@ -13,6 +13,7 @@ import csv
 import random
 import uuid
 from decimal import Decimal
+from pathlib import Path
 
 import psycopg
 import pytest
@@ -103,12 +104,12 @@ def built(server_url):
             "SELECT uscc, indicator_code, points, weight FROM intermediate.int_indicator_points"
             " WHERE evaluation_period = %s", (PERIOD,))}  # fmt: skip
         listed = {u for (u,) in conn.execute("SELECT uscc FROM raw.serious_dishonesty_list")}
-    yield grades, points, twins, listed
+    yield grades, points, twins, listed, url
     access.drop_database(server_url, name)
 
 
 def test_one_more_penalty_never_raises_a_score_and_lowers_it_unless_at_the_floor(built):
-    grades, points, twins, _ = built
+    grades, points, twins, *_ = built
     checked = strict = 0
     for twin, (base, added) in twins.items():
         if added != "penalty":
@@ -122,7 +123,7 @@ def test_one_more_penalty_never_raises_a_score_and_lowers_it_unless_at_the_floor
 
 
 def test_one_more_commendation_never_lowers_a_score_and_raises_it_unless_at_the_cap(built):
-    grades, points, twins, _ = built
+    grades, points, twins, *_ = built
     checked = strict = 0
     for twin, (base, added) in twins.items():
         if added != "commendation":
@@ -143,7 +144,7 @@ def _cut_points() -> list[tuple[str, str, Decimal, Decimal, bool]]:
 
 
 def test_every_grade_follows_its_score_except_where_a_rule_says_otherwise(built):
-    grades, _, _, listed = built
+    grades, _, _, listed, _ = built
     levels = _cut_points()
     by_score = free = 0
     for code, score, grade, grade_class, is_vetoed, veto, sufficient, adjustment in grades.values():
@@ -159,3 +160,39 @@ def test_every_grade_follows_its_score_except_where_a_rule_says_otherwise(built)
             free += 1
             by_score += grade == expected
     assert free > 200 and by_score == free
+
+
+def test_a_weight_changed_in_the_seed_changes_the_scores_without_code(built, tmp_path):
+    """Runs last: it rebuilds the marts from a copy of the project whose catalogue gives penalties more weight."""
+    import os
+    import shutil
+    import subprocess
+    import sys
+
+    from credit_platform.dbt_runner import dbt_env
+
+    grades, points, _, _, url = built
+    project = tmp_path / "dbt_project"
+    shutil.copytree(paths().dbt_project, project, ignore=shutil.ignore_patterns("target", "logs"))
+    catalogue = project / "seeds" / "indicator_catalogue.csv"
+    rows = list(csv.DictReader(catalogue.open(encoding="utf-8")))
+    for r in rows:
+        if r["industry_code"] == "commerce" and r["indicator_code"] in ("penalties", "province_evaluation"):
+            r["weight"] = str(int(r["weight"]) + (10 if r["indicator_code"] == "penalties" else -10))
+    with catalogue.open("w", encoding="utf-8", newline="") as fh:
+        w = csv.DictWriter(fh, fieldnames=list(rows[0]), lineterminator="\n")
+        w.writeheader()
+        w.writerows(rows)
+    dbt = str(Path(sys.executable).parent / "dbt")
+    res = subprocess.run([dbt, "build", "--quiet", "--project-dir", str(project), "--profiles-dir", str(project)],
+                         env={**os.environ, **dbt_env(url)}, cwd=project, capture_output=True, text=True)  # fmt: skip
+    assert res.returncode == 0, res.stdout[-3000:]
+    with psycopg.connect(libpq_url(url)) as conn:
+        after = dict(conn.execute("SELECT uscc, score FROM marts.fct_industry_credit_grades"
+                                  " WHERE evaluation_period = %s", (PERIOD,)).fetchall())  # fmt: skip
+    changed = {u for u in grades if after[u] != grades[u][1]}
+    # 10 points moved from the province evaluation to penalties: a subject's score moves by
+    # 10 x (1 - its province share) minus the change in its penalty points, so nearly all move.
+    assert len(changed) > len(grades) * 0.9
+    untouched = [u for u in grades if points[(u, "penalties")][0] == points[(u, "penalties")][1]]
+    assert all(after[u] >= grades[u][1] for u in untouched)  # no penalty: only the gain of the bigger weight
