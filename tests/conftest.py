@@ -7,6 +7,7 @@ from __future__ import annotations
 import os
 import uuid
 from collections.abc import Callable, Iterator
+from contextlib import AbstractContextManager, contextmanager
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -52,6 +53,22 @@ def warehouse(server_url: str) -> Iterator[str]:
     assert outcome.applied, "a fresh database must get every migration"
     yield url
     access.drop_database(server_url, name)
+
+
+@pytest.fixture(scope="session")
+def migrated_database(server_url: str) -> Callable[[str], AbstractContextManager[str]]:
+    """``with migrated_database("label") as url:`` a fresh database migrated from scratch, dropped after."""
+
+    @contextmanager
+    def make(label: str) -> Iterator[str]:
+        name, url = _scratch_db(server_url, label)
+        migrate.migrate(url)
+        try:
+            yield url
+        finally:
+            access.drop_database(server_url, name)
+
+    return make
 
 
 @pytest.fixture

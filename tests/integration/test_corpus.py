@@ -12,7 +12,6 @@ from __future__ import annotations
 import datetime as dt
 import hashlib
 import time
-import uuid
 from dataclasses import dataclass, field
 from decimal import Decimal
 from pathlib import Path
@@ -38,8 +37,7 @@ from psycopg import sql
 
 from credit_platform.ingest import loader
 from credit_platform.ingest.config import source_for
-from credit_platform.warehouse import access, migrate
-from credit_platform.warehouse.roles import libpq_url, render, url_for
+from credit_platform.warehouse.roles import libpq_url, url_for
 
 pytestmark = pytest.mark.integration
 
@@ -237,15 +235,9 @@ EXPECTED: dict[str, Loads | Refused] = {
 
 
 @pytest.fixture(scope="module")
-def db(server_url):
-    from sqlalchemy.engine import make_url
-
-    name = f"credit_test_corpus_{uuid.uuid4().hex[:8]}"
-    access.create_database(server_url, name)
-    url = render(make_url(server_url).set(database=name))
-    migrate.migrate(url)
-    yield url
-    access.drop_database(server_url, name)
+def db(migrated_database):
+    with migrated_database("corpus") as url:
+        yield url
 
 
 def test_every_case_has_an_expected_outcome():

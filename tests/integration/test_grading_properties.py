@@ -11,19 +11,16 @@ from __future__ import annotations
 
 import csv
 import random
-import uuid
 from decimal import Decimal
 from pathlib import Path
 
 import psycopg
 import pytest
-from sqlalchemy.engine import make_url
 
 from credit_platform import uscc
 from credit_platform.dbt_runner import run_dbt
 from credit_platform.settings import paths
-from credit_platform.warehouse import access, migrate
-from credit_platform.warehouse.roles import libpq_url, render
+from credit_platform.warehouse.roles import libpq_url
 
 pytestmark = pytest.mark.integration
 
@@ -84,11 +81,12 @@ def _city(seed: int = 20251231) -> tuple[dict[str, list], dict[str, tuple[str, s
 
 
 @pytest.fixture(scope="module")
-def built(server_url):
-    name = f"credit_test_grading_{uuid.uuid4().hex[:8]}"
-    access.create_database(server_url, name)
-    url = render(make_url(server_url).set(database=name))
-    migrate.migrate(url)
+def built(migrated_database):
+    with migrated_database("grading") as url:
+        yield _build(url)
+
+
+def _build(url: str):
     tables, twins = _city()
     with psycopg.connect(libpq_url(url)) as conn:
         conn.execute("INSERT INTO ops.load_batches (source, source_file) VALUES ('generated', 'generated')")
@@ -104,8 +102,7 @@ def built(server_url):
             "SELECT uscc, indicator_code, points, weight FROM intermediate.int_indicator_points"
             " WHERE evaluation_period = %s", (PERIOD,))}  # fmt: skip
         listed = {u for (u,) in conn.execute("SELECT uscc FROM raw.serious_dishonesty_list")}
-    yield grades, points, twins, listed, url
-    access.drop_database(server_url, name)
+    return grades, points, twins, listed, url
 
 
 def test_one_more_penalty_never_raises_a_score_and_lowers_it_unless_at_the_floor(built):

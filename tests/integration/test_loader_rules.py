@@ -11,7 +11,6 @@ import signal
 import subprocess
 import sys
 import time
-import uuid
 from pathlib import Path
 
 import psycopg
@@ -20,8 +19,7 @@ import pytest
 from credit_platform import uscc
 from credit_platform.ingest import config, loader
 from credit_platform.ingest.check import check_file
-from credit_platform.warehouse import access, migrate
-from credit_platform.warehouse.roles import libpq_url, render, url_for
+from credit_platform.warehouse.roles import libpq_url, url_for
 
 pytestmark = pytest.mark.integration
 
@@ -71,15 +69,9 @@ def _write_csv(path: Path, header: list[str], rows: list[list[str]], encoding: s
 
 
 @pytest.fixture(scope="module")
-def db(server_url):
-    from sqlalchemy.engine import make_url
-
-    name = f"credit_test_rules_{uuid.uuid4().hex[:8]}"
-    access.create_database(server_url, name)
-    url = render(make_url(server_url).set(database=name))
-    migrate.migrate(url)
-    yield url
-    access.drop_database(server_url, name)
+def db(migrated_database):
+    with migrated_database("rules") as url:
+        yield url
 
 
 @pytest.fixture(scope="module")

@@ -8,7 +8,6 @@ import subprocess
 import sys
 import threading
 import urllib.parse
-import uuid
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 
@@ -18,8 +17,7 @@ import pytest
 from credit_platform import uscc
 from credit_platform.ingest import loader
 from credit_platform.ingest.pull import Portal, PullError, pull_province
-from credit_platform.warehouse import access, migrate
-from credit_platform.warehouse.roles import libpq_url, render, url_for
+from credit_platform.warehouse.roles import libpq_url, url_for
 
 pytestmark = pytest.mark.integration
 
@@ -83,15 +81,9 @@ def fake_portal():
 
 
 @pytest.fixture
-def db(server_url):
-    from sqlalchemy.engine import make_url
-
-    name = f"credit_test_pull_{uuid.uuid4().hex[:8]}"
-    access.create_database(server_url, name)
-    url = render(make_url(server_url).set(database=name))
-    migrate.migrate(url)
-    yield url
-    access.drop_database(server_url, name)
+def db(migrated_database):
+    with migrated_database("pull") as url:
+        yield url
 
 
 def test_pulls_are_incremental_and_load_like_any_push(db, fake_portal, tmp_path):
