@@ -13,9 +13,9 @@ export DBT_SEND_ANONYMOUS_USAGE_STATS := False
 export PYTHONDONTWRITEBYTECODE := 1
 
 MANIFEST := dbt_project/target/manifest.json
-DBT_SOURCES := dbt_project/dbt_project.yml $(shell find dbt_project/models dbt_project/seeds dbt_project/macros dbt_project/tests -type f 2>/dev/null)
+DBT_SOURCES := dbt_project/dbt_project.yml $(shell find dbt_project/models dbt_project/seeds dbt_project/macros dbt_project/tests dbt_project/snapshots -type f 2>/dev/null)
 
-.PHONY: help install lock lint test test-fast test-pg compose-tool manifest demo summary bench warehouse warehouse-url psql health airflow stop clean
+.PHONY: help install lock lint test test-fast test-pg compose-tool manifest demo summary docs bench warehouse warehouse-url psql health airflow stop clean
 
 help: ## list the make targets
 	@grep -hE '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | sed -E 's/:.*## /\t/' | expand -t 18
@@ -47,6 +47,9 @@ demo: $(STAMP) $(MANIFEST) ## set everything up and run the whole job end to end
 
 summary: $(STAMP) ## print what the last run produced (loads, grades, publications, inspection lists)
 	@$(CP) summary
+
+docs: $(STAMP) ## build the dbt docs from the warehouse and serve them on 127.0.0.1:8081
+	@$(CP) docs
 
 bench: $(STAMP) ## loader speed and memory on 1,000,000 penalty rows, against raw COPY and pandas
 	@$(CP) bench

@@ -99,6 +99,19 @@ def summary(base_url: str) -> str:
             ):
                 lines.append(f"  {ind:<24} {a:>6} {b:>6} {c:>6} {d:>6} {thin:>9}  {name}")
 
+        lines.append("\nEvaluation periods:")
+        for period_name, state, late, changes in conn.execute(
+            """SELECT g.evaluation_period,
+                      coalesce((SELECT c.action || ' ' || to_char(c.cutoff_at, 'YYYY-MM-DD HH24:MI') || ' by '
+                                       || c.requested_by FROM ops.period_closures c
+                                 WHERE c.evaluation_period = g.evaluation_period
+                                 ORDER BY c.recorded_at DESC LIMIT 1), 'open'),
+                      (SELECT count(*) FROM marts.fct_late_records l WHERE l.evaluation_period = g.evaluation_period),
+                      (SELECT count(*) FROM marts.fct_grade_changes x WHERE x.to_period = g.evaluation_period)
+                 FROM (SELECT DISTINCT evaluation_period FROM marts.fct_industry_credit_grades) g ORDER BY 1"""
+        ):
+            lines.append(f"  {period_name:10} {state:40} {late:>6} late records  {changes:>6} class changes")
+
         pubs = conn.execute(
             "SELECT DISTINCT ON (platform) platform, disclosure_level, row_count, output_path FROM ops.publications"
             " ORDER BY platform, created_at DESC"

@@ -10,11 +10,13 @@
     credit-platform airflow start|stop|status|env         the local Airflow 3 services
     credit-platform health               run the platform health checks as each role
     credit-platform check FILE           check a file before sending it (every problem, row and column)
+    credit-platform what-if CATALOGUE    grade with a proposed indicator catalogue in scratch schemas, compare
     credit-platform dbt ARGS...          run dbt as the transformer role (e.g. dbt debug)
     credit-platform generate             write the demo city's files into the inbox
     credit-platform load PATH...         load inbox files into raw by hand, as the loader role
     credit-platform demo                 generate, run the whole DAG chain, print the summary
     credit-platform summary              the summary of what the chain produced
+    credit-platform docs                 build the dbt docs site and serve it (--no-serve: build only)
     credit-platform bench                loader speed and memory (make bench)
     credit-platform stop                 stop Airflow and the embedded server
 
@@ -187,6 +189,16 @@ def cmd_health(args: argparse.Namespace) -> int:
     return 0
 
 
+def cmd_what_if(args: argparse.Namespace) -> int:
+    from credit_platform import whatif
+    from credit_platform.warehouse.roles import admin_url
+
+    outcome = whatif.run(admin_url(), Path(args.catalogue), period=args.period, keep=args.keep,
+                         out=Path(args.out).resolve() if args.out else None)  # fmt: skip
+    print(whatif.render_text(outcome))
+    return 0
+
+
 def cmd_dbt(args: argparse.Namespace) -> int:
     from credit_platform.dbt_runner import run_dbt
 
@@ -298,6 +310,110 @@ def cmd_bench(args: argparse.Namespace) -> int:
     return 0
 
 
+def cmd_docs(args: argparse.Namespace) -> int:
+    from credit_platform import docs
+
+    site = Path(args.site).resolve() if args.site else docs.site_dir()
+    port = docs.docs_port() if args.port is None else args.port
+    base = setup_warehouse()
+    _say("generating the dbt docs (dbt docs generate, reading the warehouse's catalogue) ...")
+    build = docs.build_site(base, site=site)
+    _say(f"docs built in {build.seconds:.1f} s: {build.models} models, {build.seeds} seeds, {build.sources} sources,"
+         f" {build.catalogued} tables and views catalogued, in {build.site}")  # fmt: skip
+    if build.unbuilt_marts:
+        _say(f"note: {len(build.unbuilt_marts)} marts are not built in the warehouse"
+             f" ({', '.join(build.unbuilt_marts)}): their descriptions are there, their column types"
+             " come from a built warehouse;"
+             " run `make demo` (or `credit-platform dbt build`) first, then `make docs` again")  # fmt: skip
+    if args.no_serve:
+        print(build.site / "index.html")
+        return 0
+    server = docs.make_server(build.site, port)
+    url = docs.server_url(server)
+    _say(f"serving {build.site} on {url} (dbt docs: {url}dbt/index.html); Ctrl-C to stop")
+    print(url, flush=True)
+    try:
+        server.serve_forever()
+    except KeyboardInterrupt:
+        pass
+    finally:
+        server.server_close()
+    return 0
+
+
+def cmd_close_period(args: argparse.Namespace) -> int:
+    from credit_platform.periods import PeriodError, close_period
+
+    setup_warehouse()
+    from credit_platform.warehouse.roles import admin_url, libpq_url
+
+    try:
+        c = close_period(libpq_url(admin_url()), args.period, requested_by=args.by, **(
+            {"reason": args.reason} if args.reason else {}))  # fmt: skip
+    except PeriodError as exc:
+        _say(f"not closed: {exc}")
+        return 1
+    _say(f"{c.evaluation_period} closed at {c.cutoff_at:%Y-%m-%d %H:%M:%S %Z} under rule version {c.rule_version}:"
+         " batches loaded from now on are late for it (marts.fct_late_records)")  # fmt: skip
+    return 0
+
+
+def cmd_regrade(args: argparse.Namespace) -> int:
+    from credit_platform.dbt_runner import run_dbt
+    from credit_platform.periods import PeriodError, regrade
+
+    setup_warehouse()
+    from credit_platform.warehouse.roles import admin_url, libpq_url
+
+    try:
+        c = regrade(libpq_url(admin_url()), args.period, requested_by=args.by, reason=args.reason,
+                    rule_version=args.rule_version)  # fmt: skip
+    except PeriodError as exc:
+        _say(f"not re-graded: {exc}")
+        return 1
+    _say(f"re-grading {c.evaluation_period} (recorded in ops.period_closures): data until"
+         f" {c.cutoff_at:%Y-%m-%d %H:%M:%S %Z}, rule version {c.rule_version}")  # fmt: skip
+    if args.no_build:
+        return 0
+    return run_dbt(["build"]).returncode
+
+
+def cmd_rebuild(args: argparse.Namespace) -> int:
+    from credit_platform.periods import PeriodError, rebuild
+
+    if not args.yes:
+        _say("rebuild empties raw and drops every table of staging, intermediate and marts, then lands every"
+             " archived batch again and runs dbt; say --yes to go on")  # fmt: skip
+        return 2
+    setup_warehouse()
+    from credit_platform.warehouse.roles import admin_url, libpq_url
+
+    try:
+        r = rebuild(libpq_url(admin_url()))
+    except PeriodError as exc:
+        _say(f"rebuild failed: {exc}")
+        return 1
+    _say(f"rebuilt from the archive: {r.batches} batches, {r.rows_loaded} rows loaded, {r.rows_rejected} rejected;"
+         f" reset {r.seconds_reset:.1f} s, landing {r.seconds_landing:.1f} s, dbt {r.seconds_dbt:.1f} s")  # fmt: skip
+    return 0
+
+
+def cmd_explain(args: argparse.Namespace) -> int:
+    from credit_platform.explain import NotGraded, explain
+
+    setup_warehouse()
+    from credit_platform.warehouse.roles import admin_url, libpq_url, url_for
+
+    try:
+        # the transformer reads marts and the raw rows and load batches they name
+        print(explain(libpq_url(url_for("transformer", admin_url())), args.uscc.strip().upper(), industry=args.industry,
+                      period=args.period))  # fmt: skip
+    except NotGraded as exc:
+        _say(str(exc))
+        return 1
+    return 0
+
+
 def cmd_stop(args: argparse.Namespace) -> int:
     from credit_platform import services
     from credit_platform.warehouse import embedded
@@ -351,6 +467,14 @@ def build_parser() -> argparse.ArgumentParser:
     c.add_argument("--department", help="department code (default: from a departments/<code>/ folder)")
     c.add_argument("--format", choices=["text", "json"], default="text")
     c.set_defaults(func=cmd_check_file)
+    wi = sub.add_parser("what-if", help="grade with a proposed indicator catalogue in scratch schemas and compare")
+    wi.add_argument("catalogue", help="a CSV with the columns of dbt_project/seeds/indicator_catalogue.csv")
+    wi.add_argument("--period", help="evaluation period to compare (default: the latest graded)")
+    wi.add_argument("--out", help="CSV of the subjects whose class changes"
+                    " (default: .local/whatif/changed_subjects_<period>.csv)")  # fmt: skip
+    wi.add_argument("--keep", action="store_true",
+                    help="keep the whatif_* schemas for querying (replaced by the next run)")  # fmt: skip
+    wi.set_defaults(func=cmd_what_if)
     d = sub.add_parser("dbt", help="run dbt as the transformer role")
     d.add_argument("rest", nargs=argparse.REMAINDER, help="dbt arguments, e.g. build --select marts")
     d.set_defaults(func=cmd_dbt)
@@ -373,6 +497,33 @@ def build_parser() -> argparse.ArgumentParser:
     b.add_argument("--no-pandas", action="store_true", help="skip the (slow) pandas measurement")
     b.add_argument("--rounds", type=int, default=3, help="rounds of raw COPY and our load; the best of each counts")
     b.set_defaults(func=cmd_bench)
+    dc = sub.add_parser("docs", help="build the dbt docs site and serve it on 127.0.0.1 (make docs)")
+    dc.add_argument("--port", type=int, help="port to serve on (default: $CREDIT_DOCS_PORT or 8081)")
+    dc.add_argument("--site", help="the site folder (default: $CREDIT_LOCAL_DIR/docs)")
+    dc.add_argument("--no-serve", action="store_true", help="build the site only and print its index page")
+    dc.set_defaults(func=cmd_docs)
+    ex = sub.add_parser("explain", help="why a subject has its grades: every indicator, rule and record behind them")
+    ex.add_argument("uscc")
+    ex.add_argument("--industry", help="one industry (default: every industry it is graded in)")
+    ex.add_argument("--period", help="the evaluation period (default: the latest)")
+    ex.set_defaults(func=cmd_explain)
+    cp = sub.add_parser("close-period", help="close an ended evaluation period: its grades keep the data loaded so far")
+    cp.add_argument("period")
+    cp.add_argument("--by", required=True, help="who closes it (kept in ops.period_closures)")
+    cp.add_argument("--reason", help="why (default: the period ended)")
+    cp.set_defaults(func=cmd_close_period)
+    rg = sub.add_parser("regrade", help="re-grade a closed period with the records that arrived late (logged)")
+    rg.add_argument("period")
+    rg.add_argument("--reason", required=True)
+    rg.add_argument("--by", required=True, help="who asks for it")
+    rg.add_argument("--rule-version", help="grade under another rule version (default: the one it was closed with)")
+    rg.add_argument("--no-build", action="store_true",
+                    help="record the re-grading only; the next grading run applies it")
+    rg.set_defaults(func=cmd_regrade)
+    rb = sub.add_parser("rebuild",
+                        help="rebuild raw through marts from $CREDIT_ARCHIVE alone (closed periods reproduce)")
+    rb.add_argument("--yes", action="store_true", help="really empty raw and drop the dbt tables first")
+    rb.set_defaults(func=cmd_rebuild)
     s = sub.add_parser("stop", help="stop Airflow and the embedded warehouse")
     s.set_defaults(func=cmd_stop)
     return p

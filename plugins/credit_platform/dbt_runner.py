@@ -34,8 +34,9 @@ def dbt_env(base_url: str | None = None) -> dict[str, str]:
     return env
 
 
-def run_dbt(args: list[str], *, base_url: str | None = None, check: bool = False, capture: bool = False):
-    project = paths().dbt_project
+def run_dbt(args: list[str], *, base_url: str | None = None, check: bool = False, capture: bool = False,
+            project: Path | None = None):
+    project = project or paths().dbt_project
     dbt = Path(sys.executable).parent / "dbt"
     cmd = [str(dbt) if dbt.exists() else "dbt", *args, "--project-dir", str(project), "--profiles-dir", str(project)]
     return subprocess.run(

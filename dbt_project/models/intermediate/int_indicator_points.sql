@@ -8,7 +8,9 @@
 --   add_per_item     the points of the records in the window, not above the weight
 -- A record's points: a penalty's severity (seed severity_deductions), a commendation's level (seed
 -- commendation_points), otherwise the indicator's points_per_item. Records in the window are those
--- dated after the period's end minus window_months and on or before the end, still counting then.
+-- dated after the period's end minus window_months and on or before the end, still counting then
+-- (int_indicator_records_by_period). source_records names the raw rows behind the points (ids
+-- separated by spaces): the records counted, or the evaluation in force.
 with scoped as (
     select s.*, r.rule_version
     from {{ ref('int_subject_industries_scoped') }} as s
@@ -30,14 +32,14 @@ items as (
         i.evaluation_period,
         i.indicator_code,
         count(*) as item_count,
-        sum(coalesce(sd.deduction_points, cp.points, i.points_per_item)) as item_points
+        sum(coalesce(sd.deduction_points, cp.points, i.points_per_item)) as item_points,
+        string_agg(rec.source_record_id, ' ' order by rec.record_date, rec.batch_id, rec.row_number) as source_records
     from indicators as i
-    inner join {{ ref('int_indicator_records') }} as rec
+    inner join {{ ref('int_indicator_records_by_period') }} as rec
         on rec.uscc = i.uscc
+        and rec.evaluation_period = i.evaluation_period
         and rec.indicator_source = i.indicator_code
-        and rec.record_date <= i.period_end_date
         and rec.record_date > i.period_end_date - make_interval(months => i.window_months)
-        and (rec.counts_until is null or i.period_end_date < rec.counts_until)
     left join {{ ref('severity_deductions') }} as sd
         on i.indicator_code = 'penalties' and sd.rule_version = i.rule_version and sd.severity = rec.item_key
     left join {{ ref('commendation_points') }} as cp
@@ -49,7 +51,8 @@ items as (
 
 grades as (
     select i.uscc, i.industry_code, i.evaluation_period, i.indicator_code,
-        coalesce(pe.province_grade, eg.grade) as grade_in_force
+        coalesce(pe.province_grade, eg.grade) as grade_in_force,
+        coalesce(pe.source_record_id, eg.source_record_id) as source_record_id
     from indicators as i
     left join {{ ref('int_province_evaluations_in_force') }} as pe
         on i.grade_system = 'province' and pe.uscc = i.uscc and pe.evaluation_period = i.evaluation_period
@@ -72,6 +75,7 @@ select
     i.weight,
     coalesce(it.item_count, 0) as item_count,
     g.grade_in_force,
+    coalesce(it.source_records, g.source_record_id, '') as source_records,
     round(case i.scoring_rule
         when 'grade_share' then i.weight * coalesce(gs.share, i.no_data_share)
         when 'deduct_per_item' then greatest(0, i.weight - coalesce(it.item_points, 0))

@@ -2,7 +2,8 @@
 -- mapping of category and fine (seed penalty_severity; a department's own rows before the '*'
 -- defaults; the most severe when several categories are joined), the publication rule in force at
 -- its decision date and the end of publication that rule gives, the department's own end date
--- (CF_GSJZQ) beside it with a flag when the two differ, and the date it was repaired, if it was.
+-- (CF_GSJZQ) beside it with a flag when the two differ, and the date it was repaired, if it was
+-- (with the batch of that repair decision).
 with penalties as (
     select * from {{ ref('stg_departments__penalties') }}
 ),
@@ -43,10 +44,12 @@ severity as (
 ),
 
 repairs as (
-    select uscc, record_reference, min(repair_date) as repaired_date
+    -- the earliest repair of the record, and the batch it came in
+    select distinct on (uscc, record_reference)
+        uscc, record_reference, repair_date as repaired_date, batch_id as repair_batch_id
     from {{ ref('stg_departments__credit_repairs') }}
     where record_type = 'penalty'
-    group by uscc, record_reference
+    order by uscc, record_reference, repair_date, batch_id, row_number
 ),
 
 classified as (
@@ -75,6 +78,7 @@ select
         false
     ) as has_publication_end_difference,
     rep.repaired_date,
+    rep.repair_batch_id,
     c.batch_id,
     c.source_file,
     c.row_number

@@ -1,10 +1,13 @@
--- The rule version in force at each period's end date.
+-- The rule version of each period: the one recorded when the period was closed, otherwise the one
+-- in force at the period's end date (so a rule version added later never changes a closed period).
 select
     p.evaluation_period,
     p.period_start_date,
     p.period_end_date,
-    r.rule_version
+    coalesce(c.rule_version, r.rule_version) as rule_version
 from {{ ref('evaluation_periods') }} as p
-inner join {{ ref('rule_versions') }} as r
+left join {{ ref('int_period_cutoffs') }} as c on c.evaluation_period = p.evaluation_period
+left join {{ ref('rule_versions') }} as r
     on p.period_end_date >= r.effective_from
     and (r.effective_to is null or p.period_end_date <= r.effective_to)
+where c.rule_version is not null or r.rule_version is not null

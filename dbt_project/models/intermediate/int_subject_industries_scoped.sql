@@ -1,21 +1,46 @@
 -- Who is graded where: each (subject, industry) a department's scope lists, when that department
 -- owns the industry, for every evaluation period of the industry's cycle (half-year, year or
--- quarter: seed industries); deregistered subjects are not graded.
+-- quarter: seed industries); deregistered subjects are not graded. For a closed period only the
+-- scope and register rows loaded before its cutoff count (int_batches_arrived_late).
 with scopes as (
-    select distinct s.uscc, s.industry_code, s.department_code, i.evaluation_cycle
+    select s.uscc, s.industry_code, s.department_code, i.evaluation_cycle, s.batch_id
     from {{ ref('stg_departments__supervision_scopes') }} as s
     inner join {{ ref('industries') }} as i
         on i.industry_code = s.industry_code and i.department_code = s.department_code
+),
+
+scoped as (
+    select distinct
+        scopes.uscc,
+        scopes.industry_code,
+        scopes.department_code,
+        p.evaluation_period,
+        p.period_start_date,
+        p.period_end_date
+    from scopes
+    inner join {{ ref('evaluation_periods') }} as p on p.evaluation_cycle = scopes.evaluation_cycle
+    where {{ arrived_in_time('scopes.batch_id', 'p.evaluation_period') }}
+),
+
+registered as (
+    -- the latest register row per subject known for the period (a later load supersedes)
+    select distinct on (p.evaluation_period, r.uscc)
+        p.evaluation_period,
+        r.uscc,
+        r.is_deregistered
+    from {{ ref('stg_registry__subjects') }} as r
+    cross join {{ ref('evaluation_periods') }} as p
+    where {{ arrived_in_time('r.batch_id', 'p.evaluation_period') }}
+    order by p.evaluation_period, r.uscc, r.batch_id desc, r.row_number desc
 )
 
 select
-    scopes.uscc,
-    scopes.industry_code,
-    scopes.department_code,
-    p.evaluation_period,
-    p.period_start_date,
-    p.period_end_date
-from scopes
-inner join {{ ref('int_subjects_deduplicated') }} as subj on subj.uscc = scopes.uscc
-inner join {{ ref('evaluation_periods') }} as p on p.evaluation_cycle = scopes.evaluation_cycle
-where not subj.is_deregistered
+    scoped.uscc,
+    scoped.industry_code,
+    scoped.department_code,
+    scoped.evaluation_period,
+    scoped.period_start_date,
+    scoped.period_end_date
+from scoped
+inner join registered as reg on reg.evaluation_period = scoped.evaluation_period and reg.uscc = scoped.uscc
+where not reg.is_deregistered

@@ -3,8 +3,10 @@
 -- before any veto. The grade follows the cut points of the rule version in force, then:
 --   a subject without a province evaluation in force has insufficient data: at most B+;
 --   an industry veto rule it triggered (int_veto_hits) caps its class: at most the top of that class;
---   a manual adjustment (the latest for the subject, industry and period) sets the grade;
+--   a manual adjustment (the latest for the subject, industry and period) sets the grade; one that
+--   names an objection (objection_id) is a correction after that objection;
 --   being on the serious-dishonesty list within the period forces D, whatever the adjustment.
+-- grade_basis and basis_reason say which of these decided the grade (kept in the grade history).
 with totals as (
     select
         uscc,
@@ -27,7 +29,9 @@ vetoes as (
 
 adjustments as (
     select distinct on (uscc, industry_code, evaluation_period)
-        uscc, industry_code, evaluation_period, adjustment_id, adjusted_grade
+        uscc, industry_code, evaluation_period, adjustment_id, adjusted_grade, objection_id,
+        reason as adjustment_reason, approver, approval_date,
+        {{ record_id("'grade_adjustments'", 'batch_id', 'row_number') }} as adjustment_record_id
     from {{ ref('stg_departments__grade_adjustments') }}
     order by uscc, industry_code, evaluation_period, approval_date desc, batch_id desc, row_number desc
 ),
@@ -43,6 +47,11 @@ ranked as (
         (select c.level_rank from {{ ref('grade_levels') }} as c
             where c.rule_version = t.rule_version and c.grade = 'B+') as thin_data_cap_rank,
         a.adjustment_id,
+        a.objection_id,
+        a.adjustment_reason,
+        a.approver,
+        a.approval_date,
+        a.adjustment_record_id,
         (select c.level_rank from {{ ref('grade_levels') }} as c
             where c.rule_version = t.rule_version and c.grade = a.adjusted_grade) as adjusted_rank,
         (select max(c.level_rank) from {{ ref('grade_levels') }} as c where c.rule_version = t.rule_version)
@@ -89,6 +98,22 @@ select
     d.has_sufficient_data,
     d.rule_version::text as rule_version,
     d.department_code::text as department_code,
-    d.adjustment_id::text as adjustment_id
+    d.adjustment_id::text as adjustment_id,
+    d.adjustment_record_id::text as adjustment_record_id,
+    (case
+        when d.is_listed_dishonest then 'serious_dishonesty'
+        when d.adjusted_rank is not null and d.objection_id is not null then 'objection_correction'
+        when d.adjusted_rank is not null then 'adjusted'
+        else 'computed'
+    end)::text as grade_basis,
+    (case
+        when d.is_listed_dishonest then '列入严重失信主体名单 / on the serious-dishonesty list within the period'
+        when d.adjusted_rank is not null then
+            (case when d.objection_id is not null then '异议 ' || d.objection_id || ' 更正 / corrected after objection '
+                || d.objection_id || ': ' else '人工调整 / adjusted: ' end)
+            || coalesce(d.adjustment_reason, '') || ' (' || coalesce(d.approver, '?') || ', '
+            || coalesce(d.approval_date::text, '?') || ')'
+        else '按规则版本 ' || d.rule_version || ' 计算 / computed under rule version ' || d.rule_version
+    end)::text as basis_reason
 from decided as d
 inner join {{ ref('grade_levels') }} as lvl on lvl.rule_version = d.rule_version and lvl.level_rank = d.final_rank

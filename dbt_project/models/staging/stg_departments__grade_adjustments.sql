@@ -9,6 +9,7 @@ select
     {{ raw_text('reason') }} as reason,
     {{ raw_text('approver') }} as approver,
     {{ raw_date('approval_date') }} as approval_date,
+    {{ raw_code('objection_id') }} as objection_id,
     batch_id,
     source_file,
     row_number

@@ -73,3 +73,50 @@ class ArchivingTap:
         if self._out is not None:
             self._out.close()
         self._part.unlink(missing_ok=True)
+
+
+# The ledger: what was loaded from each archived file, one JSON line per loaded batch, appended
+# when the batch commits. With the files it makes the archive self-describing: a rebuild
+# (``credit_platform.rebuild``) lands every batch again under its own id from these two alone.
+LEDGER = "ledger.jsonl"
+LEDGER_FIELDS = (
+    "batch_id", "source", "department_code", "source_file", "file_sha256", "file_size", "file_mtime",
+    "started_at", "finished_at", "as_of", "rows_in", "rows_loaded", "rows_rejected", "rows_protected",
+)  # fmt: skip
+
+
+def append_ledger(archive_dir: Path, entry: dict) -> None:
+    """Append one loaded batch to the archive's ledger (one line, written whole, under a lock)."""
+    import fcntl
+    import json
+
+    archive_dir.mkdir(parents=True, exist_ok=True)
+    line = json.dumps({k: entry.get(k) for k in LEDGER_FIELDS}, ensure_ascii=False, default=str) + "\n"
+    with open(archive_dir / LEDGER, "a", encoding="utf-8") as fh:
+        fcntl.flock(fh, fcntl.LOCK_EX)
+        try:
+            fh.write(line)
+            fh.flush()
+            os.fsync(fh.fileno())
+        finally:
+            fcntl.flock(fh, fcntl.LOCK_UN)
+
+
+def read_ledger(archive_dir: Path) -> list[dict]:
+    """The ledger's entries in batch order (the last entry of a batch wins)."""
+    import json
+
+    path = archive_dir / LEDGER
+    if not path.exists():
+        return []
+    entries: dict[int, dict] = {}
+    with open(path, encoding="utf-8") as fh:
+        for number, line in enumerate(fh, start=1):
+            if not line.strip():
+                continue
+            try:
+                entry = json.loads(line)
+            except json.JSONDecodeError as exc:
+                raise ValueError(f"{path}, line {number}: not a JSON ledger entry ({exc})") from exc
+            entries[int(entry["batch_id"])] = entry
+    return [entries[k] for k in sorted(entries)]

@@ -23,7 +23,7 @@ import psycopg
 from psycopg import sql
 
 from credit_platform.ingest import validate
-from credit_platform.ingest.archive import ArchivingTap, archive, sha256_of
+from credit_platform.ingest.archive import ArchivingTap, append_ledger, archive, sha256_of
 from credit_platform.ingest.config import Source, departments, rules, source_for
 from credit_platform.ingest.readers import UnreadableFile
 from credit_platform.ingest.stage import RawTarget, stage_file
@@ -148,6 +148,7 @@ def load_file(
         try:
             result = _load_rows(conn, source, path, relative, archive_dir, batch_id, department, as_of)
             conn.commit()
+            _record_in_ledger(conn, archive_dir, batch_id, as_of)
         except _Duplicate as dup:
             conn.rollback()
             conn.execute(
@@ -178,6 +179,69 @@ def load_file(
     return result
 
 
+def _record_in_ledger(conn, archive_dir: Path, batch_id: int, as_of: dt.date) -> None:
+    """After the commit: the batch goes into the archive's ledger, which a rebuild replays."""
+    cur = conn.execute("SELECT * FROM ops.load_batches WHERE batch_id = %s", (batch_id,))
+    names = [d.name for d in cur.description]
+    entry = dict(zip(names, cur.fetchone(), strict=True))
+    entry["as_of"] = as_of.isoformat()
+    append_ledger(archive_dir, entry)
+    conn.commit()
+
+
+class RelandMismatch(LoadError):
+    """A batch landed again from the archive did not give the rows it gave the first time."""
+
+
+def reland(url: str, entry: dict, *, archive_dir: Path | None = None) -> LoadResult:
+    """Land one ledger entry again, from its archived file, under its own batch id.
+
+    The batch record is kept (or, when the database has lost it, restored from the ledger with its
+    original times), so that which period a batch was late for stays what it was. The rows read,
+    loaded and rejected must equal the ledger's, else ``RelandMismatch``.
+    """
+    import tempfile
+
+    archive_dir = archive_dir or paths().archive
+    batch_id, relative, digest = int(entry["batch_id"]), entry["source_file"], entry["file_sha256"]
+    archived = archive_dir / digest
+    if not archived.is_file():
+        raise LoadError(f"{relative}: batch {batch_id} is not in the archive (no {archived})")
+    source = source_for(relative)
+    if source is None or source.name != entry["source"]:
+        raise LoadError(f"{relative}: batch {batch_id} was loaded as {entry['source']}, which no longer claims it")
+    department = entry.get("department_code")
+    as_of = dt.date.fromisoformat(entry["as_of"])
+    with tempfile.TemporaryDirectory(prefix="credit-reland-") as tmp, psycopg.connect(url) as conn:
+        path = Path(tmp) / "inbox" / relative
+        path.parent.mkdir(parents=True)
+        path.symlink_to(archived)
+        known = conn.execute("SELECT file_sha256 FROM ops.load_batches WHERE batch_id = %s", (batch_id,)).fetchone()
+        if known is None:
+            conn.execute(
+                "INSERT INTO ops.load_batches (batch_id, source, department_code, source_file, file_sha256, status,"
+                " file_size, file_mtime, started_at, finished_at) OVERRIDING SYSTEM VALUE"
+                " VALUES (%s, %s, %s, %s, %s, 'running', %s, %s, %s, %s)",
+                (batch_id, source.name, department, relative, digest, entry.get("file_size"), entry.get("file_mtime"),
+                 entry["started_at"], entry["finished_at"]),
+            )  # fmt: skip
+            conn.execute("SELECT setval(pg_get_serial_sequence('ops.load_batches', 'batch_id'),"
+                         " greatest((SELECT max(batch_id) FROM ops.load_batches), 1))")  # fmt: skip
+        elif known[0] != digest:
+            raise LoadError(f"{relative}: batch {batch_id} holds {known[0]} in ops.load_batches, the ledger {digest}")
+        result = _load_rows(conn, source, path, relative, Path(tmp) / "archive", batch_id, department, as_of,
+                            reland=True)  # fmt: skip
+        if result.sha256 != digest:
+            raise RelandMismatch(f"{relative}: the archived file of batch {batch_id} hashes to {result.sha256}")
+        counts = (result.rows_in, result.rows_loaded, result.rows_rejected, result.rows_protected)
+        expected = tuple(entry.get(k) for k in ("rows_in", "rows_loaded", "rows_rejected", "rows_protected"))
+        if counts != expected:
+            raise RelandMismatch(f"{relative}: batch {batch_id} gave rows in/loaded/rejected/protected {counts}"
+                                 f" from the archive, {expected} when first loaded")  # fmt: skip
+        conn.commit()
+    return result
+
+
 def _claim(conn, source: Source, department: str | None, digest: str, batch_id: int) -> None:
     """Raise ``_Duplicate`` when these bytes were loaded already; otherwise hold them until commit."""
     conn.execute("SELECT pg_advisory_xact_lock(hashtextextended(%s, 0))", (f"{source.name}|{department}|{digest}",))
@@ -192,7 +256,7 @@ def _claim(conn, source: Source, department: str | None, digest: str, batch_id: 
 
 
 def _load_rows(conn, source: Source, path: Path, relative: str, archive_dir: Path, batch_id: int,
-               department: str | None, as_of: dt.date) -> LoadResult:  # fmt: skip
+               department: str | None, as_of: dt.date, *, reland: bool = False) -> LoadResult:  # fmt: skip
     if department is not None and department not in departments():
         known = ", ".join(sorted(departments()))
         raise UnreadableFile(f"unknown department code {department!r} in the path (known: {known})")
@@ -279,11 +343,14 @@ def _load_rows(conn, source: Source, path: Path, relative: str, archive_dir: Pat
     reasons = dict(conn.execute(
         "SELECT reason_code, count(*) FROM ops.rejected_rows WHERE batch_id = %s GROUP BY 1 ORDER BY 1", (batch_id,)
     ).fetchall())  # fmt: skip
-    conn.execute(
+    # A batch landed again from the archive keeps when it first finished (which decides the
+    # periods it was late for) and records when it was rebuilt.
+    stamp = sql.Identifier("relanded_at" if reland else "finished_at")
+    conn.execute(sql.SQL(
         "UPDATE ops.load_batches SET status = 'loaded', rows_in = %s, rows_loaded = %s, rows_rejected = %s,"
-        " rows_protected = %s, finished_at = now(), message = %s WHERE batch_id = %s",
+        " rows_protected = %s, {} = clock_timestamp(), message = %s WHERE batch_id = %s").format(stamp),
         (rows_in, rows_loaded, rows_rejected, protected, _message(landed, reasons), batch_id),
-    )
+    )  # fmt: skip
     return LoadResult(source.name, relative, digest, batch_id, "loaded", rows_in, rows_loaded, rows_rejected,
                       reasons, protected)  # fmt: skip
 

@@ -5,7 +5,7 @@ The migrations implement it; ``credit_platform.health`` and the tests check the 
 
 from __future__ import annotations
 
-SCHEMAS = ("raw", "staging", "intermediate", "marts", "publish", "ops")
+SCHEMAS = ("raw", "staging", "intermediate", "marts", "history", "publish", "ops")
 
 #: component -> schema -> privileges on the schema itself (anything absent must be refused).
 SCHEMA_PRIVILEGES: dict[str, dict[str, frozenset[str]]] = {
@@ -15,14 +15,16 @@ SCHEMA_PRIVILEGES: dict[str, dict[str, frozenset[str]]] = {
         "staging": frozenset({"USAGE", "CREATE"}),
         "intermediate": frozenset({"USAGE", "CREATE"}),
         "marts": frozenset({"USAGE", "CREATE"}),
+        "history": frozenset({"USAGE", "CREATE"}),
         "ops": frozenset({"USAGE"}),
     },
     "publisher": {
         "marts": frozenset({"USAGE"}),
+        "history": frozenset({"USAGE"}),
         "publish": frozenset({"USAGE", "CREATE"}),
         "ops": frozenset({"USAGE"}),
     },
-    "analyst": {"marts": frozenset({"USAGE"}), "ops": frozenset({"USAGE"})},
+    "analyst": {"marts": frozenset({"USAGE"}), "history": frozenset({"USAGE"}), "ops": frozenset({"USAGE"})},
     "public_reader": {"publish": frozenset({"USAGE"})},
 }
 
@@ -37,12 +39,14 @@ OPS_TABLE_PRIVILEGES: dict[str, dict[str, frozenset[str]]] = {
     },
     "transformer": {
         "load_batches": _R,
+        "period_closures": _R,
         "inspection_plans": _R,
         "inspection_tasks": _R,
         "schema_migrations": _R,
     },
     "publisher": {
         "publications": frozenset({"SELECT", "INSERT", "UPDATE"}),
+        "period_closures": _R,
         "inspection_plans": frozenset({"SELECT", "INSERT", "DELETE"}),
         "inspection_tasks": frozenset({"SELECT", "INSERT", "DELETE"}),
         "validation_runs": frozenset({"SELECT", "INSERT"}),
@@ -56,6 +60,7 @@ OPS_TABLE_PRIVILEGES: dict[str, dict[str, frozenset[str]]] = {
         "inspection_tasks": _R,
         "validation_runs": _R,
         "pull_watermarks": _R,
+        "period_closures": _R,
         "schema_migrations": _R,
     },
     "public_reader": {},
@@ -68,6 +73,7 @@ OPS_TABLES = (
     "inspection_tasks",
     "validation_runs",
     "pull_watermarks",
+    "period_closures",
     "schema_migrations",
 )
 TABLE_PRIVILEGE_NAMES = ("SELECT", "INSERT", "UPDATE", "DELETE")

@@ -1,0 +1,19 @@
+{#
+  True when a row of load batch `batch_id` may count for `evaluation_period`: the period is open,
+  or the batch was loaded before the period's cutoff (int_batches_arrived_late lists the others).
+#}
+{% macro arrived_in_time(batch_id, evaluation_period) -%}
+    not exists (
+        select 1 from {{ ref('int_batches_arrived_late') }} as late
+        where late.evaluation_period = {{ evaluation_period }} and late.batch_id = {{ batch_id }}
+    )
+{%- endmacro %}
+
+{#
+  The id of a raw row, as the explanations give it: 'raw.<table>/<batch_id>/<row_number>'. It
+  resolves to the row (raw.<table> where batch_id and row_number match) and to its load batch
+  (ops.load_batches.batch_id).
+#}
+{% macro record_id(raw_table, batch_id, row_number) -%}
+    ('raw.' || {{ raw_table }} || '/' || {{ batch_id }}::text || '/' || {{ row_number }}::text)
+{%- endmacro %}

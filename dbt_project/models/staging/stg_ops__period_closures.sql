@@ -1,0 +1,10 @@
+select
+    closure_id,
+    evaluation_period,
+    action,
+    cutoff_at,
+    rule_version,
+    reason,
+    requested_by,
+    recorded_at
+from {{ source('ops', 'period_closures') }}

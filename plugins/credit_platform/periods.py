@@ -1,0 +1,227 @@
+"""Closed evaluation periods, logged re-grading, and rebuilding the warehouse from the archive.
+
+Closing a period (``credit-platform close-period``) records a cutoff and the rule version in
+``ops.period_closures``. From then on the period's grades are computed only from batches loaded
+before the cutoff, under that rule version: a later province push, a late department file or a
+new rule version changes open periods, never a closed one. Records that arrive late are listed in
+``marts.fct_late_records``. Re-grading a closed period with them (``credit-platform regrade``) is
+an explicit action with a reason and a person, kept in the same table.
+
+``rebuild`` proves it: it empties ``raw`` and drops every relation of ``staging``,
+``intermediate`` and ``marts``, lands every batch of the archive's ledger again under its own
+batch id from the archived file alone, and runs dbt; every closed period's grades come back row by
+row. The grade history (schema ``history``) and the run records (``ops``) are kept.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import logging
+import time
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import psycopg
+from psycopg import sql
+
+from credit_platform.settings import paths, today
+
+log = logging.getLogger(__name__)
+
+REBUILT_SCHEMAS = ("staging", "intermediate", "marts")
+
+
+class PeriodError(RuntimeError):
+    pass
+
+
+@dataclass
+class Closure:
+    evaluation_period: str
+    action: str
+    cutoff_at: dt.datetime
+    rule_version: str
+    reason: str
+    requested_by: str
+
+
+def _period_row(conn, period: str) -> tuple[dt.date, dt.date]:
+    try:
+        row = conn.execute(
+            "SELECT period_start_date, period_end_date FROM staging.evaluation_periods WHERE evaluation_period = %s",
+            (period,),
+        ).fetchone()
+    except psycopg.errors.UndefinedTable as exc:
+        raise PeriodError("the evaluation periods are not in the warehouse yet: run the grading first") from exc
+    if row is None:
+        known = [r[0] for r in conn.execute("SELECT evaluation_period FROM staging.evaluation_periods ORDER BY 1")]
+        raise PeriodError(f"unknown evaluation period {period!r} (seed evaluation_periods has: {', '.join(known)})")
+    return row[0], row[1]
+
+
+def _rule_version_in_force(conn, period: str, end: dt.date) -> str:
+    rows = conn.execute(
+        "SELECT rule_version FROM staging.rule_versions WHERE %s >= effective_from"
+        " AND (effective_to IS NULL OR %s <= effective_to) ORDER BY effective_from DESC",
+        (end, end),
+    ).fetchall()
+    if not rows:
+        raise PeriodError(f"no rule version is in force at {end}, the end of {period} (seed rule_versions)")
+    return rows[0][0]
+
+
+def closures(url: str, period: str | None = None) -> list[Closure]:
+    with psycopg.connect(url) as conn:
+        rows = conn.execute(
+            "SELECT evaluation_period, action, cutoff_at, rule_version, reason, requested_by FROM ops.period_closures"
+            " WHERE %(p)s::text IS NULL OR evaluation_period = %(p)s ORDER BY recorded_at, closure_id",
+            {"p": period},
+        ).fetchall()  # fmt: skip
+    return [Closure(*r) for r in rows]
+
+
+CLOSING_REASON = "评价期结束，结果确定 / period ended"
+
+
+def close_period(url: str, period: str, *, requested_by: str, reason: str = CLOSING_REASON) -> Closure:
+    """Close an ended period: its grades keep the data loaded until now and its rule version."""
+    if not requested_by.strip():
+        raise PeriodError("say who closes the period (--by)")
+    with psycopg.connect(url) as conn:
+        conn.execute("SELECT pg_advisory_xact_lock(hashtextextended('period_closures', 0))")
+        _, end = _period_row(conn, period)
+        if end >= today():
+            raise PeriodError(f"{period} ends on {end}: it can be closed from the day after")
+        done = conn.execute("SELECT recorded_at FROM ops.period_closures"
+                            " WHERE evaluation_period = %s AND action = 'close'", (period,)).fetchone()  # fmt: skip
+        if done:
+            raise PeriodError(f"{period} was closed at {done[0]:%Y-%m-%d %H:%M %Z}; to include late records,"
+                              f" re-grade it: credit-platform regrade {period} --reason ... --by ...")  # fmt: skip
+        rule_version = _rule_version_in_force(conn, period, end)
+        row = conn.execute(
+            "INSERT INTO ops.period_closures (evaluation_period, action, cutoff_at, rule_version, reason, requested_by)"
+            " VALUES (%s, 'close', clock_timestamp(), %s, %s, %s)"
+            " RETURNING evaluation_period, action, cutoff_at, rule_version, reason, requested_by",
+            (period, rule_version, reason, requested_by),
+        ).fetchone()  # fmt: skip
+    log.info("closed %s at %s under rule version %s", period, row[2], rule_version)
+    return Closure(*row)
+
+
+def regrade(url: str, period: str, *, requested_by: str, reason: str, rule_version: str | None = None) -> Closure:
+    """Re-grade a closed period, logged: its cutoff moves to now, so late records count there.
+
+    The period keeps the rule version it was closed with unless ``rule_version`` names another
+    (which must exist in seed rule_versions); either way the action is recorded with its reason.
+    """
+    if not reason.strip():
+        raise PeriodError("a re-grading needs a reason (--reason)")
+    if not requested_by.strip():
+        raise PeriodError("say who asks for the re-grading (--by)")
+    with psycopg.connect(url) as conn:
+        conn.execute("SELECT pg_advisory_xact_lock(hashtextextended('period_closures', 0))")
+        _period_row(conn, period)
+        last = conn.execute(
+            "SELECT rule_version FROM ops.period_closures WHERE evaluation_period = %s"
+            " ORDER BY recorded_at DESC, closure_id DESC LIMIT 1", (period,)).fetchone()  # fmt: skip
+        if last is None:
+            raise PeriodError(f"{period} is not closed: its grades already follow every record; nothing to re-grade")
+        if rule_version and not conn.execute("SELECT 1 FROM staging.rule_versions WHERE rule_version = %s",
+                                             (rule_version,)).fetchone():  # fmt: skip
+            raise PeriodError(f"unknown rule version {rule_version!r} (seed rule_versions)")
+        row = conn.execute(
+            "INSERT INTO ops.period_closures (evaluation_period, action, cutoff_at, rule_version, reason, requested_by)"
+            " VALUES (%s, 'regrade', clock_timestamp(), %s, %s, %s)"
+            " RETURNING evaluation_period, action, cutoff_at, rule_version, reason, requested_by",
+            (period, rule_version or last[0], reason, requested_by),
+        ).fetchone()  # fmt: skip
+    log.info("re-grading %s from %s: %s (%s)", period, row[2], reason, requested_by)
+    return Closure(*row)
+
+
+@dataclass
+class RebuildReport:
+    batches: int = 0
+    rows_loaded: int = 0
+    rows_rejected: int = 0
+    seconds_reset: float = 0.0
+    seconds_landing: float = 0.0
+    seconds_dbt: float = 0.0
+    from_database_only: list[int] = field(default_factory=list)
+
+    @property
+    def seconds(self) -> float:
+        return self.seconds_reset + self.seconds_landing + self.seconds_dbt
+
+
+def _entries(admin: str, archive_dir: Path) -> tuple[list[dict], list[int]]:
+    """The ledger's entries, plus any loaded batch the database knows and the ledger lacks."""
+    from credit_platform.ingest.archive import LEDGER_FIELDS, read_ledger
+
+    entries = {int(e["batch_id"]): e for e in read_ledger(archive_dir)}
+    fallback = []
+    with psycopg.connect(admin) as conn:
+        cur = conn.execute(
+            "SELECT *, (started_at AT TIME ZONE 'Asia/Shanghai')::date AS as_of FROM ops.load_batches"
+            " WHERE status = 'loaded' AND NOT batch_id = ANY(%s) ORDER BY batch_id", (list(entries),))  # fmt: skip
+        names = [d.name for d in cur.description]
+        for row in cur.fetchall():
+            e = dict(zip(names, row, strict=True))
+            e["as_of"] = e["as_of"].isoformat()
+            entries[e["batch_id"]] = {k: e.get(k) for k in LEDGER_FIELDS}
+            fallback.append(e["batch_id"])
+    return [entries[k] for k in sorted(entries)], fallback
+
+
+def _reset(admin: str) -> None:
+    """Empty raw (and the rows set aside from it) and drop every relation dbt builds, except history."""
+    with psycopg.connect(admin) as conn:
+        raw_tables = [r[0] for r in conn.execute(
+            "SELECT format('%I.%I', schemaname, tablename) FROM pg_tables WHERE schemaname = 'raw'")]  # fmt: skip
+        if raw_tables:
+            conn.execute(sql.SQL("TRUNCATE {}, ops.rejected_rows").format(
+                sql.SQL(", ").join(sql.SQL(t) for t in raw_tables)))  # fmt: skip
+        for kind, keyword in (("v", "VIEW"), ("m", "MATERIALIZED VIEW"), ("r", "TABLE")):
+            for (name,) in conn.execute(
+                "SELECT format('%%I.%%I', n.nspname, c.relname) FROM pg_class c"
+                " JOIN pg_namespace n ON n.oid = c.relnamespace WHERE n.nspname = ANY(%s) AND c.relkind = %s",
+                (list(REBUILT_SCHEMAS), kind),
+            ).fetchall():  # fmt: skip
+                conn.execute(sql.SQL("DROP {} IF EXISTS {} CASCADE").format(sql.SQL(keyword), sql.SQL(name)))
+
+
+def rebuild(admin: str, *, archive_dir: Path | None = None, run_dbt_build: bool = True,
+            dbt_project: Path | None = None) -> RebuildReport:
+    """Rebuild raw through marts from ``$CREDIT_ARCHIVE`` alone (see the module docstring)."""
+    from credit_platform.dbt_runner import run_dbt
+    from credit_platform.ingest.loader import reland
+    from credit_platform.warehouse.roles import libpq_url, url_for
+
+    archive_dir = archive_dir or paths().archive
+    entries, fallback = _entries(admin, archive_dir)
+    missing = [f"batch {e['batch_id']} ({e['source_file']}): {e['file_sha256']}" for e in entries
+               if not e.get("file_sha256") or not (archive_dir / e["file_sha256"]).is_file()]  # fmt: skip
+    if missing:
+        raise PeriodError(f"{len(missing)} loaded batch(es) have no file in {archive_dir}; nothing was changed:\n"
+                          + "\n".join(missing[:20]))  # fmt: skip
+    if fallback:
+        log.warning("batches %s are not in the archive's ledger; their load records in ops.load_batches are used",
+                    fallback)  # fmt: skip
+    report = RebuildReport(batches=len(entries), from_database_only=fallback)
+    started = time.perf_counter()
+    _reset(admin)
+    report.seconds_reset = time.perf_counter() - started
+    loader = libpq_url(url_for("loader", admin))
+    started = time.perf_counter()
+    for entry in entries:
+        result = reland(loader, entry, archive_dir=archive_dir)
+        report.rows_loaded += result.rows_loaded
+        report.rows_rejected += result.rows_rejected
+    report.seconds_landing = time.perf_counter() - started
+    if run_dbt_build:
+        started = time.perf_counter()
+        run = run_dbt(["build", "--quiet"], base_url=admin, capture=True, project=dbt_project)
+        report.seconds_dbt = time.perf_counter() - started
+        if run.returncode != 0:
+            raise PeriodError(f"dbt build failed after the rebuild:\n{run.stdout[-4000:]}{run.stderr[-2000:]}")
+    return report
