@@ -57,7 +57,7 @@ def test_access_design_names_only_known_components_and_schemas():
     creators = {c: {s for s, p in v.items() if "CREATE" in p} for c, v in grants.SCHEMA_PRIVILEGES.items()}
     assert creators == {
         "loader": set(),
-        "transformer": {"staging", "intermediate", "marts"},
+        "transformer": {"staging", "intermediate", "marts", "history"},
         "publisher": {"publish"},
         "analyst": set(),
         "public_reader": set(),
