@@ -70,14 +70,15 @@ def _rule_version_in_force(conn, period: str, end: dt.date) -> str:
     return rows[0][0]
 
 
-def closures(url: str, period: str | None = None) -> list[Closure]:
-    with psycopg.connect(url) as conn:
-        rows = conn.execute(
-            "SELECT evaluation_period, action, cutoff_at, rule_version, reason, requested_by FROM ops.period_closures"
-            " WHERE %(p)s::text IS NULL OR evaluation_period = %(p)s ORDER BY recorded_at, closure_id",
-            {"p": period},
-        ).fetchall()  # fmt: skip
-    return [Closure(*r) for r in rows]
+def _record(conn, period: str, action: str, rule_version: str, reason: str, requested_by: str) -> Closure:
+    """One action in ops.period_closures; its cutoff is the moment it is recorded."""
+    row = conn.execute(
+        "INSERT INTO ops.period_closures (evaluation_period, action, cutoff_at, rule_version, reason, requested_by)"
+        " VALUES (%s, %s, clock_timestamp(), %s, %s, %s)"
+        " RETURNING evaluation_period, action, cutoff_at, rule_version, reason, requested_by",
+        (period, action, rule_version, reason, requested_by),
+    ).fetchone()  # fmt: skip
+    return Closure(*row)
 
 
 CLOSING_REASON = "评价期结束，结果确定 / period ended"
@@ -97,15 +98,9 @@ def close_period(url: str, period: str, *, requested_by: str, reason: str = CLOS
         if done:
             raise PeriodError(f"{period} was closed at {done[0]:%Y-%m-%d %H:%M %Z}; to include late records,"
                               f" re-grade it: credit-platform regrade {period} --reason ... --by ...")  # fmt: skip
-        rule_version = _rule_version_in_force(conn, period, end)
-        row = conn.execute(
-            "INSERT INTO ops.period_closures (evaluation_period, action, cutoff_at, rule_version, reason, requested_by)"
-            " VALUES (%s, 'close', clock_timestamp(), %s, %s, %s)"
-            " RETURNING evaluation_period, action, cutoff_at, rule_version, reason, requested_by",
-            (period, rule_version, reason, requested_by),
-        ).fetchone()  # fmt: skip
-    log.info("closed %s at %s under rule version %s", period, row[2], rule_version)
-    return Closure(*row)
+        closure = _record(conn, period, "close", _rule_version_in_force(conn, period, end), reason, requested_by)
+    log.info("closed %s at %s under rule version %s", period, closure.cutoff_at, closure.rule_version)
+    return closure
 
 
 def regrade(url: str, period: str, *, requested_by: str, reason: str, rule_version: str | None = None) -> Closure:
@@ -129,14 +124,9 @@ def regrade(url: str, period: str, *, requested_by: str, reason: str, rule_versi
         if rule_version and not conn.execute("SELECT 1 FROM staging.rule_versions WHERE rule_version = %s",
                                              (rule_version,)).fetchone():  # fmt: skip
             raise PeriodError(f"unknown rule version {rule_version!r} (seed rule_versions)")
-        row = conn.execute(
-            "INSERT INTO ops.period_closures (evaluation_period, action, cutoff_at, rule_version, reason, requested_by)"
-            " VALUES (%s, 'regrade', clock_timestamp(), %s, %s, %s)"
-            " RETURNING evaluation_period, action, cutoff_at, rule_version, reason, requested_by",
-            (period, rule_version or last[0], reason, requested_by),
-        ).fetchone()  # fmt: skip
-    log.info("re-grading %s from %s: %s (%s)", period, row[2], reason, requested_by)
-    return Closure(*row)
+        closure = _record(conn, period, "regrade", rule_version or last[0], reason, requested_by)
+    log.info("re-grading %s from %s: %s (%s)", period, closure.cutoff_at, reason, requested_by)
+    return closure
 
 
 @dataclass
