@@ -71,12 +71,23 @@ def _rule_version_in_force(conn, period: str, end: dt.date) -> str:
 
 
 def _record(conn, period: str, action: str, rule_version: str, reason: str, requested_by: str) -> Closure:
-    """One action in ops.period_closures; its cutoff is the moment it is recorded."""
+    """One action in ops.period_closures; its cutoff is the moment it is recorded.
+
+    The fingerprint of the rule version's rules (as the last grading built them) goes with it, so
+    that editing those rules in place afterwards fails the grading (closed_period_rules_unchanged).
+    """
+    try:
+        fingerprint = conn.execute("SELECT rule_fingerprint FROM intermediate.int_rule_fingerprints"
+                                   " WHERE rule_version = %s", (rule_version,)).fetchone()  # fmt: skip
+    except psycopg.errors.UndefinedTable as exc:
+        raise PeriodError("the rules are not in the warehouse yet: run the grading first") from exc
+    if fingerprint is None:
+        raise PeriodError(f"rule version {rule_version} is not in the last grading run: run the grading first")
     row = conn.execute(
-        "INSERT INTO ops.period_closures (evaluation_period, action, cutoff_at, rule_version, reason, requested_by)"
-        " VALUES (%s, %s, clock_timestamp(), %s, %s, %s)"
+        "INSERT INTO ops.period_closures (evaluation_period, action, cutoff_at, rule_version, rule_fingerprint,"
+        " reason, requested_by) VALUES (%s, %s, clock_timestamp(), %s, %s, %s, %s)"
         " RETURNING evaluation_period, action, cutoff_at, rule_version, reason, requested_by",
-        (period, action, rule_version, reason, requested_by),
+        (period, action, rule_version, fingerprint[0], reason, requested_by),
     ).fetchone()  # fmt: skip
     return Closure(*row)
 

@@ -149,6 +149,15 @@ def test_closed_period_survives_late_data_weight_change_and_rebuild_from_archive
     closed_before = _grades(admin, CLOSED)
     assert closed_before and {g[9] for g in closed_before} == {"HR-2025.1"}
 
+    # Editing the closed period's rules in place is refused: the grading fails on the fingerprint.
+    catalogue = project / "seeds" / "indicator_catalogue.csv"
+    original = catalogue.read_text(encoding="utf-8")
+    catalogue.write_text(original.replace(",grade_share,,0.7,", ",grade_share,,0.6,", 1), encoding="utf-8")
+    res = run_dbt(["build", "--quiet"], base_url=url, capture=True, project=project)
+    assert res.returncode != 0 and "rules_unchanged_since_closing" in res.stdout
+    assert _grades(admin, CLOSED) == closed_before
+    catalogue.write_text(original, encoding="utf-8")
+
     # Later: a province correction dated inside the closed period, and a new rule version.
     with psycopg.connect(admin) as conn:
         graded_a = [r[0] for r in conn.execute(

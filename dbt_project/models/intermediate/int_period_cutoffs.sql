@@ -4,6 +4,7 @@ select distinct on (evaluation_period)
     evaluation_period,
     cutoff_at,
     rule_version,
+    rule_fingerprint,
     action as last_action,
     reason as last_reason,
     requested_by as last_requested_by,

@@ -4,6 +4,7 @@ select
     action,
     cutoff_at,
     rule_version,
+    rule_fingerprint,
     reason,
     requested_by,
     recorded_at
