@@ -7,13 +7,7 @@
   the edited rules: credit-platform regrade PERIOD --reason ...
 #}
 {% test rules_unchanged_since_closing(model) %}
-select
-    c.evaluation_period,
-    c.rule_version,
-    c.rule_fingerprint as recorded_fingerprint,
-    f.rule_fingerprint as current_fingerprint
-from {{ ref('int_period_cutoffs') }} as c
-left join {{ model }} as f on f.rule_version = c.rule_version
-where c.rule_fingerprint is not null
-    and f.rule_fingerprint is distinct from c.rule_fingerprint
+select rule_version, rule_fingerprint as current_fingerprint, closed_periods_with_changed_rules
+from {{ model }}
+where closed_periods_with_changed_rules is not null
 {% endtest %}
