@@ -2,11 +2,14 @@
 ### Grade industries (行业信用评价)
 
 Runs the dbt project (rendered by Cosmos from the manifest compiled by `make`; parsing this file
-runs no dbt): seeds, staging, indicator features, and `marts.fct_industry_credit_grades`, then the
-dbt tests. The Great Expectations marts checkpoint then validates the grades; only when it passes
-is the asset `validated_industry_credit_grades` updated, which queues publication and the
-inspection draw. A failed checkpoint fails the run with the failed expectations in the log and is
-recorded in `ops.validation_runs`, and nothing is published.
+runs no dbt): seeds, staging, indicator features, the grades with their explanations, history and
+class changes, then the dbt tests. The Great Expectations marts checkpoint then validates the
+grades; only when it passes is the asset `validated_industry_credit_grades` updated, which queues
+publication and the inspection draw. A failed checkpoint fails the run with the failed
+expectations in the log and is recorded in `ops.validation_runs`, and nothing is published. The
+class shares per industry are then compared with the previous period (PSI): a drift beyond
+`CREDIT_DRIFT_PSI_THRESHOLD` is logged and recorded, and publication waits until someone runs
+`credit-platform release PERIOD --reason ... --by ...`.
 
 Scheduled on new raw data (province pushes or department records). Airflow runs dbt as the
 database role `credit_transformer` (connection `warehouse_transformer`) and validates as
@@ -45,12 +48,16 @@ def grade_industries():
 
         from credit_platform.airflow_support import warehouse_url
         from credit_platform.quality.checkpoints import ValidationFailed, run_checkpoint
+        from credit_platform.quality.drift import check_drift
 
+        url = warehouse_url("publisher")
         try:
-            outcome = run_checkpoint(warehouse_url("publisher"), "marts")
+            outcome = run_checkpoint(url, "marts")
         except ValidationFailed as exc:  # bad data: retrying cannot help, and nothing downstream runs
             raise AirflowFailException(f"ValidationFailed: {exc}") from exc
-        return {"evaluated": outcome.evaluated, "success": outcome.success}
+        drift = check_drift(url)  # a drifted period is held back by publication until it is released
+        return {"evaluated": outcome.evaluated, "success": outcome.success, "drift_ok": drift.success,
+                "drift": drift.message()}
 
     dbt >> validate_grades()
 

@@ -1,18 +1,81 @@
 """Marts stage: the industry credit grades are sane before anything is published.
 
-``build(gx)`` returns (schema, table, suite) for each table the marts checkpoint validates.
+``build(gx)`` returns (schema, table, suite) for each table the marts checkpoint validates. Column
+checks are built-in expectations; the rules that span tables are ``UnexpectedRowsExpectation``
+queries over the marts (the checkpoint runs as ``credit_publisher``, which reads ``marts``): each
+returns the rows that break the rule, and its description names the rule in the task log.
 """
 
 GRADES = ["A", "A-", "B+", "B", "B-", "C+", "C", "C-", "D"]
 USCC = r"^[0-9A-HJ-NPQRTUWXY]{2}[0-9]{6}[0-9A-HJ-NPQRTUWXY]{10}$"
 PERIOD = r"^[0-9]{4}(-H[12]|-Q[1-4])?$"
 
+# Each rule: (description, query returning the rows that break it).
+RULES = [
+    (
+        "等级与得分及分档一致 / a computed grade follows its score and the cut points in force (a veto or the"
+        " thin-data cap may only lower it); every grade is a level of its rule version",
+        """
+        WITH g AS (SELECT * FROM {batch})
+        SELECT g.uscc, g.industry_code, g.evaluation_period, g.score, g.grade, g.grade_basis, s.grade AS score_grade
+        FROM g
+        LEFT JOIN marts.dim_grade_levels AS s
+            ON s.rule_version = g.rule_version AND g.score <= s.upper_bound
+            AND (g.score > s.lower_bound OR (s.is_lower_inclusive AND g.score >= s.lower_bound))
+        LEFT JOIN marts.dim_grade_levels AS f ON f.rule_version = g.rule_version AND f.grade = g.grade
+        WHERE s.grade IS NULL OR f.grade IS NULL
+            OR (g.grade_basis = 'computed' AND NOT g.is_vetoed AND g.has_sufficient_data AND f.grade <> s.grade)
+            OR (g.grade_basis = 'computed' AND f.level_rank < s.level_rank)
+        """,
+    ),
+    (
+        "严重失信主体不高于 D / nobody on the serious-dishonesty list in the period is above D,"
+        " whatever the adjustment",
+        """
+        WITH g AS (SELECT * FROM {batch})
+        SELECT g.uscc, g.industry_code, g.evaluation_period, g.grade, g.grade_basis, g.veto_rule_code
+        FROM g
+        WHERE g.grade <> 'D' AND (
+            g.veto_rule_code = 'SERIOUS_DISHONESTY' OR g.grade_basis = 'serious_dishonesty'
+            OR EXISTS (SELECT 1 FROM marts.fct_grade_explanations AS e
+                       WHERE e.uscc = g.uscc AND e.industry_code = g.industry_code
+                       AND e.evaluation_period = g.evaluation_period AND e.rule_code = 'SERIOUS_DISHONESTY'))
+        """,
+    ),
+    (
+        "说明分值之和等于得分 / the points of a grade's explanation lines sum to its score",
+        """
+        WITH g AS (SELECT * FROM {batch})
+        SELECT g.uscc, g.industry_code, g.evaluation_period, g.score, e.total
+        FROM g
+        LEFT JOIN (SELECT uscc, industry_code, evaluation_period, sum(points) AS total
+                   FROM marts.fct_grade_explanations GROUP BY 1, 2, 3) AS e
+            USING (uscc, industry_code, evaluation_period)
+        WHERE e.total IS DISTINCT FROM g.score
+        """,
+    ),
+    (
+        "监管范围内主体均已评价 / every registered subject in a supervision scope of its industry's department,"
+        " not deregistered, has a grade in the latest period",
+        """
+        WITH g AS (SELECT * FROM {batch}),
+        latest AS (SELECT evaluation_period FROM g ORDER BY period_end_date DESC, evaluation_period DESC LIMIT 1)
+        SELECT s.department_code, s.industry_code, s.uscc
+        FROM marts.fct_supervision_scopes AS s
+        JOIN marts.dim_industries AS i ON i.industry_code = s.industry_code AND i.department_code = s.department_code
+        JOIN marts.dim_subjects AS d ON d.uscc = s.uscc AND NOT d.is_deregistered
+        WHERE NOT EXISTS (SELECT 1 FROM g WHERE g.uscc = s.uscc AND g.industry_code = s.industry_code
+                          AND g.evaluation_period = (SELECT evaluation_period FROM latest))
+        """,
+    ),
+]
+
 
 def build(gx):
     gxe = gx.expectations
     grades = gx.ExpectationSuite(name="marts_fct_industry_credit_grades")
     for column in ["uscc", "industry_code", "evaluation_period", "period_end_date", "score", "grade",
-                   "grade_class", "is_vetoed", "has_sufficient_data", "rule_version"]:  # fmt: skip
+                   "grade_class", "is_vetoed", "has_sufficient_data", "rule_version", "grade_basis"]:  # fmt: skip
         grades.add_expectation(gxe.ExpectColumnValuesToNotBeNull(column=column))
     grades.add_expectation(gxe.ExpectTableRowCountToBeBetween(min_value=1))
     grades.add_expectation(gxe.ExpectColumnValuesToBeBetween(column="score", min_value=0, max_value=100))
@@ -23,4 +86,6 @@ def build(gx):
     grades.add_expectation(
         gxe.ExpectCompoundColumnsToBeUnique(column_list=["uscc", "industry_code", "evaluation_period"])
     )
+    for description, query in RULES:
+        grades.add_expectation(gxe.UnexpectedRowsExpectation(unexpected_rows_query=query, description=description))
     return [("marts", "fct_industry_credit_grades", grades)]

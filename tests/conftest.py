@@ -71,6 +71,42 @@ def migrated_database(server_url: str) -> Callable[[str], AbstractContextManager
     return make
 
 
+@pytest.fixture(scope="session")
+def graded_city(migrated_database, tmp_path_factory) -> Callable[..., AbstractContextManager[dict]]:
+    """``with graded_city("label", subjects=N) as city:`` a generated city loaded through the loader
+    (inbox, archive and its ledger in a temporary folder) and graded by dbt from a copy of the
+    project; ``city`` holds ``url`` (admin), ``admin`` (libpq), ``inbox``, ``archive``, ``project``."""
+    import shutil
+
+    from credit_platform.dbt_runner import run_dbt
+    from credit_platform.demo.generate import generate
+    from credit_platform.ingest.loader import discover, load_file
+    from credit_platform.settings import paths
+    from credit_platform.warehouse.roles import libpq_url
+
+    @contextmanager
+    def make(label: str, *, subjects: int = 1500, seed: int = 7) -> Iterator[dict]:
+        home = tmp_path_factory.mktemp(label)
+        inbox, archive, project = home / "inbox", home / "archive", home / "dbt_project"
+        shutil.copytree(paths().dbt_project, project, ignore=shutil.ignore_patterns("target", "logs"))
+        generate(inbox, home / "manifest.json", seed=seed, subjects=subjects, defect_rate=0.02)
+        mp = pytest.MonkeyPatch()
+        mp.setenv("CREDIT_INBOX", str(inbox))
+        mp.setenv("CREDIT_ARCHIVE", str(archive))
+        try:
+            with migrated_database(label) as url:
+                loader = libpq_url(url_for("loader", url))
+                for rel in discover(inbox):
+                    load_file(loader, rel, inbox=inbox, archive_dir=archive)
+                res = run_dbt(["build", "--quiet"], base_url=url, capture=True, project=project)
+                assert res.returncode == 0, res.stdout[-4000:] + res.stderr[-2000:]
+                yield {"url": url, "admin": libpq_url(url), "inbox": inbox, "archive": archive, "project": project}
+        finally:
+            mp.undo()
+
+    return make
+
+
 @pytest.fixture
 def scratch_database(server_url: str) -> Iterator[str]:
     """An empty database (not migrated) for one test."""

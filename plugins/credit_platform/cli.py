@@ -414,6 +414,21 @@ def cmd_explain(args: argparse.Namespace) -> int:
     return 0
 
 
+def cmd_release(args: argparse.Namespace) -> int:
+    from credit_platform.quality.drift import release
+
+    setup_warehouse()
+    from credit_platform.warehouse.roles import admin_url, libpq_url
+
+    try:
+        approval = release(libpq_url(admin_url()), args.period, reason=args.reason, approved_by=args.by)
+    except ValueError as exc:
+        _say(f"not released: {exc}")
+        return 1
+    _say(f"{args.period} released for publication (ops.publication_approvals #{approval}); run publish_grades")
+    return 0
+
+
 def cmd_stop(args: argparse.Namespace) -> int:
     from credit_platform import services
     from credit_platform.warehouse import embedded
@@ -524,6 +539,11 @@ def build_parser() -> argparse.ArgumentParser:
                         help="rebuild raw through marts from $CREDIT_ARCHIVE alone (closed periods reproduce)")
     rb.add_argument("--yes", action="store_true", help="really empty raw and drop the dbt tables first")
     rb.set_defaults(func=cmd_rebuild)
+    rl = sub.add_parser("release", help="release a period whose grades drifted beyond the PSI threshold (logged)")
+    rl.add_argument("period")
+    rl.add_argument("--reason", required=True)
+    rl.add_argument("--by", required=True, help="who releases it")
+    rl.set_defaults(func=cmd_release)
     s = sub.add_parser("stop", help="stop Airflow and the embedded warehouse")
     s.set_defaults(func=cmd_stop)
     return p

@@ -85,6 +85,11 @@ def publish_grades(url: str, *, period: str | None = None, outbox: Path | None =
     with psycopg.connect(libpq_url(url)) as conn:
         _check_validation(conn)
         period = period or latest_period(conn)
+        from credit_platform.quality.drift import blocked
+
+        why = blocked(conn, period)
+        if why:
+            raise PublicationBlocked(why)
         rows = conn.execute(
             """
             SELECT g.uscc, s.subject_name, i.industry_name, i.department_name, g.evaluation_period,

@@ -20,9 +20,8 @@ import pytest
 from credit_platform.dbt_runner import run_dbt
 from credit_platform.explain import explain, resolve
 from credit_platform.ingest.archive import read_ledger
-from credit_platform.ingest.loader import discover, load_file
+from credit_platform.ingest.loader import load_file
 from credit_platform.periods import PeriodError, close_period, rebuild, regrade
-from credit_platform.settings import paths
 from credit_platform.warehouse.roles import libpq_url, url_for
 
 pytestmark = pytest.mark.integration
@@ -32,25 +31,10 @@ LATE_SUBJECTS = 60
 
 
 @pytest.fixture(scope="module")
-def city(migrated_database, tmp_path_factory):
+def city(graded_city):
     """A graded city of 1,500 subjects, loaded through the loader (so the archive has its ledger)."""
-    from credit_platform.demo.generate import generate
-
-    home = tmp_path_factory.mktemp("repro")
-    inbox, archive = home / "inbox", home / "archive"
-    project = home / "dbt_project"
-    shutil.copytree(paths().dbt_project, project, ignore=shutil.ignore_patterns("target", "logs"))
-    generate(inbox, home / "manifest.json", seed=7, subjects=1500, defect_rate=0.02)
-    mp = pytest.MonkeyPatch()
-    mp.setenv("CREDIT_INBOX", str(inbox))
-    mp.setenv("CREDIT_ARCHIVE", str(archive))
-    with migrated_database("repro") as url:
-        loader = libpq_url(url_for("loader", url))
-        for rel in discover(inbox):
-            load_file(loader, rel, inbox=inbox, archive_dir=archive)
-        _build(url, project)
-        yield {"url": url, "admin": libpq_url(url), "inbox": inbox, "archive": archive, "project": project}
-    mp.undo()
+    with graded_city("repro") as c:
+        yield c
 
 
 def _build(url: str, project: Path) -> None:

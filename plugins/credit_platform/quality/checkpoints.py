@@ -70,12 +70,20 @@ def run_checkpoint(url: str, stage: str, *, record: bool = True, raise_on_failur
             evaluated += 1
             if not r.success:
                 cfg = r.expectation_config
-                failed.append({
-                    "expectation": cfg.type,
-                    "kwargs": {k: v for k, v in cfg.kwargs.items() if k != "batch_id"},
-                    "unexpected_count": (r.result or {}).get("unexpected_count"),
-                    "partial_unexpected_list": (r.result or {}).get("partial_unexpected_list", [])[:5],
-                })
+                res = r.result or {}
+                if cfg.type == "unexpected_rows_expectation":  # a rule across tables: its rows, named by it
+                    kwargs = {"rule": cfg.description}
+                    count, sample = res.get("observed_value"), (res.get("details") or {}).get("unexpected_rows", [])
+                else:
+                    kwargs = {k: v for k, v in cfg.kwargs.items() if k != "batch_id"}
+                    count, sample = res.get("unexpected_count"), res.get("partial_unexpected_list", [])
+                info = r.exception_info or {}
+                errors = [e for e in info.values() if isinstance(e, dict)] + [info]
+                messages = [e.get("exception_message") for e in errors if e.get("raised_exception")]
+                if messages:  # the check itself could not run: say why instead of a count
+                    count, sample = None, messages[:1]
+                failed.append({"expectation": cfg.type, "kwargs": kwargs, "unexpected_count": count,
+                               "partial_unexpected_list": list(sample)[:5]})  # fmt: skip
     outcome = Outcome(stage, bool(result.success), evaluated, failed)
     if record:
         with psycopg.connect(libpq_url(url)) as conn:

@@ -47,6 +47,7 @@ OPS_TABLE_PRIVILEGES: dict[str, dict[str, frozenset[str]]] = {
     "publisher": {
         "publications": frozenset({"SELECT", "INSERT", "UPDATE"}),
         "period_closures": _R,
+        "publication_approvals": _R,
         "inspection_plans": frozenset({"SELECT", "INSERT", "DELETE"}),
         "inspection_tasks": frozenset({"SELECT", "INSERT", "DELETE"}),
         "validation_runs": frozenset({"SELECT", "INSERT"}),
@@ -61,6 +62,7 @@ OPS_TABLE_PRIVILEGES: dict[str, dict[str, frozenset[str]]] = {
         "validation_runs": _R,
         "pull_watermarks": _R,
         "period_closures": _R,
+        "publication_approvals": _R,
         "schema_migrations": _R,
     },
     "public_reader": {},
@@ -74,6 +76,7 @@ OPS_TABLES = (
     "validation_runs",
     "pull_watermarks",
     "period_closures",
+    "publication_approvals",
     "schema_migrations",
 )
 TABLE_PRIVILEGE_NAMES = ("SELECT", "INSERT", "UPDATE", "DELETE")
