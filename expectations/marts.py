@@ -3,7 +3,9 @@
 ``build(gx)`` returns (schema, table, suite) for each table the marts checkpoint validates. Column
 checks are built-in expectations; the rules that span tables are ``UnexpectedRowsExpectation``
 queries over the marts (the checkpoint runs as ``credit_publisher``, which reads ``marts``): each
-returns the rows that break the rule, and its description names the rule in the task log.
+returns the rows that break the rule, and its description names the rule in the task log. Every
+query has a JOIN and aliases ``{batch}`` itself: Great Expectations then inserts the batch as a bare
+subquery, and PostgreSQL before 16 requires a subquery in FROM to have an alias.
 """
 
 GRADES = ["A", "A-", "B+", "B", "B-", "C+", "C", "C-", "D"]
@@ -16,9 +18,8 @@ RULES = [
         "等级与得分及分档一致 / a computed grade follows its score and the cut points in force (a veto or the"
         " thin-data cap may only lower it); every grade is a level of its rule version",
         """
-        WITH g AS (SELECT * FROM {batch})
         SELECT g.uscc, g.industry_code, g.evaluation_period, g.score, g.grade, g.grade_basis, s.grade AS score_grade
-        FROM g
+        FROM {batch} AS g
         LEFT JOIN marts.dim_grade_levels AS s
             ON s.rule_version = g.rule_version AND g.score <= s.upper_bound
             AND (g.score > s.lower_bound OR (s.is_lower_inclusive AND g.score >= s.lower_bound))
@@ -32,22 +33,20 @@ RULES = [
         "严重失信主体不高于 D / nobody on the serious-dishonesty list in the period is above D,"
         " whatever the adjustment",
         """
-        WITH g AS (SELECT * FROM {batch})
         SELECT g.uscc, g.industry_code, g.evaluation_period, g.grade, g.grade_basis, g.veto_rule_code
-        FROM g
-        WHERE g.grade <> 'D' AND (
-            g.veto_rule_code = 'SERIOUS_DISHONESTY' OR g.grade_basis = 'serious_dishonesty'
-            OR EXISTS (SELECT 1 FROM marts.fct_grade_explanations AS e
-                       WHERE e.uscc = g.uscc AND e.industry_code = g.industry_code
-                       AND e.evaluation_period = g.evaluation_period AND e.rule_code = 'SERIOUS_DISHONESTY'))
+        FROM {batch} AS g
+        LEFT JOIN (SELECT DISTINCT uscc, industry_code, evaluation_period FROM marts.fct_grade_explanations
+                   WHERE rule_code = 'SERIOUS_DISHONESTY') AS e
+            USING (uscc, industry_code, evaluation_period)
+        WHERE g.grade <> 'D'
+            AND (g.veto_rule_code = 'SERIOUS_DISHONESTY' OR g.grade_basis = 'serious_dishonesty' OR e.uscc IS NOT NULL)
         """,
     ),
     (
         "说明分值之和等于得分 / the points of a grade's explanation lines sum to its score",
         """
-        WITH g AS (SELECT * FROM {batch})
         SELECT g.uscc, g.industry_code, g.evaluation_period, g.score, e.total
-        FROM g
+        FROM {batch} AS g
         LEFT JOIN (SELECT uscc, industry_code, evaluation_period, sum(points) AS total
                    FROM marts.fct_grade_explanations GROUP BY 1, 2, 3) AS e
             USING (uscc, industry_code, evaluation_period)
@@ -58,7 +57,7 @@ RULES = [
         "监管范围内主体均已评价 / every registered subject in a supervision scope of its industry's department,"
         " not deregistered, has a grade in the latest period",
         """
-        WITH g AS (SELECT * FROM {batch}),
+        WITH g AS (SELECT * FROM {batch} AS b),
         latest AS (SELECT evaluation_period FROM g ORDER BY period_end_date DESC, evaluation_period DESC LIMIT 1)
         SELECT s.department_code, s.industry_code, s.uscc
         FROM marts.fct_supervision_scopes AS s
