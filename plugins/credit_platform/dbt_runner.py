@@ -35,13 +35,14 @@ def dbt_env(base_url: str | None = None) -> dict[str, str]:
 
 
 def run_dbt(args: list[str], *, base_url: str | None = None, check: bool = False, capture: bool = False,
-            project: Path | None = None):
+            project: Path | None = None, env: dict[str, str] | None = None):
+    """dbt ``args`` on ``project`` (default: the checkout's) as the transformer; ``env`` adds variables."""
     project = project or paths().dbt_project
     dbt = Path(sys.executable).parent / "dbt"
     cmd = [str(dbt) if dbt.exists() else "dbt", *args, "--project-dir", str(project), "--profiles-dir", str(project)]
     return subprocess.run(
         cmd,
-        env={**os.environ, **dbt_env(base_url)},
+        env={**os.environ, **dbt_env(base_url), **(env or {})},
         cwd=project,
         check=check,
         capture_output=capture,

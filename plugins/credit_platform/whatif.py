@@ -32,11 +32,9 @@ import csv
 import fcntl
 import json
 import logging
-import os
 import re
 import shutil
 import subprocess
-import sys
 import time
 from collections import Counter
 from dataclasses import dataclass, field
@@ -45,7 +43,7 @@ from pathlib import Path
 import psycopg
 from psycopg import sql
 
-from credit_platform.dbt_runner import dbt_env
+from credit_platform.dbt_runner import run_dbt
 from credit_platform.settings import paths
 from credit_platform.warehouse import grants
 from credit_platform.warehouse.roles import ROLES, libpq_url, url_for
@@ -222,12 +220,8 @@ def _create_scratch_schemas(conn: psycopg.Connection) -> None:
 
 
 def _dbt(args: list[str], project: Path, base_url: str, prefix: str) -> subprocess.CompletedProcess:
-    exe = Path(sys.executable).parent / "dbt"
-    cmd = [str(exe) if exe.exists() else "dbt", *args, "--project-dir", str(project), "--profiles-dir", str(project),
-           "--no-partial-parse"]  # fmt: skip
-    env = {**os.environ, **dbt_env(base_url), "CREDIT_DBT_SCHEMA_PREFIX": prefix}
-    log.debug("running %s", " ".join(cmd))
-    return subprocess.run(cmd, env=env, cwd=project, capture_output=True, text=True)
+    return run_dbt([*args, "--no-partial-parse"], base_url=base_url, capture=True, project=project,
+                   env={"CREDIT_DBT_SCHEMA_PREFIX": prefix})  # fmt: skip
 
 
 def _failures(run: Path, base_url: str) -> str:
