@@ -10,5 +10,6 @@ RUN pip install --no-cache-dir -r requirements.lock
 COPY . .
 RUN pip install --no-cache-dir --no-deps -e . \
     && useradd --create-home --uid 50000 credit \
-    && mkdir -p /opt/airflow && chown -R credit /opt/airflow /opt/credit-platform
+    && mkdir -p /opt/airflow /opt/credit-platform/.local/docs/gx /opt/credit-platform/.local/gx \
+    && chown -R credit /opt/airflow /opt/credit-platform
 USER credit

@@ -5,11 +5,16 @@ Loads the new or changed files in `$CREDIT_INBOX/departments/<department_code>/`
 loaded, unchanged in size and time, is left alone): the subject register, supervision scopes,
 inspector rosters, inspection matters, 双公示 penalties and licences, the serious-dishonesty list,
 commendations, commitments, inspection results, credit repairs, complaints, external grades and
-manual adjustments. One mapped task per department: a broken file fails its own department's
-task, with the file and the cause in the log, and the other departments carry on; a retry loads
-only what the failed try did not. Batches, rejected rows and archived originals as in `ingest_province`. When something
-new was loaded, the asset `raw_department_records` is updated (also when some department failed),
-which queues `grade_industries`; the run itself then ends failed, so the failure stays visible.
+manual adjustments. One mapped task per department: a broken file fails its own department's task,
+with the file and the cause in the log, and the other departments carry on; a retry loads only what
+the failed try did not. Every batch then passes the raw quality gate (Great Expectations,
+`expectations/raw.py`) or is quarantined: a required column missing, more than
+`CREDIT_MAX_REJECTED_SHARE` (default 20%) of its rows rejected, or kept rows breaking the raw suite.
+A quarantined batch feeds no grade; its task fails at once (no retry) naming the file, the failed
+checks and the Data Docs page; `ops.load_batches` records why. Batches, rejected rows and archived
+originals as in `ingest_province`. When something new was loaded, the asset `raw_department_records`
+is updated (also when some department failed), which queues `grade_industries`; the run itself then
+ends failed, so the failure stays visible.
 
 Run by hand: drop a file in a department's folder, then `airflow dags test ingest_departments`.
 """
@@ -45,10 +50,11 @@ def ingest_departments():
 
     @task(multiple_outputs=False, map_index_template="{{ task.op_kwargs['department_code'] }}")
     def load_department(department_code: str) -> list[dict]:
-        from credit_platform.airflow_support import warehouse_url
+        from credit_platform.airflow_support import fail_if_quarantined, warehouse_url
         from credit_platform.ingest.loader import load_department
 
-        results = load_department(warehouse_url("loader"), department_code, only_pending=True)
+        results = fail_if_quarantined(lambda: load_department(warehouse_url("loader"), department_code,
+                                                              only_pending=True))  # fmt: skip
         return [r.as_dict() for r in results]
 
     # Runs when every department is done, failed ones included, so that what did load reaches grading.
@@ -56,7 +62,8 @@ def ingest_departments():
     def summarise(results: list[list[dict] | None]) -> dict:
         from credit_platform.airflow_support import skip_unless_loaded
 
-        return skip_unless_loaded([r for per_department in results if per_department for r in per_department])
+        return skip_unless_loaded([r for per_department in results if per_department for r in per_department],
+                                  prefix="departments")  # fmt: skip
 
     summarise(load_department.expand(department_code=discover()))
 

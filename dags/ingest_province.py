@@ -8,7 +8,9 @@ connection `credit_portal` is configured (host, port, the token as password; see
 `raw.province_evaluations`, one mapped task per file. Each file becomes a batch in
 `ops.load_batches` (name, SHA-256, rows read, loaded, rejected, status); rejected rows go to
 `ops.rejected_rows` with their reason; the original is archived under `$CREDIT_ARCHIVE/<sha256>`.
-A file already loaded, unchanged in size and time, is not picked up again. When something new was
+Each batch then passes the raw quality gate or is quarantined (see `ingest_departments`): its
+task fails at once, naming the file and the failed checks. A file already loaded (or
+quarantined), unchanged in size and time, is not picked up again. When something new was
 loaded, the asset `raw_province_evaluations` is updated (also when another file failed), which
 queues `grade_industries`; a failed file fails its own task and so the run.
 
@@ -52,17 +54,17 @@ def ingest_province():
 
     @task(multiple_outputs=False)
     def load(relative: str) -> dict:
-        from credit_platform.airflow_support import warehouse_url
+        from credit_platform.airflow_support import fail_if_quarantined, warehouse_url
         from credit_platform.ingest.loader import load_file
 
-        return load_file(warehouse_url("loader"), relative).as_dict()
+        return fail_if_quarantined(lambda: load_file(warehouse_url("loader"), relative)).as_dict()
 
     # Runs when every file is done, failed ones included, so that what did load reaches grading.
     @task(outlets=[RAW_PROVINCE], multiple_outputs=False, trigger_rule="all_done")
     def summarise(results: list[dict | None]) -> dict:
         from credit_platform.airflow_support import skip_unless_loaded
 
-        return skip_unless_loaded([r for r in results if r])
+        return skip_unless_loaded([r for r in results if r], prefix="province")
 
     files = discover()
     pull() >> files

@@ -8,6 +8,9 @@ query has a JOIN and aliases ``{batch}`` itself: Great Expectations then inserts
 subquery, and PostgreSQL before 16 requires a subquery in FROM to have an alias.
 """
 
+# A failing row is named by these in the results (the task log, Data Docs).
+INDEX_COLUMNS = ["uscc", "industry_code", "evaluation_period"]
+
 GRADES = ["A", "A-", "B+", "B", "B-", "C+", "C", "C-", "D"]
 USCC = r"^[0-9A-HJ-NPQRTUWXY]{2}[0-9]{6}[0-9A-HJ-NPQRTUWXY]{10}$"
 PERIOD = r"^[0-9]{4}(-H[12]|-Q[1-4])?$"
@@ -71,6 +74,7 @@ RULES = [
 
 
 def build(gx):
+    """The marts checkpoint's validations: the grades table, whole."""
     gxe = gx.expectations
     grades = gx.ExpectationSuite(name="marts_fct_industry_credit_grades")
     for column in ["uscc", "industry_code", "evaluation_period", "period_end_date", "score", "grade",
@@ -87,4 +91,4 @@ def build(gx):
     )
     for description, query in RULES:
         grades.add_expectation(gxe.UnexpectedRowsExpectation(unexpected_rows_query=query, description=description))
-    return [("marts", "fct_industry_credit_grades", grades)]
+    return [{"name": "marts.fct_industry_credit_grades", "table": "marts.fct_industry_credit_grades", "suite": grades}]

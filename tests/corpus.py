@@ -251,8 +251,9 @@ def shuffled_columns(inbox: Path) -> str:
 
 
 @corpus_case
-def misspelt_required_header_refused(inbox: Path) -> str:
-    """The decision date's header misspelt (CF_JDRQQ): a required column no spelling matches; refused."""
+def misspelt_required_header_quarantined(inbox: Path) -> str:
+    """The decision date's header misspelt (CF_JDRQQ): a required column no spelling matches; every row
+    is rejected for it and the raw quality gate quarantines the batch."""
     case = "misspelt_required"
     header = [h if h != "CF_JDRQ" else "CF_JDRQQ" for h in CF]
     return write_csv(inbox, _penalties(case), header, [penalty(case, 1)])

@@ -13,21 +13,54 @@ def warehouse_url(component: str) -> str:
     return libpq_url(conn.get_uri())
 
 
-def skip_unless_loaded(results: list[dict]) -> dict:
-    """Summarise load results; skip (so no asset event is emitted) when nothing new was loaded."""
-    from airflow.exceptions import AirflowSkipException
+def skip_unless_loaded(results: list[dict], *, prefix: str) -> dict:
+    """Summarise this run's loads of the inbox folder ``prefix``; skip when nothing new may be graded.
 
-    loaded = [r for r in results if r["status"] == "loaded"]
+    The batches are read from ``ops.load_batches`` (those started since this DAG run began), not
+    only from the tasks' results: a task that failed (a quarantined file beside good ones) returns
+    none, yet its good batches must still reach grading. Skipping emits no asset event.
+    """
+    import psycopg
+    from airflow.exceptions import AirflowSkipException
+    from airflow.sdk import get_current_context
+
+    started = get_current_context()["dag_run"].start_date
+    with psycopg.connect(warehouse_url("loader")) as conn:
+        batches = conn.execute(
+            "SELECT batch_id, status, rows_in, rows_loaded, rows_rejected FROM ops.load_batches"
+            " WHERE started_at >= %s AND source_file LIKE %s",
+            (started, prefix.replace("%", r"\%").replace("_", r"\_") + "/%"),
+        ).fetchall()  # fmt: skip
+    seen = {b[0] for b in batches}
+    loaded = [b for b in batches if b[1] == "loaded"]
+    loaded += [(r["batch_id"], r["status"], r["rows_in"], r["rows_loaded"], r["rows_rejected"])
+               for r in results if r["status"] == "loaded" and r["batch_id"] not in seen]  # fmt: skip
     summary = {
-        "files": len(results),
+        "files": len(seen | {r["batch_id"] for r in results}),
         "loaded_files": len(loaded),
-        "rows_in": sum(r["rows_in"] for r in loaded),
-        "rows_loaded": sum(r["rows_loaded"] for r in loaded),
-        "rows_rejected": sum(r["rows_rejected"] for r in loaded),
+        "quarantined_files": sum(1 for b in batches if b[1] == "quarantined"),
+        "rows_in": sum(b[2] for b in loaded),
+        "rows_loaded": sum(b[3] for b in loaded),
+        "rows_rejected": sum(b[4] for b in loaded),
     }
     if not loaded:
-        raise AirflowSkipException(f"nothing new was loaded ({len(results)} file(s) already loaded)")
+        raise AirflowSkipException(f"nothing new was loaded ({summary})")
     return summary
+
+
+def fail_if_quarantined(load):
+    """Run ``load()``; a quarantined batch fails the task at once (a retry cannot fix the file)."""
+    from airflow.exceptions import AirflowFailException
+
+    from credit_platform.ingest.loader import Quarantined
+
+    try:
+        result = load()
+    except Quarantined as exc:
+        raise AirflowFailException(str(exc)) from exc
+    if getattr(result, "status", None) == "quarantined":
+        raise AirflowFailException(result.quarantine_reason)
+    return result
 
 
 def pull_from_portal() -> dict:

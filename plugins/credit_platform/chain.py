@@ -69,18 +69,41 @@ def summary(base_url: str) -> str:
     lines = []
     with psycopg.connect(libpq_url(url_for("analyst", base_url))) as conn:
         lines.append("Loaded per source (all batches):")
-        lines.append(f"  {'source':22} {'files':>5} {'rows in':>9} {'loaded':>9} {'rejected':>9}  failed  duplicates")
-        for src, files, rin, rl, rr, failed, dups in conn.execute(
+        lines.append(f"  {'source':22} {'files':>5} {'rows in':>9} {'loaded':>9} {'rejected':>9}  failed  duplicates"
+                     "  quarantined")  # fmt: skip
+        for src, files, rin, rl, rr, failed, dups, quarantined in conn.execute(
             "SELECT source, count(*) FILTER (WHERE status = 'loaded'), sum(rows_in), sum(rows_loaded),"
             " sum(rows_rejected), count(*) FILTER (WHERE status = 'failed'),"
-            " count(*) FILTER (WHERE status = 'duplicate') FROM ops.load_batches GROUP BY source ORDER BY source"
+            " count(*) FILTER (WHERE status = 'duplicate'), count(*) FILTER (WHERE status = 'quarantined')"
+            " FROM ops.load_batches GROUP BY source ORDER BY source"
         ):
-            lines.append(f"  {src:22} {files:>5} {rin or 0:>9} {rl or 0:>9} {rr or 0:>9}  {failed:>6}  {dups:>10}")
+            lines.append(f"  {src:22} {files:>5} {rin or 0:>9} {rl or 0:>9} {rr or 0:>9}  {failed:>6}  {dups:>10}"
+                         f"  {quarantined:>11}")  # fmt: skip
+        for batch_id, file, reason in conn.execute(
+            "SELECT batch_id, source_file, quarantine_reason FROM ops.load_batches WHERE status = 'quarantined'"
+            " ORDER BY batch_id DESC LIMIT 10"
+        ):
+            lines.append(f"  quarantined batch {batch_id} {file}: {(reason or '')[:160]}")
         reasons = conn.execute(
             "SELECT reason_code, count(*) FROM ops.rejected_rows GROUP BY 1 ORDER BY 2 DESC"
         ).fetchall()
         if reasons:
             lines.append("  rejected by reason: " + ", ".join(f"{r} {n}" for r, n in reasons))
+
+        lines.append("\nQuality gates (Great Expectations; latest run per stage, Data Docs under make docs):")
+        gates = conn.execute(
+            "SELECT DISTINCT ON (stage) stage, success, evaluated, failed, seconds, data_docs_url,"
+            " (SELECT count(*) FROM ops.validation_runs r WHERE r.stage = v.stage),"
+            " (SELECT sum(r.seconds) FROM ops.validation_runs r WHERE r.stage = v.stage)"
+            " FROM ops.validation_runs v ORDER BY stage, validated_at DESC"
+        ).fetchall()
+        for stage, ok, evaluated, failed, seconds, page, runs, total in gates:
+            timing = f"{seconds:.1f} s" if seconds is not None else "-"
+            spent = f", {runs} runs {total:.1f} s in all" if total is not None else f", {runs} runs"
+            lines.append(f"  {stage:6} {'passed' if ok else 'FAILED':7} {evaluated - failed}/{evaluated} expectations,"
+                         f" {timing}{spent}  {page or ''}")  # fmt: skip
+        if not gates:
+            lines.append("  none")
 
         period = conn.execute(
             "SELECT evaluation_period FROM marts.fct_industry_credit_grades ORDER BY period_end_date DESC LIMIT 1"

@@ -240,26 +240,21 @@ def cmd_generate(args: argparse.Namespace) -> int:
 
 
 def cmd_load(args: argparse.Namespace) -> int:
-    from credit_platform.ingest.loader import LoadError, discover, load_file
+    from credit_platform.ingest.loader import discover, load_files
     from credit_platform.settings import paths
     from credit_platform.warehouse.roles import admin_url, libpq_url, url_for
 
     url = libpq_url(url_for("loader", admin_url()))
     inbox = paths().inbox
-    files = args.paths or discover(inbox)
-    failed = 0
-    for rel in files:
-        p = Path(rel)
-        if p.is_absolute():
-            rel = p.resolve().relative_to(inbox).as_posix()
-        try:
-            r = load_file(url, rel)
-            _say(f"{rel}: {r.status}, {r.rows_in} read, {r.rows_loaded} loaded, {r.rows_rejected} rejected"
-                 + (f" {r.rejected_by_reason}" if r.rejected_by_reason else ""))  # fmt: skip
-        except LoadError as exc:
-            failed += 1
-            _say(f"FAILED {exc}")
-    return 1 if failed else 0
+    files = [Path(rel).resolve().relative_to(inbox).as_posix() if Path(rel).is_absolute() else rel
+             for rel in (args.paths or discover(inbox))]  # fmt: skip
+    results, failures = load_files(url, files, inbox=inbox)
+    for r in results:
+        _say(f"{r.file}: {r.status}, {r.rows_in} read, {r.rows_loaded} loaded, {r.rows_rejected} rejected"
+             + (f" {r.rejected_by_reason}" if r.rejected_by_reason else ""))  # fmt: skip
+    for failure in failures:
+        _say(f"FAILED {failure}")
+    return 1 if failures else 0
 
 
 def cmd_demo(args: argparse.Namespace) -> int:

@@ -1,11 +1,12 @@
-"""The documentation site analysts browse (``make docs``): dbt's docs, later Great Expectations' Data Docs.
+"""The documentation site analysts browse (``make docs``): dbt's docs and Great Expectations' Data Docs.
 
 Layout of the site folder (``$CREDIT_LOCAL_DIR/docs`` unless told otherwise)::
 
     index.html          the landing page, written here: one link per documentation set present
     dbt/                dbt's docs: index.html, static_index.html (one self-contained file),
                         manifest.json, catalog.json
-    gx/                 Great Expectations Data Docs, once something writes them (not yet)
+    gx/                 Great Expectations Data Docs: every checkpoint run (raw, marts) adds its
+                        validation results here (``credit_platform.quality.checkpoints``)
 
 ``dbt docs generate`` compiles the project and reads the warehouse's catalogue (which relations
 exist, their column types), so the warehouse must be up; it writes into a target folder of its own
@@ -143,16 +144,17 @@ def write_landing_page(site: Path) -> Path:
         ),
     ]
     # --- Great Expectations Data Docs ------------------------------------------------------------
-    # Placeholder for the second documentation set: once something writes GX Data Docs into
-    # <site>/gx/, the landing page links to them (their index.html, else the folder's listing).
-    # Until the folder exists nothing is shown.
+    # The checkpoints write their Data Docs into <site>/gx/ as they run; the landing page links to
+    # them (their index.html, else the folder's listing) once the first validation has run.
     gx = site / "gx"
     if gx.is_dir():
         entries.append(
             (
                 "gx/index.html" if (gx / "index.html").is_file() else "gx/",
                 "Data quality checks (Great Expectations Data Docs)",
-                "数据质量校验: the expectation suites and the latest validation results per stage.",
+                "数据质量校验: every checkpoint run of the raw stage (the batch records and each raw table of a"
+                " load) and of the marts stage, failures with their unexpected rows, and the suites;"
+                " ops.validation_runs links each run's pages.",
             )
         )
     # ----------------------------------------------------------------------------------------------

@@ -156,7 +156,7 @@ class RebuildReport:
 
 
 def _entries(admin: str, archive_dir: Path) -> tuple[list[dict], list[int]]:
-    """The ledger's entries, plus any loaded batch the database knows and the ledger lacks."""
+    """The ledger's entries, plus any loaded (or quarantined) batch the database knows and the ledger lacks."""
     from credit_platform.ingest.archive import LEDGER_FIELDS, read_ledger
 
     entries = {int(e["batch_id"]): e for e in read_ledger(archive_dir)}
@@ -164,7 +164,8 @@ def _entries(admin: str, archive_dir: Path) -> tuple[list[dict], list[int]]:
     with psycopg.connect(admin) as conn:
         cur = conn.execute(
             "SELECT *, (started_at AT TIME ZONE 'Asia/Shanghai')::date AS as_of FROM ops.load_batches"
-            " WHERE status = 'loaded' AND NOT batch_id = ANY(%s) ORDER BY batch_id", (list(entries),))  # fmt: skip
+            " WHERE status IN ('loaded', 'quarantined') AND NOT batch_id = ANY(%s) ORDER BY batch_id",
+            (list(entries),))  # fmt: skip
         names = [d.name for d in cur.description]
         for row in cur.fetchall():
             e = dict(zip(names, row, strict=True))

@@ -37,6 +37,7 @@ from psycopg import sql
 
 from credit_platform.ingest import loader
 from credit_platform.ingest.config import source_for
+from credit_platform.quality.raw_gate import DEFAULT_MAX_REJECTED_SHARE
 from credit_platform.warehouse.roles import libpq_url, url_for
 
 pytestmark = pytest.mark.integration
@@ -116,8 +117,7 @@ EXPECTED: dict[str, Loads | Refused] = {
     "shuffled_columns": Loads(2, 2, 0, raw={2: {"subject_name": "怀仁市丙丁建筑工程有限公司", "uscc": OTHER,
                                                 "fine_amount": "2", "decision_date": "2025-03-01",
                                                 "authority_name": AUTHORITY, "penalty_category": "罚款"}}),  # fmt: skip
-    "misspelt_required_header_refused": Refused(
-        "required columns missing from the header: decision_date (CF_JDRQ / 处罚决定日期)"),
+    "misspelt_required_header_quarantined": Loads(1, 0, 1, rejected={1: ["required_column_missing"]}),
     "misspelt_optional_header": Loads(2, 2, 0, raw={1: {"authority_name": None, "decision_date": "2025-03-01",
                                                         "subject_name": "怀仁市甲乙商贸有限公司"}}),  # fmt: skip
     "chinese_labels_fullwidth": Loads(2, 2, 0, raw={1: {"subject_name": "怀仁市甲乙商贸有限公司", "uscc": GOOD,
@@ -301,13 +301,15 @@ def _assert_refused(db: str, inbox: Path, rel: str, expected: Refused) -> None:
 def _assert_loaded(db: str, inbox: Path, rel: str, expected: Loads) -> None:
     result = _load(db, inbox, rel)
     counts = (expected.rows_in, expected.rows_loaded, expected.rows_rejected, expected.rows_protected)
-    assert result.status == "loaded"
+    # The raw quality gate quarantines a batch with more than the allowed share of rejected rows.
+    gated = "quarantined" if expected.rows_rejected > DEFAULT_MAX_REJECTED_SHARE * expected.rows_in else "loaded"
+    assert result.status == gated, result.quarantine_reason
     assert (result.rows_in, result.rows_loaded, result.rows_rejected, result.rows_protected) == counts
     assert result.rows_in == result.rows_loaded + result.rows_rejected
     table = sql.Identifier(*source_for(rel).table.split("."))
     with psycopg.connect(libpq_url(db)) as conn:
         status, *batch_counts, message = _batch(conn, rel)
-        assert (status, tuple(batch_counts)) == ("loaded", counts)
+        assert (status, tuple(batch_counts)) == (gated, counts)
         assert expected.message in message, message
         rejected = {n: (first, codes) for n, first, codes in conn.execute(
             "SELECT row_number, reason_code, reason_codes FROM ops.rejected_rows WHERE source_file = %s",

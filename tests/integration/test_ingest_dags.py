@@ -1,4 +1,9 @@
-"""The ingest DAGs as Airflow runs them: one task per department, a broken file fails only its own."""
+"""The ingest DAGs as Airflow runs them: one task per department, a broken file fails only its own.
+
+A file that cannot be read fails its batch; a file without a required column is quarantined by
+the raw quality gate, its task failing with the file and the reason in the log, while the good
+batches of every department still reach grading.
+"""
 
 from __future__ import annotations
 
@@ -54,7 +59,11 @@ def test_a_broken_file_fails_its_department_only_and_a_rerun_takes_only_what_is_
 ):
     inbox = tmp_path / "inbox"
     _csv(inbox / "departments/scjgj/penalties_dagtest.csv", ["CF_XDR_MC", "CF_XDR_SHXYM", "CF_CFLB", "CF_JDRQ"],
-         [["甲", GOOD, "警告", "2025-05-01"], ["乙", "bad", "警告", "2025-05-02"]])  # fmt: skip
+         [["甲", GOOD, "警告", f"2025-05-{d:02}"] for d in range(1, 10)] + [["乙", "bad", "警告", "2025-05-10"]])
+    _csv(inbox / "departments/sthjj/penalties_dagtest.csv", ["CF_XDR_MC", "CF_XDR_SHXYM", "CF_CFLB"],
+         [["丁", GOOD, "警告"]])  # no decision date column: quarantined
+    _csv(inbox / "departments/sthjj/complaints_dagtest.csv", ["投诉编号", "统一社会信用代码", "受理日期", "办理状态"],
+         [["TS-2", GOOD, "2025-06-02", "办理中"]])  # fmt: skip
     _csv(inbox / "departments/zjj/complaints_dagtest.csv", ["投诉编号", "统一社会信用代码", "受理日期", "办理状态"],
          [["TS-1", GOOD, "2025-06-01", "办理中"]])  # fmt: skip
     broken = inbox / "departments/jtj/penalties_dagtest.xlsx"
@@ -68,22 +77,24 @@ def test_a_broken_file_fails_its_department_only_and_a_rerun_takes_only_what_is_
     out = _dags_test(env, "ingest_departments")
     assert "state=failed" in out, out[-4000:]
     assert "departments/jtj/penalties_dagtest.xlsx: not a readable XLSX workbook" in out
-    assert sorted(_batches(warehouse, "%_dagtest.%")) == [
+    assert "departments/sthjj/penalties_dagtest.csv: batch" in out and "quarantined, not graded" in out
+    assert "文件表头含全部必填列 / the file's header has every required column" in out and "decision_date" in out
+    assert "AirflowFailException" in out  # no retry: the file must be corrected
+    after_first = [
         ("departments/jtj/penalties_dagtest.xlsx", "failed"),
         ("departments/scjgj/penalties_dagtest.csv", "loaded"),
+        ("departments/sthjj/complaints_dagtest.csv", "loaded"),
+        ("departments/sthjj/penalties_dagtest.csv", "quarantined"),
         ("departments/zjj/complaints_dagtest.csv", "loaded"),
     ]
+    assert sorted(_batches(warehouse, "%_dagtest.%")) == after_first
     assert _asset_events(warehouse, airflow_db) == events_before + 1  # what loaded still reaches grading
 
-    # Run again: the loaded files are not taken again; the broken one still fails.
+    # Run again: the loaded and quarantined files are not taken again; the unreadable one still fails.
     out = _dags_test(env, "ingest_departments")
     assert "state=failed" in out
-    assert sorted(_batches(warehouse, "%_dagtest.%")) == [
-        ("departments/jtj/penalties_dagtest.xlsx", "failed"),
-        ("departments/jtj/penalties_dagtest.xlsx", "failed"),
-        ("departments/scjgj/penalties_dagtest.csv", "loaded"),
-        ("departments/zjj/complaints_dagtest.csv", "loaded"),
-    ]
+    assert sorted(_batches(warehouse, "%_dagtest.%")) == sorted(
+        [*after_first, ("departments/jtj/penalties_dagtest.xlsx", "failed")])
 
     # The department sends a readable file in its place: the run succeeds and loads just that.
     broken.unlink()

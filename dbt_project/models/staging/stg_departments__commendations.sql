@@ -9,4 +9,4 @@ select
     batch_id,
     source_file,
     row_number
-from {{ source('raw', 'commendations') }}
+from {{ raw_rows('commendations') }}

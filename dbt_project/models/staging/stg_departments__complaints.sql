@@ -12,4 +12,4 @@ select
     batch_id,
     source_file,
     row_number
-from {{ source('raw', 'complaints') }}
+from {{ raw_rows('complaints') }}

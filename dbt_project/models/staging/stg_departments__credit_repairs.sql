@@ -12,4 +12,4 @@ select
     batch_id,
     source_file,
     row_number
-from {{ source('raw', 'credit_repairs') }}
+from {{ raw_rows('credit_repairs') }}

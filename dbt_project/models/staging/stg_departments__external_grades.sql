@@ -11,4 +11,4 @@ select
     batch_id,
     source_file,
     row_number
-from {{ source('raw', 'external_grades') }}
+from {{ raw_rows('external_grades') }}

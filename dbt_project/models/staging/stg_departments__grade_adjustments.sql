@@ -13,4 +13,4 @@ select
     batch_id,
     source_file,
     row_number
-from {{ source('raw', 'grade_adjustments') }}
+from {{ raw_rows('grade_adjustments') }}

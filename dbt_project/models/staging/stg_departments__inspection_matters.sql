@@ -6,4 +6,4 @@ select
     batch_id,
     source_file,
     row_number
-from {{ source('raw', 'inspection_matters') }}
+from {{ raw_rows('inspection_matters') }}

@@ -16,4 +16,4 @@ select
     batch_id,
     source_file,
     row_number
-from {{ source('raw', 'inspection_results') }}
+from {{ raw_rows('inspection_results') }}

@@ -7,4 +7,4 @@ select
     batch_id,
     source_file,
     row_number
-from {{ source('raw', 'inspector_rosters') }}
+from {{ raw_rows('inspector_rosters') }}

@@ -17,4 +17,4 @@ select
     batch_id,
     source_file,
     row_number
-from {{ source('raw', 'licences') }}
+from {{ raw_rows('licences') }}

@@ -15,4 +15,4 @@ select
     batch_id,
     source_file,
     row_number
-from {{ source('raw', 'penalties') }}
+from {{ raw_rows('penalties') }}

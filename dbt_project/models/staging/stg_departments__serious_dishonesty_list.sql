@@ -9,4 +9,4 @@ select
     batch_id,
     source_file,
     row_number
-from {{ source('raw', 'serious_dishonesty_list') }}
+from {{ raw_rows('serious_dishonesty_list') }}

@@ -6,4 +6,4 @@ select
     batch_id,
     source_file,
     row_number
-from {{ source('raw', 'supervision_scopes') }}
+from {{ raw_rows('supervision_scopes') }}

@@ -8,4 +8,4 @@ select
     batch_id,
     source_file,
     row_number
-from {{ source('raw', 'province_evaluations') }}
+from {{ raw_rows('province_evaluations') }}

@@ -10,4 +10,4 @@ select
     batch_id,
     source_file,
     row_number
-from {{ source('raw', 'subject_register') }}
+from {{ raw_rows('subject_register') }}

@@ -82,6 +82,7 @@ LEDGER = "ledger.jsonl"
 LEDGER_FIELDS = (
     "batch_id", "source", "department_code", "source_file", "file_sha256", "file_size", "file_mtime",
     "started_at", "finished_at", "as_of", "rows_in", "rows_loaded", "rows_rejected", "rows_protected",
+    "missing_columns", "status", "quarantine_reason", "quarantined_at",
 )  # fmt: skip
 
 
@@ -91,7 +92,7 @@ def append_ledger(archive_dir: Path, entry: dict) -> None:
     import json
 
     archive_dir.mkdir(parents=True, exist_ok=True)
-    line = json.dumps({k: entry.get(k) for k in LEDGER_FIELDS}, ensure_ascii=False, default=str) + "\n"
+    line = json.dumps({k: entry[k] for k in LEDGER_FIELDS if k in entry}, ensure_ascii=False, default=str) + "\n"
     with open(archive_dir / LEDGER, "a", encoding="utf-8") as fh:
         fcntl.flock(fh, fcntl.LOCK_EX)
         try:
@@ -103,7 +104,7 @@ def append_ledger(archive_dir: Path, entry: dict) -> None:
 
 
 def read_ledger(archive_dir: Path) -> list[dict]:
-    """The ledger's entries in batch order (the last entry of a batch wins)."""
+    """The ledger's entries in batch order (a later line of a batch updates the fields it carries)."""
     import json
 
     path = archive_dir / LEDGER
@@ -118,5 +119,5 @@ def read_ledger(archive_dir: Path) -> list[dict]:
                 entry = json.loads(line)
             except json.JSONDecodeError as exc:
                 raise ValueError(f"{path}, line {number}: not a JSON ledger entry ({exc})") from exc
-            entries[int(entry["batch_id"])] = entry
+            entries.setdefault(int(entry["batch_id"]), {}).update(entry)
     return [entries[k] for k in sorted(entries)]

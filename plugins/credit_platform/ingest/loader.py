@@ -44,12 +44,13 @@ class LoadResult:
     file: str
     sha256: str
     batch_id: int | None
-    status: str  # loaded, duplicate
+    status: str  # loaded, duplicate, quarantined
     rows_in: int = 0
     rows_loaded: int = 0
     rows_rejected: int = 0
     rejected_by_reason: dict[str, int] = field(default_factory=dict)
     rows_protected: int = 0
+    quarantine_reason: str | None = None  # with status "quarantined": the file, the failed checks, Data Docs
 
     def as_dict(self) -> dict:
         return dict(self.__dict__)
@@ -78,8 +79,9 @@ def _stat(path: Path) -> tuple[int, dt.datetime]:
 def pending(url: str, inbox: Path | None = None, *, prefix: str = "") -> list[str]:
     """The discovered files not yet loaded as they are now.
 
-    A file is done when the latest batch of its path loaded it (or found it a duplicate) at the
-    same size and modification time; a changed, new or failed file is pending. Retrying a task
+    A file is done when the latest batch of its path loaded it (or found it a duplicate, or
+    quarantined it) at the same size and modification time; a changed, new or failed file is
+    pending. Retrying a task
     therefore loads only what the earlier try did not.
     """
     inbox = inbox or paths().inbox
@@ -93,7 +95,7 @@ def pending(url: str, inbox: Path | None = None, *, prefix: str = "") -> list[st
     out = []
     for rel in found:
         status, size, mtime = latest.get(rel, (None, None, None))
-        if status in ("loaded", "duplicate") and (size, mtime) == _stat(inbox / rel):
+        if status in ("loaded", "duplicate", "quarantined") and (size, mtime) == _stat(inbox / rel):
             continue
         out.append(rel)
     return out
@@ -112,8 +114,14 @@ def load_file(
     inbox: Path | None = None,
     archive_dir: Path | None = None,
     as_of: dt.date | None = None,
+    gate: bool = True,
 ) -> LoadResult:
-    """Load one inbox file (path relative to the inbox) as the loader role at ``url``."""
+    """Load one inbox file (path relative to the inbox) as the loader role at ``url``.
+
+    With ``gate`` (the default) the batch then goes through the raw quality gate
+    (``credit_platform.quality.raw_gate``): a batch failing it comes back with status
+    ``quarantined`` and the reason, and feeds no grade. ``load_files`` gates many files at once.
+    """
     inbox = inbox or paths().inbox
     archive_dir = archive_dir or paths().archive
     source = source_for(relative)
@@ -176,7 +184,40 @@ def load_file(
         relative, batch_id, result.rows_in, result.rows_loaded, result.rows_protected, result.rows_rejected,
         result.rejected_by_reason,
     )  # fmt: skip
+    if gate:
+        apply_gate(url, [result], archive_dir=archive_dir)
     return result
+
+
+def apply_gate(url: str, results: list[LoadResult], *, archive_dir: Path | None = None) -> list[LoadResult]:
+    """Run the raw quality gate on the loaded batches of ``results``; mark the quarantined ones."""
+    from credit_platform.quality.raw_gate import gate
+
+    loaded = {r.batch_id: r for r in results if r.status == "loaded"}
+    for verdict in gate(url, list(loaded), archive_dir=archive_dir):
+        if not verdict.passed:
+            loaded[verdict.batch_id].status = "quarantined"
+            loaded[verdict.batch_id].quarantine_reason = verdict.message()
+    return results
+
+
+def load_files(url: str, files: list[str], *, inbox: Path | None = None, archive_dir: Path | None = None,
+               as_of: dt.date | None = None) -> tuple[list[LoadResult], list[str]]:  # fmt: skip
+    """Load the inbox files in order, each in its own transaction, then gate them together.
+
+    Every file is tried. Returns the results and the failures (files that could not be loaded,
+    and quarantined batches), each a message naming the file and the cause.
+    """
+    results, failures = [], []
+    for rel in files:
+        try:
+            results.append(load_file(url, rel, inbox=inbox, archive_dir=archive_dir, as_of=as_of, gate=False))
+        except LoadError as exc:
+            log.error("%s", exc)
+            failures.append(str(exc))
+    apply_gate(url, results, archive_dir=archive_dir)
+    failures += [r.quarantine_reason for r in results if r.status == "quarantined"]
+    return results, failures
 
 
 def _record_in_ledger(conn, archive_dir: Path, batch_id: int, as_of: dt.date) -> None:
@@ -238,15 +279,21 @@ def reland(url: str, entry: dict, *, archive_dir: Path | None = None) -> LoadRes
         if counts != expected:
             raise RelandMismatch(f"{relative}: batch {batch_id} gave rows in/loaded/rejected/protected {counts}"
                                  f" from the archive, {expected} when first loaded")  # fmt: skip
+        if entry.get("status") == "quarantined":  # quarantined when first loaded: so again, for the same reason
+            conn.execute(
+                "UPDATE ops.load_batches SET status = 'quarantined', quarantine_reason = %s, quarantined_at = %s"
+                " WHERE batch_id = %s", (entry.get("quarantine_reason"), entry.get("quarantined_at"), batch_id))
+            result.status, result.quarantine_reason = "quarantined", entry.get("quarantine_reason")
         conn.commit()
     return result
 
 
 def _claim(conn, source: Source, department: str | None, digest: str, batch_id: int) -> None:
-    """Raise ``_Duplicate`` when these bytes were loaded already; otherwise hold them until commit."""
+    """Raise ``_Duplicate`` when these bytes were loaded (or quarantined) already; else hold them until commit."""
     conn.execute("SELECT pg_advisory_xact_lock(hashtextextended(%s, 0))", (f"{source.name}|{department}|{digest}",))
     done = conn.execute(
-        "SELECT batch_id FROM ops.load_batches WHERE source = %s AND file_sha256 = %s AND status = 'loaded'"
+        "SELECT batch_id FROM ops.load_batches WHERE source = %s AND file_sha256 = %s"
+        " AND status IN ('loaded', 'quarantined')"
         " AND department_code IS NOT DISTINCT FROM %s AND batch_id <> %s ORDER BY batch_id LIMIT 1",
         (source.name, digest, department, batch_id),
     ).fetchone()
@@ -348,9 +395,9 @@ def _load_rows(conn, source: Source, path: Path, relative: str, archive_dir: Pat
     stamp = sql.Identifier("relanded_at" if reland else "finished_at")
     conn.execute(sql.SQL(
         "UPDATE ops.load_batches SET status = 'loaded', rows_in = %s, rows_loaded = %s, rows_rejected = %s,"
-        " rows_protected = %s, {} = clock_timestamp(), message = %s WHERE batch_id = %s").format(stamp),
-        (rows_in, rows_loaded, rows_rejected, protected, _message(landed, reasons), batch_id),
-    )  # fmt: skip
+        " rows_protected = %s, missing_columns = %s, {} = clock_timestamp(), message = %s WHERE batch_id = %s"
+    ).format(stamp), (rows_in, rows_loaded, rows_rejected, protected, landed.missing_required(source) or None,
+                      _message(landed, reasons), batch_id))  # fmt: skip
     return LoadResult(source.name, relative, digest, batch_id, "loaded", rows_in, rows_loaded, rows_rejected,
                       reasons, protected)  # fmt: skip
 
@@ -392,21 +439,24 @@ def departments_with_files(url: str | None = None, inbox: Path | None = None) ->
     return sorted({PurePosixPath(rel).parts[1] for rel in files})
 
 
+class Quarantined(LoadError):
+    """Some batch failed the raw quality gate: retrying cannot help, the file must be corrected."""
+
+
 def load_department(url: str, department_code: str, *, inbox: Path | None = None,
                     only_pending: bool = False) -> list[LoadResult]:  # fmt: skip
-    """Load the files of one department (all, or the pending ones); every file is tried, then failures raised."""
+    """Load the files of one department (all, or the pending ones); every file is tried, then failures raised.
+
+    Raises ``Quarantined`` when a batch failed the raw quality gate, else ``LoadError`` when a file
+    could not be loaded; either way the message names each file and its cause.
+    """
     inbox = inbox or paths().inbox
     prefix = f"departments/{department_code}"
     files = pending(url, inbox, prefix=prefix) if only_pending else discover(inbox, prefix=prefix)
     rank = {name: i for i, name in enumerate(LOAD_ORDER)}
     files.sort(key=lambda rel: (rank.get(source_for(rel).name, len(rank)), rel))
-    results, failures = [], []
-    for rel in files:
-        try:
-            results.append(load_file(url, rel, inbox=inbox))
-        except LoadError as exc:
-            log.error("%s", exc)
-            failures.append(str(exc))
+    results, failures = load_files(url, files, inbox=inbox)
     if failures:
-        raise LoadError(f"{len(failures)} of {len(files)} file(s) of {department_code} failed:\n" + "\n".join(failures))
+        kind = Quarantined if any(r.status == "quarantined" for r in results) else LoadError
+        raise kind(f"{len(failures)} of {len(files)} file(s) of {department_code} failed:\n" + "\n".join(failures))
     return results

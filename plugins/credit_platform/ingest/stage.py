@@ -77,6 +77,10 @@ class Landed:
         """The condition on ``s`` that selects the landed rows."""
         return sql.SQL("s.batch_id = {}").format(sql.Literal(self.batch_id)) if self.in_raw else sql.SQL("true")
 
+    def missing_required(self, source: Source) -> list[str]:
+        """The required columns of ``source`` that the file's header lacks."""
+        return [c.name for c in source.columns if c.required and c.name not in self.positions]
+
     def cell(self, name: str) -> sql.Composable | None:
         return sql.SQL("s.{}").format(sql.Identifier(name)) if name in self.positions else None
 
@@ -131,10 +135,8 @@ def _map_header(source: Source, header: list[str], spellings: dict[str, Column])
             columns.append(col.name)
         else:
             columns.append(f"x{i}")
-    missing = [c for c in source.columns if c.required and c.name not in positions]
-    if missing:
-        wanted = "; ".join(f"{c.name} ({' / '.join(c.headers)})" for c in missing)
-        raise UnreadableFile(f"required columns missing from the header: {wanted}")
+    # A required column missing from the header does not stop the landing: every row is then
+    # rejected for it (validate.py) and the raw quality gate quarantines the batch.
     return positions, columns
 
 

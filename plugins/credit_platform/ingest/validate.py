@@ -89,6 +89,9 @@ def build(conn, source: Source, landed: Landed, *, department: str | None, as_of
     for col in source.columns:
         cell = landed.cell(col.name)
         if cell is None:
+            if col.required:  # the header lacks it: no row can be graded
+                errors.append(lit(f"required_column_missing@{col.name}"))
+                suspects.append(sql.SQL("true"))
             continue
         tag = lit(f"@{col.name}")
         alias = sql.Identifier(f"d_{col.name}")
@@ -291,6 +294,7 @@ def _uscc_dictionary(conn, landed: Landed, name: str, cell, department, rules: R
         "   FROM {rel} s JOIN d_uscc u ON u.raw = coalesce({cell}, '') WHERE {where} AND u.status = 'uscc_missing'"
         "   AND (nullif(btrim({reg}), '') IS NOT NULL OR nullif(btrim({org}), '') IS NOT NULL)),"
         " register AS (SELECT DISTINCT ON (uscc) uscc, old_registration_number FROM raw.subject_register"
+        "   WHERE batch_id NOT IN (SELECT batch_id FROM ops.load_batches WHERE status = 'quarantined')"
         "   ORDER BY uscc, batch_id DESC, row_number DESC)"
         " SELECT w.reg, w.org, (SELECT r.uscc FROM register r"
         "   WHERE (w.reg <> '' AND r.old_registration_number = w.reg)"

@@ -28,6 +28,11 @@ MESSAGES = {
         "error",
     ),
     "required_missing": ("必填项为空", "a required cell is empty", "error"),
+    "required_column_missing": (
+        "文件表头缺少必填列，整批隔离",
+        "a required column is missing from the file's header (the batch is quarantined)",
+        "error",
+    ),
     "date_unparseable": ("日期无法识别", "the date cannot be read", "error"),
     "event_date_in_future": ("事件日期晚于当前日期", "the event date is in the future", "error"),
     "amount_unparseable": ("金额无法识别", "the amount is not a number", "error"),

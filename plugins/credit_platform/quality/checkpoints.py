@@ -1,9 +1,19 @@
 """Run a stage's Great Expectations checkpoint against the warehouse and record the outcome.
 
-Suites are code in the project's ``expectations/`` folder (one module per stage, each with a
-``build(gx)`` that returns the suite and the table it checks). Contexts are ephemeral: nothing is
-written to disk; the outcome goes to ``ops.validation_runs`` and, on failure, into the exception
-that fails the Airflow task.
+Suites are code in the project's ``expectations/`` folder: one module per stage, whose
+``build(gx, **params)`` returns the validations of the stage's checkpoint, each a dict with a
+``name``, a ``suite`` and either the ``table`` it checks (``schema.table``, a whole-table batch
+definition) or a ``query`` (the rows of some load batches, say), and optionally the ``keys`` it
+covers. A module may name ``INDEX_COLUMNS`` (identifying a failing row in the results) and a
+``KEY_COLUMN`` among them: failures are then attributed to key values (load batches), from the
+unexpected rows' index of a column expectation or from that column of a rule's rows.
+
+Contexts are ephemeral: suites, checkpoints, data sources and results live in memory. Each run
+writes its own Data Docs pages (validation results and suites) into ``$CREDIT_LOCAL_DIR/docs/gx``,
+which ``make docs`` serves, and is one row of ``ops.validation_runs`` linking its pages; the
+site's ``index.html`` is written from that table (``write_index``), since GX's own index reads
+every stored result on every build. On failure the exception that fails the Airflow task names
+each failed expectation, the rows breaking it and a few of them.
 """
 
 from __future__ import annotations
@@ -11,7 +21,10 @@ from __future__ import annotations
 import importlib.util
 import json
 import logging
-from dataclasses import dataclass
+import os
+import time
+from dataclasses import dataclass, field
+from pathlib import Path
 
 import psycopg
 
@@ -19,6 +32,8 @@ from credit_platform.settings import paths
 from credit_platform.warehouse.roles import libpq_url, render
 
 log = logging.getLogger(__name__)
+
+DOCS_SITE = "credit_platform"
 
 
 class ValidationFailed(RuntimeError):
@@ -31,6 +46,35 @@ class Outcome:
     success: bool
     evaluated: int
     failed: list[dict]
+    seconds: float = 0.0
+    validation_run_id: int | None = None
+    data_docs_url: str | None = None
+    #: validation name -> {"keys", "success", "evaluated", "failed": [...], "data_docs_url"}
+    validations: dict[str, dict] = field(default_factory=dict)
+
+    def failures_of(self, key) -> list[dict]:
+        """The failures that concern ``key``, each with the count and examples of that key alone.
+
+        A failure that cannot be attributed (the check could not run, a table-wide expectation)
+        concerns every key of its validation.
+        """
+        out = []
+        for v in self.validations.values():
+            if key not in (v["keys"] or ()):
+                continue
+            for f in v["failed"]:
+                by_key = f.get("by_key")
+                if by_key is None:
+                    out.append(f)
+                elif key in by_key:
+                    out.append({**f, "unexpected_count": by_key[key]["count"],
+                                "partial_unexpected_list": by_key[key]["examples"]})  # fmt: skip
+        return out
+
+
+def data_docs_dir() -> Path:
+    """Where the Data Docs site is written: the ``gx/`` folder of the site ``make docs`` serves."""
+    return paths().local / "docs" / "gx"
 
 
 def _suite_module(stage: str):
@@ -43,60 +87,226 @@ def _suite_module(stage: str):
     return module
 
 
-def run_checkpoint(url: str, stage: str, *, record: bool = True, raise_on_failure: bool = True) -> Outcome:
-    """Validate the stage's tables at ``url`` (a role that may read them and write ops.validation_runs)."""
+def _context(gx):
+    from great_expectations.data_context.types.base import (
+        DataContextConfig,
+        InMemoryStoreBackendDefaults,
+        ProgressBarsConfig,
+    )
+
+    config = DataContextConfig(
+        store_backend_defaults=InMemoryStoreBackendDefaults(), progress_bars=ProgressBarsConfig(globally=False)
+    )
+    config.data_docs_sites = {
+        DOCS_SITE: {
+            "class_name": "SiteBuilder",
+            "store_backend": {"class_name": "TupleFilesystemStoreBackend", "base_directory": str(data_docs_dir())},
+            "site_index_builder": {"class_name": "DefaultSiteIndexBuilder"},
+        }
+    }
+    return gx.get_context(mode="ephemeral", project_config=config)
+
+
+def _by_key(rows: list[dict], key: str | None) -> dict | None:
+    """Rows (dicts) grouped by their ``key`` value: count (a rule's own ``rows`` column, else 1 each)
+    and a few examples. None when the rows do not carry the key."""
+    if not key or not rows or any(key not in row for row in rows):
+        return None
+    out: dict = {}
+    for row in rows:
+        entry = out.setdefault(row[key], {"count": 0, "examples": []})
+        entry["count"] += int(row.get("rows") or 1)
+        # (a batch record is no row of a file: its row_number is 0, left out)
+        rest = {k: v for k, v in row.items() if k not in (key, "rows") and (k, v) != ("row_number", 0)}
+        examples = rest.pop("examples", None)
+        if examples is None:
+            examples = [rest]
+        elif not isinstance(examples, list):
+            examples = [examples]
+        entry["examples"] += examples[: 3 - len(entry["examples"])]
+    return out
+
+
+def _failure(r, key: str | None = None) -> dict:
+    """One failed expectation as the task log and ops.validation_runs show it."""
+    cfg = r.expectation_config
+    res = r.result or {}
+    if cfg.type == "unexpected_rows_expectation":  # a rule across tables: its rows, named by it
+        kwargs = {"rule": cfg.description}
+        count, sample = res.get("observed_value"), (res.get("details") or {}).get("unexpected_rows", [])
+        by_key = _by_key(list(sample), key)
+    else:
+        kwargs = {k: v for k, v in cfg.kwargs.items() if k != "batch_id"}
+        if cfg.description:
+            kwargs["rule"] = cfg.description
+        count = res.get("unexpected_count", res.get("observed_value"))
+        sample = res.get("partial_unexpected_index_list") or res.get("partial_unexpected_list", [])
+        by_key = _by_key(res.get("unexpected_index_list") or [], key)
+    info = r.exception_info or {}
+    errors = [e for e in info.values() if isinstance(e, dict)] + [info]
+    messages = [e.get("exception_message") for e in errors if e.get("raised_exception")]
+    if messages:  # the check itself could not run: say why instead of a count
+        count, sample, by_key = None, messages[:1], None
+    return {"expectation": cfg.type, "kwargs": kwargs, "unexpected_count": count,
+            "partial_unexpected_list": list(sample)[:5], "by_key": by_key}  # fmt: skip
+
+
+def describe(failure: dict) -> str:
+    return (f"{failure['expectation']} {failure['kwargs']}: {failure['unexpected_count']} unexpected, e.g. "
+            f"{failure['partial_unexpected_list']}")  # fmt: skip
+
+
+def _site_relative(url: str | None) -> str | None:
+    """``file:///…/docs/gx/validations/…html`` -> ``gx/validations/…html`` (relative to the docs site)."""
+    if not url:
+        return None
+    root = data_docs_dir().as_uri()
+    return "gx" + url[len(root) :] if url.startswith(root) else url
+
+
+def run_checkpoint(url: str, stage: str, *, record: bool = True, raise_on_failure: bool = True,
+                   data_docs: bool = True, **params) -> Outcome:  # fmt: skip
+    """Validate the stage's tables at ``url`` (a role that may read them and write ops.validation_runs).
+
+    ``params`` go to the stage module's ``build`` (the raw stage takes the load batches to check).
+    """
+    t0 = time.monotonic()
     logging.getLogger("great_expectations").setLevel(logging.WARNING)
     import great_expectations as gx
 
     module = _suite_module(stage)
-    context = gx.get_context(mode="ephemeral")
+    context = _context(gx)
     source = context.data_sources.add_postgres(
         name="warehouse", connection_string=render(libpq_url(url), driver="postgresql+psycopg2")
     )
-    definitions = []
-    for schema, table, suite in module.build(gx):
-        asset = source.add_table_asset(name=f"{schema}.{table}", table_name=table, schema_name=schema)
+    definitions, keys = [], {}
+    for check in module.build(gx, **params):
+        name = check["name"]
+        if "query" in check:
+            asset = source.add_query_asset(name=name, query=check["query"])
+        else:
+            schema, table = check["table"].split(".")
+            asset = source.add_table_asset(name=name, table_name=table, schema_name=schema)
         batch = asset.add_batch_definition_whole_table("whole table")
-        suite = context.suites.add(suite)
-        definition = gx.ValidationDefinition(name=f"{stage}:{table}", data=batch, suite=suite)
+        suite = context.suites.add(check["suite"])
+        definition = gx.ValidationDefinition(name=f"{stage}:{name}", data=batch, suite=suite)
         definitions.append(context.validation_definitions.add(definition))
+        keys[f"warehouse-{name}"] = (name, check.get("keys"))
+    # COMPLETE: a rule across tables returns its breaking rows (at most 200) only in this format.
+    result_format = {"result_format": "COMPLETE", "partial_unexpected_count": 5}
+    if getattr(module, "INDEX_COLUMNS", None):
+        result_format["unexpected_index_column_names"] = list(module.INDEX_COLUMNS)
+    key_column = getattr(module, "KEY_COLUMN", None)
     checkpoint = context.checkpoints.add(
-        gx.Checkpoint(name=f"{stage}_checkpoint", validation_definitions=definitions, result_format="SUMMARY")
+        gx.Checkpoint(name=f"{stage}_checkpoint", validation_definitions=definitions, result_format=result_format)
     )
     result = checkpoint.run()
-    failed, evaluated = [], 0
-    for vr in result.run_results.values():
-        for r in vr.results:
-            evaluated += 1
-            if not r.success:
-                cfg = r.expectation_config
-                res = r.result or {}
-                if cfg.type == "unexpected_rows_expectation":  # a rule across tables: its rows, named by it
-                    kwargs = {"rule": cfg.description}
-                    count, sample = res.get("observed_value"), (res.get("details") or {}).get("unexpected_rows", [])
-                else:
-                    kwargs = {k: v for k, v in cfg.kwargs.items() if k != "batch_id"}
-                    count, sample = res.get("unexpected_count"), res.get("partial_unexpected_list", [])
-                info = r.exception_info or {}
-                errors = [e for e in info.values() if isinstance(e, dict)] + [info]
-                messages = [e.get("exception_message") for e in errors if e.get("raised_exception")]
-                if messages:  # the check itself could not run: say why instead of a count
-                    count, sample = None, messages[:1]
-                failed.append({"expectation": cfg.type, "kwargs": kwargs, "unexpected_count": count,
-                               "partial_unexpected_list": list(sample)[:5]})  # fmt: skip
-    outcome = Outcome(stage, bool(result.success), evaluated, failed)
+    failed, evaluated, validations = [], 0, {}
+    for identifier, vr in result.run_results.items():
+        name, covered = keys.get(identifier.batch_identifier, (identifier.batch_identifier, None))
+        own = [_failure(r, key_column) for r in vr.results if not r.success]
+        for f in own:
+            f["validation"] = name
+        failed += own
+        evaluated += len(vr.results)
+        validations[name] = {"keys": covered, "success": bool(vr.success), "evaluated": len(vr.results),
+                             "failed": own, "identifier": identifier}  # fmt: skip
+    docs_url = None
+    if data_docs:
+        docs_url = _build_data_docs(context, validations)
+    outcome = Outcome(stage, bool(result.success), evaluated, failed, time.monotonic() - t0, None, docs_url,
+                      {k: {x: y for x, y in v.items() if x != "identifier"} for k, v in validations.items()})
     if record:
+        batch_ids = sorted({k for v in validations.values() for k in (v["keys"] or ()) if isinstance(k, int)}) or None
+        pages = {k: v.get("data_docs_url") for k, v in outcome.validations.items()}
         with psycopg.connect(libpq_url(url)) as conn:
-            conn.execute(
-                "INSERT INTO ops.validation_runs (stage, checkpoint_name, success, evaluated, failed, details)"
-                " VALUES (%s, %s, %s, %s, %s, %s)",
+            outcome.validation_run_id = conn.execute(
+                "INSERT INTO ops.validation_runs (stage, checkpoint_name, success, evaluated, failed, details,"
+                " batch_ids, seconds, data_docs_url) VALUES (%s, %s, %s, %s, %s, %s, %s, %s, %s)"
+                " RETURNING validation_run_id",
                 (stage, f"{stage}_checkpoint", outcome.success, evaluated, len(failed),
-                 json.dumps({"failed": failed}, ensure_ascii=False, default=str)),
-            )  # fmt: skip
+                 json.dumps({"failed": failed, "data_docs_pages": pages}, ensure_ascii=False, default=str),
+                 batch_ids, round(outcome.seconds, 3), docs_url),
+            ).fetchone()[0]  # fmt: skip
+            if data_docs:
+                try:
+                    write_index(conn)
+                except OSError as exc:  # a report: the verdict stands without it
+                    log.warning("Data Docs index not written: %s", exc)
     if not outcome.success and raise_on_failure:
-        lines = [f"- {f['expectation']} {f['kwargs']}: {f['unexpected_count']} unexpected, e.g. "
-                 f"{f['partial_unexpected_list']}" for f in failed]  # fmt: skip
         head = f"{stage} checkpoint failed {len(failed)} of {evaluated} expectations:\n"
-        raise ValidationFailed(head + "\n".join(lines))
-    log.info("%s checkpoint passed %s expectations", stage, evaluated)
+        tail = f"\nData Docs: {docs_url} (make docs)" if docs_url else ""
+        raise ValidationFailed(head + "\n".join(f"- {describe(f)}" for f in failed) + tail)
+    log.info("%s checkpoint: %s of %s expectations passed in %.2f s", stage, evaluated - len(failed), evaluated,
+             outcome.seconds)  # fmt: skip
     return outcome
+
+
+def _build_data_docs(context, validations: dict) -> str | None:
+    """Add this run's results to the Data Docs site; the page of the first failure (else the index).
+
+    A site that cannot be written is logged, not fatal: the gate's verdict does not depend on it.
+    """
+    from great_expectations.data_context.types.resource_identifiers import ExpectationSuiteIdentifier
+
+    identifiers = [v["identifier"] for v in validations.values()]
+    suites = [ExpectationSuiteIdentifier(name=i.expectation_suite_identifier.name) for i in identifiers]
+    try:  # this run's pages only: GX's own index reads every stored result (see write_index)
+        context.build_data_docs(site_names=[DOCS_SITE], resource_identifiers=identifiers + suites, build_index=False)
+    except Exception as exc:  # noqa: BLE001 - the docs are a report; the validation stands without them
+        log.warning("Data Docs not written to %s: %s", data_docs_dir(), exc)
+        return None
+    first_failed = None
+    for v in validations.values():
+        urls = context.get_docs_sites_urls(resource_identifier=v["identifier"], site_name=DOCS_SITE,
+                                           only_if_exists=False)  # fmt: skip
+        v["data_docs_url"] = _site_relative(urls[0]["site_url"]) if urls else None
+        if first_failed is None and not v["success"]:
+            first_failed = v["data_docs_url"]
+    return first_failed or "gx/index.html"
+
+
+def write_index(conn, limit: int = 500) -> Path | None:
+    """The Data Docs site's ``index.html``: the latest validation runs, each with its pages.
+
+    Written from ``ops.validation_runs`` (any role that reads it), replacing the file atomically.
+    """
+    import html
+
+    site = data_docs_dir()
+    if not site.is_dir():
+        return None
+    rows = conn.execute(
+        "SELECT validation_run_id, stage, success, evaluated, failed, seconds, validated_at, batch_ids,"
+        " details -> 'data_docs_pages' FROM ops.validation_runs ORDER BY validation_run_id DESC LIMIT %s",
+        (limit,)).fetchall()  # fmt: skip
+    items = []
+    for run_id, stage, ok, evaluated, failed, seconds, at, batches, pages in rows:
+        links = " ".join(f'<a href="{html.escape(str(href).removeprefix("gx/"))}">{html.escape(k)}</a>'
+                         for k, href in sorted((pages or {}).items()) if href)  # fmt: skip
+        scope = ""
+        if batches:
+            scope = "batches " + ", ".join(map(str, batches[:12])) + (" …" if len(batches) > 12 else "")
+        status = "passed" if ok else "<b>FAILED</b>"
+        timing = f", {seconds:.2f} s" if seconds is not None else ""
+        items.append(f"<tr><td>{run_id}</td><td>{at:%Y-%m-%d %H:%M:%S}</td><td>{html.escape(stage)}</td>"
+                     f"<td>{status}</td><td>{evaluated - failed}/{evaluated}{timing}</td>"
+                     f"<td>{html.escape(scope)}</td><td>{links}</td></tr>")  # fmt: skip
+    body = "\n".join(items) or '<tr><td colspan="7">no validation run yet</td></tr>'
+    style = "body{font-family:sans-serif;margin:2em}td,th{padding:.2em .6em;border-bottom:1px solid #ddd}"
+    text = f"""<!doctype html>
+<html lang="zh-CN"><head><meta charset="utf-8"><title>数据质量校验 Data quality checks</title>
+<style>{style}</style></head><body>
+<h1>数据质量校验 Data quality checks (Great Expectations)</h1>
+<p>The latest {len(rows)} checkpoint runs (ops.validation_runs), newest first: raw (load batches, before
+grading), marts (grades, before publication), drift (class shares against the previous period). Each link
+opens a validation result in Great Expectations' Data Docs.</p>
+<table><tr><th>run</th><th>validated</th><th>stage</th><th>result</th><th>expectations met</th><th>scope</th>
+<th>Data Docs pages</th></tr>
+{body}
+</table></body></html>
+"""
+    part = site / f".index.html.{os.getpid()}.part"  # several tasks may write at once
+    part.write_text(text, encoding="utf-8")
+    part.replace(site / "index.html")
+    return site / "index.html"

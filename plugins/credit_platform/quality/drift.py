@@ -16,6 +16,7 @@ import json
 import logging
 import math
 import os
+import time
 from dataclasses import dataclass, field
 
 import psycopg
@@ -75,6 +76,7 @@ def _counts(conn, period: str) -> dict[str, dict[str, int]]:
 def check_drift(url: str, period: str | None = None, *, record: bool = True) -> DriftOutcome:
     """Compare ``period`` (default: the latest graded) with each industry's previous period."""
     limit = threshold()
+    t0 = time.monotonic()
     with psycopg.connect(url) as conn:
         periods = conn.execute(
             "SELECT DISTINCT evaluation_period, period_end_date FROM marts.fct_industry_credit_grades"
@@ -107,9 +109,10 @@ def check_drift(url: str, period: str | None = None, *, record: bool = True) -> 
                       for i in outcome.drifted]  # fmt: skip
             details = {"period": period, "threshold": limit, "industries": industries, "failed": failed}
             outcome.validation_run_id = conn.execute(
-                "INSERT INTO ops.validation_runs (stage, checkpoint_name, success, evaluated, failed, details)"
-                " VALUES ('drift', 'class_share_psi', %s, %s, %s, %s) RETURNING validation_run_id",
-                (outcome.success, len(industries), len(outcome.drifted), json.dumps(details, ensure_ascii=False)),
+                "INSERT INTO ops.validation_runs (stage, checkpoint_name, success, evaluated, failed, details, seconds)"
+                " VALUES ('drift', 'class_share_psi', %s, %s, %s, %s, %s) RETURNING validation_run_id",
+                (outcome.success, len(industries), len(outcome.drifted), json.dumps(details, ensure_ascii=False),
+                 round(time.monotonic() - t0, 3)),
             ).fetchone()[0]  # fmt: skip
     (log.info if outcome.success else log.warning)("%s", outcome.message())
     return outcome

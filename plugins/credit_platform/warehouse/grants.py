@@ -35,6 +35,7 @@ OPS_TABLE_PRIVILEGES: dict[str, dict[str, frozenset[str]]] = {
         "load_batches": frozenset({"SELECT", "INSERT", "UPDATE"}),
         "rejected_rows": frozenset({"SELECT", "INSERT"}),
         "pull_watermarks": frozenset({"SELECT", "INSERT", "UPDATE"}),
+        "validation_runs": frozenset({"SELECT", "INSERT"}),
         "schema_migrations": _R,
     },
     "transformer": {

@@ -1,0 +1,172 @@
+"""Raw stage: the load batches of a load, as landed, before they may feed grading.
+
+``build(gx, batches, max_rejected_share)`` returns the validations of the raw checkpoint for
+``batches`` (dicts with ``batch_id``, ``source`` and ``table``, the raw table it landed in):
+
+* ``ops.load_batches``, the batch records: each file's header had every required column, the
+  share of rejected rows is at most ``max_rejected_share``, and the rows kept in raw are as many
+  as the record says it loaded. These are the batch-level expectations.
+* one per raw table, the rows its batches kept: required cells present, credit codes in the USCC
+  format, enumerations within their values, event dates not after the day the batch was loaded,
+  amounts not negative.
+
+The loader already rejects bad rows one by one (``credit_platform.ingest.validate``); this suite
+checks each batch as a whole and checks the loader's work on what it kept. Every failure is
+attributed to its load batches (``KEY_COLUMN``: the unexpected rows' index of a column
+expectation, the ``batch_id`` column of a rule's rows, one row per failing batch with its
+``rows`` and ``examples``), and ``credit_platform.quality.raw_gate`` quarantines those batches.
+Checks are written from the source's columns in ``sources.yml`` (their type, ``required`` and
+``values``), so a new source is checked without code here. Cross-row rules are
+``UnexpectedRowsExpectation`` queries using the same SQL parsing functions as the loader and
+staging (``ops.to_date``, ``ops.to_number``, ``ops.to_code``, ``ops.to_grade``); each has a JOIN
+and aliases ``{batch}`` (see ``marts.py``).
+"""
+
+import re
+
+from credit_platform.ingest.config import rules, sources
+
+USCC = r"^[0-9A-HJ-NPQRTUWXY]{2}[0-9]{6}[0-9A-HJ-NPQRTUWXY]{10}$"
+PERIOD = r"^[0-9]{4}(-H[12]|-Q[1-4])?$"
+SPLIT = r"\s*[;；,，]\s*"
+# The day a batch was loaded, in the city's time zone: no event may be later.
+LOADED_ON = "(b.finished_at AT TIME ZONE 'Asia/Shanghai')::date"
+
+
+def _literal(value: str) -> str:
+    """A SQL string literal inside a query template (braces doubled: the query is formatted with {batch})."""
+    return "'" + value.replace("'", "''").replace("{", "{{").replace("}", "}}") + "'"
+
+
+def _array(values) -> str:
+    return "ARRAY[" + ", ".join(_literal(v) for v in values) + "]::text[]"
+
+
+def _identifier(name: str) -> str:
+    if not re.fullmatch(r"[a-z_][a-z0-9_]*(\.[a-z_][a-z0-9_]*)?", name):
+        raise ValueError(f"not a plain column name: {name!r}")
+    return name
+
+
+# Great Expectations takes its queries as text, so nothing in them can be a bind parameter. What is
+# formatted in (S608 below) is never data: batch ids are integers (int() in build), column and table
+# names come from sources.yml and are checked to be plain identifiers, and values are quoted by
+# _literal.
+def _rows_query(columns: list[str], condition: str) -> str:
+    """One row per batch with rows breaking ``condition`` (on ``r.<column>`` and the batch record ``b``):
+    how many, and the first three (row number, cells).
+
+    The condition is evaluated once per distinct value in each batch, as the loader does: parsing a
+    date or an amount in SQL costs far more than finding its rows again.
+    """
+    distinct = ", ".join(f"x.{c}" for c in columns)
+    same = " AND ".join(f"d.{c} IS NOT DISTINCT FROM r.{c}" for c in columns)
+    cells = ", ".join(f"r.{c}" for c in columns)
+    return (f"WITH bad AS (SELECT r.* FROM (SELECT DISTINCT x.batch_id, {distinct} FROM {{batch}} AS x) AS r"  # noqa: S608
+            f" JOIN ops.load_batches AS b ON b.batch_id = r.batch_id WHERE {condition})"
+            f" SELECT r.batch_id, count(*) AS rows, jsonb_path_query_array(jsonb_agg(jsonb_build_array("
+            f"r.row_number, {cells}) ORDER BY r.row_number), '$[0 to 2]') AS examples"
+            f" FROM {{batch}} AS r JOIN bad AS d ON d.batch_id = r.batch_id AND {same}"
+            " GROUP BY r.batch_id")  # fmt: skip
+
+
+# The rules on one cell of a kept row, by column type: (description, condition on the cell {c}).
+CELL_RULES = {
+    "event_date": ("事件日期可识别且不晚于入库日 / {name} is a date, not after the day the batch was loaded",
+                   f"ops.to_date({{c}}) IS NULL OR ops.to_date({{c}}) > {LOADED_ON}"),
+    "date": ("日期可识别 / {name} is a date", "ops.to_date({c}) IS NULL"),
+    "amount": ("金额为非负数 / {name} is a number, not negative",
+               "ops.to_number({c}) IS NULL OR ops.to_number({c}) < 0"),
+    "score": ("得分为数字 / {name} is a number", "ops.to_number({c}) IS NULL"),
+    "grade": ("等级为九级之一 / {name} is one of the nine grade levels", "ops.to_grade({c}) IS NULL"),
+    "period": ("评价期格式 / {name} is an evaluation period (YYYY, YYYY-H1/H2, YYYY-Qn)",
+               f"ops.to_code({{c}}) !~ {_literal(PERIOD)}"),
+}  # fmt: skip
+
+
+def _row_rules(source) -> list[tuple[str, str]]:
+    """(description, query returning the kept rows that break it) for the source's typed columns."""
+    out = []
+    categories = rules().penalty_categories
+    for col in source.columns:
+        c = f"r.{_identifier(col.name)}"
+        present = f"nullif(btrim({c}), '') IS NOT NULL"
+        if col.type in CELL_RULES:
+            description, condition = CELL_RULES[col.type]
+            out.append((description.replace("{name}", col.name),
+                        _rows_query([col.name], f"{present} AND ({condition.replace('{c}', c)})")))
+        elif col.type == "category":
+            out.append((f"处罚类别在规则表内 / {col.name} holds only the penalty categories of rules.yml",
+                        _rows_query([col.name], f"{present} AND NOT (regexp_split_to_array(btrim({c}),"
+                                                f" {_literal(SPLIT)}) <@ {_array(categories)})")))
+        elif col.type == "enum" and col.values_by is None:
+            out.append((f"枚举值 / {col.name} is one of {', '.join(col.values)}",
+                        _rows_query([col.name], f"{present} AND NOT (ops.to_code({c}) = ANY({_array(col.values)}))")))
+        elif col.type == "enum":
+            other, allowed = col.values_by
+            o = f"r.{_identifier(other)}"
+            whens = " ".join(f"WHEN {_literal(k)} THEN {_array(v)}" for k, v in allowed.items())
+            out.append((f"枚举值 / {col.name} is on the scale of its {other}",
+                        _rows_query([other, col.name], f"{present} AND NOT coalesce(ops.to_code({c}) = ANY("
+                                                 f"CASE ops.to_code({o}) {whens} END), false)")))
+    return out
+
+
+INDEX_COLUMNS = ["batch_id", "row_number"]
+KEY_COLUMN = "batch_id"
+
+
+def _ids(batches: list[dict]) -> str:
+    return ", ".join(str(int(b["batch_id"])) for b in batches)
+
+
+def build(gx, batches: list[dict], max_rejected_share: float):
+    gxe = gx.expectations
+    known = sources()
+    by_table: dict[str, list[dict]] = {}
+    for batch in batches:
+        by_table.setdefault(_identifier(known[batch["source"]].table), []).append(batch)
+
+    record = gx.ExpectationSuite(name="raw_batch_records")
+    record.add_expectation(gxe.ExpectColumnValuesToBeNull(
+        column="missing_columns", description="文件表头含全部必填列 / the file's header has every required column"))
+    record.add_expectation(gxe.ExpectColumnValuesToBeBetween(
+        column="rejected_share", min_value=0, max_value=max_rejected_share,
+        description=f"拒收比例不超过 {max_rejected_share:.0%} / at most {max_rejected_share:.0%} of the rows rejected"))
+    counts = [f"SELECT batch_id, count(*) AS kept FROM {table} WHERE batch_id IN ({_ids(group)}) GROUP BY 1"  # noqa: S608
+              for table, group in sorted(by_table.items())]  # fmt: skip
+    kept = " UNION ALL ".join(counts)
+    record.add_expectation(gxe.UnexpectedRowsExpectation(
+        description="行数与批次记录一致 / the rows kept in raw are the rows the batch record says it loaded"
+                    " (less those of natural persons, kept apart)",
+        unexpected_rows_query=(
+            "SELECT b.batch_id, b.rows_loaded, b.rows_protected, coalesce(k.kept, 0) AS kept FROM {batch} AS b"  # noqa: S608
+            f" LEFT JOIN ({kept}) AS k ON k.batch_id = b.batch_id"
+            " WHERE coalesce(k.kept, 0) <> b.rows_loaded - coalesce(b.rows_protected, 0)"),
+    ))  # fmt: skip
+    checks = [{
+        "name": "ops.load_batches", "keys": [int(b["batch_id"]) for b in batches], "suite": record,
+        "query": "SELECT batch_id, 0 AS row_number, source_file, rows_in, rows_loaded, rows_rejected,"  # noqa: S608
+                 " rows_protected, missing_columns,"
+                 " round(coalesce(rows_rejected::numeric / nullif(rows_in, 0), 0), 4) AS rejected_share"
+                 f" FROM ops.load_batches WHERE batch_id IN ({_ids(batches)})",
+    }]  # fmt: skip
+
+    for table, group in sorted(by_table.items()):
+        source = known[group[0]["source"]]
+        rows = gx.ExpectationSuite(name=f"raw_{source.name}")
+        for col in source.columns:
+            if col.required:
+                rows.add_expectation(gxe.ExpectColumnValuesToNotBeNull(column=col.name))
+                rows.add_expectation(gxe.ExpectColumnValuesToMatchRegex(
+                    column=col.name, regex=r"\S", description=f"必填项非空 / {col.name} is not blank"))
+            if col.type == "uscc":
+                rows.add_expectation(gxe.ExpectColumnValuesToMatchRegex(
+                    column=col.name, regex=USCC, description="统一社会信用代码格式 / the USCC format"))
+        for description, query in _row_rules(source):
+            rows.add_expectation(gxe.UnexpectedRowsExpectation(unexpected_rows_query=query, description=description))
+        checks.append({
+            "name": table, "keys": [int(b["batch_id"]) for b in group], "suite": rows,
+            "query": f"SELECT * FROM {table} WHERE batch_id IN ({_ids(group)})",  # noqa: S608
+        })  # fmt: skip
+    return checks
