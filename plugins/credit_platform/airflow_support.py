@@ -50,7 +50,7 @@ def skip_unless_loaded(results: list[dict], *, prefix: str) -> dict:
 
 def fail_if_quarantined(load):
     """Run ``load()``; a quarantined batch fails the task at once (a retry cannot fix the file)."""
-    from airflow.exceptions import AirflowFailException
+    from airflow.sdk.exceptions import AirflowFailException
 
     from credit_platform.ingest.loader import Quarantined
 
