@@ -8,8 +8,8 @@ baseline, passes with a note.
 
 from __future__ import annotations
 
-import psycopg
 import pytest
+from sql import rows
 
 from credit_platform.publish import PublicationBlocked, publish_grades
 from credit_platform.quality.checkpoints import ValidationFailed, run_checkpoint
@@ -25,12 +25,6 @@ LATEST, FIRST = "2025-H2", "2025-H1"
 def city(graded_city):
     with graded_city("gates", subjects=800, seed=11) as c:
         yield c
-
-
-def _exec(admin: str, sql: str, params=()) -> list[tuple]:
-    with psycopg.connect(admin) as conn:
-        cur = conn.execute(sql, params)
-        return cur.fetchall() if cur.description else []
 
 
 BREAKS = [
@@ -67,10 +61,10 @@ BREAKS = [
 def test_each_marts_rule_holds_on_real_grades_and_fails_naming_itself(city, rule, breaking_sql, tmp_path):
     admin, publisher = city["admin"], libpq_url(url_for("publisher", city["url"]))
     # keep copies to put back: the module's grades serve every case
-    _exec(admin, "CREATE TABLE IF NOT EXISTS public.keep_grades AS TABLE marts.fct_industry_credit_grades")
-    _exec(admin, "CREATE TABLE IF NOT EXISTS public.keep_lines AS TABLE marts.fct_grade_explanations")
+    rows(admin, "CREATE TABLE IF NOT EXISTS public.keep_grades AS TABLE marts.fct_industry_credit_grades")
+    rows(admin, "CREATE TABLE IF NOT EXISTS public.keep_lines AS TABLE marts.fct_grade_explanations")
     assert run_checkpoint(publisher, "marts").success
-    broken = _exec(admin, breaking_sql, {"p": LATEST})
+    broken = rows(admin, breaking_sql, {"p": LATEST})
     assert broken, "nothing to break"
     try:
         with pytest.raises(ValidationFailed) as failure:
@@ -79,11 +73,11 @@ def test_each_marts_rule_holds_on_real_grades_and_fails_naming_itself(city, rule
         assert rule in message and "1 unexpected" in message, message
         with pytest.raises(PublicationBlocked, match="latest marts checkpoint"):
             publish_grades(publisher, outbox=tmp_path)
-        last = _exec(admin, "SELECT success, failed FROM ops.validation_runs WHERE stage = 'marts'"
+        last = rows(admin, "SELECT success, failed FROM ops.validation_runs WHERE stage = 'marts'"
                             " ORDER BY validation_run_id DESC LIMIT 1")  # fmt: skip
         assert last == [(False, 1)]
     finally:
-        _exec(admin, "TRUNCATE marts.fct_industry_credit_grades, marts.fct_grade_explanations;"
+        rows(admin, "TRUNCATE marts.fct_industry_credit_grades, marts.fct_grade_explanations;"
                      " INSERT INTO marts.fct_industry_credit_grades SELECT * FROM public.keep_grades;"
                      " INSERT INTO marts.fct_grade_explanations SELECT * FROM public.keep_lines")  # fmt: skip
     assert run_checkpoint(publisher, "marts").success
@@ -100,10 +94,10 @@ def test_drift_blocks_publication_until_released(city, tmp_path, monkeypatch):
     assert publish_grades(publisher, outbox=tmp_path)
 
     # A synthetic shift: most of commerce's B grades become C in the latest period.
-    _exec(admin, "CREATE TABLE public.keep_commerce AS SELECT * FROM marts.fct_industry_credit_grades"
+    rows(admin, "CREATE TABLE public.keep_commerce AS SELECT * FROM marts.fct_industry_credit_grades"
                  " WHERE industry_code = 'commerce' AND evaluation_period = %(p)s", {"p": LATEST})  # fmt: skip
     try:
-        _exec(admin, "UPDATE marts.fct_industry_credit_grades SET grade = 'C', grade_class = 'C'"
+        rows(admin, "UPDATE marts.fct_industry_credit_grades SET grade = 'C', grade_class = 'C'"
                      " WHERE industry_code = 'commerce' AND evaluation_period = %(p)s AND grade_class = 'B'"
                      " AND uscc < (SELECT percentile_disc(0.8) WITHIN GROUP (ORDER BY uscc)"
                      "             FROM marts.fct_industry_credit_grades WHERE industry_code = 'commerce')",
@@ -118,15 +112,15 @@ def test_drift_blocks_publication_until_released(city, tmp_path, monkeypatch):
             release(admin, LATEST, reason=" ", approved_by="王科长")
         approval = release(admin, LATEST, reason="商务局核实：本期集中查处，变化属实", approved_by="王科长")
         assert publish_grades(publisher, outbox=tmp_path)
-        assert _exec(admin, "SELECT evaluation_period, approved_by FROM ops.publication_approvals"
+        assert rows(admin, "SELECT evaluation_period, approved_by FROM ops.publication_approvals"
                             " WHERE approval_id = %s", (approval,)) == [(LATEST, "王科长")]  # fmt: skip
         # a later drift check of the same period needs its own release
         assert not check_drift(publisher, LATEST).success
         with pytest.raises(PublicationBlocked):
             publish_grades(publisher, outbox=tmp_path)
     finally:
-        _exec(admin, "DELETE FROM marts.fct_industry_credit_grades WHERE industry_code = 'commerce'"
+        rows(admin, "DELETE FROM marts.fct_industry_credit_grades WHERE industry_code = 'commerce'"
                      " AND evaluation_period = %(p)s", {"p": LATEST})  # fmt: skip
-        _exec(admin, "INSERT INTO marts.fct_industry_credit_grades SELECT * FROM public.keep_commerce")
-        _exec(admin, "DROP TABLE public.keep_commerce")
+        rows(admin, "INSERT INTO marts.fct_industry_credit_grades SELECT * FROM public.keep_commerce")
+        rows(admin, "DROP TABLE public.keep_commerce")
     assert check_drift(publisher, LATEST).success

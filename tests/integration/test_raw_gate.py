@@ -14,8 +14,8 @@ from __future__ import annotations
 
 import csv
 
-import psycopg
 import pytest
+from sql import rows
 
 from credit_platform.dbt_runner import run_dbt
 from credit_platform.ingest.loader import Quarantined, load_department
@@ -37,12 +37,6 @@ def city(graded_city):
         yield c
 
 
-def _rows(admin: str, sql: str, params=()) -> list[tuple]:
-    with psycopg.connect(admin) as conn:
-        cur = conn.execute(sql, params)
-        return cur.fetchall() if cur.description else []
-
-
 def _penalties(path, usccs: list[str], *, tag: str, bad: int = 0, drop: str | None = None) -> None:
     """A penalties file for ``usccs``: its first ``bad`` rows with a broken code, ``drop`` left out."""
     header = [h for h in HEADER if h != drop]
@@ -59,7 +53,7 @@ def _penalties(path, usccs: list[str], *, tag: str, bad: int = 0, drop: str | No
 def test_broken_batches_are_quarantined_and_feed_no_grade(city, monkeypatch, tmp_path):
     admin, inbox = city["admin"], city["inbox"]
     loader = libpq_url(url_for("loader", city["url"]))
-    graded = [u for (u,) in _rows(admin, "SELECT DISTINCT uscc FROM marts.fct_industry_credit_grades"
+    graded = [u for (u,) in rows(admin, "SELECT DISTINCT uscc FROM marts.fct_industry_credit_grades"
                                          " WHERE evaluation_period = '2025-H2' ORDER BY uscc LIMIT 150")]  # fmt: skip
     folder = inbox / "departments" / DEPT
     _penalties(folder / "penalties_gate_nodate.csv", graded[:50], tag="N", drop="CF_JDRQ")
@@ -75,23 +69,23 @@ def test_broken_batches_are_quarantined_and_feed_no_grade(city, monkeypatch, tmp
     assert "penalties_gate_bad30.csv" in message and "拒收比例不超过 20%" in message and "0.3" in message
     assert "penalties_gate_ok10.csv" not in message
 
-    batches = {f.rsplit("/", 1)[-1]: (b, s, r, rin, rl, rr, m) for b, f, s, r, rin, rl, rr, m in _rows(admin,
+    batches = {f.rsplit("/", 1)[-1]: (b, s, r, rin, rl, rr, m) for b, f, s, r, rin, rl, rr, m in rows(admin,
         "SELECT batch_id, source_file, status, quarantine_reason, rows_in, rows_loaded, rows_rejected, missing_columns"
         " FROM ops.load_batches WHERE source_file LIKE 'departments/scjgj/penalties_gate_%%'")}  # fmt: skip
     nodate, bad30, ok10 = (batches[f"penalties_gate_{k}.csv"] for k in ("nodate", "bad30", "ok10"))
     assert nodate[1:2] == ("quarantined",) and nodate[6] == ["decision_date"]
     assert nodate[3:6] == (50, 0, 50)  # nothing lost: every row rejected, with its reason
-    assert _rows(admin, "SELECT DISTINCT reason_code FROM ops.rejected_rows WHERE batch_id = %s",
+    assert rows(admin, "SELECT DISTINCT reason_code FROM ops.rejected_rows WHERE batch_id = %s",
                  (nodate[0],)) == [("required_column_missing",)]  # fmt: skip
     assert bad30[1] == "quarantined" and bad30[3:6] == (50, 35, 15) and "rejected" in bad30[2]
     assert ok10[1] == "loaded" and ok10[2] is None and ok10[3:6] == (50, 45, 5)
 
-    run = _rows(admin, "SELECT success, batch_ids, data_docs_url, seconds FROM ops.validation_runs"
+    run = rows(admin, "SELECT success, batch_ids, data_docs_url, seconds FROM ops.validation_runs"
                        " WHERE stage = 'raw' AND %s = ANY(batch_ids)", (bad30[0],))  # fmt: skip
     assert len(run) == 1 and run[0][0] is False and {nodate[0], bad30[0], ok10[0]} <= set(run[0][1])
     page = data_docs_dir().parent / run[0][2].replace("%20", " ")
     assert page.is_file() and page not in docs_before and "failed" in page.read_text(encoding="utf-8").lower()
-    linked = _rows(admin, "SELECT DISTINCT validation_run_id IS NOT NULL FROM ops.load_batches"
+    linked = rows(admin, "SELECT DISTINCT validation_run_id IS NOT NULL FROM ops.load_batches"
                           " WHERE status IN ('loaded', 'quarantined') AND source_file IS NOT NULL")  # fmt: skip
     assert linked == [(True,)]
 
@@ -101,19 +95,19 @@ def test_broken_batches_are_quarantined_and_feed_no_grade(city, monkeypatch, tmp
     res = run_dbt(["build", "--quiet"], base_url=city["url"], capture=True, project=city["project"])
     assert res.returncode == 0, res.stdout[-4000:] + res.stderr[-2000:]
     ours = [nodate[0], bad30[0], ok10[0]]
-    in_staging = dict(_rows(admin, "SELECT batch_id, count(*) FROM staging.stg_departments__penalties"
+    in_staging = dict(rows(admin, "SELECT batch_id, count(*) FROM staging.stg_departments__penalties"
                                    " WHERE batch_id = ANY(%s) GROUP BY 1", (ours,)))  # fmt: skip
     assert in_staging == {ok10[0]: 45}
-    explained = dict(_rows(admin, "SELECT split_part(r, '/', 2)::bigint, count(*) FROM marts.fct_grade_explanations,"
+    explained = dict(rows(admin, "SELECT split_part(r, '/', 2)::bigint, count(*) FROM marts.fct_grade_explanations,"
                                   " unnest(source_record_ids) r"
                                   " WHERE r LIKE 'raw.penalties/%%' AND split_part(r, '/', 2)::bigint = ANY(%s)"
                                   " GROUP BY 1", ([bad30[0], ok10[0]],)))  # fmt: skip
     assert ok10[0] in explained and bad30[0] not in explained
 
     # The raw suite checks what the loader kept: a row altered afterwards, or lost, fails its batch.
-    _rows(admin, "UPDATE raw.penalties SET fine_amount = '-3' WHERE batch_id = %s AND row_number ="
+    rows(admin, "UPDATE raw.penalties SET fine_amount = '-3' WHERE batch_id = %s AND row_number ="
                  " (SELECT min(row_number) FROM raw.penalties WHERE batch_id = %s)", (ok10[0], ok10[0]))  # fmt: skip
-    _rows(admin, "DELETE FROM raw.penalties WHERE batch_id = %s AND row_number ="
+    rows(admin, "DELETE FROM raw.penalties WHERE batch_id = %s AND row_number ="
                  " (SELECT max(row_number) FROM raw.penalties WHERE batch_id = %s)", (ok10[0], ok10[0]))  # fmt: skip
     (verdict,) = raw_gate.gate(loader, [ok10[0]], archive_dir=city["archive"])
     assert not verdict.passed
@@ -124,16 +118,16 @@ def test_broken_batches_are_quarantined_and_feed_no_grade(city, monkeypatch, tmp
     # A rebuild from the archive lands every batch again and quarantines the same ones.
     monkeypatch.setenv("CREDIT_ARCHIVE", str(city["archive"]))
     rebuild(admin, archive_dir=city["archive"], run_dbt_build=False)
-    after = dict(_rows(admin, "SELECT batch_id, status FROM ops.load_batches WHERE batch_id = ANY(%s)",
+    after = dict(rows(admin, "SELECT batch_id, status FROM ops.load_batches WHERE batch_id = ANY(%s)",
                        ([nodate[0], bad30[0], ok10[0]],)))  # fmt: skip
     assert after == {nodate[0]: "quarantined", bad30[0]: "quarantined", ok10[0]: "quarantined"}
-    assert _rows(admin, "SELECT count(*) FROM raw.penalties WHERE batch_id = %s", (bad30[0],)) == [(35,)]
+    assert rows(admin, "SELECT count(*) FROM raw.penalties WHERE batch_id = %s", (bad30[0],)) == [(35,)]
 
 
 def test_threshold_is_configuration(city, monkeypatch):
     admin, inbox = city["admin"], city["inbox"]
     loader = libpq_url(url_for("loader", city["url"]))
-    usccs = [u for (u,) in _rows(admin, "SELECT DISTINCT uscc FROM raw.subject_register ORDER BY uscc DESC LIMIT 20")]
+    usccs = [u for (u,) in rows(admin, "SELECT DISTINCT uscc FROM raw.subject_register ORDER BY uscc DESC LIMIT 20")]
     _penalties(inbox / "departments" / DEPT / "penalties_gate_bad30_allowed.csv", usccs, tag="T", bad=6)
     monkeypatch.setenv("CREDIT_MAX_REJECTED_SHARE", "0.5")
     (result,) = load_department(loader, DEPT, inbox=inbox, only_pending=True)
