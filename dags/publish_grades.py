@@ -1,12 +1,25 @@
 """
-### Publish grades (信用评价结果共享)
+### Publish grades and records (信用评价结果及双公示信息共享)
 
-Writes the latest period's industry credit grades to each sharing platform's outbox,
-`$CREDIT_OUTBOX/<platform>/` (city 信用怀仁 and prefecture 信用朔州: fully public columns;
-province: internal columns with scores), UTF-8 CSV with Chinese headers, and records each file in
-`ops.publications`. Refuses to publish unless the latest marts checkpoint passed.
+Shares what changed since each platform's last acknowledgement: the industry credit grades at each
+industry's disclosure level, and the 双公示 penalties and licences and the commendations still in
+their publication window, with withdrawals for records whose window ended, records repaired and
+grades corrected (configuration: `plugins/credit_platform/publish/publication.yml`).
 
-Scheduled on the asset `validated_industry_credit_grades`. Runs as `credit_publisher`.
+1. `prepare`: refuses unless the latest marts checkpoint passed and the period is not held back by
+   drift; rebuilds the `publish` schema aside; runs the publication checkpoint (no ID numbers,
+   only each level's columns, for every platform and view) before anything leaves; then swaps the
+   tables and the public and authorised views in.
+2. `send`: per platform (city 信用怀仁, prefecture 信用朔州, province), resends any batch an earlier
+   run left unacknowledged and sends the new changes, as files into `$CREDIT_OUTBOX/<platform>/`
+   or HTTP POSTs to the platform's Airflow connection, each batch with its manifest and
+   idempotency key. A platform that does not answer is retried with backoff inside the task, then
+   by Airflow; the task fails naming it after the last retry, and its batch goes again next time.
+3. `department_workbooks`: each department's Excel list of its subjects' grades
+   (`$CREDIT_OUTBOX/departments/<code>/`), whether or not every platform answered.
+
+Receipts and failures: `ops.publications`. Scheduled on the asset `validated_industry_credit_grades`.
+Runs as `credit_publisher`.
 """
 
 from __future__ import annotations
@@ -32,23 +45,25 @@ DEFAULT_ARGS = default_args(retries=2, retry_delay_minutes=5)
 )
 def publish_grades():
     @task(multiple_outputs=False)
-    def publish() -> list[dict]:
-        from airflow.exceptions import AirflowFailException
+    def prepare() -> dict:
+        from credit_platform.airflow_support import prepare_publication
 
-        from credit_platform.airflow_support import warehouse_url
-        from credit_platform.publish import PublicationBlocked, publish_grades
+        return prepare_publication()
 
-        try:
-            published = publish_grades(warehouse_url("publisher"))
-        except PublicationBlocked as exc:  # a deliberate stop: retrying cannot help
-            raise AirflowFailException(f"PublicationBlocked: {exc}") from exc
-        return [
-            {"platform": p.platform, "level": p.disclosure_level, "period": p.period, "path": str(p.path),
-             "rows": p.rows, "status": p.status}
-            for p in published
-        ]  # fmt: skip
+    @task(multiple_outputs=False)
+    def send() -> dict:
+        from credit_platform.airflow_support import send_to_platforms
 
-    publish()
+        return send_to_platforms()
+
+    @task
+    def department_workbooks() -> list[dict]:
+        from credit_platform.airflow_support import department_workbooks
+
+        return department_workbooks()
+
+    ready = prepare()
+    ready >> [send(), department_workbooks()]
 
 
 publish_grades()

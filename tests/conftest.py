@@ -35,8 +35,27 @@ def project_root() -> Path:
 
 @pytest.fixture(scope="session")
 def server_url() -> str:
-    """Administrator URL of the server the tests use (its default database)."""
-    return admin_url()
+    """Administrator URL of the server the tests use (its default database).
+
+    A test run that was killed can leave its statements running on a shared server (PostgreSQL
+    goes on with a query until it next writes to the vanished client); they would take a core
+    from this run. Statements in test databases running for over 20 minutes (no test runs one
+    that long) are ended first."""
+    import psycopg
+
+    from credit_platform.warehouse.roles import libpq_url
+
+    url = admin_url()
+    with psycopg.connect(libpq_url(url), autocommit=True) as conn:
+        ended = conn.execute(
+            "SELECT count(pg_terminate_backend(pid)) FROM pg_stat_activity WHERE datname LIKE 'credit\\_test\\_%'"
+            " AND state = 'active' AND query_start < now() - interval '20 minutes' AND pid <> pg_backend_pid()"
+        ).fetchone()[0]
+    if ended:
+        import warnings
+
+        warnings.warn(f"ended {ended} statement(s) left running by an earlier test run", stacklevel=1)
+    return url
 
 
 def _scratch_db(server_url: str, label: str) -> tuple[str, str]:

@@ -2,7 +2,11 @@
 
 from __future__ import annotations
 
+import logging
+
 from credit_platform.warehouse.roles import libpq_url, role
+
+log = logging.getLogger(__name__)
 
 
 def warehouse_url(component: str) -> str:
@@ -75,3 +79,55 @@ def pull_from_portal() -> dict:
     except AirflowNotFoundException:
         return {"pulled": False, "reason": f"no Airflow connection {CONN_ID!r}: province results arrive as files"}
     return {"pulled": True, **pull_province(warehouse_url("loader"), portal_from_connection(conn))}
+
+
+def prepare_publication() -> dict:
+    """The prepare task: gates, the ``publish`` schema rebuilt, the publication checkpoint."""
+    from airflow.sdk.exceptions import AirflowFailException
+
+    from credit_platform.publish import PublicationBlocked, run
+
+    try:
+        report = run.prepare(warehouse_url("publisher"))
+    except PublicationBlocked as exc:  # a deliberate stop: retrying cannot help
+        raise AirflowFailException(f"PublicationBlocked: {exc}") from exc
+    return {"as_of": report.as_of.isoformat(), "rows": report.rows, "seconds": round(report.seconds, 1),
+            "validation_run_id": report.validation_run_id}  # fmt: skip
+
+
+def send_to_platforms() -> dict:
+    """The send task: every platform, with the HTTP endpoints of their Airflow connections."""
+    from airflow.sdk import Connection
+    from airflow.sdk.exceptions import AirflowFailException, AirflowNotFoundException
+
+    from credit_platform.publish import PublicationBlocked, config, run
+    from credit_platform.publish.transport import endpoint_from_connection
+
+    cfg = config.load()
+    endpoints = {}
+    for p in cfg.platforms.values():
+        if p.transport == "http":
+            try:
+                endpoints[p.name] = endpoint_from_connection(Connection.get(p.connection))
+            except AirflowNotFoundException:
+                log.error("platform %s: no Airflow connection %r; its batches wait", p.name, p.connection)
+    try:
+        report = run.send(warehouse_url("publisher"), config=cfg, endpoints=endpoints)
+    except PublicationBlocked as exc:
+        raise AirflowFailException(f"PublicationBlocked: {exc}") from exc
+    return {"seconds": round(report.seconds, 1),
+            "batches": [{"platform": b.platform, "dataset": b.dataset, "upserts": b.upserts,
+                         "withdrawals": b.withdrawals, "status": b.status, "key": b.idempotency_key}
+                        for b in report.batches]}  # fmt: skip
+
+
+def department_workbooks() -> list[dict]:
+    from credit_platform.publish import workbooks
+    from credit_platform.settings import paths
+    from credit_platform.warehouse.roles import libpq_url
+
+    out = workbooks.write(libpq_url(warehouse_url("publisher")), paths().outbox)
+    for wb in out:
+        log.info("department %s: %d rows %s (%s)", wb.department_code, wb.rows, wb.status, wb.path)
+    return [{"department": wb.department_code, "rows": wb.rows, "status": wb.status, "path": str(wb.path)}
+            for wb in out]  # fmt: skip

@@ -136,14 +136,26 @@ def summary(base_url: str) -> str:
             lines.append(f"  {period_name:10} {state:40} {late:>6} late records  {changes:>6} class changes")
 
         pubs = conn.execute(
-            "SELECT DISTINCT ON (platform) platform, disclosure_level, row_count, output_path FROM ops.publications"
-            " ORDER BY platform, created_at DESC"
+            """SELECT platform, min(disclosure_level), count(*) FILTER (WHERE status = 'acknowledged'),
+                      count(*) FILTER (WHERE status <> 'acknowledged'), coalesce(sum(upserts), 0),
+                      coalesce(sum(withdrawals), 0), max(acknowledged_at)
+                 FROM ops.publications WHERE platform NOT LIKE 'department:%'
+                GROUP BY platform ORDER BY platform"""
         ).fetchall()
-        lines.append("\nFiles published:")
-        for platform, level, rows, path in pubs:
-            lines.append(f"  {platform:10} {level:9} {rows:>7} rows  {path}")
+        lines.append("\nPublished (batches acknowledged by each platform; ops.publications):")
+        for platform, level, acked, open_, ups, wds, last in pubs:
+            pending = f", {open_} waiting to be resent" if open_ else ""
+            when = f"{last:%Y-%m-%d %H:%M}" if last else "never"
+            lines.append(f"  {platform:10} {level:10} {acked:>3} batches {ups:>7} upserts {wds:>6} withdrawals"
+                         f"  last {when}{pending}")  # fmt: skip
         if not pubs:
             lines.append("  none")
+        books = conn.execute(
+            "SELECT count(DISTINCT platform), coalesce(sum(row_count), 0) FROM ops.publications"
+            " WHERE platform LIKE 'department:%' AND period = (SELECT max(period) FROM ops.publications"
+            " WHERE platform LIKE 'department:%')"
+        ).fetchone()
+        lines.append(f"  departments: {books[0]} workbooks, {books[1]} rows (outbox/departments/<code>/)")
 
         lines.append("\nInspection lists (double random draw):")
         plans = conn.execute(

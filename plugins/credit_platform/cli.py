@@ -7,6 +7,7 @@
     credit-platform warehouse status     say where the warehouse is and whether it is current
     credit-platform warehouse stop       stop the embedded server
     credit-platform warehouse recipient add|remove NAME   manage authorised recipients
+    credit-platform warehouse recipient authorise NAME USCC...   subjects that authorised a recipient
     credit-platform airflow start|stop|status|env         the local Airflow 3 services
     credit-platform health               run the platform health checks as each role
     credit-platform check FILE           check a file before sending it (every problem, row and column)
@@ -18,6 +19,7 @@
     credit-platform summary              the summary of what the chain produced
     credit-platform docs                 build the dbt docs site and serve it (--no-serve: build only)
     credit-platform bench                loader speed and memory (make bench)
+    credit-platform publish              publish to the file-drop platforms, write the departments' workbooks
     credit-platform stop                 stop Airflow and the embedded server
 
 Messages go to standard error; standard output carries only what a command is asked to print
@@ -111,6 +113,13 @@ def cmd_warehouse(args: argparse.Namespace) -> int:
         if args.op == "add":
             name = access.add_recipient(url, args.name, os.environ.get("CREDIT_RECIPIENT_PASSWORD"))
             _say(f"authorised recipient role {name} is ready (member of credit_authorised)")
+        elif args.op == "authorise":
+            try:
+                done = access.authorise(url, args.name, args.uscc, valid_to=args.until, reference=args.reference)
+            except ValueError as exc:
+                _say(f"not recorded: {exc}")
+                return 1
+            _say(f"{done} authorisation(s) recorded for {args.name} (ops.recipient_authorisations)")
         else:
             _say(f"removed {access.remove_recipient(url, args.name)}")
         return 0
@@ -424,6 +433,30 @@ def cmd_release(args: argparse.Namespace) -> int:
     return 0
 
 
+def cmd_publish(args: argparse.Namespace) -> int:
+    """Publish by hand, as the publisher: the file-drop platforms and the departments' workbooks."""
+    import datetime as dt
+
+    from credit_platform.publish import PublicationBlocked, PublicationFailed, publish, workbooks
+    from credit_platform.settings import paths
+    from credit_platform.warehouse.roles import libpq_url, url_for
+
+    url = url_for("publisher", setup_warehouse())
+    as_of = dt.date.fromisoformat(args.as_of) if args.as_of else None
+    try:
+        report = publish(url, as_of=as_of)
+    except PublicationBlocked as exc:
+        _say(f"nothing published: {exc}")
+        return 1
+    except PublicationFailed as exc:
+        _say(str(exc))
+        return 1
+    _say(report.summary())
+    for wb in workbooks.write(libpq_url(url), paths().outbox):
+        _say(f"  department {wb.department_code:6} {wb.rows:>6} rows {wb.status}: {wb.path}")
+    return 0
+
+
 def cmd_stop(args: argparse.Namespace) -> int:
     from credit_platform import services
     from credit_platform.warehouse import embedded
@@ -460,8 +493,11 @@ def build_parser() -> argparse.ArgumentParser:
     m = wsub.add_parser("migrate", help="apply pending migrations")
     m.add_argument("--status", action="store_true", help="only list pending migrations (exit 1 if any)")
     r = wsub.add_parser("recipient", help="authorised recipients (依授权公开)")
-    r.add_argument("op", choices=["add", "remove"])
+    r.add_argument("op", choices=["add", "remove", "authorise"])
     r.add_argument("name", help="lower_snake name, e.g. huairen_rural_bank")
+    r.add_argument("uscc", nargs="*", help="authorise: the subjects that authorised the recipient")
+    r.add_argument("--until", help="authorise: last day the authorisation holds (YYYY-MM-DD; default open)")
+    r.add_argument("--reference", help="authorise: the authorisation's document number (授权书编号)")
     w.set_defaults(func=cmd_warehouse)
 
     a = sub.add_parser("airflow", help="the local Airflow 3 services")
@@ -539,6 +575,9 @@ def build_parser() -> argparse.ArgumentParser:
     rl.add_argument("--reason", required=True)
     rl.add_argument("--by", required=True, help="who releases it")
     rl.set_defaults(func=cmd_release)
+    pb = sub.add_parser("publish", help="publish to the file-drop platforms and write the departments' workbooks")
+    pb.add_argument("--as-of", help="the day whose publication windows apply (YYYY-MM-DD; default today)")
+    pb.set_defaults(func=cmd_publish)
     s = sub.add_parser("stop", help="stop Airflow and the embedded warehouse")
     s.set_defaults(func=cmd_stop)
     return p

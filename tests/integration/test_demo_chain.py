@@ -127,21 +127,41 @@ def test_grades_follow_the_planted_cases(city):
     assert thin and all(not g[4] and g[1] != "A" for g in thin)
 
 
-def test_each_platform_gets_its_file_and_a_record(city):
+def test_each_platform_gets_its_batches_with_manifests_and_each_department_its_workbook(city):
+    from openpyxl import load_workbook
+
+    from credit_platform.publish import config
+
+    cfg = config.load()
     with _analyst(city) as conn:
-        graded = conn.execute(
-            "SELECT count(*) FROM marts.fct_industry_credit_grades WHERE evaluation_period = '2025-H2'"
-        ).fetchone()[0]
-        pubs = conn.execute("SELECT platform, disclosure_level, row_count, output_path, file_sha256"
-                            " FROM ops.publications").fetchall()  # fmt: skip
-    assert sorted(p[0] for p in pubs) == ["city", "prefecture", "province"]
-    for platform, level, rows, path, digest in pubs:
-        data = Path(path).read_bytes()
-        assert Path(path).parent == city.root / "outbox" / platform
-        assert hashlib.sha256(data).hexdigest() == digest and rows == graded
-        header = next(csv.reader([data.decode("utf-8-sig").splitlines()[0]]))
-        assert "统一社会信用代码" in header and "信用等级" in header
-        assert ("评价得分" in header) == (level == "internal")
+        levels = [cfg.grade_level(i) for (i,) in conn.execute(
+            "SELECT industry_code FROM marts.fct_industry_credit_grades")]  # fmt: skip
+        pubs = conn.execute("SELECT platform, dataset, format, status, upserts, withdrawals, receipt, output_path,"
+                            " file_sha256 FROM ops.publications WHERE platform NOT LIKE 'department:%'"
+                            ).fetchall()  # fmt: skip
+        books = conn.execute("SELECT platform, output_path, row_count FROM ops.publications"
+                             " WHERE platform LIKE 'department:%'").fetchall()  # fmt: skip
+    assert {p[0] for p in pubs} == {"city", "prefecture", "province"}
+    grades = {}
+    for platform, dataset, fmt, status, ups, wds, receipt, path, digest in pubs:
+        assert status == "acknowledged" and fmt == cfg.platforms[platform].format
+        delivered = city.root / "outbox" / platform / Path(path).name
+        assert receipt == f"written {delivered}"
+        data = delivered.read_bytes()
+        assert hashlib.sha256(data).hexdigest() == digest
+        manifest = json.loads((delivered.parent / f"{delivered.name}.manifest.json").read_text(encoding="utf-8"))
+        assert manifest["sha256"] == digest and manifest["rows"] == {"total": ups + wds, "upsert": ups, "withdraw": wds}
+        if dataset == "grades":
+            grades[platform] = grades.get(platform, 0) + ups
+        if fmt == "csv":
+            header = next(csv.reader([data.decode("gb18030").splitlines()[0]]))
+            assert "统一社会信用代码" in header and "评价得分" not in header  # the city: public columns
+    assert grades["city"] == grades["prefecture"] == sum(1 for lv in levels if lv == "public")
+    assert grades["province"] == len(levels)
+    assert len(books) >= 10
+    for _platform, path, n in books:
+        ws = load_workbook(path, read_only=True).active
+        assert next(ws.iter_rows(max_row=1, values_only=True))[5] == "信用等级" and ws.max_row == n + 1
 
 
 def test_inspection_lists_are_drawn_fairly_and_shown_to_analysts(city):

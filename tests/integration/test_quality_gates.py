@@ -11,7 +11,7 @@ from __future__ import annotations
 import pytest
 from sql import rows
 
-from credit_platform.publish import PublicationBlocked, publish_grades
+from credit_platform.publish import PublicationBlocked, publish
 from credit_platform.quality.checkpoints import ValidationFailed, run_checkpoint
 from credit_platform.quality.drift import check_drift, release
 from credit_platform.warehouse.roles import libpq_url, url_for
@@ -72,7 +72,7 @@ def test_each_marts_rule_holds_on_real_grades_and_fails_naming_itself(city, rule
         message = str(failure.value)
         assert rule in message and "1 unexpected" in message, message
         with pytest.raises(PublicationBlocked, match="latest marts checkpoint"):
-            publish_grades(publisher, outbox=tmp_path)
+            publish(publisher, outbox=tmp_path, spool=tmp_path / "spool")
         last = rows(admin, "SELECT success, failed FROM ops.validation_runs WHERE stage = 'marts'"
                             " ORDER BY validation_run_id DESC LIMIT 1")  # fmt: skip
         assert last == [(False, 1)]
@@ -91,7 +91,7 @@ def test_drift_blocks_publication_until_released(city, tmp_path, monkeypatch):
     assert run_checkpoint(publisher, "marts").success
     baseline = check_drift(publisher, LATEST)
     assert baseline.success, baseline.message()
-    assert publish_grades(publisher, outbox=tmp_path)
+    assert publish(publisher, outbox=tmp_path, spool=tmp_path / "spool")
 
     # A synthetic shift: most of commerce's B grades become C in the latest period.
     rows(admin, "CREATE TABLE public.keep_commerce AS SELECT * FROM marts.fct_industry_credit_grades"
@@ -106,18 +106,18 @@ def test_drift_blocks_publication_until_released(city, tmp_path, monkeypatch):
         assert not drifted.success and [i["industry_code"] for i in drifted.drifted] == ["commerce"]
         assert "commerce PSI" in drifted.message() and "credit-platform release 2025-H2" in drifted.message()
         with pytest.raises(PublicationBlocked, match="drifted from the previous period beyond PSI 0.25") as blocked:
-            publish_grades(publisher, outbox=tmp_path)
+            publish(publisher, outbox=tmp_path, spool=tmp_path / "spool")
         assert "commerce" in str(blocked.value)
         with pytest.raises(ValueError, match="reason"):
             release(admin, LATEST, reason=" ", approved_by="王科长")
         approval = release(admin, LATEST, reason="商务局核实：本期集中查处，变化属实", approved_by="王科长")
-        assert publish_grades(publisher, outbox=tmp_path)
+        assert publish(publisher, outbox=tmp_path, spool=tmp_path / "spool")
         assert rows(admin, "SELECT evaluation_period, approved_by FROM ops.publication_approvals"
                             " WHERE approval_id = %s", (approval,)) == [(LATEST, "王科长")]  # fmt: skip
         # a later drift check of the same period needs its own release
         assert not check_drift(publisher, LATEST).success
         with pytest.raises(PublicationBlocked):
-            publish_grades(publisher, outbox=tmp_path)
+            publish(publisher, outbox=tmp_path, spool=tmp_path / "spool")
     finally:
         rows(admin, "DELETE FROM marts.fct_industry_credit_grades WHERE industry_code = 'commerce'"
                      " AND evaluation_period = %(p)s", {"p": LATEST})  # fmt: skip

@@ -89,6 +89,30 @@ def add_recipient(admin_url: str, slug: str, password: str | None = None) -> str
     return name
 
 
+def authorise(admin_url: str, slug: str, usccs: list[str], *, valid_from=None, valid_to=None,
+              reference: str | None = None) -> int:
+    """Record that each subject authorised the recipient to read its authorised-level results
+    (依授权公开) from ``valid_from`` (default today) to ``valid_to`` (open when None). Returns the
+    authorisations recorded."""
+    from credit_platform import uscc as codes
+
+    name = recipient_role_name(slug)
+    bad = [u for u in usccs if not codes.has_valid_shape(u)]
+    if bad:
+        raise ValueError(f"not a unified social credit code: {', '.join(bad)}")
+    with _connect(admin_url) as conn:
+        if conn.execute("SELECT 1 FROM pg_roles WHERE rolname = %s", (name,)).fetchone() is None:
+            raise ValueError(f"no recipient {slug!r}: add it first (credit-platform warehouse recipient add {slug})")
+        done = 0
+        for u in usccs:
+            done += conn.execute(
+                "INSERT INTO ops.recipient_authorisations (recipient_role, uscc, valid_from, valid_to, reference)"
+                " VALUES (%s, %s, coalesce(%s, current_date), %s, %s) ON CONFLICT DO NOTHING",
+                (name, u, valid_from, valid_to, reference),
+            ).rowcount
+    return done
+
+
 def remove_recipient(admin_url: str, slug: str) -> str:
     name = recipient_role_name(slug)
     with _connect(admin_url) as conn:

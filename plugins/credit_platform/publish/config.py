@@ -1,0 +1,124 @@
+"""The publication configuration (``publication.yml``): levels, each industry's level, the columns
+each level may carry per dataset, and the platforms with their format and transport."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from functools import cache
+from importlib import resources
+
+import yaml
+
+LEVELS = ("public", "authorised", "internal")  # from the most open to the most restricted
+FORMATS = ("csv", "json", "xml")
+TRANSPORTS = ("file", "http")
+
+
+class ConfigError(ValueError):
+    pass
+
+
+@dataclass(frozen=True)
+class Dataset:
+    name: str
+    title: str
+    headers: dict[str, str]  # column -> Chinese header
+    levels: dict[str, tuple[str, ...]]  # level -> the columns it may carry
+    level: str | None = None  # every row's level (records); None: by industry (grades)
+
+    def columns_for(self, clearance: str) -> tuple[str, ...]:
+        """The columns a platform cleared for ``clearance`` receives: those of the most restricted
+        level of this dataset it is cleared for."""
+        allowed = [lv for lv in LEVELS[: LEVELS.index(clearance) + 1] if lv in self.levels]
+        return self.levels[allowed[-1]] if allowed else ()
+
+
+@dataclass(frozen=True)
+class Platform:
+    name: str
+    title: str
+    clearance: str
+    format: str
+    transport: str
+    connection: str | None = None
+    envelope: dict = field(default_factory=dict)
+
+    def levels(self) -> tuple[str, ...]:
+        return LEVELS[: LEVELS.index(self.clearance) + 1]
+
+
+@dataclass(frozen=True)
+class Retry:
+    attempts: int = 4
+    backoff_seconds: float = 5.0
+    timeout_seconds: float = 60.0
+
+
+@dataclass(frozen=True)
+class Config:
+    grade_default_level: str
+    grade_levels: dict[str, str]  # industry -> level
+    datasets: dict[str, Dataset]
+    platforms: dict[str, Platform]
+    batch_items: int = 20000
+    retry: Retry = Retry()
+
+    def grade_level(self, industry_code: str) -> str:
+        return self.grade_levels.get(industry_code, self.grade_default_level)
+
+
+def _level(value, where: str) -> str:
+    if value not in LEVELS:
+        raise ConfigError(f"{where}: level {value!r} is not one of {', '.join(LEVELS)}")
+    return value
+
+
+def parse(data: dict) -> Config:
+    """Check and read a configuration; every mistake is named with where it is."""
+    grades = data.get("grade_disclosure") or {}
+    default = _level(grades.get("default", "public"), "grade_disclosure.default")
+    industries = grades.get("industries") or {}
+    by_industry = {k: _level(v, f"grade_disclosure.industries.{k}") for k, v in industries.items()}
+    datasets = {}
+    for name, d in (data.get("datasets") or {}).items():
+        headers = dict(d.get("columns") or {})
+        levels = {}
+        for lv, cols in (d.get("levels") or {}).items():
+            _level(lv, f"datasets.{name}.levels")
+            unknown = [c for c in cols if c not in headers]
+            if unknown:
+                raise ConfigError(f"datasets.{name}.levels.{lv}: no header for column(s) {', '.join(unknown)}")
+            levels[lv] = tuple(cols)
+        if not levels:
+            raise ConfigError(f"datasets.{name}: no level lists its columns")
+        level = d.get("level")
+        if level is not None and _level(level, f"datasets.{name}.level") not in levels:
+            raise ConfigError(f"datasets.{name}: level {level!r} has no column list")
+        datasets[name] = Dataset(name, d.get("title", name), headers, levels, level)
+    if "grades" not in datasets:
+        raise ConfigError("datasets.grades is missing: grades are always shared")
+    platforms = {}
+    for name, p in (data.get("platforms") or {}).items():
+        fmt, transport = p.get("format", "csv"), p.get("transport", "file")
+        if fmt not in FORMATS:
+            raise ConfigError(f"platforms.{name}.format: {fmt!r} is not one of {', '.join(FORMATS)}")
+        if transport not in TRANSPORTS:
+            raise ConfigError(f"platforms.{name}.transport: {transport!r} is not one of {', '.join(TRANSPORTS)}")
+        if transport == "http" and not p.get("connection"):
+            raise ConfigError(f"platforms.{name}: transport http needs a connection (an Airflow connection id)")
+        platforms[name] = Platform(name, p.get("name", name), _level(p.get("clearance", "public"),
+                                   f"platforms.{name}.clearance"), fmt, transport, p.get("connection"),
+                                   dict(p.get("envelope") or {}))  # fmt: skip
+    retry = data.get("retry") or {}
+    r = Retry(int(retry.get("attempts", 4)), float(retry.get("backoff_seconds", 5)),
+              float(retry.get("timeout_seconds", 60)))  # fmt: skip
+    if r.attempts < 1:
+        raise ConfigError("retry.attempts must be at least 1")
+    return Config(default, by_industry, datasets, platforms, int(data.get("batch_items", 20000)), r)
+
+
+@cache
+def load() -> Config:
+    """The configuration shipped beside this module."""
+    text = resources.files("credit_platform.publish").joinpath("publication.yml").read_text(encoding="utf-8")
+    return parse(yaml.safe_load(text))

@@ -1,0 +1,371 @@
+"""A publication run: from the validated grades to every platform, incrementally and exactly once.
+
+1. Refuse unless the latest marts checkpoint passed and the period is not held back by drift
+   (``credit_platform.quality.drift``); one run at a time (an advisory lock).
+2. Rebuild the ``publish`` tables from the marts as of the run's day, aside (``<dataset>__next``).
+3. The publication checkpoint (``expectations/publication.py``) validates exactly what each
+   platform and each view would receive; on failure nothing changes and nothing leaves.
+4. Swap the tables in and recreate the views (``credit_platform.publish.tables``).
+5. Per platform, first the batches an earlier run left unacknowledged, resent as they were (same
+   bytes, same idempotency key); then what changed since the state the platform acknowledged
+   (``ops.publication_state``): new or changed items and withdrawals, in batches of at most
+   ``batch_items``. Each batch is written to the spool with its manifest and recorded with its
+   items before it is sent; only the platform's acknowledgement moves the state. A platform that
+   fails after its last retry keeps its batch for the next run, and the run fails naming it once
+   the other platforms are done.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import hashlib
+import json
+import logging
+import time
+import uuid
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import psycopg
+from psycopg import sql
+
+from credit_platform.publish import config as configuration
+from credit_platform.publish import formats, tables, transport
+from credit_platform.publish.config import Config, Dataset, Platform
+from credit_platform.settings import paths
+from credit_platform.warehouse.roles import libpq_url
+
+log = logging.getLogger(__name__)
+LOCK = 7_310_001  # pg_advisory_lock key of the publication run
+TZ = dt.timezone(dt.timedelta(hours=8))
+
+
+class PublicationBlocked(RuntimeError):
+    """A deliberate stop before anything is sent: retrying cannot help."""
+
+
+class PublicationFailed(RuntimeError):
+    """Some batches were not acknowledged after their last retry; they go again on the next run."""
+
+
+@dataclass
+class Batch:
+    publication_id: int
+    platform: str
+    dataset: str
+    idempotency_key: str
+    upserts: int
+    withdrawals: int
+    path: Path
+    status: str = "prepared"
+    receipt: str | None = None
+    attempts: int = 0
+    resent: bool = False
+
+
+@dataclass
+class Report:
+    as_of: dt.date
+    rows: dict[str, int] = field(default_factory=dict)
+    batches: list[Batch] = field(default_factory=list)
+    failures: list[str] = field(default_factory=list)
+    validation_run_id: int | None = None
+    seconds: float = 0.0
+
+    def summary(self) -> str:
+        sent = [b for b in self.batches if b.status == "acknowledged"]
+        lines = [f"publication as of {self.as_of}: " + ", ".join(f"{k} {v}" for k, v in self.rows.items())]
+        for b in sent:
+            lines.append(f"  {b.platform:10} {b.dataset:13} +{b.upserts} -{b.withdrawals}"
+                         f"{' (resent)' if b.resent else ''}: {b.receipt}")  # fmt: skip
+        if not sent:
+            lines.append("  nothing changed: nothing sent")
+        lines += [f"  FAILED {f}" for f in self.failures]
+        return "\n".join(lines)
+
+
+def latest_period(conn) -> str:
+    row = conn.execute(
+        "SELECT evaluation_period FROM marts.fct_industry_credit_grades ORDER BY period_end_date DESC LIMIT 1"
+    ).fetchone()
+    if row is None:
+        raise PublicationBlocked("marts.fct_industry_credit_grades is empty: nothing to publish")
+    return row[0]
+
+
+def _check_validation(conn) -> None:
+    row = conn.execute(
+        "SELECT success, validated_at FROM ops.validation_runs WHERE stage = 'marts'"
+        " ORDER BY validated_at DESC, validation_run_id DESC LIMIT 1"
+    ).fetchone()
+    if row is None:
+        raise PublicationBlocked("the grades have not been validated (no marts checkpoint run): nothing published")
+    if not row[0]:
+        raise PublicationBlocked(f"the latest marts checkpoint ({row[1]:%Y-%m-%d %H:%M}) failed: nothing published")
+
+
+def publish(url: str, *, config: Config | None = None, as_of: dt.date | None = None, outbox: Path | None = None,
+            spool: Path | None = None, endpoints: dict[str, transport.Endpoint] | None = None,
+            sleep: Callable[[float], None] = time.sleep) -> Report:  # fmt: skip
+    """Publish to every platform of ``config`` as the publisher at ``url``: ``prepare``, then
+    ``send``. ``endpoints``: the HTTP endpoint of each platform whose transport is http (from its
+    Airflow connection)."""
+    report = prepare(url, config=config, as_of=as_of)
+    sent = send(url, config=config, outbox=outbox, spool=spool, endpoints=endpoints, sleep=sleep)
+    sent.rows, sent.validation_run_id, sent.as_of = report.rows, report.validation_run_id, report.as_of
+    sent.seconds += report.seconds
+    return sent
+
+
+class _Locked:
+    """One publication step at a time (a session advisory lock), on its own connection."""
+
+    def __init__(self, url: str):
+        self.conn = psycopg.connect(libpq_url(url))
+
+    def __enter__(self):
+        if not self.conn.execute("SELECT pg_try_advisory_lock(%s)", (LOCK,)).fetchone()[0]:
+            self.conn.close()
+            raise PublicationBlocked("another publication run is in progress: this one did nothing")
+        self.conn.commit()
+        return self.conn
+
+    def __exit__(self, *exc):
+        with self.conn:
+            self.conn.rollback()
+            self.conn.execute("SELECT pg_advisory_unlock(%s)", (LOCK,))
+            self.conn.commit()
+
+
+def prepare(url: str, *, config: Config | None = None, as_of: dt.date | None = None) -> Report:
+    """Steps 1-4: check the gates, rebuild ``publish`` as of ``as_of`` (default today), validate
+    what would leave, and swap it in. Raises PublicationBlocked with the reason."""
+    t0 = time.monotonic()
+    config = config or configuration.load()
+    report = Report(as_of or dt.datetime.now(TZ).date())
+    with _Locked(url) as conn:
+        _check_validation(conn)
+        from credit_platform.quality.drift import blocked
+
+        why = blocked(conn, latest_period(conn))
+        if why:
+            raise PublicationBlocked(why)
+        conn.commit()
+        report.rows = tables.rebuild(conn, config, report.as_of, suffix="__next")
+        report.validation_run_id = _validate(url, conn, config)
+        tables.swap(conn, config, suffix="__next")
+    report.seconds = time.monotonic() - t0
+    log.info("publish rebuilt as of %s and validated in %.1f s: %s", report.as_of, report.seconds,
+             ", ".join(f"{k} {v}" for k, v in report.rows.items()))  # fmt: skip
+    return report
+
+
+def send(url: str, *, config: Config | None = None, outbox: Path | None = None, spool: Path | None = None,
+         endpoints: dict[str, transport.Endpoint] | None = None,
+         sleep: Callable[[float], None] = time.sleep) -> Report:  # fmt: skip
+    """Step 5: every platform gets what changed since it last acknowledged (unacknowledged batches
+    first). Raises PublicationFailed, naming the platforms, when some did not acknowledge."""
+    t0 = time.monotonic()
+    config = config or configuration.load()
+    outbox = outbox or paths().outbox
+    spool = spool or paths().local / "publications"
+    report = Report(dt.datetime.now(TZ).date())
+    with _Locked(url) as conn:
+        for platform in config.platforms.values():
+            try:
+                _publish_platform(conn, config, platform, outbox, spool, endpoints or {}, sleep, report)
+            except transport.DeliveryFailed as exc:
+                report.failures.append(f"{platform.name}: {exc}")
+    report.seconds = time.monotonic() - t0
+    log.info("%s\n(%.1f s)", report.summary(), report.seconds)
+    if report.failures:
+        raise PublicationFailed(
+            f"{len(report.failures)} platform(s) did not acknowledge; their batches are kept and go again on the"
+            " next run:\n" + "\n".join(f"- {f}" for f in report.failures)
+        )
+    return report
+
+
+# -- what an audience receives ---------------------------------------------------------------------
+
+
+def projection(dataset: Dataset, columns: tuple[str, ...], levels: tuple[str, ...], table: str) -> sql.Composed:
+    """The rows of ``levels`` with ``columns`` (after the key and level), ordered by key."""
+    return sql.SQL("SELECT item_key, disclosure_level{cols} FROM {table} WHERE disclosure_level IN ({levels})"
+                   " ORDER BY item_key").format(  # fmt: skip
+        cols=sql.SQL("").join(sql.SQL(", ") + sql.Identifier(c) for c in columns),
+        table=sql.Identifier("publish", table),
+        levels=sql.SQL(", ").join(sql.Literal(lv) for lv in levels),
+    )
+
+
+def audiences(config: Config) -> list[dict]:
+    """Every audience of every dataset: (name, dataset, columns, levels)."""
+    out = []
+    for ds in config.datasets.values():
+        for level in ("public", "authorised"):
+            if level in ds.levels:
+                out.append({"name": f"{ds.name}.view_{level}", "dataset": ds, "columns": ds.levels[level],
+                            "levels": (level,)})  # fmt: skip
+        for p in config.platforms.values():
+            cols = ds.columns_for(p.clearance)
+            if cols:
+                out.append({"name": f"{ds.name}.{p.name}", "dataset": ds, "columns": cols, "levels": p.levels()})
+    return out
+
+
+def _validate(url: str, conn, config: Config) -> int | None:
+    from credit_platform.quality.checkpoints import ValidationFailed, run_checkpoint
+
+    checks = []
+    for ds in config.datasets.values():
+        table = f"{ds.name}__next"
+        text_cols = [c for (c,) in conn.execute(
+            "SELECT column_name FROM information_schema.columns WHERE table_schema = 'publish' AND table_name = %s"
+            " AND data_type IN ('text', 'character varying') AND column_name NOT IN ('item_key', 'uscc')"
+            " ORDER BY ordinal_position", (table,))]  # fmt: skip
+        everything = tables.all_columns(ds)
+        whole = projection(ds, tuple(everything), configuration.LEVELS, table).as_string(conn)
+        checks.append({"name": f"{ds.name}.all", "columns": everything, "levels": tuple(ds.levels),
+                       "text_columns": [c for c in text_cols if c in everything], "query": whole})  # fmt: skip
+        for a in audiences(config):
+            if a["dataset"] is ds:
+                checks.append({"name": a["name"], "columns": list(a["columns"]), "levels": a["levels"],
+                               "text_columns": [], "query": projection(ds, a["columns"], a["levels"], table)
+                               .as_string(conn)})  # fmt: skip
+    conn.commit()
+    try:
+        outcome = run_checkpoint(url, "publication", checks=checks)
+    except ValidationFailed as exc:
+        tables.drop(conn, config, suffix="__next")  # what failed must not stay in publish
+        raise PublicationBlocked(f"the publication checkpoint failed: nothing published\n{exc}") from exc
+    return outcome.validation_run_id
+
+
+# -- one platform ------------------------------------------------------------------------------------
+
+
+def _publish_platform(conn, config: Config, platform: Platform, outbox: Path, spool: Path, endpoints: dict,
+                      sleep, report: Report) -> None:  # fmt: skip
+    pending = conn.execute(
+        "SELECT publication_id, dataset, idempotency_key, upserts, withdrawals, output_path, file_sha256"
+        " FROM ops.publications WHERE platform = %s AND status IN ('prepared', 'sent', 'failed')"
+        " AND idempotency_key IS NOT NULL ORDER BY publication_id", (platform.name,)).fetchall()  # fmt: skip
+    conn.commit()
+    for pid, dataset, key, ups, wds, path, digest in pending:
+        batch = Batch(pid, platform.name, dataset, key, ups, wds, Path(path), resent=True)
+        data = batch.path.read_bytes()
+        if hashlib.sha256(data).hexdigest() != digest:
+            raise PublicationBlocked(f"batch {key} in {path} was changed after it was prepared: not sent")
+        _deliver(conn, config, platform, batch, data, outbox, endpoints, sleep, report)
+    for ds in config.datasets.values():
+        cols = ds.columns_for(platform.clearance)
+        if not cols:
+            continue
+        for items in _changes(conn, ds, platform, cols, config.batch_items):
+            batch, data = _prepare(conn, platform, ds, cols, items, spool)
+            _deliver(conn, config, platform, batch, data, outbox, endpoints, sleep, report)
+
+
+def _digest(level: str, values: list) -> str:
+    return hashlib.sha256(json.dumps([level, *map(formats.text, values)], ensure_ascii=False).encode()).hexdigest()
+
+
+def _changes(conn, ds: Dataset, platform: Platform, cols: tuple[str, ...], size: int):
+    """The items to send so that the platform holds exactly what it may: new or changed items,
+    and withdrawals of those it holds that are no longer published (or no longer at a level it
+    is cleared for), in batches of at most ``size``."""
+    desired = {}
+    for key, level, *values in conn.execute(projection(ds, cols, platform.levels(), ds.name)):
+        desired[key] = (level, values)
+    held = {k: (lv, d) for k, lv, d in conn.execute(
+        "SELECT item_key, disclosure_level, content_sha256 FROM ops.publication_state"
+        " WHERE platform = %s AND dataset = %s", (platform.name, ds.name))}  # fmt: skip
+    conn.commit()
+    changes = []
+    for key, (level, values) in desired.items():
+        digest = _digest(level, values)
+        if held.get(key, (None, None))[1] != digest:
+            changes.append((formats.Item(key, "upsert", level, dict(zip(cols, values, strict=True))), digest))
+    for key in sorted(held.keys() - desired.keys()):
+        changes.append((formats.Item(key, "withdraw", held[key][0], {}), None))
+    for i in range(0, len(changes), size):
+        yield changes[i : i + size]
+
+
+def _prepare(conn, platform: Platform, ds: Dataset, cols, items, spool: Path) -> tuple[Batch, bytes]:
+    key = f"{platform.name}.{ds.name}.{uuid.uuid4().hex}"
+    now = dt.datetime.now(TZ).replace(microsecond=0)
+    meta = formats.Meta(platform.name, platform.title, ds.name, ds.title, key, tuple(cols), ds.headers, now,
+                        platform.envelope)  # fmt: skip
+    its = [it for it, _ in items]
+    data = formats.render(platform.format, meta, its)
+    digest = hashlib.sha256(data).hexdigest()
+    ups = sum(1 for it in its if it.action == "upsert")
+    pid = conn.execute(
+        "INSERT INTO ops.publications (platform, disclosure_level, period, dataset, idempotency_key, format,"
+        " transport, row_count, upserts, withdrawals, file_sha256, status) VALUES (%s, %s, %s, %s, %s, %s, %s,"
+        " %s, %s, %s, %s, 'prepared') RETURNING publication_id",
+        (platform.name, platform.clearance, None, ds.name, key, platform.format, platform.transport, len(its), ups,
+         len(its) - ups, digest),
+    ).fetchone()[0]  # fmt: skip
+    name = f"{ds.name}_{now:%Y%m%dT%H%M%S}_{pid:07d}.{formats.EXTENSIONS[platform.format]}"
+    folder = spool / platform.name
+    folder.mkdir(parents=True, exist_ok=True)
+    path = folder / name
+    transport.drop_file(folder, name, data, formats.manifest(meta, platform.format, name, data, its, digest))
+    with conn.cursor().copy("COPY ops.publication_batch_items (publication_id, item_key, action, disclosure_level,"
+                            " content_sha256) FROM STDIN") as copy:  # fmt: skip
+        for it, d in items:
+            copy.write_row((pid, it.key, it.action, it.level, d))
+    conn.execute("UPDATE ops.publications SET output_path = %s, manifest_path = %s WHERE publication_id = %s",
+                 (str(path), f"{path}.manifest.json", pid))  # fmt: skip
+    conn.commit()
+    return Batch(pid, platform.name, ds.name, key, ups, len(its) - ups, path), data
+
+
+def _deliver(conn, config: Config, platform: Platform, batch: Batch, data: bytes, outbox: Path, endpoints: dict,
+             sleep, report: Report) -> None:  # fmt: skip
+    report.batches.append(batch)
+    digest = hashlib.sha256(data).hexdigest()
+    try:
+        if platform.transport == "file":
+            manifest = Path(f"{batch.path}.manifest.json").read_bytes()
+            receipt, attempts = transport.drop_file(outbox / platform.name, batch.path.name, data, manifest), 1
+        else:
+            endpoint = endpoints.get(platform.name)
+            if endpoint is None:
+                raise transport.DeliveryFailed(f"no endpoint for {platform.name} (Airflow connection"
+                                               f" {platform.connection!r} not found)", 0)  # fmt: skip
+            receipt, attempts = transport.post(endpoint, data, content_type=formats.CONTENT_TYPES[platform.format],
+                                               key=batch.idempotency_key, sha256=digest, retry=config.retry,
+                                               sleep=sleep)  # fmt: skip
+    except transport.DeliveryFailed as exc:
+        batch.status, batch.attempts = "failed", exc.attempts
+        conn.execute("UPDATE ops.publications SET status = 'failed', message = %s, attempts = attempts + %s,"
+                     " sent_at = now() WHERE publication_id = %s",
+                     (str(exc), exc.attempts, batch.publication_id))  # fmt: skip
+        conn.commit()
+        raise
+    batch.status, batch.receipt, batch.attempts = "acknowledged", receipt, attempts
+    pid, name = batch.publication_id, platform.name
+    conn.execute(
+        "DELETE FROM ops.publication_state AS s USING ops.publication_batch_items AS b WHERE b.publication_id = %s"
+        " AND b.action = 'withdraw' AND s.platform = %s AND s.dataset = %s AND s.item_key = b.item_key",
+        (pid, name, batch.dataset),
+    )
+    conn.execute(
+        "INSERT INTO ops.publication_state (platform, dataset, item_key, disclosure_level, content_sha256,"
+        " publication_id, acknowledged_at) SELECT %s, %s, item_key, disclosure_level, content_sha256, publication_id,"
+        " now() FROM ops.publication_batch_items WHERE publication_id = %s AND action = 'upsert'"
+        " ON CONFLICT (platform, dataset, item_key) DO UPDATE SET disclosure_level = EXCLUDED.disclosure_level,"
+        " content_sha256 = EXCLUDED.content_sha256, publication_id = EXCLUDED.publication_id,"
+        " acknowledged_at = EXCLUDED.acknowledged_at",
+        (name, batch.dataset, pid),
+    )
+    conn.execute("UPDATE ops.publications SET status = 'acknowledged', receipt = %s, attempts = attempts + %s,"
+                 " sent_at = now(), acknowledged_at = now(), message = NULL WHERE publication_id = %s",
+                 (receipt[:2000], attempts, pid))  # fmt: skip
+    conn.commit()
+    log.info("%s %s: +%d -%d acknowledged (%s)", name, batch.dataset, batch.upserts, batch.withdrawals, receipt)

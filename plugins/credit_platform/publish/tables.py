@@ -1,0 +1,155 @@
+"""The ``publish`` schema: what may be shared, rebuilt from the marts at every publication.
+
+One table per dataset (``publish.grades``, ``publish.penalties``, ``publish.licences``,
+``publish.commendations``), each row with its key (``item_key``) and its disclosure level, and
+only the columns some level may carry (``publication.yml``): no ID number is ever selected. Views
+give each audience its part and nothing more:
+
+* ``publish.public_<dataset>``: fully public rows, public columns; granted to the public reader
+  (and to authorised recipients);
+* ``publish.authorised_<dataset>``: authorised rows with the authorised columns, each recipient
+  seeing only the subjects that authorised it (``ops.recipient_authorisations``, by
+  ``current_user``, a security-barrier view); granted to ``credit_authorised``.
+
+Internal rows and columns stay in the base tables, which no outside role may read. Tables and
+views are owned by the publisher and rebuilt in one transaction, so a reader sees either the old
+state or the new one.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import json
+
+import psycopg
+from psycopg import sql
+
+from credit_platform.publish.config import Config, Dataset
+from credit_platform.warehouse.roles import AUTHORISED_GROUP, ROLES
+
+# Columns every base table has besides those of the configuration.
+KEY_COLUMNS = ("item_key", "disclosure_level")
+
+_GRADES = """
+WITH lines AS (
+    SELECT e.uscc, e.industry_code, e.evaluation_period, e.detail,
+           row_number() OVER (PARTITION BY e.uscc, e.industry_code, e.evaluation_period
+                              ORDER BY e.line_kind = 'indicator', coalesce(e.weight, 0) - e.points DESC,
+                                       e.line_number) AS rank
+      FROM marts.fct_grade_explanations AS e
+     WHERE e.line_kind <> 'indicator' OR e.points < e.weight
+),
+reasons AS (
+    SELECT uscc, industry_code, evaluation_period, string_agg(detail, '；' ORDER BY rank) AS main_reasons
+      FROM lines WHERE rank <= 3 GROUP BY 1, 2, 3
+)
+SELECT g.industry_code || '|' || g.uscc || '|' || g.evaluation_period AS item_key,
+       coalesce(%(levels)s::jsonb ->> g.industry_code, %(default_level)s) AS disclosure_level,
+       g.industry_code, i.department_code, {columns}
+  FROM marts.fct_industry_credit_grades AS g
+  JOIN marts.dim_subjects AS s USING (uscc)
+  JOIN marts.dim_industries AS i USING (industry_code)
+  LEFT JOIN reasons AS r USING (uscc, industry_code, evaluation_period)
+"""
+# Where each grade column comes from.
+_GRADE_SOURCES = {
+    "subject_name": "s.subject_name", "industry_name": "i.industry_name", "department_name": "i.department_name",
+    "main_reasons": "coalesce(r.main_reasons, '')",
+}  # fmt: skip
+
+_RECORDS = """
+SELECT r.record_key AS item_key, %(level)s::text AS disclosure_level, r.department_code, {columns}
+  FROM marts.fct_shared_records AS r
+ WHERE r.record_type = %(record_type)s
+   AND r.publication_start_date <= %(as_of)s
+   AND (r.publication_end_date IS NULL
+        OR (r.publication_end_date > r.publication_start_date AND r.publication_end_date >= %(as_of)s))
+   AND (r.repaired_date IS NULL OR r.repaired_date > %(as_of)s)
+"""
+RECORD_TYPES = {"penalties": "penalty", "licences": "licence", "commendations": "commendation"}
+
+
+def all_columns(dataset: Dataset) -> list[str]:
+    """The columns some level of the dataset may carry, in the order of the headers."""
+    wanted = {c for cols in dataset.levels.values() for c in cols}
+    return [c for c in dataset.headers if c in wanted]
+
+
+def _source_query(dataset: Dataset) -> sql.Composed:
+    cols = all_columns(dataset)
+    if dataset.name == "grades":
+        parts = [sql.SQL(f"{_GRADE_SOURCES[c]} AS ") + sql.Identifier(c) if c in _GRADE_SOURCES
+                 else sql.SQL("g.") + sql.Identifier(c) for c in cols]  # fmt: skip
+        return sql.SQL(_GRADES).format(columns=sql.SQL(", ").join(parts))
+    if dataset.name not in RECORD_TYPES:
+        raise ValueError(f"dataset {dataset.name!r} has no source (known: grades, {', '.join(RECORD_TYPES)})")
+    parts = [sql.SQL("r.") + sql.Identifier(c) for c in cols]
+    return sql.SQL(_RECORDS).format(columns=sql.SQL(", ").join(parts))
+
+
+def rebuild(conn: psycopg.Connection, config: Config, as_of: dt.date, *, suffix: str = "") -> dict[str, int]:
+    """Rebuild every dataset's table from the marts as of ``as_of`` (records whose publication
+    window has ended, or that were repaired, are left out) under ``publish.<dataset><suffix>``.
+    Commits. Returns rows per dataset. Views are made by ``swap``."""
+    counts = {}
+    cur = psycopg.ClientCursor(conn)  # CREATE TABLE AS takes its parameters bound on the client
+    for name, dataset in config.datasets.items():
+        table = sql.Identifier("publish", name + suffix)
+        params = {"levels": json.dumps(config.grade_levels), "default_level": config.grade_default_level,
+                  "level": dataset.level or "public", "record_type": RECORD_TYPES.get(name),
+                  "as_of": as_of}  # fmt: skip
+        cur.execute(sql.SQL("DROP TABLE IF EXISTS {} CASCADE").format(table))
+        cur.execute(sql.SQL("CREATE TABLE {} AS ").format(table) + _source_query(dataset), params)
+        cur.execute(sql.SQL("ALTER TABLE {} ADD CONSTRAINT {} PRIMARY KEY (item_key)")
+                    .format(table, sql.Identifier(f"{name}{suffix}_pkey")))  # fmt: skip
+        cur.execute(sql.SQL("ANALYZE {}").format(table))
+        counts[name] = cur.execute(sql.SQL("SELECT count(*) FROM {}").format(table)).fetchone()[0]
+    conn.commit()
+    return counts
+
+
+def drop(conn: psycopg.Connection, config: Config, *, suffix: str) -> None:
+    for name in config.datasets:
+        conn.execute(sql.SQL("DROP TABLE IF EXISTS {}").format(sql.Identifier("publish", name + suffix)))
+    conn.commit()
+
+
+def swap(conn: psycopg.Connection, config: Config, *, suffix: str) -> None:
+    """Put the rebuilt tables in place of the published ones and recreate their views, in one
+    transaction: a reader sees the old state or the new one."""
+    cur = conn.cursor()
+    for name, dataset in config.datasets.items():
+        table = sql.Identifier("publish", name)
+        cur.execute(sql.SQL("DROP TABLE IF EXISTS {} CASCADE").format(table))
+        cur.execute(sql.SQL("ALTER TABLE {} RENAME TO {}").format(sql.Identifier("publish", name + suffix),
+                                                                  sql.Identifier(name)))  # fmt: skip
+        cur.execute(sql.SQL("ALTER INDEX {} RENAME TO {}").format(sql.Identifier("publish", f"{name}{suffix}_pkey"),
+                                                                  sql.Identifier(f"{name}_pkey")))  # fmt: skip
+        note = f"{dataset.title}: every row that may be shared, with its level (no outside role reads it)"
+        cur.execute(sql.SQL("COMMENT ON TABLE {} IS {}").format(table, sql.Literal(note)))
+        _views(cur, dataset, table)
+    conn.commit()
+
+
+def _views(cur, dataset: Dataset, table: sql.Identifier) -> None:
+    public_reader = sql.Identifier(ROLES["public_reader"].name)
+    authorised = sql.Identifier(AUTHORISED_GROUP)
+    for level in ("public", "authorised"):
+        if level not in dataset.levels:
+            continue
+        view = sql.Identifier("publish", f"{level}_{dataset.name}")
+        cols = sql.SQL(", ").join(sql.SQL("d.") + sql.Identifier(c) for c in dataset.levels[level])
+        where = sql.SQL("d.disclosure_level = {}").format(sql.Literal(level))
+        if level == "authorised":
+            where += sql.SQL(
+                " AND EXISTS (SELECT 1 FROM ops.recipient_authorisations AS a WHERE a.recipient_role = current_user"
+                " AND a.uscc = d.uscc AND a.valid_from <= current_date"
+                " AND (a.valid_to IS NULL OR a.valid_to >= current_date))"
+            )
+        cur.execute(sql.SQL("CREATE VIEW {} WITH (security_barrier = true) AS SELECT {} FROM {} AS d WHERE {}")
+                    .format(view, cols, table, where))  # fmt: skip
+        grantees = sql.SQL(", ").join([public_reader, authorised] if level == "public" else [authorised])
+        cur.execute(sql.SQL("GRANT SELECT ON {} TO {}").format(view, grantees))
+        audience = "完全公开" if level == "public" else "依授权公开 (each recipient: its own subjects)"
+        comment = f"{dataset.title}: {audience}"
+        cur.execute(sql.SQL("COMMENT ON VIEW {} IS {}").format(view, sql.Literal(comment)))

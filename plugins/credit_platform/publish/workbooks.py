@@ -1,0 +1,153 @@
+"""Each department's Excel workbook of its subjects' grades (内部使用: a department sees its own).
+
+One sheet, Chinese headers (grade, class, main reasons ...), ready to print: frozen header row,
+filter, landscape, the header repeated on every page. Safe to open:
+
+* every value is written as text or a number, never as a formula; a text beginning with ``=``,
+  ``+``, ``-`` or ``@`` is also marked quote-prefixed (Excel's own leading apostrophe), so editing
+  the cell cannot turn it into a formula either;
+* USCCs and dates are text cells with the text number format, so Excel neither rounds nor
+  reformats them;
+* written by openpyxl as UTF-8 XML: Chinese displays as it is.
+
+A workbook is written only when its content changed (content sha256 in the idempotency key), and
+recorded in ``ops.publications`` as platform ``department:<code>``.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+from dataclasses import dataclass
+from pathlib import Path
+
+import psycopg
+from openpyxl import Workbook
+from openpyxl.styles import Alignment, Font, PatternFill
+from openpyxl.utils import get_column_letter
+
+from credit_platform.publish import formats, transport
+
+DANGEROUS = ("=", "+", "-", "@")
+# (column in publish.grades, header, width, kind): kind text, number or wrap
+COLUMNS = [
+    ("uscc", "统一社会信用代码", 22, "text"),
+    ("subject_name", "主体名称", 30, "text"),
+    ("industry_name", "行业", 14, "text"),
+    ("evaluation_period", "评价周期", 10, "text"),
+    ("period_end_date", "评价截止日期", 13, "text"),
+    ("grade", "信用等级", 9, "text"),
+    ("grade_class", "等级类别", 9, "text"),
+    ("score", "评价得分", 9, "number"),
+    ("main_reasons", "主要原因", 60, "wrap"),
+    ("disclosure_level", "公开级别", 11, "text"),
+]
+LEVEL_NAMES = {"public": "完全公开", "authorised": "依授权公开", "internal": "内部使用"}
+
+
+@dataclass
+class Workbooks:
+    department_code: str
+    period: str
+    path: Path
+    rows: int
+    status: str  # written, unchanged
+
+
+def cell_text(value) -> str:
+    return formats.text(value)
+
+
+def write(url_or_conn, outbox: Path, period: str | None = None) -> list[Workbooks]:
+    """Write every department's workbook for ``period`` (default: the latest graded period)."""
+    own = isinstance(url_or_conn, str)
+    conn = psycopg.connect(url_or_conn) if own else url_or_conn
+    try:
+        period = period or conn.execute(
+            "SELECT evaluation_period FROM publish.grades ORDER BY period_end_date DESC LIMIT 1").fetchone()[0]
+        cols = ", ".join(c for c, *_ in COLUMNS)
+        by_department: dict[str, list[tuple]] = {}
+        for dept, *values in conn.execute(
+            f"SELECT department_code, {cols} FROM publish.grades WHERE evaluation_period = %s"  # noqa: S608 - constant
+            " ORDER BY department_code, industry_code, uscc", (period,)):  # fmt: skip
+            by_department.setdefault(dept, []).append(tuple(values))
+        out = []
+        for dept, rows in by_department.items():
+            out.append(_one(conn, outbox, dept, period, rows))
+        conn.commit()
+        return out
+    finally:
+        if own:
+            conn.close()
+
+
+def _one(conn, outbox: Path, dept: str, period: str, rows: list[tuple]) -> Workbooks:
+    content = hashlib.sha256(json.dumps([[cell_text(v) for v in r] for r in rows], ensure_ascii=False)
+                             .encode()).hexdigest()  # fmt: skip
+    key = f"department:{dept}.grades.{period}.{content[:32]}"
+    folder = outbox / "departments" / dept
+    name = f"credit_grades_{period}_{dept}.xlsx"
+    seen = conn.execute("SELECT output_path FROM ops.publications WHERE idempotency_key = %s", (key,)).fetchone()
+    if seen and Path(seen[0]).exists():
+        return Workbooks(dept, period, Path(seen[0]), len(rows), "unchanged")
+    data = render(rows, title=f"{period} 信用评价结果")
+    digest = hashlib.sha256(data).hexdigest()
+    manifest = json.dumps({"platform": f"department:{dept}", "dataset": "grades", "period": period, "file": name,
+                           "format": "xlsx", "bytes": len(data), "sha256": digest, "rows": {"total": len(rows)},
+                           "content_sha256": content}, ensure_ascii=False, indent=1).encode()  # fmt: skip
+    receipt = transport.drop_file(folder, name, data, manifest)
+    conn.execute(
+        "INSERT INTO ops.publications (platform, disclosure_level, period, dataset, idempotency_key, format, transport,"
+        " output_path, manifest_path, file_sha256, row_count, upserts, withdrawals, status, attempts, receipt,"
+        " sent_at, acknowledged_at) VALUES (%s, 'internal', %s, 'grades', %s, 'xlsx', 'file', %s, %s, %s, %s, %s, 0,"
+        " 'acknowledged', 1, %s, now(), now()) ON CONFLICT (idempotency_key) DO UPDATE SET output_path ="
+        " EXCLUDED.output_path, file_sha256 = EXCLUDED.file_sha256, receipt = EXCLUDED.receipt",
+        (f"department:{dept}", period, key, str(folder / name), str(folder / f"{name}.manifest.json"), digest,
+         len(rows), len(rows), receipt),
+    )  # fmt: skip
+    return Workbooks(dept, period, folder / name, len(rows), "written")
+
+
+def render(rows: list[tuple], *, title: str) -> bytes:
+    import io
+
+    wb = Workbook()
+    ws = wb.active
+    ws.title = "信用评价结果"
+    bold = Font(bold=True)
+    for i, (_, header, width, _kind) in enumerate(COLUMNS, start=1):
+        cell = ws.cell(row=1, column=i, value=header)
+        cell.font, cell.fill = bold, PatternFill("solid", fgColor="DDEBF7")
+        cell.alignment = Alignment(horizontal="center", vertical="center")
+        ws.column_dimensions[get_column_letter(i)].width = width
+    for r, values in enumerate(rows, start=2):
+        for i, ((column, _, _, kind), value) in enumerate(zip(COLUMNS, values, strict=True), start=1):
+            cell = ws.cell(row=r, column=i)
+            if kind == "number" and value is not None:
+                cell.value = float(value)
+                cell.number_format = "0.00"
+                continue
+            text = LEVEL_NAMES.get(value, value) if column == "disclosure_level" else cell_text(value)
+            _set_text(cell, text)
+            if kind == "wrap":
+                cell.alignment = Alignment(wrap_text=True, vertical="top")
+    ws.freeze_panes = "A2"
+    ws.auto_filter.ref = ws.dimensions
+    ws.print_title_rows = "1:1"
+    ws.page_setup.orientation = "landscape"
+    ws.page_setup.fitToWidth = 1
+    ws.page_setup.fitToHeight = 0
+    ws.sheet_properties.pageSetUpPr.fitToPage = True
+    ws.oddHeader.center.text = title
+    buf = io.BytesIO()
+    wb.save(buf)
+    return buf.getvalue()
+
+
+def _set_text(cell, text: str) -> None:
+    """A text cell that no spreadsheet will evaluate."""
+    cell.value = text
+    cell.data_type = "s"  # openpyxl would take a leading '=' for a formula
+    cell.number_format = "@"
+    if text.startswith(DANGEROUS):
+        cell.quotePrefix = True

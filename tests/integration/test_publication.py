@@ -1,0 +1,409 @@
+"""Publication on a generated city graded for real: disclosure enforced by the warehouse's roles,
+the publication checkpoint, and delivery to a real HTTP server on localhost that accepts, fails
+with 500, times out, or accepts the same batch twice, asserting that every change takes effect
+exactly once and that withdrawals reach the platform; the departments' workbooks read back with
+openpyxl."""
+
+from __future__ import annotations
+
+import csv
+import datetime as dt
+import hashlib
+import io
+import json
+import re
+import threading
+import time
+import xml.etree.ElementTree as ET  # noqa: S405 - parses files this test's own code wrote
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from importlib import resources
+
+import psycopg
+import pytest
+import yaml
+from openpyxl import load_workbook
+from psycopg import errors
+from sql import rows
+
+from credit_platform.publish import PublicationBlocked, PublicationFailed, config, publish, run, workbooks
+from credit_platform.publish.transport import Endpoint
+from credit_platform.quality.checkpoints import run_checkpoint
+from credit_platform.warehouse import access
+from credit_platform.warehouse.roles import libpq_url, url_for, with_user
+
+pytestmark = pytest.mark.integration
+
+AS_OF = dt.date(2026, 1, 20)
+
+
+class Platform:
+    """A sharing platform's receiving end: applies each idempotency key once, whatever it answers.
+
+    ``script`` is consumed one answer per request: ``ok``, ``500``, ``timeout`` (applies the
+    batch, then answers too late) or ``drop`` (applies it and answers, but see the test)."""
+
+    def __init__(self):
+        self.script: list[str] = []
+        self.requests: list[str] = []  # idempotency keys, in order
+        self.applied: dict[str, int] = {}  # key -> times applied
+        self.state: dict[str, dict] = {}  # item key -> fields
+        self.events: list[tuple[str, str]] = []  # (action, item key), each applied change
+        self.lock = threading.Lock()
+        platform = self
+
+        class Handler(BaseHTTPRequestHandler):
+            def log_message(self, *args):
+                pass
+
+            def do_POST(self):
+                body = self.rfile.read(int(self.headers["Content-Length"]))
+                key = self.headers["Idempotency-Key"]
+                with platform.lock:
+                    platform.requests.append(key)
+                    answer = platform.script.pop(0) if platform.script else "ok"
+                    if answer != "500":
+                        platform.apply(key, body, self.headers["X-Content-SHA256"])
+                if answer == "500":
+                    self.send_response(500)
+                    self.end_headers()
+                    return
+                if answer == "timeout":
+                    time.sleep(1.5)
+                reply = json.dumps({"code": 0, "receipt": f"R-{key[-8:]}"}).encode()
+                self.send_response(200)
+                self.send_header("Content-Type", "application/json")
+                self.send_header("Content-Length", str(len(reply)))
+                self.end_headers()
+                try:
+                    self.wfile.write(reply)
+                except OSError:
+                    pass
+
+        self.server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
+        self.url = f"http://127.0.0.1:{self.server.server_port}/credit/receive"
+        threading.Thread(target=self.server.serve_forever, daemon=True).start()
+
+    def apply(self, key: str, body: bytes, sha256: str) -> None:
+        assert hashlib.sha256(body).hexdigest() == sha256
+        if key in self.applied:
+            self.applied[key] += 0  # seen before: acknowledged again, not applied again
+            return
+        self.applied[key] = 1
+        for record in json.loads(body)["records"]:
+            self.events.append((record["action"], record["key"]))
+            if record["action"] == "upsert":
+                self.state[record["key"]] = record["fields"]
+            else:
+                self.state.pop(record["key"], None)
+
+
+def make_config(batch_items: int = 20000) -> config.Config:
+    data = yaml.safe_load(resources.files("credit_platform.publish").joinpath("publication.yml").read_text("utf-8"))
+    data["platforms"] = {
+        "portal": {"name": "信用门户", "clearance": "public", "format": "json", "transport": "http",
+                   "connection": "credit_portal_receiver"},
+        "province": data["platforms"]["province"],
+    }  # fmt: skip
+    data["batch_items"] = batch_items
+    data["retry"] = {"attempts": 3, "backoff_seconds": 0.01, "timeout_seconds": 0.5}
+    return config.parse(data)
+
+
+@pytest.fixture(scope="module")
+def city(graded_city):
+    with graded_city("publication", subjects=600, seed=23) as c:
+        c["publisher"] = libpq_url(url_for("publisher", c["url"]))
+        assert run_checkpoint(c["publisher"], "marts").success
+        yield c
+
+
+@pytest.fixture(scope="module")
+def server():
+    s = Platform()
+    yield s
+    s.server.shutdown()
+
+
+def _publish(city, server, tmp_path, **kw):
+    kw.setdefault("config", make_config())
+    kw.setdefault("as_of", AS_OF)
+    return publish(city["publisher"], outbox=tmp_path / "outbox", spool=tmp_path / "spool",
+                   endpoints={"portal": Endpoint(server.url)}, sleep=lambda s: None, **kw)  # fmt: skip
+
+
+def _expected_public(city, as_of=AS_OF) -> set[str]:
+    """The item keys the public platform should hold, straight from the marts."""
+    cfg = make_config()
+    keys = {f"{i}|{u}|{p}" for i, u, p in rows(city["admin"],
+            "SELECT industry_code, uscc, evaluation_period FROM marts.fct_industry_credit_grades")
+            if cfg.grade_level(i) == "public"}  # fmt: skip
+    keys |= {k for (k,) in rows(city["admin"],
+             "SELECT record_key FROM marts.fct_shared_records WHERE publication_start_date <= %(d)s"
+             " AND (publication_end_date IS NULL OR (publication_end_date > publication_start_date"
+             " AND publication_end_date >= %(d)s)) AND (repaired_date IS NULL OR repaired_date > %(d)s)",
+             {"d": as_of})}  # fmt: skip
+    return keys
+
+
+def test_a_platform_that_fails_then_recovers_gets_everything_exactly_once(city, server, tmp_path_factory):
+    spool = tmp_path_factory.mktemp("pub")
+    server.script = ["500", "500", "500"]  # every attempt of the first batch in the first run
+    with pytest.raises(PublicationFailed, match="not acknowledged after 3 attempts: HTTP 500"):
+        _publish(city, server, spool)
+    failed = rows(city["admin"], "SELECT idempotency_key, attempts, message FROM ops.publications"
+                                 " WHERE platform = 'portal' AND status = 'failed'")  # fmt: skip
+    assert len(failed) == 1 and failed[0][1] == 3 and server.requests == [failed[0][0]] * 3
+    assert not server.applied
+    # the province (file drop) went on meanwhile
+    assert rows(city["admin"], "SELECT count(*) FROM ops.publications WHERE platform = 'province'"
+                               " AND status = 'acknowledged'")[0][0] == 4  # fmt: skip
+
+    report = _publish(city, server, spool)  # the next run resends the same batch first
+    assert report.batches[0].resent and report.batches[0].idempotency_key == failed[0][0]
+    assert set(server.state) == _expected_public(city)
+    assert all(n == 1 for n in server.applied.values())
+    assert len(server.events) == len({k for _, k in server.events})  # each item applied once
+
+    before = len(server.requests)
+    again = _publish(city, server, spool)  # a rerun: nothing changed, nothing sent
+    assert len(server.requests) == before and not again.batches
+
+
+def test_a_retry_after_a_timeout_and_a_batch_accepted_twice_take_effect_once(city, server, tmp_path_factory):
+    spool = tmp_path_factory.mktemp("pub")
+    _publish(city, server, spool)  # whatever an earlier test left: up to date
+    grade = rows(city["admin"], "SELECT industry_code, uscc, evaluation_period, grade FROM"
+                                " marts.fct_industry_credit_grades WHERE industry_code = 'commerce'"
+                                " ORDER BY uscc LIMIT 2")  # fmt: skip
+    try:
+        # a corrected grade; the platform applies the batch but answers after the client gave up
+        rows(city["admin"], "UPDATE marts.fct_industry_credit_grades SET grade = 'D', grade_class = 'D'"
+                            " WHERE industry_code = %s AND uscc = %s AND evaluation_period = %s",
+             grade[0][:3])  # fmt: skip
+        server.script = ["timeout"]
+        sent_before, events_before = len(server.requests), len(server.events)
+        report = _publish(city, server, spool)
+        keys = server.requests[sent_before:]
+        assert len(keys) == 2 and keys[0] == keys[1]  # the retry carried the same key
+        assert server.applied[keys[0]] == 1
+        item = f"{grade[0][0]}|{grade[0][1]}|{grade[0][2]}"
+        assert server.events[events_before:] == [("upsert", item)] and server.state[item]["grade"] == "D"
+        assert [(b.upserts, b.withdrawals, b.attempts) for b in report.batches if b.platform == "portal"] == [(1, 0, 2)]
+
+        # the platform acknowledges, but the run dies before recording it: the next run resends
+        # the batch, the platform accepts it a second time and applies it once
+        rows(city["admin"], "UPDATE marts.fct_industry_credit_grades SET grade = 'C', grade_class = 'C'"
+                            " WHERE industry_code = %s AND uscc = %s AND evaluation_period = %s",
+             grade[1][:3])  # fmt: skip
+        real = run.transport.post
+
+        def dies_after_acknowledgement(*a, **kw):
+            real(*a, **kw)
+            raise run.transport.DeliveryFailed("the run died after the platform answered", 1)
+
+        run.transport.post = dies_after_acknowledgement
+        try:
+            with pytest.raises(PublicationFailed, match="died after the platform answered"):
+                _publish(city, server, spool)
+        finally:
+            run.transport.post = real
+        _publish(city, server, spool)
+        key = server.requests[-1]
+        assert server.requests[-2:] == [key, key] and server.applied[key] == 1
+        item = f"{grade[1][0]}|{grade[1][1]}|{grade[1][2]}"
+        assert [e for e in server.events if e[1] == item][-1] == ("upsert", item)
+        assert sum(1 for e in server.events[events_before:] if e[1] == item) == 1
+        assert rows(city["admin"], "SELECT status, attempts FROM ops.publications WHERE idempotency_key = %s",
+                    (key,)) == [("acknowledged", 2)]  # fmt: skip
+    finally:
+        for industry, uscc, period, g in grade:
+            rows(city["admin"], "UPDATE marts.fct_industry_credit_grades SET grade = %s, grade_class = left(%s, 1)"
+                                " WHERE industry_code = %s AND uscc = %s AND evaluation_period = %s",
+                 (g, g, industry, uscc, period))  # fmt: skip
+    _publish(city, server, spool)
+    assert set(server.state) == _expected_public(city)
+
+
+def test_withdrawals_for_ended_publication_and_repair_and_a_run_resumed_midway(city, server, tmp_path_factory):
+    spool = tmp_path_factory.mktemp("pub")
+    _publish(city, server, spool)
+    held = set(server.state)
+    penalty = rows(city["admin"], "SELECT record_key FROM marts.fct_shared_records WHERE record_type = 'penalty'"
+                                  " AND record_key = ANY(%s) ORDER BY record_key LIMIT 1",
+                   (sorted(held),))[0][0]  # fmt: skip
+    rows(city["admin"], "UPDATE marts.fct_shared_records SET repaired_date = %s WHERE record_key = %s",
+         (AS_OF, penalty))  # fmt: skip
+    later = dt.date(2027, 6, 30)  # many penalties' publication has ended by then
+    expected = _expected_public(city, later)
+    ended = held - expected
+    assert penalty in ended and len(ended) > 20
+    # small batches, and the platform fails after accepting two of them
+    server.script = ["ok", "ok", "500", "500", "500"]
+    sent_before = len(server.requests)
+    with pytest.raises(PublicationFailed):
+        _publish(city, server, spool, as_of=later, config=make_config(batch_items=10))
+    first = server.requests[sent_before:]
+    assert len(set(first)) == 3 and len(first) == 5
+    report = _publish(city, server, spool, as_of=later, config=make_config(batch_items=10))
+    again = server.requests[sent_before + len(first):]
+    assert again[0] == first[-1] and not set(again[1:]) & set(first)  # resumed, nothing acknowledged resent
+    assert set(server.state) == expected
+    assert {k for a, k in server.events if a == "withdraw"} >= ended
+    withdrawn = sum(b.withdrawals for b in report.batches if b.platform == "portal") + 20
+    assert withdrawn == len(ended)
+    # the public view follows: the repaired record is gone from it too
+    _, _, number, uscc = penalty.split("|")
+    with psycopg.connect(libpq_url(url_for("public_reader", city["url"]))) as conn:
+        assert not conn.execute("SELECT 1 FROM publish.public_penalties WHERE decision_number = %s AND uscc = %s",
+                                (number, uscc)).fetchall()  # fmt: skip
+        assert conn.execute("SELECT count(*) FROM publish.public_penalties").fetchone()[0] == sum(
+            1 for k in expected if k.startswith("penalty|"))
+
+
+def test_disclosure_is_enforced_by_the_roles(city, server, tmp_path_factory):
+    spool = tmp_path_factory.mktemp("pub")
+    _publish(city, server, spool)
+    cfg = make_config()
+    by_level = {lv: n for lv, n in rows(city["admin"], "SELECT disclosure_level, count(*) FROM publish.grades"
+                                                       " GROUP BY 1")}  # fmt: skip
+    assert set(by_level) == {"public", "authorised", "internal"}
+    authorised = [u for (u,) in rows(city["admin"], "SELECT uscc FROM publish.grades WHERE disclosure_level ="
+                                                    " 'authorised' ORDER BY uscc LIMIT 3")]  # fmt: skip
+    for name in ("bank_a", "bank_b"):
+        access.add_recipient(city["url"], name)
+    access.authorise(city["url"], "bank_a", authorised[:2], reference="授权-001")
+    access.authorise(city["url"], "bank_b", authorised[2:], reference="授权-002")
+    access.authorise(city["url"], "bank_b", authorised[:1], valid_to=dt.date(2020, 1, 1),
+                     valid_from=dt.date(2019, 1, 1))  # expired  # fmt: skip
+    try:
+        reader = libpq_url(url_for("public_reader", city["url"]))
+        with psycopg.connect(reader) as conn:
+            cols = [d.name for d in conn.execute("SELECT * FROM publish.public_grades LIMIT 0").description]
+            assert cols == list(cfg.datasets["grades"].levels["public"]) and "score" not in cols
+            assert conn.execute("SELECT count(*) FROM publish.public_grades").fetchone()[0] == by_level["public"]
+            conn.rollback()
+            for statement in ["SELECT * FROM publish.grades", "SELECT * FROM publish.authorised_grades",
+                              "SELECT * FROM marts.fct_industry_credit_grades", "SELECT * FROM ops.publications",
+                              "SELECT * FROM ops.recipient_authorisations"]:  # fmt: skip
+                with pytest.raises(errors.InsufficientPrivilege):
+                    conn.execute(statement)
+                conn.rollback()
+        for name, own in (("bank_a", set(authorised[:2])), ("bank_b", set(authorised[2:]))):
+            with psycopg.connect(libpq_url(with_user(city["url"], f"credit_recipient_{name}"))) as conn:
+                seen = {u for (u,) in conn.execute("SELECT uscc FROM publish.authorised_grades")}
+                assert seen == own  # its own subjects, none of the other bank's, no expired authorisation
+                assert conn.execute("SELECT count(*) FROM publish.public_grades").fetchone()[0] == by_level["public"]
+                with pytest.raises(errors.InsufficientPrivilege):
+                    conn.execute("SELECT * FROM publish.grades")
+        # personal data never reaches publish: no ID column, and the checkpoint found no ID number
+        id_columns = rows(city["admin"], "SELECT table_name, column_name FROM information_schema.columns"
+                                         " WHERE table_schema = 'publish'"
+                                         " AND column_name ~ '(id_number|zjhm|_id_)'")  # fmt: skip
+        assert id_columns == []
+    finally:
+        for name in ("bank_a", "bank_b"):
+            rows(city["admin"], "DELETE FROM ops.recipient_authorisations WHERE recipient_role = %s",
+                 (f"credit_recipient_{name}",))  # fmt: skip
+            access.remove_recipient(city["url"], name)
+
+
+def test_grades_reach_the_public_view_end_to_end(city, server, tmp_path_factory):
+    spool = tmp_path_factory.mktemp("pub")
+    _publish(city, server, spool)
+    marts = {(u, i, p): g for u, i, p, g in rows(city["admin"], "SELECT g.uscc, d.industry_name,"
+             " g.evaluation_period, g.grade FROM marts.fct_industry_credit_grades g JOIN marts.dim_industries d"
+             " USING (industry_code) WHERE g.industry_code NOT IN ('fiscal_funds', 'statistics')")}  # fmt: skip
+    with psycopg.connect(libpq_url(url_for("public_reader", city["url"]))) as conn:
+        public = {(u, i, p): g for u, i, p, g in conn.execute(
+            "SELECT uscc, industry_name, evaluation_period, grade FROM publish.public_grades")}  # fmt: skip
+    assert public == marts
+    # the province's XML files (written by this module's runs) and their manifests
+    xml_files = sorted(spool.parent.glob("pub*/outbox/province/grades_*.xml"))
+    assert xml_files
+    for path in xml_files:
+        manifest = json.loads((path.parent / f"{path.name}.manifest.json").read_text(encoding="utf-8"))
+        assert manifest["sha256"] == hashlib.sha256(path.read_bytes()).hexdigest()
+        root = ET.fromstring(path.read_bytes())  # noqa: S314 - our own file
+        header = root.find("Header")
+        assert header.findtext("SerialNumber") == manifest["idempotency_key"]
+        assert header.findtext("Sender") == "怀仁市发展和改革局"
+        assert int(header.findtext("RecordCount")) == manifest["rows"]["total"] == len(root.find("Body"))
+
+
+def test_csv_is_gb18030_with_chinese_headers(city, tmp_path):
+    cfg = config.load()  # the shipped configuration: city CSV, prefecture JSON, province XML, all files
+    publish(city["publisher"], config=cfg, as_of=AS_OF, outbox=tmp_path / "outbox", spool=tmp_path / "spool")
+    path = sorted((tmp_path / "outbox" / "city").glob("grades_*.csv"))[0]
+    text = path.read_bytes().decode("gb18030")
+    header = next(csv.reader(io.StringIO(text)))
+    assert header[:5] == ["操作", "记录键", "公开级别", "统一社会信用代码", "主体名称"] and "评价得分" not in header
+    manifest = json.loads((tmp_path / "outbox" / "city" / f"{path.name}.manifest.json").read_text())
+    assert manifest["encoding"] == "GB18030"
+
+
+def test_an_id_number_anywhere_blocks_publication_before_anything_leaves(city, server, tmp_path_factory):
+    spool = tmp_path_factory.mktemp("pub")
+    _publish(city, server, spool)
+    person = rows(city["admin"], "SELECT uscc, subject_name FROM marts.dim_subjects ORDER BY uscc LIMIT 1")[0]
+    published = rows(city["admin"], "SELECT count(*) FROM ops.publications")[0][0]
+    sent = len(server.requests)
+    try:
+        rows(city["admin"], "UPDATE marts.dim_subjects"
+                            " SET subject_name = subject_name || '（负责人 14068119900101123X）'"
+                            " WHERE uscc = %s", (person[0],))  # fmt: skip
+        with pytest.raises(PublicationBlocked, match="no resident ID number in subject_name") as blocked:
+            _publish(city, server, spool)
+        assert "14068119900101123X" in str(blocked.value)
+        assert len(server.requests) == sent
+        assert rows(city["admin"], "SELECT count(*) FROM ops.publications")[0][0] == published
+        assert not rows(city["admin"], "SELECT 1 FROM publish.grades WHERE subject_name ~ '14068119900101123X'")
+        assert not rows(city["admin"], "SELECT 1 FROM pg_tables WHERE schemaname = 'publish' AND tablename ~ '__next'")
+    finally:
+        rows(city["admin"], "UPDATE marts.dim_subjects SET subject_name = %s WHERE uscc = %s", person[::-1])
+
+
+def test_the_id_pattern_covers_the_departments_id_columns(city):
+    from credit_platform.quality.checkpoints import _suite_module
+
+    pattern = re.compile(_suite_module("publication").RESIDENT_ID)
+    values = []
+    for path in city["inbox"].rglob("penalties*.csv"):
+        raw = path.read_bytes()
+        try:
+            text = raw.decode("utf-8-sig")
+        except UnicodeDecodeError:
+            text = raw.decode("gb18030")
+        for row in csv.DictReader(io.StringIO(text)):
+            values += [row[c] for c in ("CF_XDR_ZJHM", "CF_FR_ZJHM") if row.get(c)]
+    assert len(values) > 20
+    assert all(pattern.search(v) for v in values), [v for v in values if not pattern.search(v)][:5]
+    assert not pattern.search("91140681MA0K1234XY") and not pattern.search("怀市监罚〔2025〕12号")
+
+
+def test_department_workbooks_are_safe_and_typed(city, server, tmp_path_factory):
+    spool = tmp_path_factory.mktemp("pub")
+    uscc, name = rows(city["admin"], "SELECT g.uscc, s.subject_name FROM marts.fct_industry_credit_grades g"
+                                     " JOIN marts.dim_subjects s USING (uscc) WHERE g.industry_code = 'commerce'"
+                                     " ORDER BY 1 LIMIT 1")[0]  # fmt: skip
+    try:
+        rows(city["admin"], "UPDATE marts.dim_subjects SET subject_name = '=HYPERLINK(\"http://x\",\"点我\")'"
+                            " WHERE uscc = %s", (uscc,))  # fmt: skip
+        _publish(city, server, spool)
+        written = workbooks.write(city["publisher"], spool / "outbox")
+        assert {w.status for w in written} == {"written"}
+        assert {w.status for w in workbooks.write(city["publisher"], spool / "outbox")} == {"unchanged"}
+        swj = next(w for w in written if w.department_code == "swj")
+        ws = load_workbook(swj.path).active
+        header = [c.value for c in ws[1]]
+        assert header[:3] == ["统一社会信用代码", "主体名称", "行业"] and "主要原因" in header and "等级类别" in header
+        cells = {r[0].value: r for r in ws.iter_rows(min_row=2)}
+        row = cells[uscc]
+        assert row[1].data_type == "s" and row[1].value.startswith("=HYPERLINK") and row[1].quotePrefix
+        for r in ws.iter_rows(min_row=2):
+            assert r[0].data_type == "s" and r[0].number_format == "@" and len(r[0].value) == 18
+            assert r[4].data_type == "s" and re.fullmatch(r"\d{4}-\d{2}-\d{2}", r[4].value)
+            assert r[7].data_type == "n"
+            assert not any(c.data_type == "f" for c in r)
+        assert ws.max_row - 1 == swj.rows
+    finally:
+        rows(city["admin"], "UPDATE marts.dim_subjects SET subject_name = %s WHERE uscc = %s", (name, uscc))

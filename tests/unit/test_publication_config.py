@@ -1,0 +1,107 @@
+"""The publication configuration, the wire formats and the resident-ID pattern, without a database."""
+
+from __future__ import annotations
+
+import csv
+import datetime as dt
+import decimal
+import importlib.util
+import io
+import json
+import re
+import xml.etree.ElementTree as ET  # noqa: S405 - parses what the test itself rendered
+from pathlib import Path
+
+import pytest
+import yaml
+
+from credit_platform.publish import config, formats
+
+ROOT = Path(__file__).resolve().parents[2]
+
+
+def _shipped() -> dict:
+    return yaml.safe_load((ROOT / "plugins/credit_platform/publish/publication.yml").read_text(encoding="utf-8"))
+
+
+def test_the_shipped_configuration_reads_and_levels_nest():
+    cfg = config.load()
+    grades = cfg.datasets["grades"]
+    public, internal = set(grades.levels["public"]), set(grades.levels["internal"])
+    assert public < set(grades.levels["authorised"]) < internal and "score" not in public
+    assert cfg.grade_level("statistics") == "internal" and cfg.grade_level("commerce") == "public"
+    assert grades.columns_for("public") == grades.levels["public"]
+    assert cfg.datasets["penalties"].columns_for("internal") == cfg.datasets["penalties"].levels["public"]
+    assert cfg.platforms["province"].levels() == config.LEVELS and cfg.platforms["city"].levels() == ("public",)
+    assert {p.format for p in cfg.platforms.values()} == {"csv", "json", "xml"}
+
+
+@pytest.mark.parametrize(("change", "message"), [
+    (lambda d: d["grade_disclosure"]["industries"].update(commerce="secret"), "grade_disclosure.industries.commerce"),
+    (lambda d: d["datasets"]["grades"]["levels"]["public"].append("id_number"), "no header for column(s) id_number"),
+    (lambda d: d["platforms"]["city"].update(transport="http", connection=None), "transport http needs a connection"),
+    (lambda d: d["platforms"]["city"].update(format="pdf"), "platforms.city.format"),
+    (lambda d: d["datasets"].pop("grades"), "datasets.grades is missing"),
+    (lambda d: d.update(retry={"attempts": 0}), "at least 1"),
+])  # fmt: skip
+def test_a_mistake_in_the_configuration_is_named(change, message):
+    data = _shipped()
+    change(data)
+    with pytest.raises(config.ConfigError, match=re.escape(message)):
+        config.parse(data)
+
+
+def _meta(columns=("uscc", "subject_name", "score", "is_vetoed", "period_end_date")) -> formats.Meta:
+    headers = {"uscc": "统一社会信用代码", "subject_name": "主体名称", "score": "评价得分", "is_vetoed": "是否一票否决",
+               "period_end_date": "评价截止日期"}  # fmt: skip
+    return formats.Meta("province", "省平台", "grades", "行业信用评价结果", "province.grades.k1", columns, headers,
+                        dt.datetime(2026, 1, 20, 9, 0, tzinfo=dt.timezone(dt.timedelta(hours=8))),
+                        {"sender": "怀仁市发展和改革局", "security_type": "内部"})  # fmt: skip
+
+
+ITEMS = [
+    formats.Item("commerce|U1|2025-H2", "upsert", "public",
+                 {"uscc": "91140681MA0K1234XX", "subject_name": "甲公司", "score": decimal.Decimal("85.50"),
+                  "is_vetoed": False, "period_end_date": dt.date(2025, 12, 31)}),
+    formats.Item("commerce|U2|2025-H2", "withdraw", "public", {}),
+]  # fmt: skip
+
+
+def test_csv_is_gb18030_with_an_action_column():
+    data = formats.render("csv", _meta(), ITEMS)
+    table = list(csv.reader(io.StringIO(data.decode("gb18030"))))
+    assert table[0] == ["操作", "记录键", "公开级别", "统一社会信用代码", "主体名称", "评价得分", "是否一票否决",
+                        "评价截止日期"]  # fmt: skip
+    assert table[1][0] == "新增或更新" and table[1][5:] == ["85.50", "否", "2025-12-31"]
+    assert table[2][:2] == ["撤回", "commerce|U2|2025-H2"] and set(table[2][3:]) == {""}
+
+
+def test_xml_is_the_exchange_envelope():
+    root = ET.fromstring(formats.render("xml", _meta(), ITEMS))  # noqa: S314
+    header = root.find("Header")
+    assert [e.tag for e in header][:7] == ["Sender", "Receiver", "Flow", "Item", "SerialNumber", "SecurityType",
+                                           "Operator"]  # fmt: skip
+    assert header.findtext("SerialNumber") == "province.grades.k1" and header.findtext("Receiver") == "省平台"
+    first, second = root.find("Body")
+    assert first.get("action") == "upsert" and first.findtext("subject_name") == "甲公司"
+    assert second.get("action") == "withdraw" and len(second) == 0
+
+
+def test_manifest_counts_and_hash():
+    data = formats.render("json", _meta(), ITEMS)
+    doc = json.loads(formats.manifest(_meta(), "json", "f.json", data, ITEMS, "ab" * 32))
+    assert doc["rows"] == {"total": 2, "upsert": 1, "withdraw": 1} and doc["encoding"] == "UTF-8"
+    assert json.loads(data)["records"][1] == {"action": "withdraw", "key": "commerce|U2|2025-H2",
+                                              "disclosure_level": "public", "fields": {}}  # fmt: skip
+
+
+def test_the_resident_id_pattern():
+    spec = importlib.util.spec_from_file_location("publication_suite", ROOT / "expectations/publication.py")
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    pattern = re.compile(module.RESIDENT_ID)
+    for text in ["140681199001011234", "14068119900101123X", "负责人14068120050229001x，电话", "140681900101123"]:
+        assert pattern.search(text), text
+    for text in ["91140681MA0K1234XY", "111406811106018516", "怀市监罚〔2025〕12号", "JY11406810012345",
+                 "1140681199001011234", "140681199013011234"]:  # fmt: skip
+        assert not pattern.search(text), text
