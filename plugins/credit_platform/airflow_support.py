@@ -115,10 +115,14 @@ def send_to_platforms() -> dict:
         report = run.send(warehouse_url("publisher"), config=cfg, endpoints=endpoints)
     except PublicationBlocked as exc:
         raise AirflowFailException(f"PublicationBlocked: {exc}") from exc
-    return {"seconds": round(report.seconds, 1),
-            "batches": [{"platform": b.platform, "dataset": b.dataset, "upserts": b.upserts,
-                         "withdrawals": b.withdrawals, "status": b.status, "key": b.idempotency_key}
-                        for b in report.batches]}  # fmt: skip
+    sent: dict[str, dict] = {}
+    for b in report.batches:
+        p = sent.setdefault(b.platform, {"batches": 0, "upserts": 0, "withdrawals": 0, "resent": 0})
+        p["batches"] += 1
+        p["upserts"] += b.upserts
+        p["withdrawals"] += b.withdrawals
+        p["resent"] += b.resent
+    return {"seconds": round(report.seconds, 1), "platforms": sent}
 
 
 def department_workbooks() -> list[dict]:

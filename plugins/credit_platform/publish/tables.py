@@ -25,7 +25,7 @@ import psycopg
 from psycopg import sql
 
 from credit_platform.publish.config import Config, Dataset
-from credit_platform.warehouse.roles import AUTHORISED_GROUP, ROLES
+from credit_platform.warehouse import access
 
 # Columns every base table has besides those of the configuration.
 KEY_COLUMNS = ("item_key", "disclosure_level")
@@ -132,8 +132,6 @@ def swap(conn: psycopg.Connection, config: Config, *, suffix: str) -> None:
 
 
 def _views(cur, dataset: Dataset, table: sql.Identifier) -> None:
-    public_reader = sql.Identifier(ROLES["public_reader"].name)
-    authorised = sql.Identifier(AUTHORISED_GROUP)
     for level in ("public", "authorised"):
         if level not in dataset.levels:
             continue
@@ -148,8 +146,7 @@ def _views(cur, dataset: Dataset, table: sql.Identifier) -> None:
             )
         cur.execute(sql.SQL("CREATE VIEW {} WITH (security_barrier = true) AS SELECT {} FROM {} AS d WHERE {}")
                     .format(view, cols, table, where))  # fmt: skip
-        grantees = sql.SQL(", ").join([public_reader, authorised] if level == "public" else [authorised])
-        cur.execute(sql.SQL("GRANT SELECT ON {} TO {}").format(view, grantees))
+        access.grant_view(cur.connection, f"{level}_{dataset.name}", level)
         audience = "完全公开" if level == "public" else "依授权公开 (each recipient: its own subjects)"
         comment = f"{dataset.title}: {audience}"
         cur.execute(sql.SQL("COMMENT ON VIEW {} IS {}").format(view, sql.Literal(comment)))
