@@ -116,6 +116,8 @@ def authorise(admin_url: str, slug: str, usccs: list[str], *, valid_from=None, v
 def remove_recipient(admin_url: str, slug: str) -> str:
     name = recipient_role_name(slug)
     with _connect(admin_url) as conn:
+        if conn.execute("SELECT to_regclass('ops.recipient_authorisations')").fetchone()[0]:
+            conn.execute("DELETE FROM ops.recipient_authorisations WHERE recipient_role = %s", (name,))
         conn.execute(sql.SQL("DROP ROLE IF EXISTS {}").format(sql.Identifier(name)))
     return name
 
