@@ -20,6 +20,7 @@
     credit-platform docs                 build the dbt docs site and serve it (--no-serve: build only)
     credit-platform bench                loader speed and memory (make bench)
     credit-platform publish              publish to the file-drop platforms, write the departments' workbooks
+    credit-platform verify-draw PLAN_ID  recompute a past inspection draw and say whether it matches
     credit-platform stop                 stop Airflow and the embedded server
 
 Messages go to standard error; standard output carries only what a command is asked to print
@@ -433,6 +434,29 @@ def cmd_release(args: argparse.Namespace) -> int:
     return 0
 
 
+def cmd_verify_draw(args: argparse.Namespace) -> int:
+    """Recompute a past draw from the warehouse (as the analyst) and compare it with the stored tasks."""
+    import json
+
+    from credit_platform import inspection
+    from credit_platform.warehouse.roles import url_for
+
+    url = url_for("analyst", setup_warehouse())
+    try:
+        record = inspection.audit_record(url, args.plan_id)
+    except LookupError as exc:
+        _say(str(exc))
+        return 2
+    if args.export:
+        Path(args.export).write_text(json.dumps(record, ensure_ascii=False, indent=1), encoding="utf-8")
+        _say(f"wrote {args.export}: check it with plugins/credit_platform/reference/verify_draw.py")
+    problems = inspection.verify_record(record)
+    for p in problems:
+        _say(f"MISMATCH {p}")
+    _say(f"{args.plan_id}: {'MATCH' if not problems else 'MISMATCH'} ({record['algorithm_version']})")
+    return 1 if problems else 0
+
+
 def cmd_publish(args: argparse.Namespace) -> int:
     """Publish by hand, as the publisher: the file-drop platforms and the departments' workbooks."""
     import datetime as dt
@@ -575,6 +599,10 @@ def build_parser() -> argparse.ArgumentParser:
     rl.add_argument("--reason", required=True)
     rl.add_argument("--by", required=True, help="who releases it")
     rl.set_defaults(func=cmd_release)
+    vd = sub.add_parser("verify-draw", help="recompute a past inspection draw and say whether it matches")
+    vd.add_argument("plan_id", help="e.g. 2025-H2-scjgj (ops.inspection_plans)")
+    vd.add_argument("--export", help="also write the plan, populations and draw as JSON for the reference script")
+    vd.set_defaults(func=cmd_verify_draw)
     pb = sub.add_parser("publish", help="publish to the file-drop platforms and write the departments' workbooks")
     pb.add_argument("--as-of", help="the day whose publication windows apply (YYYY-MM-DD; default today)")
     pb.set_defaults(func=cmd_publish)

@@ -15,7 +15,10 @@ Per department and evaluation period, one plan ``<period>-<department_code>``:
    declared conflict with the subject, least loaded first (ties in a seeded shuffle order);
 5. a subject drawn by several departments in the period gets one task id (a joint inspection).
 
-Only the standard library draws; the database only stores the result.
+Only the standard library draws; the database only stores the result. ``verify`` recomputes a
+past draw from the plan as recorded and the populations as the warehouse gives them now, and
+names every difference (seed, a class's population, the stored tasks); ``audit_record`` exports
+what ``reference/verify_draw.py`` needs to do the same outside the platform.
 """
 
 from __future__ import annotations
@@ -71,15 +74,20 @@ def draw_department(
     ratios: dict[str, tuple[float, int]],
 ) -> tuple[str, dict[str, list[str]]]:
     """The subjects drawn per class (sorted), from populations per class; pure and repeatable."""
-    seed = seed_of(plan_id, announced_value)
-    rng = random.Random(int(seed, 16))
-    drawn = {}
+    sizes = {}
     for cls in CLASSES:
-        pop = sorted(population.get(cls, []))
         ratio, minimum = ratios.get(cls, (0.0, 0))
-        k = sample_size(len(pop), ratio, minimum)
-        drawn[cls] = sorted(rng.sample(pop, k))
-    return seed, drawn
+        sizes[cls] = sample_size(len(population.get(cls, [])), ratio, minimum)
+    return seed_of(plan_id, announced_value), draw_sizes(plan_id, announced_value, population, sizes)
+
+
+def draw_sizes(plan_id: str, announced_value: str, population: dict[str, list[str]],
+               sizes: dict[str, int]) -> dict[str, list[str]]:  # fmt: skip
+    """The draw itself, given the sample size of each class: ``random.Random`` seeded with the
+    SHA-256 of ``<plan_id>|<announced value>`` (as an integer) samples each class's population,
+    sorted by USCC, in the order A, B, C, D. ``reference/verify_draw.py`` is the same in a page."""
+    rng = random.Random(int(seed_of(plan_id, announced_value), 16))
+    return {cls: sorted(rng.sample(sorted(population.get(cls, [])), sizes.get(cls, 0))) for cls in CLASSES}
 
 
 def assign_inspectors(
@@ -103,22 +111,98 @@ def assign_inspectors(
     return out
 
 
+@dataclass
+class Verification:
+    plan_id: str
+    problems: list[str]
+
+    @property
+    def matches(self) -> bool:
+        return not self.problems
+
+
+def _graded(conn, period: str) -> list[tuple]:
+    return conn.execute(
+        """
+        SELECT sc.department_code, g.uscc, g.industry_code, g.grade_class
+          FROM marts.fct_industry_credit_grades g
+          JOIN marts.fct_supervision_scopes sc
+            ON sc.uscc = g.uscc AND sc.industry_code = g.industry_code AND sc.department_code = g.department_code
+         WHERE g.evaluation_period = %s AND NOT sc.is_deregistered
+        """,
+        (period,),
+    ).fetchall()
+
+
+def _populations(graded) -> dict[str, dict[str, list[str]]]:
+    """department -> class -> subjects, each subject in its worst class across the department's industries."""
+    worst: dict[str, dict[str, str]] = defaultdict(dict)
+    for dept, uscc, _industry, cls in graded:
+        prev = worst[dept].get(uscc)
+        worst[dept][uscc] = cls if prev is None else max(prev, cls)
+    out: dict[str, dict[str, list[str]]] = {}
+    for dept, subjects in worst.items():
+        pop: dict[str, list[str]] = defaultdict(list)
+        for uscc, cls in subjects.items():
+            pop[cls].append(uscc)
+        out[dept] = {c: sorted(pop.get(c, [])) for c in CLASSES}
+    return out
+
+
+def audit_record(url: str, plan_id: str) -> dict:
+    """What an auditor needs to recompute a plan's draw: the plan as recorded, the population of
+    each class as the warehouse gives it now, and the subjects drawn per class (stored tasks)."""
+    with psycopg.connect(libpq_url(url)) as conn:
+        plan = conn.execute(
+            "SELECT department_code, evaluation_period, announced_value, seed_sha256, algorithm_version,"
+            " population_sha256, sample_sizes FROM ops.inspection_plans WHERE plan_id = %s",
+            (plan_id,)).fetchone()  # fmt: skip
+        if plan is None:
+            raise LookupError(f"no inspection plan {plan_id!r} in ops.inspection_plans")
+        dept, period, announced, seed, version, hashes, sizes = plan
+        population = _populations(_graded(conn, period)).get(dept, {c: [] for c in CLASSES})
+        drawn: dict[str, set[str]] = {c: set() for c in CLASSES}
+        for uscc, cls in conn.execute("SELECT uscc, grade_class FROM ops.inspection_tasks WHERE plan_id = %s",
+                                      (plan_id,)):  # fmt: skip
+            drawn[cls].add(uscc)
+    return {"plan_id": plan_id, "announced_value": announced, "algorithm_version": version, "seed_sha256": seed,
+            "population_sha256": hashes, "sample_sizes": sizes, "population": population,
+            "drawn": {c: sorted(v) for c, v in drawn.items()}}  # fmt: skip
+
+
+def verify_record(record: dict) -> list[str]:
+    """Every way the record's draw does not hold; empty when it does."""
+    problems = []
+    plan_id, announced = record["plan_id"], record["announced_value"]
+    if record["algorithm_version"] != ALGORITHM_VERSION:
+        return [f"algorithm {record['algorithm_version']!r} is not {ALGORITHM_VERSION!r}: not recomputed here"]
+    if seed_of(plan_id, announced) != record["seed_sha256"]:
+        problems.append("the seed is not SHA-256 of the plan id and the announced value")
+    for cls in CLASSES:
+        if population_hash(record["population"].get(cls, [])) != record["population_sha256"].get(cls):
+            problems.append(f"the population of class {cls} is not the one drawn from (its SHA-256 differs)")
+    again = draw_sizes(plan_id, announced, record["population"], record["sample_sizes"])
+    for cls in CLASSES:
+        stored, recomputed = set(record["drawn"].get(cls, [])), set(again[cls])
+        if stored != recomputed:
+            extra, missing = sorted(stored - recomputed), sorted(recomputed - stored)
+            problems.append(f"class {cls}: stored tasks differ from the recomputed draw"
+                            f" (not drawn but stored: {extra[:5]}; drawn but not stored: {missing[:5]})")  # fmt: skip
+    return problems
+
+
+def verify(url: str, plan_id: str) -> Verification:
+    """Recompute a past draw from the warehouse and compare it with what was stored."""
+    return Verification(plan_id, verify_record(audit_record(url, plan_id)))
+
+
 def draw(url: str, period: str, announced_value: str) -> list[PlanResult]:
     """Draw every department's plan for the period (as the publisher role); existing plans are kept."""
     results = []
     with psycopg.connect(libpq_url(url)) as conn:
         ratio_rows = conn.execute("SELECT grade_class, sampling_ratio, min_count FROM marts.dim_inspection_ratios")
         ratios = {c: (float(r), int(m)) for c, r, m in ratio_rows}
-        graded = conn.execute(
-            """
-            SELECT sc.department_code, g.uscc, g.industry_code, g.grade_class
-              FROM marts.fct_industry_credit_grades g
-              JOIN marts.fct_supervision_scopes sc
-                ON sc.uscc = g.uscc AND sc.industry_code = g.industry_code AND sc.department_code = g.department_code
-             WHERE g.evaluation_period = %s AND NOT sc.is_deregistered
-            """,
-            (period,),
-        ).fetchall()
+        graded = _graded(conn, period)
         matters = defaultdict(list)
         for dept, matter, industry in conn.execute(
             "SELECT department_code, matter_code, industry_code FROM marts.dim_inspection_matters ORDER BY matter_code"
@@ -130,22 +214,18 @@ def draw(url: str, period: str, announced_value: str) -> list[PlanResult]:
         ):
             rosters[dept][inspector] = set(conflicts or [])
 
-        by_dept: dict[str, dict[str, str]] = defaultdict(dict)  # dept -> uscc -> worst class
+        populations = _populations(graded)
         industries: dict[tuple[str, str], set[str]] = defaultdict(set)
-        for dept, uscc, industry, cls in graded:
-            prev = by_dept[dept].get(uscc)
-            by_dept[dept][uscc] = cls if prev is None else max(prev, cls)
+        for dept, uscc, industry, _cls in graded:
             industries[(dept, uscc)].add(industry)
 
-        for dept in sorted(by_dept):
+        for dept in sorted(populations):
             plan_id = f"{period}-{dept}"
             if conn.execute("SELECT 1 FROM ops.inspection_plans WHERE plan_id = %s", (plan_id,)).fetchone():
                 n = conn.execute("SELECT count(*) FROM ops.inspection_tasks WHERE plan_id = %s", (plan_id,)).fetchone()
                 results.append(PlanResult(plan_id, dept, {}, {}, n[0], "exists"))
                 continue
-            population: dict[str, list[str]] = defaultdict(list)
-            for uscc, cls in by_dept[dept].items():
-                population[cls].append(uscc)
+            population = populations[dept]
             seed, drawn = draw_department(plan_id, announced_value, population, ratios)
             subjects = [u for cls in CLASSES for u in drawn[cls]]
             inspectors = assign_inspectors(seed, subjects, rosters.get(dept, {}))

@@ -188,6 +188,50 @@ def test_inspection_lists_are_drawn_fairly_and_shown_to_analysts(city):
     assert any(n > 1 for n in departments_per_task.values()), "no joint inspection in a city of 2,000"
 
 
+def test_every_draw_verifies_and_any_tampering_is_reported(city, tmp_path):
+    from credit_platform import inspection
+
+    reference = Path(inspection.__file__).with_name("reference") / "verify_draw.py"
+    analyst = url_for("analyst", city.url)
+    with _analyst(city) as conn:
+        plans = [p for (p,) in conn.execute("SELECT plan_id FROM ops.inspection_plans ORDER BY plan_id")]
+    assert plans and all(inspection.verify(analyst, p).matches for p in plans)
+
+    plan = max(plans, key=lambda p: sum(len(v) for v in inspection.audit_record(analyst, p)["drawn"].values()))
+    record = inspection.audit_record(analyst, plan)
+
+    def reference_says(rec: dict) -> tuple[int, str]:
+        path = tmp_path / "plan.json"
+        path.write_text(json.dumps(rec, ensure_ascii=False), encoding="utf-8")
+        res = subprocess.run([sys.executable, "-I", str(reference), str(path)], capture_output=True, text=True)
+        return res.returncode, res.stdout
+
+    assert reference_says(record) == (0, f"{plan}: MATCH\n")
+    # the announced value changed after the fact
+    code, out = reference_says({**record, "announced_value": record["announced_value"] + "x"})
+    assert code == 1 and "seed differs" in out
+    assert any("seed" in p for p in inspection.verify_record({**record, "announced_value": "x"}))
+    # one subject swapped in the population of its class
+    cls = next(c for c in "DCBA" if record["population"][c])
+    population = {**record["population"], cls: record["population"][cls][1:] + ["91140681MA0ZZZZZZZ"]}
+    code, out = reference_says({**record, "population": population})
+    assert code == 1 and f"class {cls}: population hash differs" in out
+    # one stored task changed in the warehouse: the command reports it
+    drawn = next(u for c in "DCBA" for u in record["drawn"][c])
+    other = next(u for c in "ABCD" for u in record["population"][c] if u not in record["drawn"][c])
+    admin = libpq_url(city.url)
+    with psycopg.connect(admin) as conn:
+        conn.execute("UPDATE ops.inspection_tasks SET uscc = %s WHERE plan_id = %s AND uscc = %s", (other, plan, drawn))
+    try:
+        problems = inspection.verify(analyst, plan).problems
+        assert problems and drawn in " ".join(problems) and other in " ".join(problems)
+    finally:
+        with psycopg.connect(admin) as conn:
+            conn.execute("UPDATE ops.inspection_tasks SET uscc = %s WHERE plan_id = %s AND uscc = %s",
+                         (drawn, plan, other))  # fmt: skip
+    assert inspection.verify(analyst, plan).matches
+
+
 def test_ingesting_again_loads_nothing_twice_and_records_the_duplicates(city):
     loaded = "SELECT count(*), sum(rows_loaded) FROM ops.load_batches WHERE status = 'loaded'"
     batches = "SELECT count(*) FROM ops.load_batches"

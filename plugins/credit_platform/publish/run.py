@@ -255,6 +255,9 @@ def _publish_platform(conn, config: Config, platform: Platform, outbox: Path, sp
     conn.commit()
     for pid, dataset, key, ups, wds, path, digest in pending:
         batch = Batch(pid, platform.name, dataset, key, ups, wds, Path(path), resent=True)
+        if not batch.path.exists():
+            raise PublicationBlocked(f"batch {key} ({platform.name}, ops.publications #{pid}) must be resent,"
+                                     f" but its file {path} is gone: restore it from a backup")  # fmt: skip
         data = batch.path.read_bytes()
         if hashlib.sha256(data).hexdigest() != digest:
             raise PublicationBlocked(f"batch {key} in {path} was changed after it was prepared: not sent")
