@@ -16,6 +16,7 @@ import pytest
 import yaml
 
 from credit_platform.publish import config, formats
+from credit_platform.publish.transport import Endpoint
 
 ROOT = Path(__file__).resolve().parents[2]
 
@@ -105,3 +106,15 @@ def test_the_resident_id_pattern():
     for text in ["91140681MA0K1234XY", "111406811106018516", "怀市监罚〔2025〕12号", "JY11406810012345",
                  "1140681199001011234", "140681199013011234"]:  # fmt: skip
         assert not pattern.search(text), text
+
+
+def test_an_http_platform_is_reached_as_its_airflow_connection_says():
+    from types import SimpleNamespace
+
+    from credit_platform.publish.transport import endpoint_from_connection
+
+    conn = SimpleNamespace(host="share.example.gov.cn", schema="https", port=8443, password="t0ken",
+                           extra_dejson={"path": "/api/credit/receive"})  # fmt: skip
+    assert endpoint_from_connection(conn) == Endpoint("https://share.example.gov.cn:8443/api/credit/receive", "t0ken")
+    bare = SimpleNamespace(host="http://10.0.0.5", schema=None, port=None, password=None, extra_dejson={"token": "x"})
+    assert endpoint_from_connection(bare) == Endpoint("http://10.0.0.5", "x")

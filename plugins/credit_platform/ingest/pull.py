@@ -58,14 +58,10 @@ class Portal:
 
 def portal_from_connection(conn) -> Portal:
     """The portal of an Airflow connection (``airflow.sdk.Connection``)."""
-    extra = conn.extra_dejson or {}
-    host = conn.host or ""
-    scheme = "" if "://" in host else f"{conn.schema or 'http'}://"
-    port = f":{conn.port}" if conn.port else ""
-    path = extra.get("path", "")
-    base = f"{scheme}{host}{port}{path}"
-    return Portal(base, conn.password or extra.get("token"), int(extra.get("page_size", 500)),
-                  float(extra.get("timeout", 30)))  # fmt: skip
+    from credit_platform.connections import http_base
+
+    base, token, extra = http_base(conn)
+    return Portal(base, token, int(extra.get("page_size", 500)), float(extra.get("timeout", 30)))
 
 
 def _get(portal: Portal, url: str) -> dict:

@@ -37,14 +37,11 @@ class Endpoint:
 
 
 def endpoint_from_connection(conn) -> Endpoint:
-    """The endpoint of an Airflow connection: host (with or without a scheme), port, the path in
-    ``extra`` (``{"path": "/api/credit"}``) or the schema field, and the token as password."""
-    extra = conn.extra_dejson or {}
-    host = conn.host or ""
-    scheme = "" if "://" in host else "http://"
-    port = f":{conn.port}" if conn.port else ""
-    path = extra.get("path") or (f"/{conn.schema.lstrip('/')}" if conn.schema else "")
-    return Endpoint(f"{scheme}{host}{port}{path}", conn.password or extra.get("token"))
+    """The endpoint of an Airflow connection (``credit_platform.connections.http_base``)."""
+    from credit_platform.connections import http_base
+
+    url, token, _extra = http_base(conn)
+    return Endpoint(url, token)
 
 
 def drop_file(folder: Path, name: str, data: bytes, manifest: bytes) -> str:

@@ -54,10 +54,6 @@ class Workbooks:
     status: str  # written, unchanged
 
 
-def cell_text(value) -> str:
-    return formats.text(value)
-
-
 def write(url_or_conn, outbox: Path, period: str | None = None) -> list[Workbooks]:
     """Write every department's workbook for ``period`` (default: the latest graded period)."""
     own = isinstance(url_or_conn, str)
@@ -82,7 +78,7 @@ def write(url_or_conn, outbox: Path, period: str | None = None) -> list[Workbook
 
 
 def _one(conn, outbox: Path, dept: str, period: str, rows: list[tuple]) -> Workbooks:
-    content = hashlib.sha256(json.dumps([[cell_text(v) for v in r] for r in rows], ensure_ascii=False)
+    content = hashlib.sha256(json.dumps([[formats.text(v) for v in r] for r in rows], ensure_ascii=False)
                              .encode()).hexdigest()  # fmt: skip
     key = f"department:{dept}.grades.{period}.{content[:32]}"
     folder = outbox / "departments" / dept
@@ -127,7 +123,7 @@ def render(rows: list[tuple], *, title: str) -> bytes:
                 cell.value = float(value)
                 cell.number_format = "0.00"
                 continue
-            text = LEVEL_NAMES.get(value, value) if column == "disclosure_level" else cell_text(value)
+            text = LEVEL_NAMES.get(value, value) if column == "disclosure_level" else formats.text(value)
             _set_text(cell, text)
             if kind == "wrap":
                 cell.alignment = Alignment(wrap_text=True, vertical="top")
