@@ -37,7 +37,7 @@ from credit_platform.settings import paths
 from credit_platform.warehouse.roles import libpq_url
 
 log = logging.getLogger(__name__)
-LOCK = 7_310_001  # pg_advisory_lock key of the publication run
+LOCK = 72_215_003  # pg_advisory_lock key reserved for publication (migrations 72_215_001, what-if 72_215_002)
 TZ = dt.timezone(dt.timedelta(hours=8))
 
 
@@ -315,7 +315,6 @@ def _prepare(conn, platform: Platform, ds: Dataset, cols, items, spool: Path) ->
     ).fetchone()[0]  # fmt: skip
     name = f"{ds.name}_{now:%Y%m%dT%H%M%S}_{pid:07d}.{formats.EXTENSIONS[platform.format]}"
     folder = spool / platform.name
-    folder.mkdir(parents=True, exist_ok=True)
     path = folder / name
     transport.drop_file(folder, name, data, formats.manifest(meta, platform.format, name, data, its, digest))
     with conn.cursor().copy("COPY ops.publication_batch_items (publication_id, item_key, action, disclosure_level,"

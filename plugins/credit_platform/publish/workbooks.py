@@ -54,11 +54,10 @@ class Workbooks:
     status: str  # written, unchanged
 
 
-def write(url_or_conn, outbox: Path, period: str | None = None) -> list[Workbooks]:
-    """Write every department's workbook for ``period`` (default: the latest graded period)."""
-    own = isinstance(url_or_conn, str)
-    conn = psycopg.connect(url_or_conn) if own else url_or_conn
-    try:
+def write(url: str, outbox: Path, period: str | None = None) -> list[Workbooks]:
+    """Write every department's workbook for ``period`` (default: the latest graded period), as
+    the publisher at ``url``."""
+    with psycopg.connect(url) as conn:
         period = period or conn.execute(
             "SELECT evaluation_period FROM publish.grades ORDER BY period_end_date DESC LIMIT 1").fetchone()[0]
         cols = ", ".join(c for c, *_ in COLUMNS)
@@ -72,9 +71,6 @@ def write(url_or_conn, outbox: Path, period: str | None = None) -> list[Workbook
             out.append(_one(conn, outbox, dept, period, rows))
         conn.commit()
         return out
-    finally:
-        if own:
-            conn.close()
 
 
 def _one(conn, outbox: Path, dept: str, period: str, rows: list[tuple]) -> Workbooks:
