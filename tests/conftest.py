@@ -23,6 +23,7 @@ os.environ.setdefault("AIRFLOW__DATABASE__SQL_ALCHEMY_CONN", "postgresql+psycopg
 
 import pytest  # noqa: E402
 from sqlalchemy.engine import make_url  # noqa: E402
+from stuck_tests import pytest_configure, pytest_runtest_protocol, watch_server  # noqa: E402, F401 - hooks
 
 from credit_platform.warehouse import access, migrate  # noqa: E402
 from credit_platform.warehouse.roles import admin_url, render, url_for  # noqa: E402
@@ -55,6 +56,7 @@ def server_url() -> str:
         import warnings
 
         warnings.warn(f"ended {ended} statement(s) left running by an earlier test run", stacklevel=1)
+    watch_server(url)
     return url
 
 

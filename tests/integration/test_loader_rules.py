@@ -218,7 +218,7 @@ def test_a_killed_load_run_again_gives_the_counts_of_an_uninterrupted_one(db, tm
     code = ("import sys, datetime as dt; from pathlib import Path; from credit_platform.ingest.loader import load_file;"
             f"load_file({url!r}, {rel!r}, inbox=Path({str(tmp_path)!r}), archive_dir=Path({str(tmp_path / 'a')!r}),"
             " as_of=dt.date(2026, 1, 15))")  # fmt: skip
-    proc = subprocess.Popen([sys.executable, "-c", code], env=os.environ.copy())
+    proc = subprocess.Popen([sys.executable, "-c", code], env={**os.environ, "PGAPPNAME": "credit-killed-load"})
     deadline = time.monotonic() + 60
     with psycopg.connect(libpq_url(db), autocommit=True) as conn:
         while time.monotonic() < deadline:
@@ -231,6 +231,12 @@ def test_a_killed_load_run_again_gives_the_counts_of_an_uninterrupted_one(db, tm
         time.sleep(0.5)  # well inside the load
         proc.send_signal(signal.SIGKILL)
         proc.wait()
+        # Its server session ends when the server next reads from the vanished client; wait for that
+        # rather than queue behind the file's lock it held.
+        while conn.execute("SELECT count(*) FROM pg_stat_activity WHERE application_name = 'credit-killed-load'"
+                           ).fetchone()[0]:  # fmt: skip
+            assert time.monotonic() < deadline + 120, "the killed load's session is still on the server"
+            time.sleep(0.1)
         assert conn.execute("SELECT count(*) FROM raw.penalties WHERE source_file = %s", (rel,)).fetchone()[0] == 0
     result = loader.load_file(url, rel, inbox=tmp_path, archive_dir=tmp_path / "a", as_of=AS_OF)
     assert (result.rows_in, result.rows_loaded, result.rows_rejected) == (rows, rows - rows // 100, rows // 100)
