@@ -1,14 +1,24 @@
 """
 ### Draw inspections (双随机抽查)
 
-Draws each department's random inspection list for the latest graded period: subjects by grade
-class at the configured ratios (`marts.dim_inspection_ratios`), two inspectors each from the
-department's roster without a declared conflict, joint inspections across departments. The seed
-is SHA-256 of the plan id and the announced value (the `announced_value` parameter; by default
-the run id), recorded in `ops.inspection_plans` with hashes of the population; tasks go to
-`ops.inspection_tasks` and are shown in `marts.fct_inspection_tasks`. An existing plan is kept.
+Draws each department's random inspection lists for the latest graded period, one plan per
+inspection matter (抽查事项清单): subjects by grade class at the department's ratios, yearly caps
+and minimums (`marts.dim_inspection_ratios`), deregistered subjects left out, the seriously
+dishonest and subjects with an open complaint always included where the department's settings say
+so (`marts.fct_inspection_overrides`), two inspectors each from the department's roster without a
+declared conflict, joint inspections across departments. The seed is SHA-256 of the plan id and
+the announced value (the `announced_value` parameter; by default the run id), recorded in
+`ops.inspection_plans` with the algorithm version and hashes of the population, which is kept in
+`ops.inspection_population`; tasks go to `ops.inspection_tasks` and are shown in
+`marts.fct_inspection_tasks`. `credit-platform verify-draw PLAN_ID` recomputes any plan.
 
-Scheduled on the asset `validated_industry_credit_grades`. Runs as `credit_publisher`.
+1. `draw`: the round's plans (parameter `draw_round`, default the period); plans already drawn in
+   the round are kept.
+2. `lists`: each department's task list and result-return form (Excel) in
+   `$CREDIT_OUTBOX/departments/<code>/`; the filled form goes back into the inbox.
+
+Scheduled on the asset `validated_industry_credit_grades`; updates `inspection_plans`, which
+publishes the plans. Runs as `credit_publisher`.
 """
 
 from __future__ import annotations
@@ -16,7 +26,7 @@ from __future__ import annotations
 import pendulum
 from airflow.sdk import Param, dag, task
 
-from credit_platform.assets import GRADES
+from credit_platform.assets import GRADES, INSPECTION_PLANS
 from credit_platform.dag_defaults import default_args
 
 DEFAULT_ARGS = default_args(retries=1, retry_delay_minutes=5)
@@ -29,26 +39,27 @@ DEFAULT_ARGS = default_args(retries=1, retry_delay_minutes=5)
     catchup=False,
     max_active_runs=1,
     default_args=DEFAULT_ARGS,
-    params={"announced_value": Param("", type="string", description="value announced before the draw")},
+    params={
+        "announced_value": Param("", type="string", description="value announced before the draw"),
+        "draw_round": Param("", type="string", description="抽查批次 (default: the graded period)"),
+    },
     tags=["inspection", "supervision"],
     doc_md=__doc__,
 )
 def draw_inspections():
-    @task(multiple_outputs=False)
-    def draw(params: dict | None = None, run_id: str | None = None) -> list[dict]:
-        import psycopg
+    @task(multiple_outputs=False, outlets=[INSPECTION_PLANS])
+    def draw(params: dict | None = None, run_id: str | None = None) -> dict:
+        from credit_platform.airflow_support import draw_inspection_plans
 
-        from credit_platform.airflow_support import warehouse_url
-        from credit_platform.inspection import draw
-        from credit_platform.publish import latest_period
+        return draw_inspection_plans(params or {}, run_id)
 
-        url = warehouse_url("publisher")
-        with psycopg.connect(url) as conn:
-            period = latest_period(conn)
-        announced = (params or {}).get("announced_value") or run_id
-        return [r.__dict__ for r in draw(url, period, announced)]
+    @task
+    def lists() -> list[dict]:
+        from credit_platform.airflow_support import inspection_lists
 
-    draw()
+        return inspection_lists()
+
+    draw() >> lists()
 
 
 draw_inspections()

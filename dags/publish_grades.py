@@ -17,9 +17,14 @@ grades corrected (configuration: `plugins/credit_platform/publish/publication.ym
    by Airflow; the task fails naming it after the last retry, and its batch goes again next time.
 3. `department_workbooks`: each department's Excel list of its subjects' grades
    (`$CREDIT_OUTBOX/departments/<code>/`), whether or not every platform answered.
+4. `results_due` (一公开): after sending, lists the inspection results returned for public plans
+   that the city platform has not acknowledged although their deadline (the department's
+   `results_deadline_workdays` working days after the inspection) has passed. It warns; it
+   does not fail the run.
 
-Receipts and failures: `ops.publications`. Scheduled on the asset `validated_industry_credit_grades`.
-Runs as `credit_publisher`.
+The inspection plans and their results (dataset `inspections`) go at each department's
+disclosure setting. Receipts and failures: `ops.publications`. Scheduled on the assets
+`validated_industry_credit_grades` or `inspection_plans`. Runs as `credit_publisher`.
 """
 
 from __future__ import annotations
@@ -27,7 +32,7 @@ from __future__ import annotations
 import pendulum
 from airflow.sdk import dag, task
 
-from credit_platform.assets import GRADES
+from credit_platform.assets import GRADES, INSPECTION_PLANS
 from credit_platform.dag_defaults import default_args
 
 DEFAULT_ARGS = default_args(retries=2, retry_delay_minutes=5)
@@ -35,7 +40,7 @@ DEFAULT_ARGS = default_args(retries=2, retry_delay_minutes=5)
 
 @dag(
     dag_id="publish_grades",
-    schedule=[GRADES],
+    schedule=(GRADES | INSPECTION_PLANS),
     start_date=pendulum.datetime(2026, 1, 1, tz="Asia/Shanghai"),
     catchup=False,
     max_active_runs=1,
@@ -62,8 +67,16 @@ def publish_grades():
 
         return department_workbooks()
 
+    @task(multiple_outputs=False)
+    def results_due() -> dict:
+        from credit_platform.airflow_support import results_due
+
+        return results_due()
+
     ready = prepare()
-    ready >> [send(), department_workbooks()]
+    sent = send()
+    ready >> [sent, department_workbooks()]
+    sent >> results_due()
 
 
 publish_grades()

@@ -135,3 +135,52 @@ def department_workbooks() -> list[dict]:
         log.info("department %s: %d rows %s (%s)", wb.department_code, wb.rows, wb.status, wb.path)
     return [{"department": wb.department_code, "rows": wb.rows, "status": wb.status, "path": str(wb.path)}
             for wb in out]  # fmt: skip
+
+
+def draw_inspection_plans(params: dict, run_id: str | None) -> dict:
+    """The draw task: every department's plans of the round, from the latest graded period."""
+    import psycopg
+    from airflow.sdk.exceptions import AirflowFailException
+
+    from credit_platform.inspection import DrawError, draw
+    from credit_platform.publish import latest_period
+
+    url = warehouse_url("publisher")
+    with psycopg.connect(url) as conn:
+        period = latest_period(conn)
+    announced = params.get("announced_value") or run_id
+    try:
+        results = draw(url, period, announced, draw_round=params.get("draw_round") or None)
+    except DrawError as exc:  # configuration or roster: retrying cannot help
+        raise AirflowFailException(f"DrawError: {exc}") from exc
+    for r in results:
+        log.info("%s: %s, population %s, sizes %s, drawn %s, overrides %d, capped %d, %d subjects",
+                 r.plan_id, r.status, r.population, r.sample_sizes, r.drawn, r.overrides, r.capped, r.tasks)
+    return {"period": period, "plans": len(results), "drawn": sum(r.status == "drawn" for r in results),
+            "subjects": sum(r.tasks for r in results if r.status == "drawn")}  # fmt: skip
+
+
+def inspection_lists() -> list[dict]:
+    """The lists task: each department's task list and result-return form for the latest round."""
+    from credit_platform import inspection_lists
+    from credit_platform.settings import paths
+    from credit_platform.warehouse.roles import libpq_url
+
+    out = inspection_lists.write(libpq_url(warehouse_url("publisher")), paths().outbox)
+    for li in out:
+        log.info("department %s: %d tasks %s (%s, %s)", li.department_code, li.tasks, li.status, li.list_path,
+                 li.form_path)  # fmt: skip
+    return [{"department": li.department_code, "tasks": li.tasks, "status": li.status} for li in out]
+
+
+def results_due() -> dict:
+    """一公开: results past their publication deadline, listed in the log (a warning, not a failure)."""
+    from credit_platform import inspection_lists
+    from credit_platform.warehouse.roles import libpq_url
+
+    late = inspection_lists.overdue(libpq_url(warehouse_url("analyst")))
+    for o in late:
+        log.warning("overdue: %s task %s (%s %s) inspected %s, due %s, %d working day(s) late", o.department_code,
+                    o.task_id, o.uscc, o.subject_name, o.inspection_date, o.deadline, o.workdays_late)  # fmt: skip
+    log.info("%d inspection result(s) past their publication deadline", len(late))
+    return {"overdue": len(late)}

@@ -19,7 +19,7 @@ from credit_platform import services
 from credit_platform.settings import paths
 from credit_platform.warehouse.roles import libpq_url, url_for
 
-DAG_ORDER = ["ingest_province", "ingest_departments", "grade_industries", "publish_grades", "draw_inspections"]
+DAG_ORDER = ["ingest_province", "ingest_departments", "grade_industries", "draw_inspections", "publish_grades"]
 
 
 @dataclass
@@ -152,23 +152,35 @@ def summary(base_url: str) -> str:
             lines.append("  none")
         books = conn.execute(
             "SELECT count(DISTINCT platform), coalesce(sum(row_count), 0) FROM ops.publications"
-            " WHERE platform LIKE 'department:%' AND period = (SELECT max(period) FROM ops.publications"
-            " WHERE platform LIKE 'department:%')"
+            " WHERE platform LIKE 'department:%' AND dataset = 'grades' AND period = (SELECT max(period)"
+            " FROM ops.publications WHERE platform LIKE 'department:%' AND dataset = 'grades')"
         ).fetchone()
         lines.append(f"  departments: {books[0]} workbooks, {books[1]} rows (outbox/departments/<code>/)")
 
-        lines.append("\nInspection lists (double random draw):")
+        lines.append("\nInspection lists (double random draw), the latest round:")
         plans = conn.execute(
-            """SELECT p.plan_id, p.sample_sizes, count(t.*) AS rows, count(DISTINCT t.uscc) AS subjects,
-                      count(DISTINCT t.task_id) FILTER (WHERE t.task_id IN (
-                          SELECT task_id FROM ops.inspection_tasks GROUP BY task_id
-                          HAVING count(DISTINCT department_code) > 1)) AS joint
+            """WITH r AS (SELECT draw_round FROM ops.inspection_plans WHERE draw_round IS NOT NULL
+                           ORDER BY created_at DESC LIMIT 1),
+                    joint AS (SELECT task_id FROM ops.inspection_tasks GROUP BY task_id
+                              HAVING count(DISTINCT department_code) > 1)
+               SELECT p.draw_round, p.department_code, count(DISTINCT p.plan_id),
+                      count(DISTINCT t.uscc) FILTER (WHERE t.grade_class = 'A'),
+                      count(DISTINCT t.uscc) FILTER (WHERE t.grade_class = 'B'),
+                      count(DISTINCT t.uscc) FILTER (WHERE t.grade_class = 'C'),
+                      count(DISTINCT t.uscc) FILTER (WHERE t.grade_class = 'D'),
+                      count(DISTINCT t.uscc) FILTER (WHERE t.selection = 'override'),
+                      count(DISTINCT t.task_id) FILTER (WHERE t.task_id IN (SELECT task_id FROM joint)),
+                      (SELECT count(*) FROM ops.inspection_population x
+                        WHERE x.plan_id IN (SELECT plan_id FROM ops.inspection_plans q
+                                             WHERE q.draw_round = p.draw_round
+                                               AND q.department_code = p.department_code))
                  FROM ops.inspection_plans p LEFT JOIN ops.inspection_tasks t USING (plan_id)
-                GROUP BY p.plan_id, p.sample_sizes ORDER BY p.plan_id"""
+                WHERE p.draw_round = (SELECT draw_round FROM r)
+                GROUP BY p.draw_round, p.department_code ORDER BY p.department_code"""
         ).fetchall()
-        for plan_id, sizes, rows, subjects, joint in plans:
-            by_class = " ".join(f"{k}:{v}" for k, v in sorted(sizes.items()))
-            lines.append(f"  {plan_id:20} {subjects:>5} subjects ({by_class}), {rows} tasks, {joint} joint")
+        for rnd, dept, n_plans, a, b, c, d, forced, joint, population in plans:
+            lines.append(f"  {rnd} {dept:6} {n_plans:>2} matters, drew A:{a} B:{b} C:{c} D:{d}"
+                         f" ({forced} must-inspect, {joint} joint) from {population} eligible")
         if not plans:
             lines.append("  none")
     return "\n".join(lines)

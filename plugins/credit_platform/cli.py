@@ -21,6 +21,7 @@
     credit-platform bench                loader speed and memory (make bench)
     credit-platform publish              publish to the file-drop platforms, write the departments' workbooks
     credit-platform verify-draw PLAN_ID  recompute a past inspection draw and say whether it matches
+    credit-platform overdue-results      inspection results past their publication deadline (一公开)
     credit-platform stop                 stop Airflow and the embedded server
 
 Messages go to standard error; standard output carries only what a command is asked to print
@@ -457,6 +458,23 @@ def cmd_verify_draw(args: argparse.Namespace) -> int:
     return 1 if problems else 0
 
 
+def cmd_overdue_results(args: argparse.Namespace) -> int:
+    """List the returned results of public plans not acknowledged by the city platform in time (as the analyst)."""
+    import datetime as dt
+
+    from credit_platform import inspection_lists
+    from credit_platform.warehouse.roles import libpq_url, url_for
+
+    today = dt.date.fromisoformat(args.today) if args.today else None
+    late = inspection_lists.overdue(libpq_url(url_for("analyst", setup_warehouse())), today=today)
+    print("部门\t任务编号\t统一社会信用代码\t主体名称\t检查日期\t公开截止日期\t超期工作日")
+    for o in late:
+        print(f"{o.department_code}\t{o.task_id}\t{o.uscc}\t{o.subject_name}\t{o.inspection_date}\t{o.deadline}"
+              f"\t{o.workdays_late}")
+    _say(f"{len(late)} inspection result(s) past their publication deadline")
+    return 1 if late else 0
+
+
 def cmd_publish(args: argparse.Namespace) -> int:
     """Publish by hand, as the publisher: the file-drop platforms and the departments' workbooks."""
     import datetime as dt
@@ -600,9 +618,13 @@ def build_parser() -> argparse.ArgumentParser:
     rl.add_argument("--by", required=True, help="who releases it")
     rl.set_defaults(func=cmd_release)
     vd = sub.add_parser("verify-draw", help="recompute a past inspection draw and say whether it matches")
-    vd.add_argument("plan_id", help="e.g. 2025-H2-scjgj (ops.inspection_plans)")
+    vd.add_argument("plan_id", help="e.g. 2025-H2-scjgj-scjgj-food-01: <round>-<department>-<matter>"
+                                    " (ops.inspection_plans)")
     vd.add_argument("--export", help="also write the plan, populations and draw as JSON for the reference script")
     vd.set_defaults(func=cmd_verify_draw)
+    od = sub.add_parser("overdue-results", help="inspection results past their publication deadline (一公开)")
+    od.add_argument("--today", help="count the deadline up to this day (YYYY-MM-DD; default today)")
+    od.set_defaults(func=cmd_overdue_results)
     pb = sub.add_parser("publish", help="publish to the file-drop platforms and write the departments' workbooks")
     pb.add_argument("--as-of", help="the day whose publication windows apply (YYYY-MM-DD; default today)")
     pb.set_defaults(func=cmd_publish)

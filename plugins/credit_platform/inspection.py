@@ -1,52 +1,99 @@
 """The double-random draw (双随机、一公开): which subjects each department inspects, and who goes.
 
-Per department and evaluation period, one plan ``<period>-<department_code>``:
+A draw is one *round* (抽查批次, by default the graded period) of every department's inspection
+matters (抽查事项清单). Per department and matter, one plan ``<round>-<department>-<matter>``:
 
-1. the population is every subject the department supervises that has a grade in the period and
-   is not deregistered, each in its worst grade class across the department's industries;
-2. per class, the sample size is ceil(ratio x population), at least the class's minimum count and
-   at most the population (ratios from ``marts.dim_inspection_ratios``);
-3. the seed is SHA-256 of ``<plan_id>|<announced value>``, the value announced before the draw;
-   Python's ``random.Random`` seeded with it draws ``sample(population sorted by USCC, k)`` class by
-   class in the order A, B, C, D; SHA-256 of each class's sorted population is recorded, so the draw
-   can be recomputed and checked;
-4. each drawn subject is inspected on one matter per industry it is supervised in (the first by
-   matter code); two inspectors are assigned from the department's roster, skipping any with a
-   declared conflict with the subject, least loaded first (ties in a seeded shuffle order);
-5. a subject drawn by several departments in the period gets one task id (a joint inspection).
+1. **Population.** Every subject the department supervises in the matter's industry that has a
+   grade in the period, in the grade class of that industry. Deregistered subjects are left out.
+2. **Sample size per class** (``sample_size``): ``ceil(ratio x n)`` where n is the class's
+   population (rounded *up*: 5% of 30 subjects is 2), at least the class's minimum count and never
+   more than there are. Ratio, minimum and yearly cap come from ``marts.dim_inspection_ratios``
+   (the department's own rows of seed ``inspection_ratios``, else the defaults).
+3. **Yearly frequency cap.** A subject the department already inspected in as many other rounds
+   of the calendar year (of the day of the draw) as its class's ``max_per_year`` is not eligible.
+4. **Overrides (必检).** Subjects listed as seriously dishonest, or with an open complaint to the
+   department, are always inspected (``marts.fct_inspection_overrides``, as the department's
+   settings allow), cap or not; they count towards the class's sample size.
+5. **The draw.** seed = SHA-256 of ``<plan_id>|<announced value>``, the value announced before
+   the draw; Python's ``random.Random`` seeded with it (the digest read as an integer) draws, for
+   the classes A, B, C, D in that order, ``sample(eligible subjects sorted by USCC, not overrides,
+   k)`` with k = the sample size minus the overrides of the class (never more than are eligible).
+6. **Inspectors.** Per department and round, each drawn subject gets two inspectors from the
+   department's roster, never one with a declared conflict with the subject (回避); each pick is
+   at random among the eligible inspectors with the fewest tasks so far, so the load stays even.
+   A subject drawn for several matters of a department gets the same inspectors (one visit).
+7. **Joint inspection.** A subject drawn by several departments in one round has one task id
+   (跨部门联合抽查): SHA-256 of ``<round>|<uscc>``.
 
-Only the standard library draws; the database only stores the result. ``verify`` recomputes a
-past draw from the plan as recorded and the populations as the warehouse gives them now, and
-names every difference (seed, a class's population, the stored tasks); ``audit_record`` exports
-what ``reference/verify_draw.py`` needs to do the same outside the platform.
+The plan records the seed, the algorithm version, the policy applied, the exclusions and SHA-256
+of each class's eligible population (``population_hash``); the population itself is kept in
+``ops.inspection_population``. Only the standard library draws; the database only stores the
+result. ``verify`` recomputes a past draw from what was recorded and names every difference;
+``audit_record`` exports what ``reference/verify_draw.py`` needs to do the same outside the
+platform. Plans of the first algorithm (``credit-draw-1``: one plan per department and period,
+each subject in its worst class, no caps or overrides) verify as they always did.
 """
 
 from __future__ import annotations
 
+import datetime as dt
 import hashlib
 import json
 import math
 import random
 from collections import defaultdict
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 import psycopg
 
 from credit_platform.warehouse.roles import libpq_url
 
-ALGORITHM_VERSION = "credit-draw-1"
+ALGORITHM_VERSION = "credit-draw-2"
+ALGORITHMS = ("credit-draw-1", "credit-draw-2")
 CLASSES = ("A", "B", "C", "D")
 INSPECTORS_PER_TASK = 2
+
+
+class DrawError(RuntimeError):
+    """A draw that cannot be made as configured (too few inspectors, say); nothing is recorded."""
+
+
+@dataclass(frozen=True)
+class ClassPolicy:
+    ratio: float
+    min_count: int
+    max_per_year: int
+
+
+@dataclass
+class MatterDraw:
+    """One plan's draw, before it is stored."""
+
+    population: dict[str, list[str]]  # class -> subjects (not deregistered), sorted
+    eligible: dict[str, list[str]]  # class -> what the draw took from (capped ones out), sorted
+    forced: dict[str, dict[str, str]]  # class -> {uscc: override reason}
+    capped: dict[str, int]
+    sizes: dict[str, int]
+    drawn: dict[str, list[str]]  # class -> drawn subjects (overrides included), sorted
+
+    def subjects(self) -> list[str]:
+        return sorted(u for c in CLASSES for u in self.drawn[c])
 
 
 @dataclass
 class PlanResult:
     plan_id: str
     department_code: str
+    matter_code: str
     population: dict[str, int]
     sample_sizes: dict[str, int]
+    drawn: dict[str, int]
+    overrides: int
+    capped: int
     tasks: int
-    status: str  # drawn, exists, no_population
+    status: str  # drawn, exists
+    excluded_deregistered: int = 0
+    inspectors: dict[str, int] = field(default_factory=dict)
 
 
 def seed_of(plan_id: str, announced_value: str) -> str:
@@ -57,56 +104,78 @@ def population_hash(usccs: list[str]) -> str:
     return hashlib.sha256("\n".join(sorted(usccs)).encode()).hexdigest()
 
 
-def task_id_for(period: str, uscc: str) -> str:
-    return "T" + hashlib.sha256(f"{period}|{uscc}".encode()).hexdigest()[:15]
+def task_id_for(draw_round: str, uscc: str) -> str:
+    return "T" + hashlib.sha256(f"{draw_round}|{uscc}".encode()).hexdigest()[:15]
 
 
 def sample_size(n: int, ratio: float, minimum: int) -> int:
+    """ceil(ratio x n), at least ``minimum``, at most n (a product within 1e-9 above a whole
+    number counts as that number, so a decimal ratio's binary rounding never adds a subject)."""
     if n == 0:
         return 0
     return min(n, max(minimum, math.ceil(ratio * n - 1e-9)))
 
 
-def draw_department(
-    plan_id: str,
-    announced_value: str,
-    population: dict[str, list[str]],
-    ratios: dict[str, tuple[float, int]],
-) -> tuple[str, dict[str, list[str]]]:
-    """The subjects drawn per class (sorted), from populations per class; pure and repeatable."""
-    sizes = {}
-    for cls in CLASSES:
-        ratio, minimum = ratios.get(cls, (0.0, 0))
-        sizes[cls] = sample_size(len(population.get(cls, [])), ratio, minimum)
-    return seed_of(plan_id, announced_value), draw_sizes(plan_id, announced_value, population, sizes)
-
-
-def draw_sizes(plan_id: str, announced_value: str, population: dict[str, list[str]],
-               sizes: dict[str, int]) -> dict[str, list[str]]:  # fmt: skip
-    """The draw itself, given the sample size of each class: ``random.Random`` seeded with the
-    SHA-256 of ``<plan_id>|<announced value>`` (as an integer) samples each class's population,
-    sorted by USCC, in the order A, B, C, D. ``reference/verify_draw.py`` is the same in a page."""
+def draw_sizes(plan_id: str, announced_value: str, population: dict[str, list[str]], sizes: dict[str, int],
+               forced: dict[str, list[str]] | None = None) -> dict[str, list[str]]:  # fmt: skip
+    """The draw itself: ``random.Random`` seeded with SHA-256 of ``<plan_id>|<announced value>``
+    (as an integer) samples each class's population, sorted by USCC and without its overrides, in
+    the order A, B, C, D, as many as the class's size less its overrides. Returns the drawn
+    subjects per class, overrides included, sorted. ``reference/verify_draw.py`` is the same."""
     rng = random.Random(int(seed_of(plan_id, announced_value), 16))
-    return {cls: sorted(rng.sample(sorted(population.get(cls, [])), sizes.get(cls, 0))) for cls in CLASSES}
+    out = {}
+    for cls in CLASSES:
+        must = set((forced or {}).get(cls, []))
+        rest = sorted(u for u in population.get(cls, []) if u not in must)
+        k = min(len(rest), max(0, sizes.get(cls, 0) - len(must)))
+        out[cls] = sorted(must | set(rng.sample(rest, k)))
+    return out
 
 
-def assign_inspectors(
-    seed: str, subjects: list[str], roster: dict[str, set[str]]
-) -> dict[str, list[str]]:
-    """Two inspectors per subject without a declared conflict, spreading the load evenly."""
+def draw_matter(plan_id: str, announced_value: str, subjects: dict[str, str], policy: dict[str, ClassPolicy], *,
+                inspected_this_year: dict[str, int] | None = None,
+                overrides: dict[str, str] | None = None) -> MatterDraw:  # fmt: skip
+    """One plan's draw from ``subjects`` (uscc -> grade class, deregistered already left out):
+    sizes from the policy, yearly caps, overrides, then ``draw_sizes``. Pure and repeatable."""
+    inspected_this_year = inspected_this_year or {}
+    overrides = overrides or {}
+    population: dict[str, list[str]] = {c: [] for c in CLASSES}
+    for uscc, cls in subjects.items():
+        population[cls].append(uscc)
+    eligible, forced, capped, sizes = {}, {}, {}, {}
+    for cls in CLASSES:
+        members = sorted(population[cls])
+        population[cls] = members
+        rule = policy[cls]
+        forced[cls] = {u: overrides[u] for u in members if u in overrides}
+        eligible[cls] = [u for u in members if u in forced[cls] or inspected_this_year.get(u, 0) < rule.max_per_year]
+        capped[cls] = len(members) - len(eligible[cls])
+        sizes[cls] = sample_size(len(members), rule.ratio, rule.min_count)
+    drawn = draw_sizes(plan_id, announced_value, eligible, sizes, {c: list(f) for c, f in forced.items()})
+    return MatterDraw(population, eligible, forced, capped, sizes, drawn)
+
+
+def assign_inspectors(seed: str, subjects: list[str], roster: dict[str, set[str]],
+                      load: dict[str, int] | None = None) -> dict[str, list[str]]:  # fmt: skip
+    """``INSPECTORS_PER_TASK`` inspectors per subject, none with a declared conflict with it; each
+    pick at random among the eligible inspectors with the fewest tasks so far (``load``, updated)."""
     rng = random.Random(int(seed, 16) ^ 0x5EED)
-    order = sorted(roster)
-    rng.shuffle(order)
-    rank = {i: n for n, i in enumerate(order)}
-    load = dict.fromkeys(order, 0)
+    load = load if load is not None else {}
+    for inspector in roster:
+        load.setdefault(inspector, 0)
     out = {}
     for uscc in sorted(subjects):
-        eligible = [i for i in order if uscc not in roster[i]]
+        eligible = sorted(i for i in roster if uscc not in roster[i])
         if len(eligible) < INSPECTORS_PER_TASK:
-            raise RuntimeError(f"fewer than {INSPECTORS_PER_TASK} inspectors without a conflict for {uscc}")
-        chosen = sorted(eligible, key=lambda i: (load[i], rank[i]))[:INSPECTORS_PER_TASK]
-        for i in chosen:
-            load[i] += 1
+            raise DrawError(f"{uscc}: {len(eligible)} inspector(s) on the roster without a declared conflict;"
+                            f" at least {INSPECTORS_PER_TASK} are needed")  # fmt: skip
+        chosen: list[str] = []
+        for _ in range(INSPECTORS_PER_TASK):
+            free = [i for i in eligible if i not in chosen]
+            least = min(load[i] for i in free)
+            pick = rng.choice([i for i in free if load[i] == least])
+            chosen.append(pick)
+            load[pick] += 1
         out[uscc] = sorted(chosen)
     return out
 
@@ -120,6 +189,8 @@ class Verification:
     def matches(self) -> bool:
         return not self.problems
 
+
+# --- the first algorithm's populations (credit-draw-1), for verifying its plans ---------------
 
 def _graded(conn, period: str) -> list[tuple]:
     return conn.execute(
@@ -151,7 +222,7 @@ def _populations(graded) -> dict[str, dict[str, list[str]]]:
 
 def audit_record(url: str, plan_id: str) -> dict:
     """What an auditor needs to recompute a plan's draw: the plan as recorded, the population of
-    each class as the warehouse gives it now, and the subjects drawn per class (stored tasks)."""
+    each class it drew from, the overrides and the subjects drawn per class (stored tasks)."""
     with psycopg.connect(libpq_url(url)) as conn:
         plan = conn.execute(
             "SELECT department_code, evaluation_period, announced_value, seed_sha256, algorithm_version,"
@@ -160,28 +231,44 @@ def audit_record(url: str, plan_id: str) -> dict:
         if plan is None:
             raise LookupError(f"no inspection plan {plan_id!r} in ops.inspection_plans")
         dept, period, announced, seed, version, hashes, sizes = plan
-        population = _populations(_graded(conn, period)).get(dept, {c: [] for c in CLASSES})
+        if version == "credit-draw-1":  # the population as the warehouse gives it now
+            population = _populations(_graded(conn, period)).get(dept, {c: [] for c in CLASSES})
+        else:
+            population = {c: [] for c in CLASSES}
+            for cls, uscc in conn.execute("SELECT grade_class, uscc FROM ops.inspection_population"
+                                          " WHERE plan_id = %s ORDER BY uscc", (plan_id,)):  # fmt: skip
+                population[cls].append(uscc)
         drawn: dict[str, set[str]] = {c: set() for c in CLASSES}
-        for uscc, cls in conn.execute("SELECT uscc, grade_class FROM ops.inspection_tasks WHERE plan_id = %s",
-                                      (plan_id,)):  # fmt: skip
+        forced: dict[str, set[str]] = {c: set() for c in CLASSES}
+        for uscc, cls, selection in conn.execute(
+                "SELECT uscc, grade_class, selection FROM ops.inspection_tasks WHERE plan_id = %s", (plan_id,)):
             drawn[cls].add(uscc)
-    return {"plan_id": plan_id, "announced_value": announced, "algorithm_version": version, "seed_sha256": seed,
-            "population_sha256": hashes, "sample_sizes": sizes, "population": population,
-            "drawn": {c: sorted(v) for c, v in drawn.items()}}  # fmt: skip
+            if selection == "override":
+                forced[cls].add(uscc)
+    record = {"plan_id": plan_id, "announced_value": announced, "algorithm_version": version, "seed_sha256": seed,
+              "population_sha256": hashes, "sample_sizes": sizes, "population": population,
+              "drawn": {c: sorted(v) for c, v in drawn.items()}}  # fmt: skip
+    if version != "credit-draw-1":
+        record["overrides"] = {c: sorted(v) for c, v in forced.items()}
+    return record
 
 
 def verify_record(record: dict) -> list[str]:
     """Every way the record's draw does not hold; empty when it does."""
     problems = []
-    plan_id, announced = record["plan_id"], record["announced_value"]
-    if record["algorithm_version"] != ALGORITHM_VERSION:
-        return [f"algorithm {record['algorithm_version']!r} is not {ALGORITHM_VERSION!r}: not recomputed here"]
+    plan_id, announced, version = record["plan_id"], record["announced_value"], record["algorithm_version"]
+    if version not in ALGORITHMS:
+        return [f"algorithm {version!r} is not one of {', '.join(ALGORITHMS)}: not recomputed here"]
     if seed_of(plan_id, announced) != record["seed_sha256"]:
         problems.append("the seed is not SHA-256 of the plan id and the announced value")
+    forced = record.get("overrides") or {}
     for cls in CLASSES:
         if population_hash(record["population"].get(cls, [])) != record["population_sha256"].get(cls):
             problems.append(f"the population of class {cls} is not the one drawn from (its SHA-256 differs)")
-    again = draw_sizes(plan_id, announced, record["population"], record["sample_sizes"])
+        outside = sorted(set(forced.get(cls, [])) - set(record["population"].get(cls, [])))
+        if outside:
+            problems.append(f"class {cls}: overrides not in the population drawn from: {outside[:5]}")
+    again = draw_sizes(plan_id, announced, record["population"], record["sample_sizes"], forced)
     for cls in CLASSES:
         stored, recomputed = set(record["drawn"].get(cls, [])), set(again[cls])
         if stored != recomputed:
@@ -192,68 +279,150 @@ def verify_record(record: dict) -> list[str]:
 
 
 def verify(url: str, plan_id: str) -> Verification:
-    """Recompute a past draw from the warehouse and compare it with what was stored."""
+    """Recompute a past draw from what was recorded and compare it with the stored tasks."""
     return Verification(plan_id, verify_record(audit_record(url, plan_id)))
 
 
-def draw(url: str, period: str, announced_value: str) -> list[PlanResult]:
-    """Draw every department's plan for the period (as the publisher role); existing plans are kept."""
+# --- drawing from the warehouse ---------------------------------------------------------------
+
+def _inputs(conn, period: str) -> dict:
+    """Everything a round's draw reads from the marts, in one place."""
+    graded: dict[tuple[str, str], dict[str, str]] = defaultdict(dict)  # (dept, industry) -> uscc -> class
+    deregistered: dict[tuple[str, str], int] = defaultdict(int)
+    for dept, industry, uscc, cls, gone in conn.execute(
+        """
+        SELECT sc.department_code, g.industry_code, g.uscc, g.grade_class, sc.is_deregistered
+          FROM marts.fct_industry_credit_grades g
+          JOIN marts.fct_supervision_scopes sc
+            ON sc.uscc = g.uscc AND sc.industry_code = g.industry_code AND sc.department_code = g.department_code
+         WHERE g.evaluation_period = %s
+        """,
+        (period,),
+    ):
+        if gone:
+            deregistered[(dept, industry)] += 1
+        else:
+            graded[(dept, industry)][uscc] = cls
+    policy: dict[str, dict[str, ClassPolicy]] = defaultdict(dict)
+    for dept, cls, ratio, minimum, cap in conn.execute(
+            "SELECT department_code, grade_class, sampling_ratio, min_count, max_per_year"
+            " FROM marts.dim_inspection_ratios"):  # fmt: skip
+        policy[dept][cls] = ClassPolicy(float(ratio), int(minimum), int(cap))
+    settings = {d: {"include_dishonest": a, "include_open_complaints": b, "plan_disclosure": c, "deadline": n}
+                for d, a, b, c, n in conn.execute(
+                    "SELECT department_code, include_dishonest, include_open_complaints, plan_disclosure,"
+                    " results_deadline_workdays FROM marts.dim_inspection_settings")}  # fmt: skip
+    overrides: dict[str, dict[str, str]] = defaultdict(dict)  # dept -> uscc -> reason (dishonesty first)
+    for dept, uscc, reason in conn.execute(
+            "SELECT department_code, uscc, reason FROM marts.fct_inspection_overrides"
+            " ORDER BY department_code, uscc, reason DESC"):  # fmt: skip
+        wanted = settings.get(dept, {}).get("include_dishonest" if reason == "serious_dishonesty"
+                                            else "include_open_complaints")  # fmt: skip
+        if wanted:
+            overrides[dept].setdefault(uscc, reason)
+    matters = [tuple(r) for r in conn.execute(
+        "SELECT department_code, matter_code, industry_code FROM marts.dim_inspection_matters"
+        " ORDER BY department_code, matter_code")]  # fmt: skip
+    rosters: dict[str, dict[str, set[str]]] = defaultdict(dict)
+    for dept, inspector, conflicts in conn.execute(
+            "SELECT department_code, inspector_id, conflict_usccs FROM marts.dim_inspectors"):
+        rosters[dept][inspector] = set(conflicts or [])
+    return {"graded": graded, "deregistered": deregistered, "policy": policy, "settings": settings,
+            "overrides": overrides, "matters": matters, "rosters": rosters}  # fmt: skip
+
+
+def _inspected_this_year(conn, dept: str, year: int, draw_round: str) -> dict[str, int]:
+    """Per subject, the other rounds of ``year`` in which the department inspected it."""
+    return dict(conn.execute(
+        "SELECT t.uscc, count(DISTINCT coalesce(p.draw_round, p.evaluation_period))::int"
+        "  FROM ops.inspection_tasks t JOIN ops.inspection_plans p USING (plan_id)"
+        " WHERE t.department_code = %s AND coalesce(p.draw_round, p.evaluation_period) <> %s"
+        "   AND extract(year FROM coalesce(p.drawn_on, p.created_at::date)) = %s GROUP BY t.uscc",
+        (dept, draw_round, year)).fetchall())  # fmt: skip
+
+
+def draw(url: str, period: str, announced_value: str, *, draw_round: str | None = None,
+         drawn_on: dt.date | None = None) -> list[PlanResult]:  # fmt: skip
+    """Draw every department's plans for the round (default: the period) from the grades of
+    ``period``, as the publisher at ``url``; plans already drawn in the round are kept."""
+    draw_round = draw_round or period
+    drawn_on = drawn_on or dt.date.today()
+    if not announced_value:
+        raise DrawError("the announced value is empty: announce one before the draw")
     results = []
     with psycopg.connect(libpq_url(url)) as conn:
-        ratio_rows = conn.execute("SELECT grade_class, sampling_ratio, min_count FROM marts.dim_inspection_ratios")
-        ratios = {c: (float(r), int(m)) for c, r, m in ratio_rows}
-        graded = _graded(conn, period)
-        matters = defaultdict(list)
-        for dept, matter, industry in conn.execute(
-            "SELECT department_code, matter_code, industry_code FROM marts.dim_inspection_matters ORDER BY matter_code"
-        ):
-            matters[(dept, industry)].append(matter)
-        rosters: dict[str, dict[str, set[str]]] = defaultdict(dict)
-        for dept, inspector, conflicts in conn.execute(
-            "SELECT department_code, inspector_id, conflict_usccs FROM marts.dim_inspectors"
-        ):
-            rosters[dept][inspector] = set(conflicts or [])
+        inputs = _inputs(conn, period)
+        by_department: dict[str, list[tuple[str, str]]] = defaultdict(list)
+        for dept, matter, industry in inputs["matters"]:
+            by_department[dept].append((matter, industry))
+        for dept in sorted(by_department):
+            results += _draw_department(conn, inputs, dept, by_department[dept], period, draw_round, drawn_on,
+                                        announced_value)  # fmt: skip
+    return results
 
-        populations = _populations(graded)
-        industries: dict[tuple[str, str], set[str]] = defaultdict(set)
-        for dept, uscc, industry, _cls in graded:
-            industries[(dept, uscc)].add(industry)
 
-        for dept in sorted(populations):
-            plan_id = f"{period}-{dept}"
-            if conn.execute("SELECT 1 FROM ops.inspection_plans WHERE plan_id = %s", (plan_id,)).fetchone():
-                n = conn.execute("SELECT count(*) FROM ops.inspection_tasks WHERE plan_id = %s", (plan_id,)).fetchone()
-                results.append(PlanResult(plan_id, dept, {}, {}, n[0], "exists"))
-                continue
-            population = populations[dept]
-            seed, drawn = draw_department(plan_id, announced_value, population, ratios)
-            subjects = [u for cls in CLASSES for u in drawn[cls]]
-            inspectors = assign_inspectors(seed, subjects, rosters.get(dept, {}))
-            klass = {u: cls for cls in CLASSES for u in drawn[cls]}
-            rows = []
-            for uscc in sorted(subjects):
-                for industry in sorted(industries[(dept, uscc)]):
-                    candidates = matters.get((dept, industry))
-                    if not candidates:
-                        continue
-                    rows.append((task_id_for(period, uscc), plan_id, dept, candidates[0], industry, uscc,
-                                 klass[uscc], inspectors[uscc]))  # fmt: skip
-            sizes = {c: len(drawn[c]) for c in CLASSES}
-            with conn.transaction():
-                conn.execute(
-                    "INSERT INTO ops.inspection_plans (plan_id, department_code, evaluation_period, announced_value,"
-                    " seed_sha256, algorithm_version, population_sha256, sample_sizes)"
-                    " VALUES (%s, %s, %s, %s, %s, %s, %s, %s)",
-                    (plan_id, dept, period, announced_value, seed, ALGORITHM_VERSION,
-                     json.dumps({c: population_hash(population.get(c, [])) for c in CLASSES}),
-                     json.dumps(sizes)),
-                )  # fmt: skip
-                with conn.cursor().copy(
-                    "COPY ops.inspection_tasks (task_id, plan_id, department_code, matter_code, industry_code, uscc,"
-                    " grade_class, inspector_ids) FROM STDIN"
-                ) as cp:
-                    for r in rows:
-                        cp.write_row(r)
-            results.append(PlanResult(plan_id, dept, {c: len(population.get(c, [])) for c in CLASSES}, sizes,
-                                      len(rows), "drawn"))  # fmt: skip
+def _draw_department(conn, inputs: dict, dept: str, matters: list[tuple[str, str]], period: str, draw_round: str,
+                     drawn_on: dt.date, announced: str) -> list[PlanResult]:  # fmt: skip
+    policy = inputs["policy"].get(dept)
+    if policy is None or set(policy) != set(CLASSES):
+        raise DrawError(f"{dept}: no sampling policy for every class in marts.dim_inspection_ratios")
+    settings = inputs["settings"].get(dept, {})
+    existing = {p for (p,) in conn.execute("SELECT plan_id FROM ops.inspection_plans WHERE draw_round = %s"
+                                           " AND department_code = %s", (draw_round, dept))}  # fmt: skip
+    seen_this_year = _inspected_this_year(conn, dept, drawn_on.year, draw_round)
+    results, plans = [], []
+    for matter, industry in matters:
+        plan_id = f"{draw_round}-{dept}-{matter}"
+        if plan_id in existing:
+            n = conn.execute("SELECT count(*) FROM ops.inspection_tasks WHERE plan_id = %s", (plan_id,)).fetchone()[0]
+            results.append(PlanResult(plan_id, dept, matter, {}, {}, {}, 0, 0, n, "exists"))
+            continue
+        subjects = inputs["graded"].get((dept, industry), {})
+        overrides = inputs["overrides"].get(dept, {})
+        md = draw_matter(plan_id, announced, subjects, policy, inspected_this_year=seen_this_year,
+                         overrides={u: r for u, r in overrides.items() if u in subjects})  # fmt: skip
+        plans.append((plan_id, matter, industry, md))
+    # One visit per subject of the department in the round: the same two inspectors for all its matters.
+    subjects = sorted({u for *_, md in plans for u in md.subjects()})
+    load = dict(conn.execute(
+        "SELECT i, count(*)::int FROM ops.inspection_tasks t JOIN ops.inspection_plans p USING (plan_id),"
+        " unnest(t.inspector_ids) AS i WHERE p.draw_round = %s AND t.department_code = %s GROUP BY i",
+        (draw_round, dept)).fetchall())  # fmt: skip
+    inspectors = assign_inspectors(seed_of(f"{draw_round}-{dept}", announced), subjects,
+                                   inputs["rosters"].get(dept, {}), load) if subjects else {}  # fmt: skip
+    with conn.transaction():
+        for plan_id, matter, industry, md in plans:
+            conn.execute(
+                "INSERT INTO ops.inspection_plans (plan_id, department_code, evaluation_period, announced_value,"
+                " seed_sha256, algorithm_version, population_sha256, sample_sizes, draw_round, matter_code,"
+                " industry_code, drawn_on, policy, exclusions, disclosure)"
+                " VALUES (%s, %s, %s, %s, %s, %s, %s, %s, %s, %s, %s, %s, %s, %s, %s)",
+                (plan_id, dept, period, announced, seed_of(plan_id, announced), ALGORITHM_VERSION,
+                 json.dumps({c: population_hash(md.eligible[c]) for c in CLASSES}), json.dumps(md.sizes),
+                 draw_round, matter, industry, drawn_on,
+                 json.dumps({"classes": {c: vars(policy[c]) for c in CLASSES},
+                             "include_dishonest": settings.get("include_dishonest"),
+                             "include_open_complaints": settings.get("include_open_complaints")}),
+                 json.dumps({"deregistered": inputs["deregistered"].get((dept, industry), 0), "capped": md.capped,
+                             "population": {c: len(md.population[c]) for c in CLASSES}}),
+                 settings.get("plan_disclosure", "internal")),
+            )  # fmt: skip
+            with conn.cursor().copy("COPY ops.inspection_population (plan_id, grade_class, uscc) FROM STDIN") as cp:
+                for cls in CLASSES:
+                    for uscc in md.eligible[cls]:
+                        cp.write_row((plan_id, cls, uscc))
+            with conn.cursor().copy(
+                "COPY ops.inspection_tasks (task_id, plan_id, department_code, matter_code, industry_code, uscc,"
+                " grade_class, inspector_ids, selection, override_reason) FROM STDIN"
+            ) as cp:
+                for cls in CLASSES:
+                    for uscc in md.drawn[cls]:
+                        reason = md.forced[cls].get(uscc)
+                        cp.write_row((task_id_for(draw_round, uscc), plan_id, dept, matter, industry, uscc, cls,
+                                      inspectors[uscc], "override" if reason else "random", reason))  # fmt: skip
+            results.append(PlanResult(
+                plan_id, dept, matter, {c: len(md.population[c]) for c in CLASSES}, md.sizes,
+                {c: len(md.drawn[c]) for c in CLASSES}, sum(len(f) for f in md.forced.values()),
+                sum(md.capped.values()), len(md.subjects()), "drawn",
+                inputs["deregistered"].get((dept, industry), 0)))  # fmt: skip
     return results

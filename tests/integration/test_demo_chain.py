@@ -140,7 +140,9 @@ def test_each_platform_gets_its_batches_with_manifests_and_each_department_its_w
                             " file_sha256 FROM ops.publications WHERE platform NOT LIKE 'department:%'"
                             ).fetchall()  # fmt: skip
         books = conn.execute("SELECT platform, output_path, row_count FROM ops.publications"
-                             " WHERE platform LIKE 'department:%'").fetchall()  # fmt: skip
+                             " WHERE platform LIKE 'department:%' AND dataset = 'grades'").fetchall()  # fmt: skip
+        lists = conn.execute("SELECT dataset, count(*) FROM ops.publications WHERE platform LIKE 'department:%'"
+                             " AND dataset LIKE 'inspection%' GROUP BY dataset").fetchall()  # fmt: skip
     assert {p[0] for p in pubs} == {"city", "prefecture", "province"}
     grades = {}
     for platform, dataset, fmt, status, ups, wds, receipt, path, digest in pubs:
@@ -159,6 +161,7 @@ def test_each_platform_gets_its_batches_with_manifests_and_each_department_its_w
     assert grades["city"] == grades["prefecture"] == sum(1 for lv in levels if lv == "public")
     assert grades["province"] == len(levels)
     assert len(books) >= 10
+    assert dict(lists) == {"inspection_list": len(books), "inspection_form": len(books)}
     for _platform, path, n in books:
         ws = load_workbook(path, read_only=True).active
         assert next(ws.iter_rows(max_row=1, values_only=True))[5] == "信用等级" and ws.max_row == n + 1
@@ -217,7 +220,7 @@ def test_every_draw_verifies_and_any_tampering_is_reported(city, tmp_path):
     code, out = reference_says({**record, "population": population})
     assert code == 1 and f"class {cls}: population hash differs" in out
     # one stored task changed in the warehouse: the command reports it
-    drawn = next(u for c in "DCBA" for u in record["drawn"][c])
+    drawn = next(u for c in "DCBA" for u in record["drawn"][c] if u not in record["overrides"][c])
     other = next(u for c in "ABCD" for u in record["population"][c] if u not in record["drawn"][c])
     admin = libpq_url(city.url)
     with psycopg.connect(admin) as conn:

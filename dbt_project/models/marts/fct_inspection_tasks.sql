@@ -3,10 +3,14 @@
 select
     task_id,
     plan_id,
+    draw_round,
+    drawn_on,
     department_code,
     matter_code,
     industry_code,
     uscc,
     grade_class,
-    inspector_ids
+    inspector_ids,
+    selection,
+    override_reason
 from {{ ref('stg_ops__inspection_tasks') }}

@@ -1,7 +1,7 @@
 """The ``publish`` schema: what may be shared, rebuilt from the marts at every publication.
 
 One table per dataset (``publish.grades``, ``publish.penalties``, ``publish.licences``,
-``publish.commendations``), each row with its key (``item_key``) and its disclosure level, and
+``publish.commendations``, ``publish.inspections``), each row with its key (``item_key``) and its disclosure level, and
 only the columns some level may carry (``publication.yml``): no ID number is ever selected. Views
 give each audience its part and nothing more:
 
@@ -68,6 +68,11 @@ SELECT r.record_key AS item_key, %(level)s::text AS disclosure_level, r.departme
 """
 RECORD_TYPES = {"penalties": "penalty", "licences": "licence", "commendations": "commendation"}
 
+_INSPECTIONS = """
+SELECT o.outcome_key AS item_key, o.disclosure_level, o.department_code, {columns}
+  FROM marts.fct_inspection_outcomes AS o
+"""
+
 
 def all_columns(dataset: Dataset) -> list[str]:
     """The columns some level of the dataset may carry, in the order of the headers."""
@@ -81,8 +86,11 @@ def _source_query(dataset: Dataset) -> sql.Composed:
         parts = [sql.SQL(f"{_GRADE_SOURCES[c]} AS ") + sql.Identifier(c) if c in _GRADE_SOURCES
                  else sql.SQL("g.") + sql.Identifier(c) for c in cols]  # fmt: skip
         return sql.SQL(_GRADES).format(columns=sql.SQL(", ").join(parts))
+    if dataset.name == "inspections":
+        return sql.SQL(_INSPECTIONS).format(columns=sql.SQL(", ").join(sql.SQL("o.") + sql.Identifier(c) for c in cols))
     if dataset.name not in RECORD_TYPES:
-        raise ValueError(f"dataset {dataset.name!r} has no source (known: grades, {', '.join(RECORD_TYPES)})")
+        raise ValueError(f"dataset {dataset.name!r} has no source (known: grades, inspections,"
+                         f" {', '.join(RECORD_TYPES)})")  # fmt: skip
     parts = [sql.SQL("r.") + sql.Identifier(c) for c in cols]
     return sql.SQL(_RECORDS).format(columns=sql.SQL(", ").join(parts))
 

@@ -18,6 +18,7 @@ from __future__ import annotations
 
 import hashlib
 import json
+from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -74,46 +75,58 @@ def write(url: str, outbox: Path, period: str | None = None) -> list[Workbooks]:
 
 
 def _one(conn, outbox: Path, dept: str, period: str, rows: list[tuple]) -> Workbooks:
+    return deliver(conn, outbox, dept, "grades", period, f"credit_grades_{period}_{dept}.xlsx", rows,
+                   lambda r: render(r, title=f"{period} 信用评价结果"))  # fmt: skip
+
+
+def deliver(conn, outbox: Path, dept: str, dataset: str, period: str, name: str, rows: list[tuple],
+            make: Callable[[list[tuple]], bytes]) -> Workbooks:  # fmt: skip
+    """Drop the workbook ``make(rows)`` with its manifest into the department's outbox folder and
+    record it in ``ops.publications``, unless the same content was delivered already."""
     content = hashlib.sha256(json.dumps([[formats.text(v) for v in r] for r in rows], ensure_ascii=False)
                              .encode()).hexdigest()  # fmt: skip
-    key = f"department:{dept}.grades.{period}.{content[:32]}"
+    key = f"department:{dept}.{dataset}.{period}.{content[:32]}"
     folder = outbox / "departments" / dept
-    name = f"credit_grades_{period}_{dept}.xlsx"
     seen = conn.execute("SELECT output_path FROM ops.publications WHERE idempotency_key = %s", (key,)).fetchone()
     if seen and Path(seen[0]).exists():
         return Workbooks(dept, period, Path(seen[0]), len(rows), "unchanged")
-    data = render(rows, title=f"{period} 信用评价结果")
+    data = make(rows)
     digest = hashlib.sha256(data).hexdigest()
-    manifest = json.dumps({"platform": f"department:{dept}", "dataset": "grades", "period": period, "file": name,
+    manifest = json.dumps({"platform": f"department:{dept}", "dataset": dataset, "period": period, "file": name,
                            "format": "xlsx", "bytes": len(data), "sha256": digest, "rows": {"total": len(rows)},
                            "content_sha256": content}, ensure_ascii=False, indent=1).encode()  # fmt: skip
     receipt = transport.drop_file(folder, name, data, manifest)
     conn.execute(
         "INSERT INTO ops.publications (platform, disclosure_level, period, dataset, idempotency_key, format, transport,"
         " output_path, manifest_path, file_sha256, row_count, upserts, withdrawals, status, attempts, receipt,"
-        " sent_at, acknowledged_at) VALUES (%s, 'internal', %s, 'grades', %s, 'xlsx', 'file', %s, %s, %s, %s, %s, 0,"
+        " sent_at, acknowledged_at) VALUES (%s, 'internal', %s, %s, %s, 'xlsx', 'file', %s, %s, %s, %s, %s, 0,"
         " 'acknowledged', 1, %s, now(), now()) ON CONFLICT (idempotency_key) DO UPDATE SET output_path ="
         " EXCLUDED.output_path, file_sha256 = EXCLUDED.file_sha256, receipt = EXCLUDED.receipt",
-        (f"department:{dept}", period, key, str(folder / name), str(folder / f"{name}.manifest.json"), digest,
-         len(rows), len(rows), receipt),
+        (f"department:{dept}", period, dataset, key, str(folder / name), str(folder / f"{name}.manifest.json"),
+         digest, len(rows), len(rows), receipt),
     )  # fmt: skip
     return Workbooks(dept, period, folder / name, len(rows), "written")
 
 
-def render(rows: list[tuple], *, title: str) -> bytes:
+def render(rows: list[tuple], *, title: str, columns: list[tuple] = COLUMNS, sheet: str = "信用评价结果",
+           choices: dict[str, list[str]] | None = None) -> bytes:  # fmt: skip
+    """One printable sheet of ``rows`` under ``columns`` (column, header, width, kind); ``choices``
+    gives a column's allowed values as a drop-down list (for forms a clerk fills in)."""
     import io
+
+    from openpyxl.worksheet.datavalidation import DataValidation
 
     wb = Workbook()
     ws = wb.active
-    ws.title = "信用评价结果"
+    ws.title = sheet
     bold = Font(bold=True)
-    for i, (_, header, width, _kind) in enumerate(COLUMNS, start=1):
+    for i, (_, header, width, _kind) in enumerate(columns, start=1):
         cell = ws.cell(row=1, column=i, value=header)
         cell.font, cell.fill = bold, PatternFill("solid", fgColor="DDEBF7")
         cell.alignment = Alignment(horizontal="center", vertical="center")
         ws.column_dimensions[get_column_letter(i)].width = width
     for r, values in enumerate(rows, start=2):
-        for i, ((column, _, _, kind), value) in enumerate(zip(COLUMNS, values, strict=True), start=1):
+        for i, ((column, _, _, kind), value) in enumerate(zip(columns, values, strict=True), start=1):
             cell = ws.cell(row=r, column=i)
             if kind == "number" and value is not None:
                 cell.value = float(value)
@@ -123,6 +136,12 @@ def render(rows: list[tuple], *, title: str) -> bytes:
             _set_text(cell, text)
             if kind == "wrap":
                 cell.alignment = Alignment(wrap_text=True, vertical="top")
+    for i, (column, *_rest) in enumerate(columns, start=1):
+        if choices and column in choices:
+            letter = get_column_letter(i)
+            dv = DataValidation(type="list", formula1='"' + ",".join(choices[column]) + '"', allow_blank=True)
+            dv.add(f"{letter}2:{letter}{max(len(rows) + 1, 2)}")
+            ws.add_data_validation(dv)
     ws.freeze_panes = "A2"
     ws.auto_filter.ref = ws.dimensions
     ws.print_title_rows = "1:1"

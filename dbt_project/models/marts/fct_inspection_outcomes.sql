@@ -1,0 +1,52 @@
+{{ config(materialized='view') }}
+-- 一公开: every drawn task (per department, matter and subject) with its result as the department
+-- returned it through the inbox (the latest row for the task and matter, or for the task when the
+-- row names no matter), at the department's disclosure level. Publication shares it as dataset
+-- inspections; the results deadline counts working days from inspection_date.
+with results as (
+    select distinct on (department_code, task_id, coalesce(matter_code, ''))
+        department_code, task_id, matter_code, inspection_date, result, batch_id, row_number
+    from {{ ref('stg_departments__inspection_results') }}
+    where task_id is not null
+    order by department_code, task_id, coalesce(matter_code, ''), batch_id desc, row_number desc
+)
+select
+    t.plan_id || '|' || t.uscc as outcome_key,
+    t.task_id,
+    t.plan_id,
+    t.draw_round,
+    t.drawn_on,
+    t.department_code,
+    d.department_name,
+    t.matter_code,
+    m.matter_name,
+    t.industry_code,
+    t.uscc,
+    s.subject_name,
+    t.grade_class,
+    t.selection,
+    t.override_reason,
+    r.inspection_date,
+    r.result,
+    case r.result
+        when 'no_problem' then '未发现问题'
+        when 'corrected' then '发现问题已责令改正'
+        when 'penalised' then '发现问题已依法处罚'
+        when 'not_found_at_address' then '通过登记的住所无法联系'
+    end as result_label,
+    r.batch_id as result_batch_id,
+    coalesce(t.disclosure, 'internal') as disclosure_level,
+    st.results_deadline_workdays
+from {{ ref('stg_ops__inspection_tasks') }} as t
+left join {{ ref('departments') }} as d on d.department_code = t.department_code
+left join {{ ref('dim_inspection_matters') }} as m
+    on m.department_code = t.department_code and m.matter_code = t.matter_code
+left join {{ ref('dim_subjects') }} as s on s.uscc = t.uscc
+left join {{ ref('dim_inspection_settings') }} as st on st.department_code = t.department_code
+left join lateral (
+    select * from results as x
+    where x.department_code = t.department_code and x.task_id = t.task_id
+      and (x.matter_code = t.matter_code or x.matter_code is null)
+    order by x.matter_code is null, x.batch_id desc, x.row_number desc
+    limit 1
+) as r on true

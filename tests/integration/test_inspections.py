@@ -1,0 +1,234 @@
+"""Double-random inspections on a generated city graded for real: the draw per department and
+matter (sizes, overrides, deregistered subjects, inspectors, joint inspections), a second round's
+yearly caps, verification and tampering, the departments' Excel list and result form read back
+with openpyxl, the filled form loaded through the ingest into the next grading, and 一公开: the
+results published at each department's disclosure level and listed when overdue."""
+
+from __future__ import annotations
+
+import datetime as dt
+import math
+import shutil
+
+import psycopg
+import pytest
+from openpyxl import load_workbook
+from sql import rows
+
+from credit_platform import inspection, inspection_lists
+from credit_platform.dbt_runner import run_dbt
+from credit_platform.ingest.loader import load_file
+from credit_platform.publish import publish
+from credit_platform.quality.checkpoints import run_checkpoint
+from credit_platform.warehouse.roles import libpq_url, url_for
+
+pytestmark = pytest.mark.integration
+
+DRAWN_ON = dt.date(2026, 3, 2)
+
+
+@pytest.fixture(scope="module")
+def city(graded_city, tmp_path_factory):
+    with graded_city("inspections", subjects=900, seed=31) as c:
+        c["publisher"] = libpq_url(url_for("publisher", c["url"]))
+        c["analyst"] = libpq_url(url_for("analyst", c["url"]))
+        c["period"] = rows(c["admin"], "SELECT evaluation_period FROM marts.fct_industry_credit_grades"
+                                       " ORDER BY period_end_date DESC LIMIT 1")[0][0]  # fmt: skip
+        c["results"] = inspection.draw(c["publisher"], c["period"], "上证指数 2026-03-02 收盘 3341.27",
+                                       draw_round="2026-R1", drawn_on=DRAWN_ON)  # fmt: skip
+        c["outbox"] = tmp_path_factory.mktemp("outbox")
+        yield c
+
+
+def test_each_department_draws_per_matter_at_its_ratios(city):
+    results = [r for r in city["results"] if r.status == "drawn"]
+    matters = rows(city["admin"], "SELECT department_code, matter_code FROM marts.dim_inspection_matters")
+    assert {(r.department_code, r.matter_code) for r in results} == set(matters)
+    policy = {(d, c): (float(r), m) for d, c, r, m in rows(
+        city["admin"], "SELECT department_code, grade_class, sampling_ratio, min_count"
+                       " FROM marts.dim_inspection_ratios")}  # fmt: skip
+    for r in results:
+        for cls in inspection.CLASSES:
+            ratio, minimum = policy[(r.department_code, cls)]
+            n = r.population[cls]
+            assert r.sample_sizes[cls] == (0 if n == 0 else min(n, max(minimum, math.ceil(ratio * n - 1e-9))))
+            assert r.drawn[cls] >= min(r.sample_sizes[cls], n) or r.capped
+    # The department with its own policy draws at its own ratios, the others at the defaults.
+    own = rows(city["admin"], "SELECT DISTINCT department_code FROM marts.dim_inspection_ratios"
+                              " WHERE configured_by = 'department'")  # fmt: skip
+    assert own == [("scjgj",)]
+
+
+def test_overrides_are_inspected_and_deregistered_subjects_never(city):
+    tasks = rows(city["admin"], "SELECT department_code, industry_code, uscc, selection, override_reason"
+                                " FROM ops.inspection_tasks")  # fmt: skip
+    drawn = {(d, i, u) for d, i, u, *_ in tasks}
+    overrides = rows(city["admin"], """
+        SELECT o.department_code, sc.industry_code, o.uscc, o.reason FROM marts.fct_inspection_overrides o
+          JOIN marts.fct_supervision_scopes sc USING (department_code, uscc)
+          JOIN marts.dim_inspection_settings st USING (department_code)
+          JOIN marts.fct_industry_credit_grades g ON g.uscc = o.uscc AND g.industry_code = sc.industry_code
+           AND g.evaluation_period = %(p)s
+          JOIN marts.dim_inspection_matters m ON m.department_code = o.department_code
+           AND m.industry_code = sc.industry_code
+         WHERE CASE o.reason WHEN 'serious_dishonesty' THEN st.include_dishonest ELSE st.include_open_complaints END
+        """, {"p": city["period"]})  # fmt: skip
+    assert overrides, "the generated city lists some subjects as seriously dishonest"
+    assert {(d, i, u) for d, i, u, _ in overrides} <= drawn
+    assert {r for *_, s, r in tasks if s == "override"} <= {"serious_dishonesty", "open_complaint"}
+    gone = {u for (u,) in rows(city["admin"], "SELECT uscc FROM marts.fct_supervision_scopes WHERE is_deregistered")}
+    assert gone, "the generated city has deregistered subjects in scope"
+    assert not gone & {u for _, _, u in drawn}
+    assert not gone & {u for (u,) in rows(city["admin"], "SELECT uscc FROM ops.inspection_population")}
+
+
+def test_inspectors_two_each_never_in_conflict_and_evenly_loaded(city):
+    conflicts = {(d, i): set(c or []) for d, i, c in rows(
+        city["admin"], "SELECT department_code, inspector_id, conflict_usccs FROM marts.dim_inspectors")}
+    visits = rows(city["admin"], "SELECT DISTINCT department_code, task_id, uscc, inspector_ids"
+                                 " FROM ops.inspection_tasks")  # fmt: skip
+    load: dict[tuple[str, str], int] = {}
+    for dept, _task, uscc, inspectors in visits:
+        assert len(set(inspectors)) >= 2
+        assert not any(uscc in conflicts[(dept, i)] for i in inspectors)
+        for i in inspectors:
+            load[(dept, i)] = load.get((dept, i), 0) + 1
+    for dept in {d for d, _ in conflicts}:
+        busy = [load.get((d, i), 0) for d, i in conflicts if d == dept]
+        if sum(busy):
+            assert max(busy) - min(busy) <= 2, (dept, busy)
+    # One task id per subject and round, shared by the departments that drew it: a joint inspection.
+    joint = rows(city["admin"], "SELECT task_id FROM ops.inspection_tasks GROUP BY task_id"
+                                " HAVING count(DISTINCT department_code) > 1")  # fmt: skip
+    assert joint
+    assert rows(city["admin"], "SELECT count(DISTINCT task_id) = count(DISTINCT uscc) FROM ops.inspection_tasks"
+                               " t JOIN ops.inspection_plans p USING (plan_id) WHERE p.draw_round = '2026-R1'")[0][0]
+    shown = rows(city["analyst"], "SELECT count(*) FROM marts.fct_inspection_tasks WHERE draw_round = '2026-R1'")
+    assert shown[0][0] == rows(city["admin"], "SELECT count(*) FROM ops.inspection_tasks")[0][0]
+
+
+def test_every_plan_verifies_and_tampering_is_reported(city):
+    plans = [p for (p,) in rows(city["admin"], "SELECT plan_id FROM ops.inspection_plans")]
+    assert all(inspection.verify(city["analyst"], p).matches for p in plans)
+    plan = rows(city["admin"], "SELECT plan_id FROM ops.inspection_tasks WHERE selection = 'random'"
+                               " GROUP BY plan_id ORDER BY count(*) DESC LIMIT 1")[0][0]  # fmt: skip
+    drawn, cls = rows(city["admin"], "SELECT uscc, grade_class FROM ops.inspection_tasks WHERE plan_id = %(p)s"
+                                     " AND selection = 'random' LIMIT 1", {"p": plan})[0]  # fmt: skip
+    other = rows(city["admin"], "SELECT uscc FROM ops.inspection_population WHERE plan_id = %(p)s AND"
+                                " grade_class = %(c)s AND uscc NOT IN (SELECT uscc FROM ops.inspection_tasks"
+                                " WHERE plan_id = %(p)s) LIMIT 1", {"p": plan, "c": cls})[0][0]  # fmt: skip
+    with psycopg.connect(city["admin"], autocommit=True) as conn:
+        conn.execute("UPDATE ops.inspection_tasks SET uscc = %s WHERE plan_id = %s AND uscc = %s", (other, plan, drawn))
+        try:
+            problems = inspection.verify(city["analyst"], plan).problems
+            assert problems and drawn in " ".join(problems) and other in " ".join(problems)
+        finally:
+            conn.execute("UPDATE ops.inspection_tasks SET uscc = %s WHERE plan_id = %s AND uscc = %s",
+                         (drawn, plan, other))  # fmt: skip
+        conn.execute("DELETE FROM ops.inspection_population WHERE plan_id = %s AND uscc = %s", (plan, other))
+        try:
+            assert any("population" in p for p in inspection.verify(city["analyst"], plan).problems)
+        finally:
+            conn.execute("INSERT INTO ops.inspection_population VALUES (%s, %s, %s)", (plan, cls, other))
+    record = inspection.audit_record(city["analyst"], plan)
+    assert any("seed" in p for p in inspection.verify_record({**record, "announced_value": "another"}))
+    assert inspection.verify(city["analyst"], plan).matches
+
+
+def test_a_second_round_respects_the_yearly_caps(city):
+    first = {(d, u) for d, u in rows(city["admin"], "SELECT department_code, uscc FROM ops.inspection_tasks")}
+    again = inspection.draw(city["publisher"], city["period"], "second", draw_round="2026-R2",
+                            drawn_on=DRAWN_ON + dt.timedelta(days=90))  # fmt: skip
+    assert sum(r.capped for r in again) > 0
+    second = rows(city["admin"], "SELECT t.department_code, t.uscc, t.grade_class, t.selection"
+                                 " FROM ops.inspection_tasks t JOIN ops.inspection_plans p USING (plan_id)"
+                                 " WHERE p.draw_round = '2026-R2'")  # fmt: skip
+    caps = {(d, c): n for d, c, n in rows(city["admin"], "SELECT department_code, grade_class, max_per_year"
+                                                         " FROM marts.dim_inspection_ratios")}  # fmt: skip
+    for dept, uscc, cls, selection in second:
+        if caps[(dept, cls)] == 1 and selection == "random":
+            assert (dept, uscc) not in first, (dept, uscc, cls)
+    # The same round again keeps its plans.
+    assert {r.status for r in inspection.draw(city["publisher"], city["period"], "second",
+                                              draw_round="2026-R2")} == {"exists"}  # fmt: skip
+    # A new year starts afresh: nobody is capped.
+    fresh = inspection.draw(city["publisher"], city["period"], "third", draw_round="2027-R1",
+                            drawn_on=dt.date(2027, 1, 5))  # fmt: skip
+    assert sum(r.capped for r in fresh) == 0
+    with psycopg.connect(city["admin"], autocommit=True) as conn:
+        conn.execute("DELETE FROM ops.inspection_plans WHERE draw_round IN ('2026-R2', '2027-R1')")
+
+
+def test_lists_and_the_result_form_go_back_through_the_ingest_into_grading(city):
+    out = inspection_lists.write(city["publisher"], city["outbox"], "2026-R1")
+    assert out and all(li.status == "written" for li in out)
+    again = inspection_lists.write(city["publisher"], city["outbox"], "2026-R1")
+    assert {li.status for li in again} == {"unchanged"}
+    li = max(out, key=lambda x: x.tasks)
+    ws = load_workbook(li.list_path).active
+    header = [c.value for c in ws[1]]
+    assert header[:4] == ["任务编号", "抽查事项编码", "抽查事项名称", "统一社会信用代码"] and "检查人员" in header
+    assert ws.print_title_rows == "$1:$1" and ws.freeze_panes == "A2"
+    body = list(ws.iter_rows(min_row=2, values_only=True))
+    assert all(isinstance(r[3], str) and len(r[3]) == 18 for r in body)
+    n_rows = rows(city["admin"], "SELECT count(*) FROM ops.inspection_tasks t JOIN ops.inspection_plans p"
+                                 " USING (plan_id) WHERE p.draw_round = '2026-R1' AND t.department_code = %(d)s",
+                  {"d": li.department_code})[0][0]  # fmt: skip
+    assert len(body) == n_rows
+    # The clerk fills in the form and drops it into the inbox.
+    wb = load_workbook(li.form_path)
+    form = wb.active
+    assert [c.value for c in form[1]] == [h for _, h, *_ in inspection_lists.FORM_COLUMNS]
+    assert form.data_validations.dataValidation, "检查结果 offers the four results"
+    filled = 0
+    for i, row in enumerate(form.iter_rows(min_row=2), start=1):
+        row[4].value = "2026-03-20"
+        row[5].value = inspection_lists.RESULTS[2] if i % 5 == 0 else inspection_lists.RESULTS[0]
+        filled += 1
+    rel = f"departments/{li.department_code}/{li.form_path.name}"
+    (city["inbox"] / rel).parent.mkdir(parents=True, exist_ok=True)
+    wb.save(city["inbox"] / rel)
+    loaded = load_file(libpq_url(url_for("loader", city["url"])), rel, inbox=city["inbox"],
+                       archive_dir=city["archive"])  # fmt: skip
+    assert (loaded.status, loaded.rows_in, loaded.rows_loaded, loaded.rows_rejected) == ("loaded", filled, filled, 0)
+    res = run_dbt(["build", "--quiet", "-s", "+fct_inspection_outcomes", "int_indicator_records"],
+                  base_url=city["url"], capture=True, project=city["project"])  # fmt: skip
+    assert res.returncode == 0, res.stdout[-3000:]
+    back = rows(city["admin"], "SELECT count(*), count(*) FILTER (WHERE result = 'penalised')"
+                               " FROM marts.fct_inspection_outcomes WHERE department_code = %(d)s"
+                               " AND inspection_date = DATE '2026-03-20'", {"d": li.department_code})[0]  # fmt: skip
+    assert back[0] == filled and back[1] == filled // 5
+    # Problems found feed the next grading (indicator inspection_problems); clean results do not.
+    feeds = rows(city["admin"], "SELECT count(*) FROM intermediate.int_indicator_records"
+                                " WHERE indicator_source = 'inspection_problems' AND batch_id = %(b)s",
+                 {"b": loaded.batch_id})  # fmt: skip
+    assert feeds[0][0] == filled // 5
+    city["returned"] = li.department_code
+
+
+def test_results_are_published_at_the_departments_level_and_overdue_ones_listed(city, tmp_path):
+    department = city.get("returned")
+    assert department, "runs after the form test"
+    late = inspection_lists.overdue(city["analyst"], today=dt.date(2026, 6, 1))
+    public = {d for (d,) in rows(city["admin"], "SELECT department_code FROM marts.dim_inspection_settings"
+                                                " WHERE plan_disclosure = 'public'")}  # fmt: skip
+    if department in public:
+        assert late and {o.department_code for o in late} == {department}
+        # 20 working days after Friday 2026-03-20: 2026-04-20 (Qingming, 4-6 April, is off).
+        assert {o.deadline for o in late} == {dt.date(2026, 4, 20)}
+    assert not inspection_lists.overdue(city["analyst"], today=dt.date(2026, 4, 20))
+    assert run_checkpoint(city["publisher"], "marts").success
+    shutil.rmtree(tmp_path / "outbox", ignore_errors=True)
+    publish(city["publisher"], outbox=tmp_path / "outbox", spool=tmp_path / "spool", as_of=dt.date(2026, 3, 25))
+    shown = rows(city["admin"], "SELECT count(*), count(*) FILTER (WHERE result_label IS NOT NULL)"
+                                " FROM publish.public_inspections")[0]  # fmt: skip
+    expected = rows(city["admin"], "SELECT count(*), count(*) FILTER (WHERE result IS NOT NULL) FROM"
+                                   " marts.fct_inspection_outcomes WHERE disclosure_level = 'public'")[0]  # fmt: skip
+    assert shown == expected and shown[0] > 0
+    internal = rows(city["admin"], "SELECT count(*) FROM publish.inspections WHERE disclosure_level = 'internal'")
+    assert internal[0][0] == rows(city["admin"], "SELECT count(*) FROM marts.fct_inspection_outcomes"
+                                                 " WHERE disclosure_level = 'internal'")[0][0] > 0  # fmt: skip
+    columns = {c for (c,) in rows(city["admin"], "SELECT column_name FROM information_schema.columns WHERE"
+                                                 " table_schema = 'publish' AND table_name = 'public_inspections'")}
+    assert "grade_class" not in columns and "result_label" in columns
+    assert not inspection_lists.overdue(city["analyst"], today=dt.date(2026, 6, 1))

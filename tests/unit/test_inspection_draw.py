@@ -1,0 +1,161 @@
+"""The double-random draw on generated populations: repeatable, sized by the ratios, capped,
+overrides kept, inspectors never in conflict, and each subject of a class equally likely."""
+
+from __future__ import annotations
+
+import json
+import random
+import subprocess
+import sys
+from collections import Counter
+from pathlib import Path
+
+import pytest
+from scipy.stats import chisquare
+
+from credit_platform import inspection as I  # noqa: N812
+from credit_platform.inspection import CLASSES, ClassPolicy
+
+POLICY = {"A": ClassPolicy(0.03, 1, 1), "B": ClassPolicy(0.10, 1, 1), "C": ClassPolicy(0.30, 1, 2),
+          "D": ClassPolicy(0.65, 1, 4)}  # fmt: skip
+
+
+def population(n: int, seed: int = 1) -> dict[str, str]:
+    rng = random.Random(seed)
+    weights = {"A": 0.2, "B": 0.5, "C": 0.2, "D": 0.1}
+    return {f"91140681MA{i:07d}X": rng.choices(CLASSES, weights=[weights[c] for c in CLASSES])[0] for i in range(n)}
+
+
+def test_the_same_seed_gives_the_same_list_and_another_seed_another():
+    subjects = population(2_000)
+    one = I.draw_matter("2026-H2-scjgj-M1", "沪深300收盘 3912.45", subjects, POLICY)
+    again = I.draw_matter("2026-H2-scjgj-M1", "沪深300收盘 3912.45", dict(reversed(subjects.items())), POLICY)
+    assert one.drawn == again.drawn  # the input's order does not matter: the population is sorted
+    other = I.draw_matter("2026-H2-scjgj-M1", "沪深300收盘 3912.46", subjects, POLICY)
+    assert other.drawn != one.drawn and other.sizes == one.sizes
+    assert I.draw_matter("2026-H2-scjgj-M2", "沪深300收盘 3912.45", subjects, POLICY).drawn != one.drawn
+
+
+@pytest.mark.parametrize(("n", "ratio", "minimum", "expected"), [
+    (0, 0.05, 1, 0),      # nobody to draw
+    (1, 0.05, 1, 1),      # the minimum
+    (30, 0.05, 1, 2),     # 1.5 rounds up
+    (20, 0.05, 1, 1),     # exactly 1.0: no extra subject from binary rounding
+    (100, 0.07, 1, 7),    # 7.000000000000001 in floating point is 7
+    (10, 0.30, 1, 3),     # 3.0000000000000004 is 3
+    (101, 0.10, 1, 11),   # 10.1 rounds up
+    (3, 0.10, 5, 3),      # a minimum above the population takes everyone
+    (40, 0.65, 1, 26),
+])  # fmt: skip
+def test_sample_sizes_are_the_ratio_rounded_up_at_least_the_minimum(n, ratio, minimum, expected):
+    assert I.sample_size(n, ratio, minimum) == expected
+
+
+def test_class_sizes_follow_the_ratios_and_better_classes_are_drawn_less():
+    subjects = population(5_000)
+    md = I.draw_matter("R-dept-M", "v", subjects, POLICY)
+    counts = Counter(subjects.values())
+    for cls in CLASSES:
+        assert len(md.drawn[cls]) == I.sample_size(counts[cls], POLICY[cls].ratio, 1)
+        assert set(md.drawn[cls]) <= {u for u, c in subjects.items() if c == cls}
+    shares = [len(md.drawn[c]) / counts[c] for c in CLASSES]
+    assert shares == sorted(shares) and len(set(shares)) == 4
+
+
+def test_yearly_caps_leave_out_subjects_already_inspected_often_enough():
+    subjects = population(3_000)
+    # Every subject inspected once this year already: A and B (cap 1) are out, C (cap 2) and D (4) are not.
+    once = dict.fromkeys(subjects, 1)
+    md = I.draw_matter("R2-dept-M", "v", subjects, POLICY, inspected_this_year=once)
+    assert md.drawn["A"] == md.drawn["B"] == [] and md.eligible["A"] == md.eligible["B"] == []
+    assert md.capped["A"] == len(md.population["A"]) and md.capped["C"] == 0
+    assert len(md.drawn["C"]) == md.sizes["C"] > 0
+    # Twice: C is out as well; four times: D too.
+    assert I.draw_matter("R2-dept-M", "v", subjects, POLICY, inspected_this_year=dict.fromkeys(subjects, 2)
+                         ).drawn["C"] == []  # fmt: skip
+    assert I.draw_matter("R2-dept-M", "v", subjects, POLICY, inspected_this_year=dict.fromkeys(subjects, 4)
+                         ).drawn["D"] == []  # fmt: skip
+    # A cap leaves fewer eligible than the size asks: everyone eligible is taken, nobody capped.
+    some = {u: 1 for u, c in list(subjects.items()) if c == "B"}
+    keep = sorted(u for u, c in subjects.items() if c == "B")[:5]
+    for u in keep:
+        some.pop(u)
+    md = I.draw_matter("R3-dept-M", "v", subjects, POLICY, inspected_this_year=some)
+    assert md.drawn["B"] == keep
+
+
+def test_overrides_are_always_drawn_and_count_towards_the_size():
+    subjects = population(1_000)
+    a_subjects = sorted(u for u, c in subjects.items() if c == "A")
+    listed = {a_subjects[0]: "serious_dishonesty", a_subjects[1]: "open_complaint"}
+    capped = {a_subjects[0]: 5, a_subjects[1]: 5}  # overrides ignore the cap
+    md = I.draw_matter("R-dept-M", "v", subjects, POLICY, overrides=listed, inspected_this_year=capped)
+    assert set(listed) <= set(md.drawn["A"])
+    assert len(md.drawn["A"]) == max(md.sizes["A"], 2)
+    assert md.forced["A"] == listed
+
+
+def test_deregistered_subjects_never_reach_the_draw(tmp_path):
+    # The warehouse query leaves them out; the pure draw takes only what it is given.
+    subjects = population(500)
+    gone = set(list(subjects)[:100])
+    md = I.draw_matter("R-dept-M", "v", {u: c for u, c in subjects.items() if u not in gone}, POLICY)
+    assert not gone & set(md.subjects())
+
+
+def test_no_inspector_with_a_conflict_and_two_each_with_an_even_load():
+    subjects = sorted(population(600))
+    rng = random.Random(3)
+    roster = {f"E{i:03d}": set(rng.sample(subjects, 60)) for i in range(9)}
+    roster["E900"] = set(subjects)  # in conflict with everyone: never assigned
+    load: dict[str, int] = {}
+    out = I.assign_inspectors("ab" * 32, subjects, roster, load)
+    for uscc, inspectors in out.items():
+        assert len(set(inspectors)) == 2
+        assert not any(uscc in roster[i] for i in inspectors)
+    assert load["E900"] == 0
+    busy = [n for i, n in load.items() if i != "E900"]
+    assert max(busy) - min(busy) <= 2, load
+    # Random, not a fixed rotation: another seed pairs them differently.
+    assert I.assign_inspectors("cd" * 32, subjects, roster) != out
+    with pytest.raises(I.DrawError, match="at least 2"):
+        I.assign_inspectors("ab" * 32, subjects[:1], {"E1": set(), "E2": {subjects[0]}})
+
+
+def test_each_subject_of_a_class_is_equally_likely_to_be_drawn():
+    """Chi-square over 2,000 draws with fixed announced values: counts per subject are uniform."""
+    members = {f"91140681MA{i:07d}X": "C" for i in range(40)}
+    policy = {**POLICY, "C": ClassPolicy(0.25, 1, 2)}
+    hits: Counter[str] = Counter()
+    draws = 2_000
+    for k in range(draws):
+        hits.update(I.draw_matter("2026-H2-scjgj-M1", f"announced-{k}", members, policy).drawn["C"])
+    observed = [hits[u] for u in sorted(members)]
+    assert sum(observed) == draws * 10
+    p = chisquare(observed).pvalue
+    assert p > 0.001, (p, observed)
+
+
+def test_the_reference_script_recomputes_a_draw_and_refuses_a_changed_one(tmp_path):
+    subjects = population(800)
+    listed = {sorted(subjects)[7]: "serious_dishonesty"}
+    md = I.draw_matter("2026-H2-scjgj-M1", "v1", subjects, POLICY, overrides=listed)
+    record = {"plan_id": "2026-H2-scjgj-M1", "announced_value": "v1", "algorithm_version": I.ALGORITHM_VERSION,
+              "seed_sha256": I.seed_of("2026-H2-scjgj-M1", "v1"), "sample_sizes": md.sizes,
+              "population_sha256": {c: I.population_hash(md.eligible[c]) for c in CLASSES},
+              "population": md.eligible, "overrides": {c: sorted(f) for c, f in md.forced.items()},
+              "drawn": md.drawn}  # fmt: skip
+    assert I.verify_record(record) == []
+    script = Path(I.__file__).with_name("reference") / "verify_draw.py"
+
+    def run(rec: dict) -> subprocess.CompletedProcess:
+        path = tmp_path / "plan.json"
+        path.write_text(json.dumps(rec), encoding="utf-8")
+        return subprocess.run([sys.executable, "-I", str(script), str(path)], capture_output=True, text=True)
+
+    assert run(record).returncode == 0
+    swapped = {**record, "drawn": {**record["drawn"], "C": record["drawn"]["C"][1:] + [md.population["A"][0]]}}
+    fewer = {**record, "population": {**record["population"], "B": record["population"]["B"][1:]}}
+    for changed in (swapped, {**record, "announced_value": "v2"}, fewer):
+        assert I.verify_record(changed)
+        assert run(changed).returncode == 1
