@@ -177,3 +177,45 @@ def run(server_url: str, rows: int = 1_000_000, small: int = 100_000, with_panda
     target = copy["seconds"] / ours["seconds"]
     lines.append(f"Our load runs at {target:.0%} of raw COPY (target: at least 50%).")
     return "\n".join(lines)
+
+
+def draw(subjects: int = 1_000_000, inspectors: int = 40, seed: int = 1) -> str:
+    """The double-random draw of one plan from ``subjects`` graded subjects (shares of the classes
+    as in a city: A 20%, B 50%, C 20%, D 10%; 1% must-inspect; a tenth already inspected once this
+    year), with the default policy, then the population hashes the plan records and two inspectors
+    for every drawn subject from a roster of ``inspectors``. Pure Python, as the platform draws."""
+    import time
+
+    from credit_platform import inspection as I  # noqa: N812
+
+    rng = random.Random(seed)
+    classes = rng.choices(I.CLASSES, weights=[20, 50, 20, 10], k=subjects)
+    population = {f"91140681MA{n:07d}{rng.choice('0123456789ABCDEFGHJKLMNPQRTUWXY')}": c
+                  for n, c in enumerate(classes)}  # fmt: skip
+    keys = list(population)
+    overrides = {u: "serious_dishonesty" for u in rng.sample(keys, subjects // 100)}
+    seen = dict.fromkeys(rng.sample(keys, subjects // 10), 1)
+    policy = {"A": I.ClassPolicy(0.03, 1, 1), "B": I.ClassPolicy(0.10, 1, 1), "C": I.ClassPolicy(0.30, 1, 2),
+              "D": I.ClassPolicy(0.65, 1, 4)}  # fmt: skip
+    roster = {f"E{i:03d}": set(rng.sample(keys, 50)) for i in range(inspectors)}
+    t0 = time.perf_counter()
+    md = I.draw_matter("bench-R1-dept-M01", "bench", population, policy, inspected_this_year=seen,
+                       overrides=overrides)  # fmt: skip
+    t1 = time.perf_counter()
+    hashes = {c: I.population_hash(md.eligible[c]) for c in I.CLASSES}
+    t2 = time.perf_counter()
+    assigned = I.assign_inspectors(I.seed_of("bench-R1-dept", "bench"), md.subjects(), roster)
+    t3 = time.perf_counter()
+    again = I.draw_sizes("bench-R1-dept-M01", "bench", md.eligible, md.sizes,
+                         {c: list(f) for c, f in md.forced.items()})  # fmt: skip
+    t4 = time.perf_counter()
+    assert again == md.drawn and len(hashes) == 4
+    by_class = ", ".join(f"{c} {len(md.population[c]):,} -> {len(md.drawn[c]):,}" for c in I.CLASSES)
+    return "\n".join([
+        f"Drawing one plan from {subjects:,} graded subjects ({by_class}; {sum(md.capped.values()):,} at their"
+        f" yearly cap, {len(overrides):,} must-inspect):",
+        f"  draw (sizes, caps, overrides, sample)  {t1 - t0:6.2f} s",
+        f"  population hashes (SHA-256 per class)  {t2 - t1:6.2f} s",
+        f"  inspectors for {len(assigned):,} subjects ({inspectors} on the roster)  {t3 - t2:6.2f} s",
+        f"  recomputing the draw (verify-draw)     {t4 - t3:6.2f} s",
+    ])  # fmt: skip

@@ -310,9 +310,13 @@ def cmd_bench(args: argparse.Namespace) -> int:
     from credit_platform import bench
     from credit_platform.warehouse.roles import admin_url
 
+    if args.draw_only:
+        print(bench.draw(args.draw_subjects))
+        return 0
     setup_warehouse()
     print(bench.run(admin_url(), rows=args.rows, small=args.small, with_pandas=not args.no_pandas,
                     rounds=args.rounds))
+    print(bench.draw(args.draw_subjects))
     return 0
 
 
@@ -584,6 +588,8 @@ def build_parser() -> argparse.ArgumentParser:
     b.add_argument("--small", type=int, default=100_000, help="the smaller file for the memory comparison")
     b.add_argument("--no-pandas", action="store_true", help="skip the (slow) pandas measurement")
     b.add_argument("--rounds", type=int, default=3, help="rounds of raw COPY and our load; the best of each counts")
+    b.add_argument("--draw-subjects", type=int, default=1_000_000, help="subjects of the inspection draw benchmark")
+    b.add_argument("--draw-only", action="store_true", help="only the inspection draw benchmark (no warehouse)")
     b.set_defaults(func=cmd_bench)
     dc = sub.add_parser("docs", help="build the dbt docs site and serve it on 127.0.0.1 (make docs)")
     dc.add_argument("--port", type=int, help="port to serve on (default: $CREDIT_DOCS_PORT or 8081)")

@@ -36,3 +36,4 @@ GRANT SELECT, INSERT, DELETE ON ops.inspection_population TO credit_publisher;
 GRANT SELECT ON ops.inspection_population TO credit_transformer, credit_analyst;
 
 COMMENT ON COLUMN ops.publications.dataset IS '数据集: grades 信用评价结果 / penalties 行政处罚 / licences 行政许可 / commendations 表彰奖励 / inspections 双随机抽查计划与结果; for a department: grades, inspection_list 抽查任务清单, inspection_form 抽查结果反馈表';
+COMMENT ON TABLE ops.inspection_plans IS '双随机抽查计划: one row per round, department and inspection matter (credit-draw-2; per department and period for credit-draw-1); the seed is SHA-256 of plan id and announced value';
