@@ -179,8 +179,8 @@ def summary(base_url: str) -> str:
                 GROUP BY p.draw_round, p.department_code ORDER BY p.department_code"""
         ).fetchall()
         for rnd, dept, n_plans, a, b, c, d, forced, joint, population in plans:
-            lines.append(f"  {rnd} {dept:6} {n_plans:>2} matters, drew A:{a} B:{b} C:{c} D:{d}"
-                         f" ({forced} must-inspect, {joint} joint) from {population} eligible")
+            lines.append(f"  {rnd} {dept:6} {n_plans:>2} matters, {a + b + c + d:>5} subjects drawn (A:{a} B:{b} C:{c}"
+                         f" D:{d}; {forced} must-inspect, {joint} joint) of {population} eligible over the matters")
         if not plans:
             lines.append("  none")
     return "\n".join(lines)
