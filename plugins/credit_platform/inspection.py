@@ -388,8 +388,12 @@ def _draw_department(conn, inputs: dict, dept: str, matters: list[tuple[str, str
         "SELECT i, count(*)::int FROM ops.inspection_tasks t JOIN ops.inspection_plans p USING (plan_id),"
         " unnest(t.inspector_ids) AS i WHERE p.draw_round = %s AND t.department_code = %s GROUP BY i",
         (draw_round, dept)).fetchall())  # fmt: skip
-    inspectors = assign_inspectors(seed_of(f"{draw_round}-{dept}", announced), subjects,
-                                   inputs["rosters"].get(dept, {}), load) if subjects else {}  # fmt: skip
+    try:
+        inspectors = assign_inspectors(seed_of(f"{draw_round}-{dept}", announced), subjects,
+                                       inputs["rosters"].get(dept, {}), load) if subjects else {}  # fmt: skip
+    except DrawError as exc:
+        raise DrawError(f"{dept} (roster: its inspectors* file): {exc}; nothing of round {draw_round} was drawn"
+                        f" for {dept}") from exc  # fmt: skip
     with conn.transaction():
         for plan_id, matter, industry, md in plans:
             conn.execute(
