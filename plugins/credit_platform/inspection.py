@@ -344,7 +344,9 @@ def _inspected_this_year(conn, dept: str, year: int, draw_round: str) -> dict[st
 def draw(url: str, period: str, announced_value: str, *, draw_round: str | None = None,
          drawn_on: dt.date | None = None) -> list[PlanResult]:  # fmt: skip
     """Draw every department's plans for the round (default: the period) from the grades of
-    ``period``, as the publisher at ``url``; plans already drawn in the round are kept."""
+    ``period``, as the publisher at ``url``; plans already drawn in the round are kept. Each
+    department draws in a transaction of its own; one that cannot (too few inspectors without a
+    conflict, no policy) is named in the ``DrawError`` raised after the others have drawn."""
     draw_round = draw_round or period
     drawn_on = drawn_on or dt.date.today()
     if not announced_value:
@@ -355,9 +357,17 @@ def draw(url: str, period: str, announced_value: str, *, draw_round: str | None 
         by_department: dict[str, list[tuple[str, str]]] = defaultdict(list)
         for dept, matter, industry in inputs["matters"]:
             by_department[dept].append((matter, industry))
+        failures = []
         for dept in sorted(by_department):
-            results += _draw_department(conn, inputs, dept, by_department[dept], period, draw_round, drawn_on,
-                                        announced_value)  # fmt: skip
+            try:
+                results += _draw_department(conn, inputs, dept, by_department[dept], period, draw_round, drawn_on,
+                                            announced_value)  # fmt: skip
+            except DrawError as exc:  # the other departments still draw
+                failures.append(str(exc))
+    if failures:
+        drawn = sum(r.status == "drawn" for r in results)
+        raise DrawError(f"{len(failures)} department(s) not drawn ({drawn} plan(s) of the others were): "
+                        + "; ".join(failures))  # fmt: skip
     return results
 
 

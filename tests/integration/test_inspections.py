@@ -159,6 +159,29 @@ def test_a_second_round_respects_the_yearly_caps(city):
         conn.execute("DELETE FROM ops.inspection_plans WHERE draw_round IN ('2026-R2', '2027-R1')")
 
 
+def test_a_department_short_of_inspectors_is_named_and_the_others_still_draw(city):
+    dept = rows(city["admin"], "SELECT department_code FROM ops.inspection_tasks GROUP BY 1"
+                               " ORDER BY count(*) DESC LIMIT 1")[0][0]  # fmt: skip
+    with psycopg.connect(city["admin"]) as conn:
+        conn.execute("CREATE TEMPORARY TABLE saved AS SELECT * FROM marts.dim_inspectors WHERE department_code = %s",
+                     (dept,))  # fmt: skip
+        conn.execute("DELETE FROM marts.dim_inspectors WHERE department_code = %s"
+                     " AND inspector_id <> (SELECT min(inspector_id) FROM saved)", (dept,))  # fmt: skip
+        conn.commit()
+        try:
+            with pytest.raises(inspection.DrawError, match="1 department") as err:
+                inspection.draw(city["publisher"], city["period"], "short", draw_round="2026-R9", drawn_on=DRAWN_ON)
+            assert f"{dept} (roster: its inspectors* file)" in str(err.value) and "at least 2" in str(err.value)
+            drawn = {d for (d,) in rows(city["admin"], "SELECT DISTINCT department_code FROM ops.inspection_plans"
+                                                       " WHERE draw_round = '2026-R9'")}  # fmt: skip
+            assert dept not in drawn and len(drawn) >= 5
+        finally:
+            conn.execute("DELETE FROM marts.dim_inspectors WHERE department_code = %s", (dept,))
+            conn.execute("INSERT INTO marts.dim_inspectors SELECT * FROM saved")
+            conn.execute("DELETE FROM ops.inspection_plans WHERE draw_round = '2026-R9'")
+            conn.commit()
+
+
 def test_lists_and_the_result_form_go_back_through_the_ingest_into_grading(city):
     out = inspection_lists.write(city["publisher"], city["outbox"], "2026-R1")
     assert out and all(li.status == "written" for li in out)
