@@ -183,4 +183,11 @@ def summary(base_url: str) -> str:
                          f" D:{d}; {forced} must-inspect, {joint} joint) of {population} eligible over the matters")
         if not plans:
             lines.append("  none")
+        returned = conn.execute("SELECT count(*) FILTER (WHERE inspection_date IS NOT NULL), count(*)"
+                                " FROM marts.fct_inspection_outcomes").fetchone()  # fmt: skip
+    from credit_platform.inspection_lists import overdue
+
+    late = overdue(libpq_url(url_for("analyst", base_url)))
+    lines.append(f"  results returned for {returned[0]} of {returned[1]} tasks; {len(late)} past their publication"
+                 " deadline (credit-platform overdue-results)")  # fmt: skip
     return "\n".join(lines)
