@@ -182,8 +182,9 @@ def run(server_url: str, rows: int = 1_000_000, small: int = 100_000, with_panda
 def draw(subjects: int = 1_000_000, inspectors: int = 40, seed: int = 1) -> str:
     """The double-random draw of one plan from ``subjects`` graded subjects (shares of the classes
     as in a city: A 20%, B 50%, C 20%, D 10%; 1% must-inspect; a tenth already inspected once this
-    year), with the default policy, then the population hashes the plan records and two inspectors
-    for every drawn subject from a roster of ``inspectors``. Pure Python, as the platform draws."""
+    year), with the default policy of seed ``inspection_ratios``, then the population hashes the plan
+    records and two inspectors for every drawn subject from a roster of ``inspectors``. Pure Python,
+    as the platform draws."""
     import time
 
     from credit_platform import inspection as I  # noqa: N812
@@ -195,8 +196,10 @@ def draw(subjects: int = 1_000_000, inspectors: int = 40, seed: int = 1) -> str:
     keys = list(population)
     overrides = {u: "serious_dishonesty" for u in rng.sample(keys, subjects // 100)}
     seen = dict.fromkeys(rng.sample(keys, subjects // 10), 1)
-    policy = {"A": I.ClassPolicy(0.03, 1, 1), "B": I.ClassPolicy(0.10, 1, 1), "C": I.ClassPolicy(0.30, 1, 2),
-              "D": I.ClassPolicy(0.65, 1, 4)}  # fmt: skip
+    with open(paths().dbt_project / "seeds" / "inspection_ratios.csv", encoding="utf-8", newline="") as fh:
+        policy = {r["grade_class"]: I.ClassPolicy(float(r["sampling_ratio"]), int(r["min_count"]),
+                                                  int(r["max_per_year"]))
+                  for r in csv.DictReader(fh) if r["department_code"] == "*"}  # the defaults  # fmt: skip
     roster = {f"E{i:03d}": set(rng.sample(keys, 50)) for i in range(inspectors)}
     t0 = time.perf_counter()
     md = I.draw_matter("bench-R1-dept-M01", "bench", population, policy, inspected_this_year=seen,
