@@ -163,7 +163,7 @@ def summary(base_url: str) -> str:
                            ORDER BY created_at DESC LIMIT 1),
                     joint AS (SELECT task_id FROM ops.inspection_tasks GROUP BY task_id
                               HAVING count(DISTINCT department_code) > 1)
-               SELECT p.draw_round, p.department_code, count(DISTINCT p.plan_id),
+               SELECT p.draw_round, p.department_code, count(DISTINCT p.plan_id), count(DISTINCT t.uscc),
                       count(DISTINCT t.uscc) FILTER (WHERE t.grade_class = 'A'),
                       count(DISTINCT t.uscc) FILTER (WHERE t.grade_class = 'B'),
                       count(DISTINCT t.uscc) FILTER (WHERE t.grade_class = 'C'),
@@ -178,8 +178,8 @@ def summary(base_url: str) -> str:
                 WHERE p.draw_round = (SELECT draw_round FROM r)
                 GROUP BY p.draw_round, p.department_code ORDER BY p.department_code"""
         ).fetchall()
-        for rnd, dept, n_plans, a, b, c, d, forced, joint, population in plans:
-            lines.append(f"  {rnd} {dept:6} {n_plans:>2} matters, {a + b + c + d:>5} subjects drawn (A:{a} B:{b} C:{c}"
+        for rnd, dept, n_plans, drawn, a, b, c, d, forced, joint, population in plans:
+            lines.append(f"  {rnd} {dept:6} {n_plans:>2} matters, {drawn:>5} subjects drawn (A:{a} B:{b} C:{c}"
                          f" D:{d}; {forced} must-inspect, {joint} joint) of {population} eligible over the matters")
         if not plans:
             lines.append("  none")

@@ -26,7 +26,6 @@ import psycopg
 
 from credit_platform.publish import workbooks
 
-RESULTS = ["未发现问题", "发现问题已责令改正", "发现问题已依法处罚", "通过登记的住所无法联系"]
 REASONS = {"serious_dishonesty": "必检: 严重失信主体名单", "open_complaint": "必检: 投诉举报办理中"}
 # (key, header, width, kind)
 LIST_COLUMNS = [
@@ -42,17 +41,22 @@ LIST_COLUMNS = [
     ("joint", "联合检查部门", 30, "wrap"),
     ("drawn_on", "抽取日期", 12, "text"),
 ]
-# The inspection_result source's first headers, in its order (sources.yml).
-FORM_COLUMNS = [
-    ("task_id", "任务编号", 18, "text"),
-    ("uscc", "统一社会信用代码", 22, "text"),
-    ("subject_name", "主体名称", 30, "text"),
-    ("matter_code", "事项编码", 14, "text"),
-    ("inspection_date", "检查日期", 12, "text"),
-    ("result", "检查结果", 24, "text"),
-    ("inspectors", "检查人员", 26, "text"),
-    ("remarks", "备注", 30, "wrap"),
-]
+
+
+def _form_columns() -> tuple[list[tuple], list[str]]:
+    """The result form's columns, headed as the ``inspection_result`` source first spells them
+    (sources.yml), so the ingest reads the filled form; and the results that source accepts."""
+    from credit_platform.ingest.config import sources
+
+    source = sources()["inspection_result"]
+    layout = {"task_id": (18, "text"), "uscc": (22, "text"), "subject_name": (30, "text"),
+              "matter_code": (14, "text"), "inspection_date": (12, "text"), "result": (24, "text"),
+              "inspectors": (26, "text"), "remarks": (30, "wrap")}  # fmt: skip
+    columns = [(c.name, c.headers[0], *layout.get(c.name, (16, "text"))) for c in source.columns]
+    return columns, list(next(c.values for c in source.columns if c.name == "result"))
+
+
+FORM_COLUMNS, RESULTS = _form_columns()
 
 _TASKS = """
 WITH joint AS (
@@ -121,7 +125,9 @@ def _department(conn, outbox: Path, dept: str, draw_round: str, rows: list[tuple
     for task_id, matter, matter_name, uscc, name, industry, cls, selection, reason, inspectors, joint, drawn in rows:
         how = REASONS.get(reason, reason) if selection == "override" else "随机抽取"
         listed.append((task_id, matter, matter_name, uscc, name, industry, cls, how, inspectors, joint, drawn))
-        form.append((task_id, uscc, name, matter, "", "", inspectors, ""))
+        known = {"task_id": task_id, "uscc": uscc, "subject_name": name, "matter_code": matter,
+                 "inspectors": inspectors}  # fmt: skip
+        form.append(tuple(known.get(c, "") for c, *_ in FORM_COLUMNS))
     tag = f"{draw_round}_{dept}"
     a = workbooks.deliver(conn, outbox, dept, "inspection_list", draw_round, f"inspection_list_{tag}.xlsx", listed,
                           lambda r: workbooks.render(r, title=f"{draw_round} 双随机抽查任务清单", columns=LIST_COLUMNS,
