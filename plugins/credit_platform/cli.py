@@ -1,7 +1,7 @@
 """The ``credit-platform`` command line.
 
     credit-platform warehouse start      start the embedded server if needed, apply migrations
-    credit-platform warehouse url        print the administrator URL (--role for a component's)
+    credit-platform warehouse url        print the administrator URL, password included (--role for a component's)
     credit-platform warehouse psql       open psql (--role to connect as a component)
     credit-platform warehouse migrate    apply pending migrations (--status to list them only)
     credit-platform warehouse status     say where the warehouse is and whether it is current
@@ -69,6 +69,20 @@ def setup_warehouse() -> str:
     return url
 
 
+def _psql_connection(url: str) -> tuple[str, dict[str, str]]:
+    """The URL without its password, and an environment that carries it (PGPASSWORD): a command
+    line is visible to every user of the machine (``ps``), a process's environment only to its owner."""
+    from sqlalchemy.engine import make_url
+
+    from credit_platform.warehouse.roles import libpq_url
+
+    u = make_url(url)
+    env = dict(os.environ)
+    if u.password:
+        env["PGPASSWORD"] = u.password
+    return libpq_url(u.set(password=None)), env
+
+
 def cmd_warehouse(args: argparse.Namespace) -> int:
     from credit_platform.warehouse import access, embedded, migrate
     from credit_platform.warehouse.roles import admin_url, libpq_url, url_for
@@ -88,9 +102,9 @@ def cmd_warehouse(args: argparse.Namespace) -> int:
         return 0
     if args.action == "psql":
         base = admin_url()
-        url = libpq_url(url_for(args.role, base) if args.role else base)
+        url, env = _psql_connection(url_for(args.role, base) if args.role else base)
         psql = embedded.psql_path()
-        os.execv(psql, [psql, url, *args.rest])
+        os.execve(psql, [psql, url, *args.rest], env)
     if args.action == "migrate":
         url = admin_url()
         if args.status:
@@ -531,7 +545,7 @@ def build_parser() -> argparse.ArgumentParser:
     wsub.add_parser("start", help="start the embedded server if needed and apply migrations")
     wsub.add_parser("stop", help="stop the embedded server")
     wsub.add_parser("status", help="where the warehouse is and whether migrations are current")
-    u = wsub.add_parser("url", help="print a connection URL")
+    u = wsub.add_parser("url", help="print a connection URL (with its password: keep it private)")
     u.add_argument("--role", choices=sorted(ROLES), help="a component's URL instead of the administrator's")
     q = wsub.add_parser("psql", help="open psql on the warehouse")
     q.add_argument("--role", choices=sorted(ROLES))

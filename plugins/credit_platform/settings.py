@@ -45,6 +45,11 @@ class Paths:
         return self.local / "pgdata"
 
     @property
+    def warehouse_passfile(self) -> Path:
+        """The embedded warehouse's passwords (a libpq password file, mode 0600); never committed."""
+        return self.local / "warehouse.pgpass"
+
+    @property
     def run(self) -> Path:
         """Pid files and process logs of the services that ``credit-platform`` starts."""
         return self.local / "run"

@@ -4,14 +4,18 @@ from __future__ import annotations
 
 import os
 import socket
+import stat
 import subprocess
 import sys
 from pathlib import Path
 
 import psycopg
 import pytest
+from sqlalchemy.engine import make_url
 
-from credit_platform.warehouse import migrate
+from credit_platform.settings import paths
+from credit_platform.warehouse import embedded, migrate
+from credit_platform.warehouse.roles import ROLES, libpq_url, url_for
 
 pytestmark = pytest.mark.integration
 
@@ -24,11 +28,54 @@ def _cp(args: list[str], **env: str) -> subprocess.CompletedProcess:
     return subprocess.run([CP, *args], env={**os.environ, **env}, capture_output=True, text=True, timeout=300)
 
 
+NO_PASSFILE = str(Path(__file__).with_name("no-such-passfile"))  # libpq reads no password file
+EXTERNAL = bool(os.environ.get("WAREHOUSE_URL", "").strip())
+
+
+def _without_password(url: str) -> str:
+    return libpq_url(make_url(url)._replace(password=None))
+
+
+def _refused(url: str) -> None:
+    """A login with this URL fails for want of the right password (libpq's password file is not read)."""
+    with pytest.raises(psycopg.OperationalError, match="password"):
+        psycopg.connect(url, connect_timeout=5, passfile=NO_PASSFILE).close()
+
+
+def _mode(path: Path) -> int:
+    return stat.S_IMODE(path.stat().st_mode)
+
+
 def test_url_commands_print_only_the_url(warehouse):
     res = _cp(["warehouse", "url"], WAREHOUSE_URL=warehouse)
     assert res.returncode == 0 and res.stdout == warehouse + "\n"
     res = _cp(["warehouse", "url", "--role", "analyst"], WAREHOUSE_URL=warehouse)
-    assert res.stdout.startswith("postgresql://credit_analyst@") and res.stdout.strip().endswith(warehouse[-20:])
+    assert make_url(res.stdout.strip()).username == "credit_analyst"
+    assert res.stdout.strip().endswith(warehouse[-20:])
+
+
+@pytest.mark.skipif(EXTERNAL, reason="WAREHOUSE_URL names a server of its own: its authentication is not ours")
+def test_the_embedded_server_asks_every_role_for_its_password(warehouse, monkeypatch):
+    """No login without the password kept in .local/warehouse.pgpass (0600): not the superuser's,
+    not a component's; a wrong one is refused too. Every URL the platform builds carries it."""
+    monkeypatch.delenv("PGPASSWORD", raising=False)
+    store = paths().local / "warehouse.pgpass"
+    assert _mode(store) == 0o600
+    urls = {"postgres": libpq_url(warehouse)} | {c: libpq_url(url_for(c, warehouse)) for c in ROLES}
+    for who, url in urls.items():
+        password = make_url(url).password
+        assert password, f"{who}: the URL carries no password"
+        if who == "airflow":  # it may connect only to Airflow's own database
+            url = libpq_url(make_url(url).set(database="postgres"))
+        with psycopg.connect(url, connect_timeout=5, passfile=NO_PASSFILE) as conn:
+            conn.execute("SELECT 1")
+        _refused(_without_password(url))
+        _refused(libpq_url(make_url(url).set(password="x" + password)))
+        # the file is a libpq password file: PGPASSFILE pointing at it is enough
+        psycopg.connect(_without_password(url), connect_timeout=5, passfile=str(store)).close()
+    hba = (paths().pgdata / "pg_hba.conf").read_text()
+    methods = {line.split()[-1] for line in hba.splitlines() if line.strip() and not line.startswith("#")}
+    assert methods == {"scram-sha-256"}
 
 
 def test_status_migrate_and_check_on_a_current_warehouse(warehouse):
@@ -69,7 +116,10 @@ def test_embedded_server_first_start_taken_port_restart_and_stop(tmp_path):
             assert start.returncode == 0, start.stderr
             assert f"{N} migration(s) applied" in start.stderr and "created Airflow's database" in start.stderr
             url = _cp(["warehouse", "url"], **env).stdout.strip()
-            assert url.startswith("postgresql://postgres@127.0.0.1:") and f":{taken}/" not in url
+            assert url.startswith("postgresql://postgres:") and f":{taken}/" not in url
+            assert make_url(url).password not in start.stderr
+            assert _mode(tmp_path / "local" / "warehouse.pgpass") == 0o600
+            _refused(_without_password(url))
             with psycopg.connect(url, autocommit=True) as conn:
                 conn.execute("CREATE TABLE raw.kept (i int)")
 
@@ -86,3 +136,68 @@ def test_embedded_server_first_start_taken_port_restart_and_stop(tmp_path):
         finally:
             stop = _cp(["stop"], **env)
     assert stop.returncode == 0 and "warehouse: stopped" in stop.stderr
+
+
+@pytest.fixture
+def own_local(project_root):
+    """A local folder for a server of its own, under the checkout's .local: pytest's shared temporary
+    root is reset to 0700 whenever another pytest starts, which shuts the server's system user out."""
+    import shutil
+    import tempfile
+
+    (project_root / ".local").mkdir(exist_ok=True)
+    folder = Path(tempfile.mkdtemp(prefix="test-local-", dir=project_root / ".local"))
+    os.chmod(folder, 0o755)
+    yield folder / "local"
+    shutil.rmtree(folder, ignore_errors=True)
+
+
+def _trust_data_folder(pgdata: Path, port: int) -> None:
+    """A data folder as the embedded server made it before it asked for passwords (initdb --auth=trust)."""
+    pgdata.mkdir(parents=True)
+    os.chmod(pgdata, 0o700)
+    embedded._prepare_root(pgdata)
+    res = embedded._pg("initdb", "-D", str(pgdata), "-U", "postgres", "--auth=trust", "--encoding=UTF8",
+                       "--no-locale", timeout=180)  # fmt: skip
+    assert res.returncode == 0, res.stderr
+    with open(pgdata / "postgresql.conf", "a", encoding="utf-8") as fh:
+        fh.write(f"listen_addresses = '127.0.0.1'\nunix_socket_directories = ''\nport = {port}\n")
+    embedded._prepare_root(pgdata)
+    res = embedded._pg("pg_ctl", "-D", str(pgdata), "-l", str(pgdata / "server.log"), "-w", "start", timeout=90)
+    assert res.returncode == 0, res.stdout + res.stderr
+
+
+def test_a_data_folder_made_with_trust_is_upgraded_to_passwords(own_local, monkeypatch):
+    """A developer's running server from before (trust): the next start sets passwords, rewrites
+    pg_hba.conf to scram-sha-256 and reloads, says so in the log, and keeps the data."""
+    monkeypatch.delenv("PGPASSWORD", raising=False)
+    local = own_local
+    port = embedded._free_port()
+    env = {"CREDIT_LOCAL_DIR": str(local), "WAREHOUSE_URL": ""}
+    _trust_data_folder(local / "pgdata", port)
+    old = f"postgresql://postgres@127.0.0.1:{port}/postgres"
+    try:
+        with psycopg.connect(old, autocommit=True) as conn:
+            conn.execute("CREATE DATABASE credit")
+        with psycopg.connect(f"postgresql://postgres@127.0.0.1:{port}/credit") as conn:
+            conn.execute("CREATE TABLE kept (i int)")
+
+        start = _cp(["warehouse", "start"], **env)
+        assert start.returncode == 0, start.stderr
+        assert "scram-sha-256" in start.stderr and "trust" in start.stderr
+        _refused(old)
+        url = _cp(["warehouse", "url"], **env).stdout.strip()
+        assert make_url(url).port == port and make_url(url).password not in start.stderr
+        with psycopg.connect(url, passfile=NO_PASSFILE) as conn:
+            assert conn.execute("SELECT to_regclass('public.kept') IS NOT NULL").fetchone()[0]
+        loader = _cp(["warehouse", "url", "--role", "loader"], **env).stdout.strip()
+        psycopg.connect(loader, passfile=NO_PASSFILE).close()
+        _refused(_without_password(loader))
+        assert _mode(local / "warehouse.pgpass") == 0o600
+        assert "trust" not in "".join(
+            line for line in (local / "pgdata" / "pg_hba.conf").read_text().splitlines() if not line.startswith("#")
+        )
+        again = _cp(["warehouse", "start"], **env)
+        assert again.returncode == 0 and "trust" not in again.stderr
+    finally:
+        _cp(["stop"], **env)

@@ -62,3 +62,28 @@ def test_access_design_names_only_known_components_and_schemas():
         "analyst": set(),
         "public_reader": set(),
     }
+
+
+def _passfile(tmp_path, monkeypatch, port: int) -> None:
+    local = tmp_path / "local"
+    local.mkdir()
+    (local / "warehouse.pgpass").write_text(
+        f"127.0.0.1:{port}:*:postgres:superpw\n127.0.0.1:{port}:*:credit_loader:loaderpw\n", encoding="utf-8"
+    )
+    monkeypatch.setenv("CREDIT_LOCAL_DIR", str(local))
+    monkeypatch.delenv("CREDIT_LOADER_PASSWORD", raising=False)
+
+
+def test_a_role_on_the_embedded_server_gets_its_password_from_the_local_password_file(tmp_path, monkeypatch):
+    _passfile(tmp_path, monkeypatch, 54999)
+    base = "postgresql://postgres:superpw@127.0.0.1:54999/credit_test_x"
+    assert url_for("loader", base) == "postgresql://credit_loader:loaderpw@127.0.0.1:54999/credit_test_x"
+    monkeypatch.setenv("CREDIT_LOADER_PASSWORD", "fromenv")
+    assert url_for("loader", base).startswith("postgresql://credit_loader:fromenv@")
+
+
+def test_another_server_on_the_same_machine_gets_no_password_from_that_file(tmp_path, monkeypatch):
+    _passfile(tmp_path, monkeypatch, 54999)
+    assert url_for("loader", "postgresql://postgres@127.0.0.1:5432/credit") == (
+        "postgresql://credit_loader@127.0.0.1:5432/credit"
+    )

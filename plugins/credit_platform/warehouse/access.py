@@ -13,6 +13,7 @@ import psycopg
 from psycopg import sql
 
 from credit_platform.settings import DEFAULT_AIRFLOW_DB
+from credit_platform.warehouse import embedded
 from credit_platform.warehouse.roles import (
     AUTHORISED_GROUP,
     ROLES,
@@ -77,9 +78,12 @@ def set_passwords(admin_url: str) -> list[str]:
 def add_recipient(admin_url: str, slug: str, password: str | None = None) -> str:
     """Create the login role of an authorised recipient (e.g. a bank under 信易贷) in the group.
 
-    The recipient then reads exactly the views granted to ``credit_authorised``.
+    The recipient then reads exactly the views granted to ``credit_authorised``. On the embedded
+    server, where every login needs a password, one is generated when none is given and kept in
+    ``.local/warehouse.pgpass`` with the others.
     """
     name = recipient_role_name(slug)
+    password = password or embedded.remember_login(admin_url, name)
     with _connect(admin_url) as conn:
         if conn.execute("SELECT 1 FROM pg_roles WHERE rolname = %s", (name,)).fetchone() is None:
             conn.execute(sql.SQL("CREATE ROLE {} LOGIN").format(sql.Identifier(name)))
@@ -119,6 +123,7 @@ def remove_recipient(admin_url: str, slug: str) -> str:
         if conn.execute("SELECT to_regclass('ops.recipient_authorisations')").fetchone()[0]:
             conn.execute("DELETE FROM ops.recipient_authorisations WHERE recipient_role = %s", (name,))
         conn.execute(sql.SQL("DROP ROLE IF EXISTS {}").format(sql.Identifier(name)))
+    embedded.forget_login(admin_url, name)
     return name
 
 

@@ -1,8 +1,10 @@
 """The database roles every component connects as, and the connection URL for each.
 
 ``WAREHOUSE_URL`` names the administrator (the owner who runs migrations). Each component
-connects as its own role on the same server and database; its password, where the server asks
-for one, comes from ``CREDIT_<COMPONENT>_PASSWORD`` (never from the repository).
+connects as its own role on the same server and database; its password comes from
+``CREDIT_<COMPONENT>_PASSWORD`` where that is set (never from the repository), otherwise, on the
+embedded server, from the password file the server generated (``.local/warehouse.pgpass``). Every
+URL built here therefore carries the password its server asks for.
 """
 
 from __future__ import annotations
@@ -83,8 +85,13 @@ def url_for(component: str, base_url: str | None = None, *, database: str | None
 
 
 def with_user(url: URL | str, username: str, password: str | None = None) -> URL:
-    """The same server and database as another user (the other user's password is dropped)."""
+    """The same server and database as another user (the other user's password is dropped).
+
+    Without ``password``, the embedded server's password file supplies the user's, if it names
+    that server (host and port) and user; any other server gets none, as before."""
     u = make_url(url) if isinstance(url, str) else url
+    if password is None:
+        password = stored_password(u.host, u.port, username)
     return URL.create(
         drivername=u.drivername,
         username=username,
@@ -94,6 +101,14 @@ def with_user(url: URL | str, username: str, password: str | None = None) -> URL
         database=u.database,
         query=u.query,
     )
+
+
+def stored_password(host: str | None, port: int | None, username: str) -> str | None:
+    """The password the embedded server's password file keeps for this user on this server, if any."""
+    from credit_platform.settings import paths
+    from credit_platform.warehouse import passfile
+
+    return passfile.lookup(paths().warehouse_passfile, host, port, username)
 
 
 def render(url: URL | str, *, driver: str | None = None) -> str:
