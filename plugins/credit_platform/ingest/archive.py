@@ -4,6 +4,10 @@ A file is hashed and archived from the same bytes the loader reads, so the archi
 what was loaded. On the fast path (a CSV copied straight into PostgreSQL) this happens while the
 bytes stream to the server, in the time the server spends parsing them; otherwise the file is
 read once more for it.
+
+Originals may hold ID numbers: the archive folder is its owner's only (0700) and every file in it,
+the ledger too, is created 0600. An archive made before with looser modes is closed the next time
+something is written to it.
 """
 
 from __future__ import annotations
@@ -15,6 +19,27 @@ import uuid
 from pathlib import Path
 
 CHUNK = 1 << 20
+FOLDER_MODE = 0o700
+FILE_MODE = 0o600
+
+
+def _private_folder(folder: Path) -> None:
+    """Create the archive folder 0700; one found looser (made before) is closed with its files."""
+    folder.mkdir(mode=FOLDER_MODE, parents=True, exist_ok=True)
+    if folder.stat().st_mode & 0o777 == FOLDER_MODE:
+        return
+    os.chmod(folder, FOLDER_MODE)
+    for entry in folder.iterdir():
+        if entry.is_file() and not entry.is_symlink():
+            os.chmod(entry, FILE_MODE)
+
+
+def _create_private(path: Path, *, append: bool = False):
+    """Open a file for writing, created 0600 whatever the umask (an existing one is set to 0600 too)."""
+    flags = os.O_WRONLY | os.O_CREAT | (os.O_APPEND if append else os.O_TRUNC)
+    fd = os.open(path, flags, FILE_MODE)
+    os.fchmod(fd, FILE_MODE)
+    return os.fdopen(fd, "ab" if append else "wb")
 
 
 def sha256_of(path: Path) -> str:
@@ -27,11 +52,12 @@ def sha256_of(path: Path) -> str:
 
 def archive(path: Path, digest: str, archive_dir: Path) -> Path:
     """Copy the file to the archive under its digest (once; an archived file is never rewritten)."""
-    archive_dir.mkdir(parents=True, exist_ok=True)
+    _private_folder(archive_dir)
     target = archive_dir / digest
     if not target.exists():
         tmp = archive_dir / f".{digest}.{uuid.uuid4().hex}.part"
-        shutil.copyfile(path, tmp)
+        with open(path, "rb") as src, _create_private(tmp) as dst:
+            shutil.copyfileobj(src, dst, CHUNK)
         tmp.replace(target)
     return target
 
@@ -40,7 +66,7 @@ class ArchivingTap:
     """Fed every byte of a file in order: hashes it and writes it to a part file in the archive."""
 
     def __init__(self, archive_dir: Path):
-        archive_dir.mkdir(parents=True, exist_ok=True)
+        _private_folder(archive_dir)
         self.archive_dir = archive_dir
         self._hash = hashlib.sha256()
         self._part = archive_dir / f".incoming.{uuid.uuid4().hex}.part"
@@ -48,7 +74,7 @@ class ArchivingTap:
 
     def feed(self, chunk: bytes) -> None:
         if self._out is None:
-            self._out = open(self._part, "wb")  # noqa: SIM115 - closed by finish() or discard()
+            self._out = _create_private(self._part)
         self._hash.update(chunk)
         self._out.write(chunk)
 
@@ -56,7 +82,7 @@ class ArchivingTap:
         if self._out is not None:
             self._out.close()
         else:
-            self._part.touch()
+            _create_private(self._part).close()
 
     def finish(self) -> str:
         """The digest; the archived file is in place under it."""
@@ -91,12 +117,12 @@ def append_ledger(archive_dir: Path, entry: dict) -> None:
     import fcntl
     import json
 
-    archive_dir.mkdir(parents=True, exist_ok=True)
+    _private_folder(archive_dir)
     line = json.dumps({k: entry[k] for k in LEDGER_FIELDS if k in entry}, ensure_ascii=False, default=str) + "\n"
-    with open(archive_dir / LEDGER, "a", encoding="utf-8") as fh:
+    with _create_private(archive_dir / LEDGER, append=True) as fh:
         fcntl.flock(fh, fcntl.LOCK_EX)
         try:
-            fh.write(line)
+            fh.write(line.encode("utf-8"))
             fh.flush()
             os.fsync(fh.fileno())
         finally:
