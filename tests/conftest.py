@@ -154,8 +154,11 @@ def airflow_db(server_url: str, warehouse: str) -> Iterator[str]:
 def make_airflow_env(base_url: str, airflow_db: str, local: Path, **extra: str) -> dict[str, str]:
     """Environment for Airflow commands against the given databases, with a scratch local folder."""
     from credit_platform.airflow_env import airflow_env
+    from credit_platform.settings import paths
 
-    overrides = {"CREDIT_LOCAL_DIR": str(local), **extra}
+    # The scratch local folder has no password file: point libpq (and the URL builders) at the
+    # embedded server's, so Airflow's processes find its passwords.
+    overrides = {"CREDIT_LOCAL_DIR": str(local), "PGPASSFILE": str(paths().warehouse_passfile), **extra}
     saved = {k: os.environ.get(k) for k in [*overrides, "AIRFLOW_HOME"]}
     os.environ.update(overrides)
     os.environ.pop("AIRFLOW_HOME", None)

@@ -201,3 +201,27 @@ def test_a_data_folder_made_with_trust_is_upgraded_to_passwords(own_local, monke
         assert again.returncode == 0 and "trust" not in again.stderr
     finally:
         _cp(["stop"], **env)
+
+
+@pytest.mark.skipif(EXTERNAL, reason="WAREHOUSE_URL names a server of its own: its authentication is not ours")
+def test_airflow_connections_and_dbt_carry_the_passwords(warehouse, monkeypatch):
+    """Airflow's connections and dbt's profile get each role's password from the URLs built for
+    them: they connect with no password file to fall back on."""
+    import json
+
+    from credit_platform.airflow_env import airflow_env
+    from credit_platform.dbt_runner import run_dbt
+
+    monkeypatch.delenv("PGPASSWORD", raising=False)
+    monkeypatch.setenv("PGPASSFILE", NO_PASSFILE)
+    env = airflow_env(base_url=warehouse)
+    assert make_url(env["AIRFLOW__DATABASE__SQL_ALCHEMY_CONN"]).password
+    for r in ROLES.values():
+        if r.component == "airflow":
+            continue
+        conn = json.loads(env[f"AIRFLOW_CONN_{r.airflow_conn_id.upper()}"])
+        assert conn.get("password"), r.airflow_conn_id
+        psycopg.connect(host=conn["host"], port=conn["port"], user=conn["login"], password=conn["password"],
+                        dbname=conn["schema"], passfile=NO_PASSFILE, connect_timeout=5).close()  # fmt: skip
+    res = run_dbt(["debug"], base_url=warehouse, capture=True, env={"PGPASSFILE": NO_PASSFILE})
+    assert res.returncode == 0, res.stdout[-3000:]

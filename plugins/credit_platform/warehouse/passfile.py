@@ -19,7 +19,6 @@ from contextlib import contextmanager
 from pathlib import Path
 
 HOST = "127.0.0.1"
-_LOCAL_HOSTS = {"127.0.0.1", "localhost"}
 
 
 def _split(line: str) -> list[str]:
@@ -59,11 +58,12 @@ def read(path: Path) -> list[tuple[str, str, str, str, str]]:
 
 
 def lookup(path: Path, host: str | None, port: int | None, user: str | None) -> str | None:
-    """The password the file holds for this user on this server (the embedded one only), as libpq finds it."""
-    if host not in _LOCAL_HOSTS or not user:
+    """The password the file holds for this user on this server, found as libpq finds it (the
+    first line whose host, port and user match; ``*`` matches any)."""
+    if not host or not user:
         return None
     for h, p, _db, u, password in read(path):
-        if h in (host, HOST, "*") and p in (str(port or 5432), "*") and u in (user, "*"):
+        if h in (host, "*") and p in (str(port or 5432), "*") and u in (user, "*"):
             return password
     return None
 

@@ -3,8 +3,8 @@
 ``WAREHOUSE_URL`` names the administrator (the owner who runs migrations). Each component
 connects as its own role on the same server and database; its password comes from
 ``CREDIT_<COMPONENT>_PASSWORD`` where that is set (never from the repository), otherwise, on the
-embedded server, from the password file the server generated (``.local/warehouse.pgpass``). Every
-URL built here therefore carries the password its server asks for.
+embedded server, from the password file the server generated (``.local/warehouse.pgpass``, or the
+file ``PGPASSFILE`` names). Every URL built here therefore carries the password its server asks for.
 """
 
 from __future__ import annotations
@@ -87,8 +87,8 @@ def url_for(component: str, base_url: str | None = None, *, database: str | None
 def with_user(url: URL | str, username: str, password: str | None = None) -> URL:
     """The same server and database as another user (the other user's password is dropped).
 
-    Without ``password``, the embedded server's password file supplies the user's, if it names
-    that server (host and port) and user; any other server gets none, as before."""
+    Without ``password``, the embedded server's password file (or ``PGPASSFILE``) supplies the
+    user's, if it names that server (host and port) and user; any other server gets none, as before."""
     u = make_url(url) if isinstance(url, str) else url
     if password is None:
         password = stored_password(u.host, u.port, username)
@@ -104,11 +104,19 @@ def with_user(url: URL | str, username: str, password: str | None = None) -> URL
 
 
 def stored_password(host: str | None, port: int | None, username: str) -> str | None:
-    """The password the embedded server's password file keeps for this user on this server, if any."""
+    """The password kept for this user on this server: in the embedded server's password file, else
+    in the libpq password file ``PGPASSFILE`` names (what libpq itself would send); None if neither has it."""
+    from pathlib import Path
+
     from credit_platform.settings import paths
     from credit_platform.warehouse import passfile
 
-    return passfile.lookup(paths().warehouse_passfile, host, port, username)
+    files = [paths().warehouse_passfile] + ([Path(os.environ["PGPASSFILE"])] if os.environ.get("PGPASSFILE") else [])
+    for path in files:
+        found = passfile.lookup(path, host, port, username)
+        if found is not None:
+            return found
+    return None
 
 
 def render(url: URL | str, *, driver: str | None = None) -> str:
