@@ -167,9 +167,10 @@ def _trust_data_folder(pgdata: Path, port: int) -> None:
     assert res.returncode == 0, res.stdout + res.stderr
 
 
-def test_a_data_folder_made_with_trust_is_upgraded_to_passwords(own_local, monkeypatch):
-    """A developer's running server from before (trust): the next start sets passwords, rewrites
-    pg_hba.conf to scram-sha-256 and reloads, says so in the log, and keeps the data."""
+@pytest.mark.parametrize("left", ["running", "stopped"])
+def test_a_data_folder_made_with_trust_is_upgraded_to_passwords(own_local, monkeypatch, left):
+    """A developer's server from before (trust), left running or stopped: the next start sets
+    passwords, rewrites pg_hba.conf to scram-sha-256 and reloads, says so in the log, keeps the data."""
     monkeypatch.delenv("PGPASSWORD", raising=False)
     local = own_local
     port = embedded._free_port()
@@ -181,6 +182,8 @@ def test_a_data_folder_made_with_trust_is_upgraded_to_passwords(own_local, monke
             conn.execute("CREATE DATABASE credit")
         with psycopg.connect(f"postgresql://postgres@127.0.0.1:{port}/credit") as conn:
             conn.execute("CREATE TABLE kept (i int)")
+        if left == "stopped":
+            assert embedded._pg("pg_ctl", "-D", str(local / "pgdata"), "-w", "stop").returncode == 0
 
         start = _cp(["warehouse", "start"], **env)
         assert start.returncode == 0, start.stderr
