@@ -20,7 +20,6 @@ from __future__ import annotations
 
 import csv
 import json
-import os
 import random
 import subprocess
 import sys
@@ -78,8 +77,8 @@ def make_file(path: Path, rows: int, seed: int = 1) -> Path:
 
 
 _RUNNER = r"""
-import json, os, resource, sys, time
-method, url, path = sys.argv[1], os.environ["CREDIT_BENCH_URL"], sys.argv[3]
+import json, resource, sys, time
+method, url, path = sys.argv[1], sys.stdin.readline().strip(), sys.argv[3]
 t0 = time.perf_counter()
 if method == "copy":
     import psycopg
@@ -114,9 +113,9 @@ def _measure(method: str, url: str, path: Path, *extra: str, admin: str) -> dict
     # Each measurement starts from a checkpoint, so none pays for the WAL the one before it wrote.
     with psycopg.connect(admin, autocommit=True) as conn:
         conn.execute("CHECKPOINT")
-    # The URL (with its password) goes in the environment: a command line is visible to every user.
+    # The URL (with its password) goes on standard input: a command line is visible to every user.
     res = subprocess.run([sys.executable, "-c", _RUNNER, method, "-", str(path), *extra],
-                         capture_output=True, text=True, env={**os.environ, "CREDIT_BENCH_URL": url})  # fmt: skip
+                         input=url + "\n", capture_output=True, text=True)  # fmt: skip
     if res.returncode != 0:
         raise RuntimeError(f"bench {method} failed:\n{res.stderr[-3000:]}")
     return json.loads(res.stdout.strip().splitlines()[-1])
