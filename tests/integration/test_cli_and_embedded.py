@@ -103,14 +103,28 @@ def test_an_unreachable_warehouse_gives_a_clear_error():
     assert res.stderr.startswith("error:") and "127.0.0.1" in res.stderr and "Traceback" not in res.stderr
 
 
-def test_embedded_server_first_start_taken_port_restart_and_stop(tmp_path):
+@pytest.fixture
+def own_local(project_root):
+    """A local folder for a server of its own, under the checkout's .local: pytest's shared temporary
+    root is reset to 0700 whenever another pytest starts, which shuts the server's system user out."""
+    import shutil
+    import tempfile
+
+    (project_root / ".local").mkdir(exist_ok=True)
+    folder = Path(tempfile.mkdtemp(prefix="test-local-", dir=project_root / ".local"))
+    os.chmod(folder, 0o755)
+    yield folder / "local"
+    shutil.rmtree(folder, ignore_errors=True)
+
+
+def test_embedded_server_first_start_taken_port_restart_and_stop(own_local):
     """A fresh data folder: initialised, on a free port when the preferred one is taken, data kept
     across stop and start, and stopped by `stop`."""
     with socket.socket() as busy:
         busy.bind(("127.0.0.1", 0))
         busy.listen()
         taken = busy.getsockname()[1]
-        env = {"CREDIT_LOCAL_DIR": str(tmp_path / "local"), "CREDIT_PG_PORT": str(taken), "WAREHOUSE_URL": ""}
+        env = {"CREDIT_LOCAL_DIR": str(own_local), "CREDIT_PG_PORT": str(taken), "WAREHOUSE_URL": ""}
         try:
             start = _cp(["warehouse", "start"], **env)
             assert start.returncode == 0, start.stderr
@@ -118,7 +132,7 @@ def test_embedded_server_first_start_taken_port_restart_and_stop(tmp_path):
             url = _cp(["warehouse", "url"], **env).stdout.strip()
             assert url.startswith("postgresql://postgres:") and f":{taken}/" not in url
             assert make_url(url).password not in start.stderr
-            assert _mode(tmp_path / "local" / "warehouse.pgpass") == 0o600
+            assert _mode(own_local / "warehouse.pgpass") == 0o600
             _refused(_without_password(url))
             with psycopg.connect(url, autocommit=True) as conn:
                 conn.execute("CREATE TABLE raw.kept (i int)")
@@ -136,20 +150,6 @@ def test_embedded_server_first_start_taken_port_restart_and_stop(tmp_path):
         finally:
             stop = _cp(["stop"], **env)
     assert stop.returncode == 0 and "warehouse: stopped" in stop.stderr
-
-
-@pytest.fixture
-def own_local(project_root):
-    """A local folder for a server of its own, under the checkout's .local: pytest's shared temporary
-    root is reset to 0700 whenever another pytest starts, which shuts the server's system user out."""
-    import shutil
-    import tempfile
-
-    (project_root / ".local").mkdir(exist_ok=True)
-    folder = Path(tempfile.mkdtemp(prefix="test-local-", dir=project_root / ".local"))
-    os.chmod(folder, 0o755)
-    yield folder / "local"
-    shutil.rmtree(folder, ignore_errors=True)
 
 
 def _trust_data_folder(pgdata: Path, port: int) -> None:
