@@ -460,6 +460,17 @@ def test_an_authorised_recipient_cannot_probe_other_subjects(city, server, tmp_p
                     touched = node.get("Actual Rows", 0) * node.get("Actual Loops", 1)
                     touched += node.get("Rows Removed by Filter", 0) + node.get("Rows Removed by Join Filter", 0)
                     assert touched <= granted, (probe, node["Node Type"], node.get("Relation Name"), touched)
+            # the public view reads only public rows: no scan under it touches an authorised or internal one
+            public = rows(city["admin"], "SELECT count(*) FROM publish.grades WHERE disclosure_level = 'public'")[0][0]
+            hidden = rows(city["admin"], "SELECT item_key, uscc FROM publish.grades WHERE disclosure_level = 'internal'"
+                                         " LIMIT 1")[0]  # fmt: skip
+            for probe, params in [("SELECT * FROM publish.public_grades WHERE uscc = %s", (hidden[1],)),
+                                  ("SELECT * FROM publish.public_grades WHERE grade = %s", (other_grade,))]:
+                (plan,) = conn.execute("EXPLAIN (ANALYZE, FORMAT JSON) " + probe, params).fetchone()[0]
+                for node in _plan_nodes(plan["Plan"]):
+                    touched = node.get("Actual Rows", 0) * node.get("Actual Loops", 1)
+                    touched += node.get("Rows Removed by Filter", 0)
+                    assert touched <= public and node.get("Relation Name") != "grades", (probe, node["Node Type"])
             seen = []
             conn.add_notice_handler(lambda d: seen.append(d.message_primary))
             list(conn.execute("SELECT * FROM publish.authorised_grades WHERE probe.peek(uscc) AND probe.peek(grade)"))

@@ -117,6 +117,7 @@ def test_csv_text_that_a_spreadsheet_would_run_is_neutralised_reversibly():
     assert how["method"] == "leading_apostrophe" and "apostrophe" in how["undo"]
     # the receiver's undo, as the manifest words it: drop the first apostrophe of a cell that has one
     assert [n[1:] if n.startswith("'") else n for n in names] == originals
+    assert [formats.csv_unescape(n) for n in names] == originals
     assert "csv_escaping" not in json.loads(formats.manifest(meta, "json", "f.json", data, items, "ab" * 32))
 
 

@@ -5,8 +5,9 @@ One table per dataset (``publish.grades``, ``publish.penalties``, ``publish.lice
 only the columns some level may carry (``publication.yml``): no ID number is ever selected. Views
 give each audience its part and nothing more:
 
-* ``publish.public_<dataset>``: fully public rows, public columns; granted to the public reader
-  (and to authorised recipients);
+* ``publish.public_<dataset>``: fully public rows, public columns (copied into
+  ``publish.<dataset>__public`` at each swap, so that no reader's query touches another row);
+  granted to the public reader (and to authorised recipients);
 * ``publish.authorised_<dataset>``: authorised rows with the authorised columns, each recipient
   seeing only the subjects that authorised it (``ops.recipient_authorisations``, by the
   connected role), read through ``publish.authorised_<dataset>_rows()``, a SECURITY DEFINER
@@ -195,13 +196,27 @@ def _views(cur, dataset: Dataset, table: sql.Identifier) -> None:
             cur.execute(sql.SQL("CREATE VIEW {} WITH (security_barrier = true) AS SELECT * FROM {}()")
                         .format(view, function))  # fmt: skip
         else:
-            where = sql.SQL("d.disclosure_level = {}").format(sql.Literal(level))
-            cur.execute(sql.SQL("CREATE VIEW {} WITH (security_barrier = true) AS SELECT {} FROM {} AS d WHERE {}")
-                        .format(view, cols, table, where))  # fmt: skip
+            rows = _public_rows(cur, dataset, table, cols)
+            cur.execute(sql.SQL("CREATE VIEW {} WITH (security_barrier = true) AS SELECT * FROM {}")
+                        .format(view, rows))  # fmt: skip
         access.grant_view(cur.connection, f"{level}_{dataset.name}", level)
         audience = "完全公开" if level == "public" else "依授权公开 (each recipient: its own subjects)"
         comment = f"{dataset.title}: {audience}"
         cur.execute(sql.SQL("COMMENT ON VIEW {} IS {}").format(view, sql.Literal(comment)))
+
+
+def _public_rows(cur, dataset: Dataset, table: sql.Identifier, cols: sql.Composable) -> sql.Identifier:
+    """``publish.<dataset>__public``: the public rows with the public columns, copied aside, so that
+    the public view reads a table holding nothing else: a reader's conditions pushed into the scan
+    (``EXPLAIN ANALYZE`` on an item key, say) cannot touch, or count, an authorised or internal row."""
+    rows = sql.Identifier("publish", f"{dataset.name}__public")
+    cur.execute(sql.SQL("DROP TABLE IF EXISTS {} CASCADE").format(rows))
+    cur.execute(sql.SQL("CREATE TABLE {} AS SELECT {} FROM {} AS d WHERE d.disclosure_level = 'public'")
+                .format(rows, cols, table))  # fmt: skip
+    cur.execute(sql.SQL("ANALYZE {}").format(rows))
+    note = f"{dataset.title}: the public rows and columns, behind publish.public_{dataset.name} (no role reads it)"
+    cur.execute(sql.SQL("COMMENT ON TABLE {} IS {}").format(rows, sql.Literal(note)))
+    return rows
 
 
 def _authorised_rows(cur, dataset: Dataset, table: sql.Identifier) -> sql.Identifier:
