@@ -7,7 +7,8 @@ their publication window, with withdrawals for records whose window ended, recor
 grades corrected (configuration: `plugins/credit_platform/publish/publication.yml`).
 
 1. `prepare`: refuses unless the latest marts checkpoint passed and the period is not held back by
-   drift; rebuilds the `publish` schema aside; runs the publication checkpoint (no ID numbers,
+   drift; rebuilds the `publish` schema aside, withholding (and logging, `ops.publication_withheld`)
+   each record that carries a resident ID number; runs the publication checkpoint (no ID numbers,
    only each level's columns, for every platform and view) before anything leaves; then swaps the
    tables and the public and authorised views in.
 2. `send`: per platform (city 信用怀仁, prefecture 信用朔州, province), resends any batch an earlier

@@ -92,7 +92,8 @@ def prepare_publication() -> dict:
     except PublicationBlocked as exc:  # a deliberate stop: retrying cannot help
         raise AirflowFailException(f"PublicationBlocked: {exc}") from exc
     return {"as_of": report.as_of.isoformat(), "rows": report.rows, "seconds": round(report.seconds, 1),
-            "validation_run_id": report.validation_run_id}  # fmt: skip
+            "validation_run_id": report.validation_run_id,
+            "withheld": [f"{ds} {key}: {cols}" for ds, key, cols in report.withheld]}  # fmt: skip
 
 
 def send_to_platforms() -> dict:

@@ -22,8 +22,9 @@ import psycopg
 import pytest
 import yaml
 from openpyxl import load_workbook
-from psycopg import errors
+from psycopg import errors, sql
 from sql import rows
+from test_personal_data import _both_valid, id_number
 
 from credit_platform.publish import PublicationBlocked, PublicationFailed, config, publish, run, workbooks
 from credit_platform.publish.transport import Endpoint
@@ -340,25 +341,187 @@ def test_csv_is_gb18030_with_chinese_headers(city, tmp_path):
     assert manifest["encoding"] == "GB18030"
 
 
-def test_an_id_number_anywhere_blocks_publication_before_anything_leaves(city, server, tmp_path_factory):
+def _published_penalties(city, n: int) -> list[tuple]:
+    return rows(city["admin"], "SELECT record_key, uscc, subject_name, decision_number, title, detail,"
+                               " fine_amount_10k_yuan, authority_name FROM marts.fct_shared_records"
+                               " WHERE record_type = 'penalty'"
+                               " AND record_key IN (SELECT item_key FROM publish.penalties)"
+                               " ORDER BY record_key LIMIT %s", (n,))  # fmt: skip
+
+
+def test_records_with_an_id_number_are_withheld_and_everything_else_is_published(city, server, tmp_path_factory):
+    spool = tmp_path_factory.mktemp("pub")
+    _publish(city, server, spool)
+    held_before = set(server.state)
+    subject = rows(city["admin"], "SELECT g.uscc, s.subject_name FROM marts.fct_industry_credit_grades AS g"
+                                  " JOIN marts.dim_subjects AS s USING (uscc) WHERE g.industry_code = 'commerce'"
+                                  " ORDER BY g.uscc LIMIT 1")[0]  # fmt: skip
+    (p1, _, _, _, _, p1_detail, *_), (p2, p2_uscc, *_) = _published_penalties(city, 2)
+    person = id_number("14068119900101123")
+    full_width = "１４０６８１－１９９００１０１－１２３ｘ"  # the same number in full-width characters
+    try:
+        rows(city["admin"], "UPDATE marts.dim_subjects SET subject_name = subject_name || %s WHERE uscc = %s",
+             (f"（负责人 {full_width}）", subject[0]))  # fmt: skip
+        rows(city["admin"], "UPDATE marts.fct_shared_records SET detail = %s WHERE record_key = %s",
+             (f"经营者 {person[:6]} {person[6:14]} {person[14:].lower()} 未按规定", p1))  # fmt: skip
+        # a person's ID number in the credit-code column, which the credit-code checksum accepts
+        in_code = _both_valid("140681")
+        rows(city["admin"], "UPDATE marts.fct_shared_records SET uscc = %s WHERE record_key = %s", (in_code, p2))
+        grade_keys = {k for (k,) in rows(city["admin"], "SELECT industry_code || '|' || uscc || '|' ||"
+                                                        " evaluation_period FROM marts.fct_industry_credit_grades"
+                                                        " WHERE uscc = %s",
+                                         (subject[0],))}  # fmt: skip
+        report = _publish(city, server, spool)  # not blocked: the rest goes out
+        expected = {("grades", k, "subject_name") for k in grade_keys}
+        expected |= {("penalties", p1, "detail"), ("penalties", p2, "uscc")}
+        assert set(report.withheld) == expected
+        assert set(rows(city["admin"], "SELECT dataset, item_key, column_name FROM ops.publication_withheld"
+                                       " WHERE run_key = %s", (report.run_key,))) == expected  # fmt: skip
+        assert "WITHHELD penalties" in report.summary()
+        withheld = {k for _, k, _ in expected}
+        # left out of every table, view and platform; whatever they held of them is withdrawn
+        for table in ("grades", "penalties"):
+            assert not rows(city["admin"], sql.SQL("SELECT item_key FROM {} WHERE item_key = ANY(%s)")
+                            .format(sql.Identifier("publish", table)), (sorted(withheld),))  # fmt: skip
+        assert set(server.state) == _expected_public(city) - withheld
+        assert withheld & held_before <= {k for a, k in server.events if a == "withdraw"}
+        assert not rows(city["admin"], "SELECT item_key FROM ops.publication_state WHERE item_key = ANY(%s)"
+                                       " AND platform IN ('portal', 'province')", (sorted(withheld),))  # fmt: skip
+        with psycopg.connect(libpq_url(url_for("public_reader", city["url"]))) as conn:
+            assert not conn.execute("SELECT 1 FROM publish.public_penalties WHERE uscc = %s OR detail ~ %s",
+                                    (in_code, person[:6])).fetchall()  # fmt: skip
+            assert not conn.execute("SELECT 1 FROM publish.public_grades WHERE uscc = %s", (subject[0],)).fetchall()
+    finally:
+        rows(city["admin"], "UPDATE marts.dim_subjects SET subject_name = %s WHERE uscc = %s", subject[::-1])
+        rows(city["admin"], "UPDATE marts.fct_shared_records SET uscc = %s WHERE record_key = %s", (p2_uscc, p2))
+        rows(city["admin"], "UPDATE marts.fct_shared_records SET detail = %s WHERE record_key = %s",
+             (p1_detail, p1))  # fmt: skip
+    report = _publish(city, server, spool)
+    assert not report.withheld and set(server.state) == _expected_public(city)
+
+
+def test_the_checkpoint_stops_an_id_number_the_withholding_missed(city, server, tmp_path_factory, monkeypatch):
     spool = tmp_path_factory.mktemp("pub")
     _publish(city, server, spool)
     person = rows(city["admin"], "SELECT uscc, subject_name FROM marts.dim_subjects ORDER BY uscc LIMIT 1")[0]
     published = rows(city["admin"], "SELECT count(*) FROM ops.publications")[0][0]
     sent = len(server.requests)
+    monkeypatch.setattr(run.tables, "withhold", lambda *a, **kw: 0, raising=False)  # as if it had missed it
     try:
-        rows(city["admin"], "UPDATE marts.dim_subjects"
-                            " SET subject_name = subject_name || '（负责人 14068119900101123X）'"
-                            " WHERE uscc = %s", (person[0],))  # fmt: skip
+        rows(city["admin"], "UPDATE marts.dim_subjects SET subject_name = subject_name || %s WHERE uscc = %s",
+             ("（负责人 １４０６８１ １９９００１０１ １２３ｘ）", person[0]))  # fmt: skip
         with pytest.raises(PublicationBlocked, match="no resident ID number in subject_name") as blocked:
             _publish(city, server, spool)
         assert "14068119900101123X" in str(blocked.value)
         assert len(server.requests) == sent
         assert rows(city["admin"], "SELECT count(*) FROM ops.publications")[0][0] == published
-        assert not rows(city["admin"], "SELECT 1 FROM publish.grades WHERE subject_name ~ '14068119900101123X'")
+        assert not rows(city["admin"], "SELECT 1 FROM publish.grades WHERE subject_name ~ '１４０６８１'")
         assert not rows(city["admin"], "SELECT 1 FROM pg_tables WHERE schemaname = 'publish' AND tablename ~ '__next'")
     finally:
         rows(city["admin"], "UPDATE marts.dim_subjects SET subject_name = %s WHERE uscc = %s", person[::-1])
+
+
+def _plan_nodes(plan: dict):
+    yield plan
+    for child in plan.get("Plans", []):
+        yield from _plan_nodes(child)
+
+
+def test_an_authorised_recipient_cannot_probe_other_subjects(city, server, tmp_path_factory):
+    spool = tmp_path_factory.mktemp("pub")
+    _publish(city, server, spool)
+    authorised = rows(city["admin"], "SELECT uscc, count(*) FROM publish.grades WHERE disclosure_level = 'authorised'"
+                                     " GROUP BY uscc ORDER BY uscc")  # fmt: skip
+    assert len(authorised) > 5
+    own = [u for u, _ in authorised[:2]]
+    granted = sum(n for _, n in authorised[:2])
+    other = authorised[-1][0]
+    other_grade = rows(city["admin"], "SELECT grade FROM publish.grades WHERE uscc = %s AND disclosure_level ="
+                                      " 'authorised' LIMIT 1", (other,))[0][0]  # fmt: skip
+    access.add_recipient(city["url"], "probe_bank")
+    access.authorise(city["url"], "probe_bank", own)
+    # The worst case: a function of the recipient's own that is not leakproof and tells what it sees.
+    rows(city["admin"], "CREATE SCHEMA IF NOT EXISTS probe")
+    rows(city["admin"], "CREATE OR REPLACE FUNCTION probe.peek(text) RETURNS boolean LANGUAGE plpgsql COST 0.0001"
+                        " AS $$ BEGIN RAISE NOTICE 'peek:%%', $1; RETURN true; END $$")  # fmt: skip
+    rows(city["admin"], "GRANT USAGE ON SCHEMA probe TO credit_recipient_probe_bank")
+    try:
+        with psycopg.connect(libpq_url(with_user(city["url"], "credit_recipient_probe_bank")), autocommit=True) as conn:
+            assert {u for (u,) in conn.execute("SELECT uscc FROM publish.authorised_grades")} == set(own)
+            view = "SELECT * FROM publish.authorised_grades"
+            probes = [(view, ()), (f"{view} WHERE grade = %s", (other_grade,)), (f"{view} WHERE grade_class < 'C'", ()),
+                      (f"{view} WHERE grade >= 'A' AND grade <= 'D'", ()), (f"{view} WHERE uscc = %s", (other,)),
+                      (f"{view} WHERE uscc = %s AND grade = %s", (other, other_grade)),
+                      (f"{view} WHERE uscc > '' AND score > 0", ()),
+                      ("SELECT count(*) FROM publish.authorised_grades WHERE main_reasons LIKE '%%'", ())]  # fmt: skip
+            for probe, params in probes:
+                (plan,) = conn.execute("EXPLAIN (ANALYZE, FORMAT JSON) " + probe, params).fetchone()[0]
+                for node in _plan_nodes(plan["Plan"]):
+                    touched = node.get("Actual Rows", 0) * node.get("Actual Loops", 1)
+                    touched += node.get("Rows Removed by Filter", 0) + node.get("Rows Removed by Join Filter", 0)
+                    assert touched <= granted, (probe, node["Node Type"], node.get("Relation Name"), touched)
+            # the public view reads only public rows: no scan under it touches an authorised or internal one
+            public = rows(city["admin"], "SELECT count(*) FROM publish.grades WHERE disclosure_level = 'public'")[0][0]
+            hidden = rows(city["admin"], "SELECT item_key, uscc FROM publish.grades WHERE disclosure_level = 'internal'"
+                                         " LIMIT 1")[0]  # fmt: skip
+            for probe, params in [("SELECT * FROM publish.public_grades WHERE uscc = %s", (hidden[1],)),
+                                  ("SELECT * FROM publish.public_grades WHERE grade = %s", (other_grade,))]:
+                (plan,) = conn.execute("EXPLAIN (ANALYZE, FORMAT JSON) " + probe, params).fetchone()[0]
+                for node in _plan_nodes(plan["Plan"]):
+                    touched = node.get("Actual Rows", 0) * node.get("Actual Loops", 1)
+                    touched += node.get("Rows Removed by Filter", 0)
+                    assert touched <= public and node.get("Relation Name") != "grades", (probe, node["Node Type"])
+            seen = []
+            conn.add_notice_handler(lambda d: seen.append(d.message_primary))
+            list(conn.execute("SELECT * FROM publish.authorised_grades WHERE probe.peek(uscc) AND probe.peek(grade)"))
+            list(conn.execute("SELECT * FROM publish.authorised_grades AS g WHERE g.uscc = %s AND probe.peek(g.grade)",
+                              (other,)))  # fmt: skip
+            peeked = {m.split(":", 1)[1] for m in seen if m.startswith("peek:")}
+            own_values = {v for u in own for v in (u, *(g for (g,) in rows(
+                city["admin"], "SELECT grade FROM publish.grades WHERE uscc = %s", (u,))))}  # fmt: skip
+            assert peeked and peeked <= own_values
+            # the function behind the view answers the recipient for itself only, and nobody else
+            assert {u for (u,) in conn.execute("SELECT uscc FROM publish.authorised_grades_rows()")} == set(own)
+        with psycopg.connect(libpq_url(url_for("public_reader", city["url"]))) as conn:
+            with pytest.raises(errors.InsufficientPrivilege):
+                conn.execute("SELECT * FROM publish.authorised_grades_rows()")
+    finally:
+        rows(city["admin"], "DROP SCHEMA probe CASCADE")
+        access.remove_recipient(city["url"], "probe_bank")
+
+
+def test_csv_cells_cannot_become_formulas_and_the_receiver_can_undo_it(city, tmp_path):
+    cfg = config.load()  # the city platform receives CSV
+    publish(city["publisher"], config=cfg, as_of=AS_OF, outbox=tmp_path / "o0", spool=tmp_path / "spool")
+    penalty = _published_penalties(city, 1)[0][0]
+    (key, *original), = rows(city["admin"], "SELECT record_key, subject_name, decision_number, title, detail,"
+                                            " authority_name, fine_amount_10k_yuan FROM marts.fct_shared_records"
+                                            " WHERE record_key = %s", (penalty,))  # fmt: skip
+    dangerous = ['=HYPERLINK("http://x","点我")', "\t怀市监罚〔2025〕1号", "+1", "@SUM(A1)", "-2", -2]
+    try:
+        rows(city["admin"], "UPDATE marts.fct_shared_records SET subject_name = %s, decision_number = %s, title = %s,"
+                            " detail = %s, authority_name = %s, fine_amount_10k_yuan = %s WHERE record_key = %s",
+             (*dangerous, key))  # fmt: skip
+        publish(city["publisher"], config=cfg, as_of=AS_OF, outbox=tmp_path / "o1", spool=tmp_path / "spool")
+        (path,) = sorted((tmp_path / "o1" / "city").glob("penalties_*.csv"))
+        table = list(csv.reader(io.StringIO(path.read_bytes().decode("gb18030"), newline="")))
+        header, row = table[0], next(r for r in table if r[1] == key)
+        cells = dict(zip(header, row, strict=True))
+        assert cells["行政相对人名称"] == "\'=HYPERLINK(\"http://x\",\"点我\")"
+        assert cells["行政处罚决定书文号"] == "\'\t怀市监罚〔2025〕1号"
+        assert (cells["处罚类别"], cells["违法行为类型"], cells["处罚机关"]) == ("\'+1", "\'@SUM(A1)", "\'-2")
+        assert cells["罚款金额(万元)"] == "-2"  # a number stays a number
+        assert not any(c[:1] in ("=", "+", "-", "@", "\t", "\r") for r in table for c in r if c != "-2")
+        manifest = json.loads((path.parent / f"{path.name}.manifest.json").read_text(encoding="utf-8"))
+        undo = manifest["csv_escaping"]
+        assert "apostrophe" in undo["undo"] and "=" in undo["applies_to"]
+        restored = {h: (c[1:] if c.startswith("\'") else c) for h, c in cells.items()}  # as the manifest says
+        assert [restored[h] for h in ("行政相对人名称", "行政处罚决定书文号", "处罚类别", "违法行为类型", "处罚机关")] \
+            == dangerous[:5]
+    finally:
+        rows(city["admin"], "UPDATE marts.fct_shared_records SET subject_name = %s, decision_number = %s, title = %s,"
+                            " detail = %s, authority_name = %s, fine_amount_10k_yuan = %s WHERE record_key = %s",
+             (*original, key))  # fmt: skip
 
 
 def test_the_id_pattern_covers_the_departments_id_columns(city):

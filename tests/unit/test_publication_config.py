@@ -44,6 +44,8 @@ def test_the_shipped_configuration_reads_and_levels_nest():
     (lambda d: d["platforms"]["city"].update(format="pdf"), "platforms.city.format"),
     (lambda d: d["datasets"].pop("grades"), "datasets.grades is missing"),
     (lambda d: d.update(retry={"attempts": 0}), "at least 1"),
+    (lambda d: d.pop("personal_data"), "uscc_registration_codes and uscc_provinces"),
+    (lambda d: d["personal_data"].update(uscc_provinces=["1"]), "not two-digit codes: 1"),
 ])  # fmt: skip
 def test_a_mistake_in_the_configuration_is_named(change, message):
     data = _shipped()
@@ -94,6 +96,29 @@ def test_manifest_counts_and_hash():
     assert doc["rows"] == {"total": 2, "upsert": 1, "withdraw": 1} and doc["encoding"] == "UTF-8"
     assert json.loads(data)["records"][1] == {"action": "withdraw", "key": "commerce|U2|2025-H2",
                                               "disclosure_level": "public", "fields": {}}  # fmt: skip
+
+
+def test_csv_text_that_a_spreadsheet_would_run_is_neutralised_reversibly():
+    originals = ['=HYPERLINK("http://x","点我")', "@SUM(A1)", "+1", "-2", "\t制表符开头", "\r回车开头", "'已有引号",
+                 "''两个", "普通文本", "a=b"]  # fmt: skip
+    meta = _meta(columns=("uscc", "subject_name", "score", "is_vetoed", "period_end_date"))
+    items = [formats.Item(f"k{i}", "upsert", "public", {"uscc": "91140681MA0K1234XX", "subject_name": text,
+                                                       "score": decimal.Decimal("-2.5"), "is_vetoed": False,
+                                                       "period_end_date": dt.date(2025, 12, 31)})
+             for i, text in enumerate(originals)]  # fmt: skip
+    data = formats.render("csv", meta, items)
+    table = list(csv.reader(io.StringIO(data.decode("gb18030"), newline="")))
+    names = [r[4] for r in table[1:]]
+    assert names[:8] == ["'" + t for t in originals[:8]] and names[8:] == originals[8:]
+    assert {r[5] for r in table[1:]} == {"-2.5"}  # a negative number stays a number
+    assert not any(c[:1] in ("=", "+", "-", "@", "\t", "\r") for r in table for c in r if c != "-2.5")
+    doc = json.loads(formats.manifest(meta, "csv", "f.csv", data, items, "ab" * 32))
+    how = doc["csv_escaping"]
+    assert how["method"] == "leading_apostrophe" and "apostrophe" in how["undo"]
+    # the receiver's undo, as the manifest words it: drop the first apostrophe of a cell that has one
+    assert [n[1:] if n.startswith("'") else n for n in names] == originals
+    assert [formats.csv_unescape(n) for n in names] == originals
+    assert "csv_escaping" not in json.loads(formats.manifest(meta, "json", "f.json", data, items, "ab" * 32))
 
 
 def test_the_resident_id_pattern():

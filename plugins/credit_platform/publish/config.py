@@ -62,6 +62,11 @@ class Config:
     platforms: dict[str, Platform]
     batch_items: int = 20000
     retry: Retry = Retry()
+    # Which 18-character values of the credit-code column can be credit codes (GB 32100): the
+    # first two characters (registration authority + organisation category) and characters 3-4
+    # (province of the registering authority). See personal_data in publication.yml.
+    uscc_prefixes: tuple[str, ...] = ()
+    uscc_provinces: tuple[str, ...] = ()
 
     def grade_level(self, industry_code: str) -> str:
         return self.grade_levels.get(industry_code, self.grade_default_level)
@@ -114,7 +119,29 @@ def parse(data: dict) -> Config:
               float(retry.get("timeout_seconds", 60)))  # fmt: skip
     if r.attempts < 1:
         raise ConfigError("retry.attempts must be at least 1")
-    return Config(default, by_industry, datasets, platforms, int(data.get("batch_items", 20000)), r)
+    prefixes, provinces = _personal_data(data.get("personal_data") or {})
+    return Config(default, by_industry, datasets, platforms, int(data.get("batch_items", 20000)), r, prefixes,
+                  provinces)  # fmt: skip
+
+
+def _personal_data(section: dict) -> tuple[tuple[str, ...], tuple[str, ...]]:
+    """The plausible credit-code prefixes and provinces; without them every all-digit credit code
+    shaped like an ID number would be withheld, so both are required."""
+    codes = section.get("uscc_registration_codes") or {}
+    provinces = tuple(str(p) for p in section.get("uscc_provinces") or ())
+    if not codes or not provinces:
+        raise ConfigError("personal_data: uscc_registration_codes and uscc_provinces (GB 32100) are required")
+    prefixes = []
+    for authority, categories in codes.items():
+        authority, categories = str(authority), str(categories)
+        if len(authority) != 1 or not categories.isalnum():
+            raise ConfigError(f"personal_data.uscc_registration_codes.{authority}: one character, then its"
+                              " categories as one string (\"1239\")")  # fmt: skip
+        prefixes += [authority + c for c in categories]
+    bad = [p for p in provinces if len(p) != 2 or not p.isdigit()]
+    if bad:
+        raise ConfigError(f"personal_data.uscc_provinces: not two-digit codes: {', '.join(bad)}")
+    return tuple(prefixes), provinces
 
 
 @cache

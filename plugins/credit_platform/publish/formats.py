@@ -3,6 +3,12 @@ envelope of the provincial platform (brief section 6), and the manifest beside e
 
 Every item carries its action: ``upsert`` (新增或更新: a new or changed record) or ``withdraw``
 (撤回: the platform must take the record down), its key, and its disclosure level.
+
+CSV is safe to open in a spreadsheet: a text cell beginning with ``=``, ``+``, ``-``, ``@``, a tab
+or a carriage return (which a spreadsheet would take for a formula) gets a leading apostrophe, and
+so does a text cell already beginning with one, so that the receiver undoes it exactly by removing
+the first apostrophe of every cell that begins with one. Numbers, dates and booleans are never
+changed (a negative fine stays ``-2``). Each CSV batch's manifest says so (``csv_escaping``).
 """
 
 from __future__ import annotations
@@ -42,6 +48,30 @@ class Meta:
     envelope: dict
 
 
+FORMULA_STARTS = ("=", "+", "-", "@", "\t", "\r")
+CSV_ESCAPE = "'"
+CSV_ESCAPING = {
+    "method": "leading_apostrophe",
+    "applies_to": "text cells beginning with = + - @ TAB CR or an apostrophe; never numbers, dates or booleans",
+    "undo": "remove the first character of every cell that begins with an apostrophe (')",
+    "说明": "以 = + - @ 制表符 回车 或单引号开头的文本单元格前加一个单引号；还原时去掉以单引号开头的单元格的第一个字符",
+}
+
+
+def csv_cell(value) -> str:
+    """One value as a CSV cell: ``text``, and a text cell a spreadsheet could run as a formula
+    (or one that begins with the apostrophe itself) gets a leading apostrophe."""
+    cell = text(value)
+    if isinstance(value, str) and cell.startswith((*FORMULA_STARTS, CSV_ESCAPE)):
+        return CSV_ESCAPE + cell
+    return cell
+
+
+def csv_unescape(cell: str) -> str:
+    """What the receiver does to every cell to get the original back (the manifest says so)."""
+    return cell[1:] if cell.startswith(CSV_ESCAPE) else cell
+
+
 def text(value) -> str:
     """One value as the platforms read it: dates ISO, booleans 是/否, numbers without exponent."""
     if value is None:
@@ -72,7 +102,8 @@ def _csv(meta: Meta, items: list[Item]) -> bytes:
     w = csv.writer(buf, lineterminator="\r\n")
     w.writerow(["操作", "记录键", "公开级别"] + [meta.headers[c] for c in meta.columns])
     for it in items:
-        w.writerow([ACTIONS[it.action], it.key, it.level] + [text(it.values.get(c)) for c in meta.columns])
+        w.writerow([ACTIONS[it.action], csv_cell(it.key), it.level]
+                   + [csv_cell(it.values.get(c)) for c in meta.columns])  # fmt: skip
     return buf.getvalue().encode("gb18030")
 
 
@@ -116,4 +147,6 @@ def manifest(meta: Meta, fmt: str, file_name: str, data: bytes, items: list[Item
         "levels": sorted({it.level for it in items}), "columns": list(meta.columns),
         "created_at": meta.created_at.isoformat(),
     }  # fmt: skip
+    if fmt == "csv":
+        doc["csv_escaping"] = CSV_ESCAPING
     return json.dumps(doc, ensure_ascii=False, indent=1).encode("utf-8")

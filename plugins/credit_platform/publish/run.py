@@ -2,7 +2,9 @@
 
 1. Refuse unless the latest marts checkpoint passed and the period is not held back by drift
    (``credit_platform.quality.drift``); one run at a time (an advisory lock).
-2. Rebuild the ``publish`` tables from the marts as of the run's day, aside (``<dataset>__next``).
+2. Rebuild the ``publish`` tables from the marts as of the run's day, aside (``<dataset>__next``),
+   withholding every record that carries a resident ID number (``ops.publication_withheld``, named
+   in the run's report and log): the rest is published.
 3. The publication checkpoint (``expectations/publication.py``) validates exactly what each
    platform and each view would receive; on failure nothing changes and nothing leaves.
 4. Swap the tables in and recreate the views (``credit_platform.publish.tables``).
@@ -72,10 +74,14 @@ class Report:
     failures: list[str] = field(default_factory=list)
     validation_run_id: int | None = None
     seconds: float = 0.0
+    run_key: str | None = None
+    withheld: list[tuple[str, str, str]] = field(default_factory=list)  # (dataset, item_key, column)
 
     def summary(self) -> str:
         sent = [b for b in self.batches if b.status == "acknowledged"]
         lines = [f"publication as of {self.as_of}: " + ", ".join(f"{k} {v}" for k, v in self.rows.items())]
+        lines += [f"  WITHHELD {ds} {key}: resident ID number in {col} / 含身份证号码，未发布"
+                  for ds, key, col in self.withheld]  # fmt: skip
         for b in sent:
             lines.append(f"  {b.platform:10} {b.dataset:13} +{b.upserts} -{b.withdrawals}"
                          f"{' (resent)' if b.resent else ''}: {b.receipt}")  # fmt: skip
@@ -114,6 +120,7 @@ def publish(url: str, *, config: Config | None = None, as_of: dt.date | None = N
     report = prepare(url, config=config, as_of=as_of)
     sent = send(url, config=config, outbox=outbox, spool=spool, endpoints=endpoints, sleep=sleep)
     sent.rows, sent.validation_run_id, sent.as_of = report.rows, report.validation_run_id, report.as_of
+    sent.run_key, sent.withheld = report.run_key, report.withheld
     sent.seconds += report.seconds
     return sent
 
@@ -152,13 +159,28 @@ def prepare(url: str, *, config: Config | None = None, as_of: dt.date | None = N
         if why:
             raise PublicationBlocked(why)
         conn.commit()
-        report.rows = tables.rebuild(conn, config, report.as_of, suffix="__next")
+        report.run_key = f"{report.as_of.isoformat()}.{uuid.uuid4().hex}"
+        report.rows = tables.rebuild(conn, config, report.as_of, suffix="__next", run_key=report.run_key)
+        report.withheld = _withheld(conn, report.run_key)
         report.validation_run_id = _validate(url, conn, config)
         tables.swap(conn, config, suffix="__next")
     report.seconds = time.monotonic() - t0
     log.info("publish rebuilt as of %s and validated in %.1f s: %s", report.as_of, report.seconds,
              ", ".join(f"{k} {v}" for k, v in report.rows.items()))  # fmt: skip
     return report
+
+
+def _withheld(conn, run_key: str) -> list[tuple[str, str, str]]:
+    """The records this run left out for a resident ID number, logged for the data team."""
+    found = [tuple(r) for r in conn.execute(
+        "SELECT dataset, item_key, string_agg(column_name, ',' ORDER BY column_name) FROM ops.publication_withheld"
+        " WHERE run_key = %s GROUP BY dataset, item_key ORDER BY dataset, item_key", (run_key,))]  # fmt: skip
+    conn.commit()
+    for ds, key, cols in found:
+        log.warning("withheld %s %s: a resident ID number in %s; not published until the source record is"
+                    " corrected / 含身份证号码，未发布 (ops.publication_withheld run %s)",
+                    ds, key, cols, run_key)  # fmt: skip
+    return found
 
 
 def send(url: str, *, config: Config | None = None, outbox: Path | None = None, spool: Path | None = None,
@@ -215,6 +237,23 @@ def audiences(config: Config) -> list[dict]:
     return out
 
 
+def _search_projection(columns: list[str], searched: list[str], codes: list[str], table: str) -> sql.Composed:
+    """Every row and column of a table, with the values searched for ID numbers as the search sees
+    them (``ops.resident_id_search_form``; credit codes also without any separator)."""
+    parts = []
+    for c in columns:
+        col = sql.Identifier(c)
+        if c in searched:
+            parts.append(sql.SQL("ops.resident_id_search_form({}) AS {}").format(col, col))
+        elif c in codes:
+            parts.append(sql.SQL("regexp_replace(ops.resident_id_search_form({}), '[^0-9A-Z]', '', 'g') AS {}")
+                         .format(col, col))  # fmt: skip
+        else:
+            parts.append(col)
+    return sql.SQL("SELECT item_key, disclosure_level{cols} FROM {table} ORDER BY item_key").format(
+        cols=sql.SQL("").join(sql.SQL(", ") + p for p in parts), table=sql.Identifier("publish", table))
+
+
 def _validate(url: str, conn, config: Config) -> int | None:
     from credit_platform.quality.checkpoints import ValidationFailed, run_checkpoint
 
@@ -226,9 +265,12 @@ def _validate(url: str, conn, config: Config) -> int | None:
             " AND data_type IN ('text', 'character varying') AND column_name NOT IN ('item_key', 'uscc')"
             " ORDER BY ordinal_position", (table,))]  # fmt: skip
         everything = tables.all_columns(ds)
-        whole = projection(ds, tuple(everything), configuration.LEVELS, table).as_string(conn)
+        searched = [c for c in text_cols if c in everything]
+        codes = ["uscc"] if "uscc" in everything else []
+        whole = _search_projection(everything, searched, codes, table).as_string(conn)
         checks.append({"name": f"{ds.name}.all", "columns": everything, "levels": tuple(ds.levels),
-                       "text_columns": [c for c in text_cols if c in everything], "query": whole})  # fmt: skip
+                       "text_columns": searched, "code_columns": codes, "uscc_prefixes": config.uscc_prefixes,
+                       "uscc_provinces": config.uscc_provinces, "query": whole})  # fmt: skip
         for a in audiences(config):
             if a["dataset"] is ds:
                 checks.append({"name": a["name"], "columns": list(a["columns"]), "levels": a["levels"],

@@ -5,11 +5,14 @@ One table per dataset (``publish.grades``, ``publish.penalties``, ``publish.lice
 only the columns some level may carry (``publication.yml``): no ID number is ever selected. Views
 give each audience its part and nothing more:
 
-* ``publish.public_<dataset>``: fully public rows, public columns; granted to the public reader
-  (and to authorised recipients);
+* ``publish.public_<dataset>``: fully public rows, public columns (copied into
+  ``publish.<dataset>__public`` at each swap, so that no reader's query touches another row);
+  granted to the public reader (and to authorised recipients);
 * ``publish.authorised_<dataset>``: authorised rows with the authorised columns, each recipient
-  seeing only the subjects that authorised it (``ops.recipient_authorisations``, by
-  ``current_user``, a security-barrier view); granted to ``credit_authorised``.
+  seeing only the subjects that authorised it (``ops.recipient_authorisations``, by the
+  connected role), read through ``publish.authorised_<dataset>_rows()``, a SECURITY DEFINER
+  PL/pgSQL function, so that no query of a recipient, ``EXPLAIN ANALYZE`` included, touches
+  another subject's rows; granted to ``credit_authorised``.
 
 Internal rows and columns stay in the base tables, which no outside role may read. Tables and
 views are owned by the publisher and rebuilt in one transaction, so a reader sees either the old
@@ -95,11 +98,15 @@ def _source_query(dataset: Dataset) -> sql.Composed:
     return sql.SQL(_RECORDS).format(columns=sql.SQL(", ").join(parts))
 
 
-def rebuild(conn: psycopg.Connection, config: Config, as_of: dt.date, *, suffix: str = "") -> dict[str, int]:
+def rebuild(conn: psycopg.Connection, config: Config, as_of: dt.date, *, suffix: str = "",
+            run_key: str | None = None) -> dict[str, int]:  # fmt: skip
     """Rebuild every dataset's table from the marts as of ``as_of`` (records whose publication
-    window has ended, or that were repaired, are left out) under ``publish.<dataset><suffix>``.
-    Commits. Returns rows per dataset. Views are made by ``swap``."""
+    window has ended, or that were repaired, are left out) under ``publish.<dataset><suffix>``,
+    withholding every record that carries a resident ID number (``withhold``; listed in
+    ``ops.publication_withheld`` under ``run_key``). Commits. Returns rows per dataset. Views are
+    made by ``swap``."""
     counts = {}
+    run_key = run_key or f"rebuild-{as_of.isoformat()}"
     cur = psycopg.ClientCursor(conn)  # CREATE TABLE AS takes its parameters bound on the client
     for name, dataset in config.datasets.items():
         table = sql.Identifier("publish", name + suffix)
@@ -110,10 +117,49 @@ def rebuild(conn: psycopg.Connection, config: Config, as_of: dt.date, *, suffix:
         cur.execute(sql.SQL("CREATE TABLE {} AS ").format(table) + _source_query(dataset), params)
         cur.execute(sql.SQL("ALTER TABLE {} ADD CONSTRAINT {} PRIMARY KEY (item_key)")
                     .format(table, sql.Identifier(f"{name}{suffix}_pkey")))  # fmt: skip
+        withhold(conn, config, name + suffix, dataset=name, as_of=as_of, run_key=run_key)
         cur.execute(sql.SQL("ANALYZE {}").format(table))
         counts[name] = cur.execute(sql.SQL("SELECT count(*) FROM {}").format(table)).fetchone()[0]
     conn.commit()
     return counts
+
+
+WITHHELD_REASON = ("含身份证号码，未发布；请来源部门更正该记录后重新发布 / holds a resident ID number: not published;"
+                   " ask the source department to correct the record, then publish again")
+
+
+def withhold(conn: psycopg.Connection, config: Config, table: str, *, dataset: str, as_of: dt.date,
+             run_key: str) -> int:  # fmt: skip
+    """Take every record that carries a resident ID number out of ``publish.<table>`` and list it
+    in ``ops.publication_withheld`` (record, dataset, column; never the value). A record is
+    withheld when any text column holds an ID number however written (``ops.has_resident_id``),
+    when its credit code is an ID number and cannot be a credit code
+    (``ops.is_resident_id_not_uscc``, with the GB 32100 codes of ``publication.yml``), or when its
+    key holds one outside its credit code. One such record leaves the rest to be published.
+    Returns the records withheld."""
+    columns = [c for (c,) in conn.execute(
+        "SELECT column_name FROM information_schema.columns WHERE table_schema = 'publish' AND table_name = %s"
+        " AND data_type IN ('text', 'character varying') AND column_name NOT IN ('item_key', 'disclosure_level')"
+        " ORDER BY ordinal_position", (table,))]  # fmt: skip
+    tests = []
+    for c in columns:
+        col = sql.SQL("d.") + sql.Identifier(c)
+        test = (sql.SQL("ops.is_resident_id_not_uscc({}, %(prefixes)s, %(provinces)s)").format(col) if c == "uscc"
+                else sql.SQL("ops.has_resident_id({})").format(col))  # fmt: skip
+        tests.append(sql.SQL("({}, {})").format(sql.Literal(c), test))
+    key = sql.SQL("replace(d.item_key, coalesce(d.uscc, ''), '')") if "uscc" in columns else sql.SQL("d.item_key")
+    tests.append(sql.SQL("('item_key', ops.has_resident_id({}))").format(key))
+    statement = sql.SQL(
+        "WITH hits AS (SELECT d.item_key, t.column_name FROM {table} AS d"
+        " CROSS JOIN LATERAL (VALUES {tests}) AS t (column_name, hit) WHERE t.hit),"
+        " saved AS (INSERT INTO ops.publication_withheld (run_key, as_of, dataset, item_key, column_name, reason)"
+        " SELECT %(run_key)s, %(as_of)s, %(dataset)s, item_key, column_name, %(reason)s FROM hits"
+        " RETURNING item_key)"
+        " DELETE FROM {table} AS d USING (SELECT DISTINCT item_key FROM saved) AS s WHERE d.item_key = s.item_key"
+    ).format(table=sql.Identifier("publish", table), tests=sql.SQL(", ").join(tests))
+    params = {"prefixes": list(config.uscc_prefixes), "provinces": list(config.uscc_provinces),
+              "run_key": run_key, "as_of": as_of, "dataset": dataset, "reason": WITHHELD_REASON}  # fmt: skip
+    return conn.execute(statement, params).rowcount
 
 
 def drop(conn: psycopg.Connection, config: Config, *, suffix: str) -> None:
@@ -145,16 +191,67 @@ def _views(cur, dataset: Dataset, table: sql.Identifier) -> None:
             continue
         view = sql.Identifier("publish", f"{level}_{dataset.name}")
         cols = sql.SQL(", ").join(sql.SQL("d.") + sql.Identifier(c) for c in dataset.levels[level])
-        where = sql.SQL("d.disclosure_level = {}").format(sql.Literal(level))
         if level == "authorised":
-            where += sql.SQL(
-                " AND EXISTS (SELECT 1 FROM ops.recipient_authorisations AS a WHERE a.recipient_role = current_user"
-                " AND a.uscc = d.uscc AND a.valid_from <= current_date"
-                " AND (a.valid_to IS NULL OR a.valid_to >= current_date))"
-            )
-        cur.execute(sql.SQL("CREATE VIEW {} WITH (security_barrier = true) AS SELECT {} FROM {} AS d WHERE {}")
-                    .format(view, cols, table, where))  # fmt: skip
+            function = _authorised_rows(cur, dataset, table)
+            cur.execute(sql.SQL("CREATE VIEW {} WITH (security_barrier = true) AS SELECT * FROM {}()")
+                        .format(view, function))  # fmt: skip
+        else:
+            rows = _public_rows(cur, dataset, table, cols)
+            cur.execute(sql.SQL("CREATE VIEW {} WITH (security_barrier = true) AS SELECT * FROM {}")
+                        .format(view, rows))  # fmt: skip
         access.grant_view(cur.connection, f"{level}_{dataset.name}", level)
         audience = "完全公开" if level == "public" else "依授权公开 (each recipient: its own subjects)"
         comment = f"{dataset.title}: {audience}"
         cur.execute(sql.SQL("COMMENT ON VIEW {} IS {}").format(view, sql.Literal(comment)))
+
+
+def _public_rows(cur, dataset: Dataset, table: sql.Identifier, cols: sql.Composable) -> sql.Identifier:
+    """``publish.<dataset>__public``: the public rows with the public columns, copied aside, so that
+    the public view reads a table holding nothing else: a reader's conditions pushed into the scan
+    (``EXPLAIN ANALYZE`` on an item key, say) cannot touch, or count, an authorised or internal row."""
+    rows = sql.Identifier("publish", f"{dataset.name}__public")
+    cur.execute(sql.SQL("DROP TABLE IF EXISTS {} CASCADE").format(rows))
+    cur.execute(sql.SQL("CREATE TABLE {} AS SELECT {} FROM {} AS d WHERE d.disclosure_level = 'public'")
+                .format(rows, cols, table))  # fmt: skip
+    cur.execute(sql.SQL("ANALYZE {}").format(rows))
+    note = f"{dataset.title}: the public rows and columns, behind publish.public_{dataset.name} (no role reads it)"
+    cur.execute(sql.SQL("COMMENT ON TABLE {} IS {}").format(rows, sql.Literal(note)))
+    return rows
+
+
+def _authorised_rows(cur, dataset: Dataset, table: sql.Identifier) -> sql.Identifier:
+    """``publish.authorised_<dataset>_rows()``: the authorised rows of the subjects that authorised
+    the connected recipient (``session_user``: inside this SECURITY DEFINER function
+    ``current_user`` is the publisher), with the authorised columns.
+
+    The view over a security-barrier filter was not enough: the planner pushes a recipient's
+    leakproof conditions (``=``, ``<`` ...) into the scan below the barrier, so ``EXPLAIN ANALYZE``
+    row counts told grades of subjects that never authorised it. A PL/pgSQL function is never
+    inlined: the recipient's conditions apply to what it returned, and no plan node the recipient
+    can see has touched another subject's rows."""
+    name = f"authorised_{dataset.name}_rows"
+    function = sql.Identifier("publish", name)
+    columns = dataset.levels["authorised"]
+    types = dict(cur.execute(
+        "SELECT a.attname, format_type(a.atttypid, a.atttypmod) FROM pg_attribute AS a"
+        " WHERE a.attrelid = %s::regclass AND a.attnum > 0 AND NOT a.attisdropped",
+        (table.as_string(cur.connection),)).fetchall())  # fmt: skip
+    out = sql.SQL(", ").join(sql.SQL("{} {}").format(sql.Identifier(c), sql.SQL(types[c])) for c in columns)
+    cols = sql.SQL(", ").join(sql.SQL("d.") + sql.Identifier(c) for c in columns)
+    body = sql.SQL(
+        "#variable_conflict use_column\nBEGIN\n RETURN QUERY SELECT {cols} FROM {table} AS d"
+        " WHERE d.disclosure_level = 'authorised' AND EXISTS (SELECT 1 FROM ops.recipient_authorisations AS a"
+        " WHERE a.recipient_role = session_user AND a.uscc = d.uscc AND a.valid_from <= current_date"
+        " AND (a.valid_to IS NULL OR a.valid_to >= current_date));\nEND"
+    ).format(cols=cols, table=table).as_string(cur.connection)
+    cur.execute(sql.SQL("DROP FUNCTION IF EXISTS {}() CASCADE").format(function))  # and its view
+    cur.execute(sql.SQL("CREATE FUNCTION {}() RETURNS TABLE ({}) LANGUAGE plpgsql STABLE SECURITY DEFINER"
+                        " SET search_path = pg_catalog, pg_temp AS {}")
+                .format(function, out, sql.Literal(body)))  # fmt: skip
+    cur.execute(sql.SQL("REVOKE ALL ON FUNCTION {}() FROM PUBLIC").format(function))
+    cur.execute(sql.SQL("GRANT EXECUTE ON FUNCTION {}() TO {}")
+                .format(function, sql.Identifier(access.AUTHORISED_GROUP)))  # fmt: skip
+    note = (f"{dataset.title}: the authorised rows of the connected recipient's subjects"
+            f" (behind publish.authorised_{dataset.name})")  # fmt: skip
+    cur.execute(sql.SQL("COMMENT ON FUNCTION {}() IS {}").format(function, sql.Literal(note)))
+    return function
