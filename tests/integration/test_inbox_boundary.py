@@ -27,7 +27,8 @@ CF = ["CF_XDR_MC", "CF_XDR_LB", "CF_XDR_SHXYM", "CF_WSH", "CF_CFLB", "CF_NR_FK",
 
 
 def _row(n: int, code: str = GOOD, name: str = "怀仁市甲乙商贸有限公司", fine: object = "0.5") -> list:
-    return [name, "法人及非法人组织", code, f"怀市监罚〔2025〕inbox-{n}号", "罚款", fine, "2025-03-01", "怀仁市市场监督管理局"]
+    return [name, "法人及非法人组织", code, f"怀市监罚〔2025〕inbox-{n}号", "罚款", fine, "2025-03-01",
+            "怀仁市市场监督管理局"]  # fmt: skip
 
 
 def _write_csv(path: Path, rows: list[list], header: list[str] = CF) -> Path:
@@ -123,7 +124,8 @@ def test_an_opened_file_is_read_from_its_handle_not_its_name(tmp_path):
 
 # The second matches the penalty glob (its "*" spans folders), and so was loaded from outside.
 @pytest.mark.parametrize("given", ["../elsewhere/penalties_secret.csv",
-                                   "departments/scjgj/../../../elsewhere/penalties_secret.csv", "ABSOLUTE"])  # fmt: skip
+                                   "departments/scjgj/../../../elsewhere/penalties_secret.csv",
+                                   "ABSOLUTE"])  # fmt: skip
 def test_a_path_leading_outside_the_inbox_is_refused(db, url, tmp_path, given):
     box = tmp_path / "inbox"
     (box / "departments/scjgj").mkdir(parents=True)
@@ -135,7 +137,8 @@ def test_a_path_leading_outside_the_inbox_is_refused(db, url, tmp_path, given):
     assert _batches(db, "%elsewhere%") == [] and _kept(db, "%secret%") == 0
 
 
-@pytest.mark.parametrize("given", ["../elsewhere/penalties_secret.csv", "ABSOLUTE", "departments/scjgj/penalties_l.csv"])
+@pytest.mark.parametrize("given", ["../elsewhere/penalties_secret.csv", "ABSOLUTE",
+                                   "departments/scjgj/penalties_l.csv"])  # fmt: skip
 def test_credit_platform_load_refuses_with_exit_status_2(db, cli_env, tmp_path, capsys, given):
     secret = _write_csv(tmp_path / "elsewhere/penalties_secret.csv", [_row(7)])
     (cli_env / "departments/scjgj").mkdir(parents=True)

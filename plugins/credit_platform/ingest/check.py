@@ -77,7 +77,7 @@ def check_file(url: str, path: Path, *, kind: str | None = None, department: str
             bad_rows += 1
         for item, severity in [(r, "error") for r in reasons] + [(f, "warning") for f in flags]:
             code, _, column = item.partition("@")
-            if severity == "warning":
+            if severity == "warning" and not column:  # the credit code's warnings name no column
                 column = uscc_column or ""
             zh, en, _ = MESSAGES.get(code, (code, code, severity))
             problems.append({
