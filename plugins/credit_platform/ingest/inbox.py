@@ -197,6 +197,8 @@ def scan(inbox: Path, *, prefix: str = "") -> Scan:
             out.refused[prefix] = str(_symlink("/".join(parts[: i + 1])))
             return out
     if not base.is_dir():
+        if base.exists() and not base.is_file():
+            out.refused[prefix] = str(_not_regular(prefix))
         return out
     _walk(base, inbox, out)
     for bucket in (out.matched, out.unmatched, out.ignored):

@@ -453,7 +453,7 @@ def departments_with_files(url: str | None = None, inbox: Path | None = None) ->
     """Departments with files in the inbox (with ``url``: with files not yet loaded as they are)."""
     inbox = inbox or paths().inbox
     files = pending(url, inbox, prefix="departments") if url else discover(inbox, prefix="departments")
-    return sorted({PurePosixPath(rel).parts[1] for rel in files})
+    return sorted({PurePosixPath(rel).parts[1] for rel in files if len(PurePosixPath(rel).parts) > 1})
 
 
 class Quarantined(LoadError):
