@@ -32,6 +32,7 @@ from credit_platform.settings import paths, today
 
 log = logging.getLogger(__name__)
 
+
 class LoadError(RuntimeError):
     pass
 
