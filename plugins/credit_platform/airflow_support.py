@@ -56,10 +56,11 @@ def skip_unless_loaded(results: list[dict], *, prefix: str) -> dict:
 def inbox_findings(prefix: str) -> dict:
     """Counts of what the inbox folder holds that is not loaded: stray files no source claims, hidden or
     temporary files, refused paths (each is logged, with its reason, by the discovery task)."""
-    from credit_platform.ingest.inbox import scan
+    from credit_platform.ingest.inbox import scan, scan_elsewhere
     from credit_platform.settings import paths
 
-    return scan(paths().inbox, prefix=prefix).counts()
+    here, elsewhere = scan(paths().inbox, prefix=prefix).counts(), scan_elsewhere(paths().inbox).counts()
+    return {k: here[k] + elsewhere[k] for k in here}
 
 
 def fail_if_quarantined(load):

@@ -195,6 +195,14 @@ def test_a_file_no_source_claims_is_reported(tmp_path, caplog):
     assert scan.counts() == {"files_unmatched": 2, "files_ignored": 2, "paths_refused": 0}
     assert inbox.scan(box, prefix="departments").counts()["files_unmatched"] == 1
 
+    # A file dropped beside the source folders is reported by each DAG's discovery too.
+    _write_csv(box / "penalties_2026.csv", [_row(18)])
+    caplog.clear()
+    with caplog.at_level(logging.WARNING):
+        assert loader.discover(box, prefix="departments") == ["departments/scjgj/penalties_ok.csv"]
+    assert "penalties_2026.csv: 没有数据源认领此文件名" in caplog.text and "departments/<code>/" in caplog.text
+    assert inbox.scan_elsewhere(box).unmatched == ["penalties_2026.csv"]
+
 
 def test_a_formula_without_a_saved_result_is_a_warning_on_its_row_and_column(db, url, tmp_path):
     import openpyxl

@@ -207,9 +207,22 @@ def scan(inbox: Path, *, prefix: str = "") -> Scan:
     return out
 
 
-def _walk(folder: Path, inbox: Path, out: Scan) -> None:
+TOP_FOLDERS = ("province", "departments")
+
+
+def scan_elsewhere(inbox: Path) -> Scan:
+    """What lies outside ``province/`` and ``departments/`` (a file dropped in the inbox's top folder, a
+    folder of another name): no source claims any of it, so each DAG reports it beside its own folder."""
+    out = Scan()
+    inbox = Path(inbox)
+    if inbox.is_dir():
+        _walk(inbox, inbox, out, skip=TOP_FOLDERS)
+    return out
+
+
+def _walk(folder: Path, inbox: Path, out: Scan, skip: tuple[str, ...] = ()) -> None:
     with os.scandir(folder) as entries:
-        for entry in sorted(entries, key=lambda e: e.name):
+        for entry in sorted((e for e in entries if e.name not in skip), key=lambda e: e.name):
             rel = Path(entry.path).relative_to(inbox).as_posix()
             if entry.is_symlink():
                 out.refused[rel] = str(_symlink(rel))

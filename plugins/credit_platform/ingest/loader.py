@@ -25,7 +25,15 @@ from psycopg import sql
 from credit_platform.ingest import validate
 from credit_platform.ingest.archive import ArchivingTap, append_ledger, archive, sha256_of
 from credit_platform.ingest.config import Source, departments, rules, source_for
-from credit_platform.ingest.inbox import InboxFile, RefusedPath, open_in_inbox, relative_in_inbox, scan
+from credit_platform.ingest.inbox import (
+    TOP_FOLDERS,
+    InboxFile,
+    RefusedPath,
+    open_in_inbox,
+    relative_in_inbox,
+    scan,
+    scan_elsewhere,
+)
 from credit_platform.ingest.readers import UnreadableFile
 from credit_platform.ingest.stage import RawTarget, stage_file
 from credit_platform.settings import paths, today
@@ -64,6 +72,8 @@ def discover(inbox: Path | None = None, *, prefix: str = "") -> list[str]:
     """
     found = scan(inbox or paths().inbox, prefix=prefix)
     found.log()
+    if prefix in TOP_FOLDERS:  # and what lies beside the source folders, which no run would take
+        scan_elsewhere(inbox or paths().inbox).log()
     return sorted([*found.matched, *found.refused])
 
 
