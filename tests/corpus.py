@@ -539,10 +539,20 @@ def header_repeated_mid_file(inbox: Path) -> str:
 
 @corpus_case
 def nul_byte_in_cell(inbox: Path) -> str:
-    """A NUL byte inside a name (from a C export): PostgreSQL text cannot hold it; it is dropped, the row loads."""
+    """A NUL byte inside a name (from a C export): PostgreSQL text cannot hold it; it is dropped with a
+    warning on its row and column, the row loads."""
     case = "nul"
     rows = [penalty(case, 1, name="怀仁市甲乙\x00商贸有限公司"), penalty(case, 2, code=OTHER)]
     return write_csv(inbox, _penalties(case), CF, rows)
+
+
+@corpus_case
+def xlsx_formula_without_value(inbox: Path) -> str:
+    """A workbook whose fine is a formula saved without its result (written by a program, never opened in
+    Excel): the cell reads empty, with a warning on its row and column; the rows load."""
+    case = "formula_no_value"
+    rows = [CF, penalty(case, 1), penalty(case, 2, fine="=0.25*2"), penalty(case, 3, fine="=1+1")]
+    return write_xlsx(inbox, _penalties(case, "xlsx"), {"Sheet1": rows})
 
 
 # --- province JSON -------------------------------------------------------------------------------

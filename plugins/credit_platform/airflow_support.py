@@ -46,10 +46,21 @@ def skip_unless_loaded(results: list[dict], *, prefix: str) -> dict:
         "rows_in": sum(b[2] for b in loaded),
         "rows_loaded": sum(b[3] for b in loaded),
         "rows_rejected": sum(b[4] for b in loaded),
+        **inbox_findings(prefix),
     }
     if not loaded:
         raise AirflowSkipException(f"nothing new was loaded ({summary})")
     return summary
+
+
+def inbox_findings(prefix: str) -> dict:
+    """Counts of what the inbox folder holds that is not loaded: stray files no source claims, hidden or
+    temporary files, refused paths (each is logged, with its reason, by the discovery task)."""
+    from credit_platform.ingest.inbox import scan, scan_elsewhere
+    from credit_platform.settings import paths
+
+    here, elsewhere = scan(paths().inbox, prefix=prefix).counts(), scan_elsewhere(paths().inbox).counts()
+    return {k: here[k] + elsewhere[k] for k in here}
 
 
 def fail_if_quarantined(load):

@@ -271,15 +271,31 @@ def cmd_load(args: argparse.Namespace) -> int:
 
     url = libpq_url(url_for("loader", admin_url()))
     inbox = paths().inbox
-    files = [Path(rel).resolve().relative_to(inbox).as_posix() if Path(rel).is_absolute() else rel
-             for rel in (args.paths or discover(inbox))]  # fmt: skip
+    files, refused = _inbox_paths(args.paths or discover(inbox), inbox)
     results, failures = load_files(url, files, inbox=inbox)
     for r in results:
         _say(f"{r.file}: {r.status}, {r.rows_in} read, {r.rows_loaded} loaded, {r.rows_rejected} rejected"
              + (f" {r.rejected_by_reason}" if r.rejected_by_reason else ""))  # fmt: skip
     for failure in failures:
         _say(f"FAILED {failure}")
-    return 1 if failures else 0
+    for reason in refused:
+        _say(f"REFUSED 拒绝读取 {reason}")
+    return 2 if refused else 1 if failures else 0
+
+
+def _inbox_paths(given: list[str], inbox: Path) -> tuple[list[str], list[str]]:
+    """The inbox-relative paths to load, and the reasons for those refused (links, paths outside the inbox)."""
+    from credit_platform.ingest.inbox import RefusedPath, check_in_inbox, relative_in_inbox
+
+    files, refused = [], []
+    for path in given:
+        try:
+            files.append(check_in_inbox(inbox, path))
+        except RefusedPath as exc:
+            refused.append(str(exc))
+        except FileNotFoundError:
+            files.append(relative_in_inbox(inbox, path))  # the loader says it is not there
+    return files, refused
 
 
 def cmd_demo(args: argparse.Namespace) -> int:

@@ -203,7 +203,14 @@ EXPECTED: dict[str, Loads | Refused] = {
         3, 2, 1, rejected={2: ["uscc_invalid_format", "penalty_category_unknown", "amount_unparseable",
                                "date_unparseable", "date_unparseable"]},
         raw={1: {"uscc": GOOD}, 3: {"uscc": OTHER}}, record={2: {"CF_XDR_SHXYM": "CF_XDR_SHXYM"}}),  # fmt: skip
-    "nul_byte_in_cell": Loads(2, 2, 0, raw={1: {"subject_name": "怀仁市甲乙商贸有限公司"}}, message="read by Python"),
+    "nul_byte_in_cell": Loads(2, 2, 0, raw={1: {"subject_name": "怀仁市甲乙商贸有限公司",
+                                                "flags": ["nul_character_removed@subject_name"]},
+                                            2: {"flags": []}}, message="read by Python"),  # fmt: skip
+    "xlsx_formula_without_value": Loads(
+        3, 3, 0, raw={1: {"fine_amount": "0.5", "flags": []},
+                      2: {"fine_amount": None, "flags": ["formula_without_value@fine_amount"]},
+                      3: {"fine_amount": None, "flags": ["formula_without_value@fine_amount"]}},
+        message="sheet Sheet1"),  # fmt: skip
     # province JSON
     "json_wrapped_records": Loads(
         3, 2, 1, rejected={3: ["grade_invalid"]},

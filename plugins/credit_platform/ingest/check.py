@@ -9,14 +9,13 @@ change it.
 from __future__ import annotations
 
 import datetime as dt
-import fnmatch
 from pathlib import Path, PurePosixPath
 
 import psycopg
 from psycopg import sql
 
 from credit_platform.ingest import validate
-from credit_platform.ingest.config import Source, rules, sources
+from credit_platform.ingest.config import Source, name_matches, rules, sources
 from credit_platform.ingest.readers import UnreadableFile
 from credit_platform.ingest.stage import stage_file
 from credit_platform.ingest.values import MESSAGES
@@ -26,7 +25,7 @@ from credit_platform.settings import today
 def guess_source(path: Path) -> Source | None:
     """The source whose file-name pattern matches (the folder does not matter when checking)."""
     for s in sources().values():
-        if any(fnmatch.fnmatchcase(path.name, PurePosixPath(p).name) for p in s.paths):
+        if any(name_matches(path.name, PurePosixPath(p).name) for p in s.paths):
             return s
     return None
 
@@ -78,7 +77,7 @@ def check_file(url: str, path: Path, *, kind: str | None = None, department: str
             bad_rows += 1
         for item, severity in [(r, "error") for r in reasons] + [(f, "warning") for f in flags]:
             code, _, column = item.partition("@")
-            if severity == "warning":
+            if severity == "warning" and not column:  # the credit code's warnings name no column
                 column = uscc_column or ""
             zh, en, _ = MESSAGES.get(code, (code, code, severity))
             problems.append({

@@ -20,6 +20,17 @@ def header_key(text: object) -> str:
     return "".join(s.split()).casefold()
 
 
+def name_matches(name: str, pattern: str) -> bool:
+    """A file name against a name glob, ignoring case (``Penalties_X.CSV`` is a ``penalties*.csv``)."""
+    return fnmatch.fnmatchcase(name.casefold(), pattern.casefold())
+
+
+def path_matches(relative_path: str, pattern: str) -> bool:
+    """An inbox-relative path against a glob of ``sources.yml``: folders as written, the file name in any case."""
+    path, glob = PurePosixPath(relative_path), PurePosixPath(pattern)
+    return fnmatch.fnmatchcase(path.parent.as_posix(), glob.parent.as_posix()) and name_matches(path.name, glob.name)
+
+
 @dataclass(frozen=True)
 class Column:
     name: str
@@ -42,7 +53,7 @@ class Source:
     conflict: tuple[tuple[str, ...], str] | None  # (key columns, value column): differing values reject all
 
     def matches(self, relative_path: str) -> bool:
-        return any(fnmatch.fnmatchcase(relative_path, p) for p in self.paths)
+        return any(path_matches(relative_path, p) for p in self.paths)
 
     def department_of(self, relative_path: str) -> str | None:
         parts = PurePosixPath(relative_path).parts
@@ -157,3 +168,10 @@ def source_for(relative_path: str) -> Source | None:
         if s.matches(relative_path):
             return s
     return None
+
+
+def expected_names(relative_path: str) -> list[str]:
+    """The file names some source would take in the folder of ``relative_path`` (to say what a stray file lacks)."""
+    folder = PurePosixPath(relative_path).parent.as_posix()
+    return [PurePosixPath(p).name for s in sources().values() for p in s.paths
+            if fnmatch.fnmatchcase(folder, PurePosixPath(p).parent.as_posix())]  # fmt: skip

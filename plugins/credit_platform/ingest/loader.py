@@ -25,13 +25,20 @@ from psycopg import sql
 from credit_platform.ingest import validate
 from credit_platform.ingest.archive import ArchivingTap, append_ledger, archive, sha256_of
 from credit_platform.ingest.config import Source, departments, rules, source_for
+from credit_platform.ingest.inbox import (
+    TOP_FOLDERS,
+    InboxFile,
+    RefusedPath,
+    open_in_inbox,
+    relative_in_inbox,
+    scan,
+    scan_elsewhere,
+)
 from credit_platform.ingest.readers import UnreadableFile
 from credit_platform.ingest.stage import RawTarget, stage_file
 from credit_platform.settings import paths, today
 
 log = logging.getLogger(__name__)
-
-SUPPORTED_SUFFIXES = {".csv", ".txt", ".xlsx", ".json"}
 
 
 class LoadError(RuntimeError):
@@ -57,22 +64,21 @@ class LoadResult:
 
 
 def discover(inbox: Path | None = None, *, prefix: str = "") -> list[str]:
-    """Files under the inbox that some source claims, as inbox-relative POSIX paths, sorted."""
-    inbox = inbox or paths().inbox
-    found = []
-    base = inbox / prefix if prefix else inbox
-    if not base.exists():
-        return []
-    for p in sorted(base.rglob("*")):
-        if p.is_file() and p.suffix.lower() in SUPPORTED_SUFFIXES:
-            rel = p.relative_to(inbox).as_posix()
-            if source_for(rel) is not None:
-                found.append(rel)
-    return found
+    """The inbox files the loader must answer for, as inbox-relative POSIX paths, sorted.
+
+    Files some source claims, and refused paths (symbolic links, anything not a regular file):
+    those are handed on so that loading them fails, naming the path and the reason. Files no
+    source claims are logged with the names expected there (``inbox.scan``).
+    """
+    found = scan(inbox or paths().inbox, prefix=prefix)
+    found.log()
+    if prefix in TOP_FOLDERS:  # and what lies beside the source folders, which no run would take
+        scan_elsewhere(inbox or paths().inbox).log()
+    return sorted([*found.matched, *found.refused])
 
 
 def _stat(path: Path) -> tuple[int, dt.datetime]:
-    st = path.stat()
+    st = path.lstat()  # a link put where a loaded file was is not that file
     return st.st_size, dt.datetime.fromtimestamp(st.st_mtime_ns / 1e9, tz=dt.UTC)
 
 
@@ -124,12 +130,12 @@ def load_file(
     """
     inbox = inbox or paths().inbox
     archive_dir = archive_dir or paths().archive
+    relative = _inside(inbox, relative)
+    opened = _open(inbox, relative)
+    path = opened.path  # this file, whatever happens to its name in the inbox meanwhile
     source = source_for(relative)
     if source is None:
         raise LoadError(f"{relative}: no source in sources.yml claims this path")
-    path = inbox / relative
-    if not path.is_file():
-        raise LoadError(f"{relative}: no such file in {inbox}")
     department = source.department_of(relative) if source.department_from_path else None
     if source.department_from_path and not department:
         raise LoadError(f"{relative}: expected under departments/<department_code>/")
@@ -146,7 +152,7 @@ def load_file(
             " AND department_code IS NOT DISTINCT FROM %s",
             (source.name, relative, department),
         )
-        size, mtime = _stat(path)
+        size, mtime = opened.size, dt.datetime.fromtimestamp(opened.mtime_ns / 1e9, tz=dt.UTC)
         batch_id = conn.execute(
             "INSERT INTO ops.load_batches (source, department_code, source_file, file_size, file_mtime)"
             " VALUES (%s, %s, %s, %s, %s) RETURNING batch_id",
@@ -187,6 +193,28 @@ def load_file(
     if gate:
         apply_gate(url, [result], archive_dir=archive_dir)
     return result
+
+
+class PathRefused(LoadError):
+    """A symbolic link, a path leading outside the inbox, or not a regular file: never read."""
+
+
+def _inside(inbox: Path, given: str) -> str:
+    """``given`` as an inbox-relative path, or ``PathRefused`` (``..``, an absolute path elsewhere)."""
+    try:
+        return relative_in_inbox(inbox, given)
+    except RefusedPath as exc:
+        raise PathRefused(str(exc)) from None
+
+
+def _open(inbox: Path, relative: str) -> InboxFile:
+    """The inbox file, opened without following links (``inbox.open_in_inbox``); refusals as ``PathRefused``."""
+    try:
+        return open_in_inbox(inbox, relative)
+    except RefusedPath as exc:
+        raise PathRefused(str(exc)) from None
+    except FileNotFoundError as exc:
+        raise LoadError(str(exc)) from None
 
 
 def apply_gate(url: str, results: list[LoadResult], *, archive_dir: Path | None = None) -> list[LoadResult]:
@@ -436,7 +464,7 @@ def departments_with_files(url: str | None = None, inbox: Path | None = None) ->
     """Departments with files in the inbox (with ``url``: with files not yet loaded as they are)."""
     inbox = inbox or paths().inbox
     files = pending(url, inbox, prefix="departments") if url else discover(inbox, prefix="departments")
-    return sorted({PurePosixPath(rel).parts[1] for rel in files})
+    return sorted({PurePosixPath(rel).parts[1] for rel in files if len(PurePosixPath(rel).parts) > 1})
 
 
 class Quarantined(LoadError):
@@ -454,7 +482,7 @@ def load_department(url: str, department_code: str, *, inbox: Path | None = None
     prefix = f"departments/{department_code}"
     files = pending(url, inbox, prefix=prefix) if only_pending else discover(inbox, prefix=prefix)
     rank = {name: i for i, name in enumerate(LOAD_ORDER)}
-    files.sort(key=lambda rel: (rank.get(source_for(rel).name, len(rank)), rel))
+    files.sort(key=lambda rel: (rank.get(getattr(source_for(rel), "name", None), len(rank)), rel))
     results, failures = load_files(url, files, inbox=inbox)
     if failures:
         kind = Quarantined if any(r.status == "quarantined" for r in results) else LoadError

@@ -7,11 +7,26 @@ skipped). JSON: the list of records inside an API response (its encoding detecte
 from __future__ import annotations
 
 import json
+import re
+import zipfile
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from pathlib import Path
 
 HEADER_SEARCH_ROWS = 15
+
+
+class _FormulaWithoutValue:
+    """Stands for a formula cell saved without its result (a workbook written by a program, never
+    recalculated): read as empty, with the warning ``formula_without_value`` on its row."""
+
+    __slots__ = ()
+
+    def __repr__(self) -> str:
+        return "FORMULA_WITHOUT_VALUE"
+
+
+FORMULA_WITHOUT_VALUE = _FormulaWithoutValue()
 
 
 class UnreadableFile(ValueError):
@@ -65,8 +80,48 @@ def read_xlsx(path: Path, score_header: Callable[[list], int]) -> Table:
     if best is None:
         raise UnreadableFile("no sheet has a header row with known column names")
     _, title, rows, at = best
+    if _has_formulas(path):
+        _mark_formulas_without_value(path, title, rows, at)
     header = ["" if h is None else str(h) for h in rows[at]]
     return Table(header, _data_rows(rows, at + 1), None, sheet=title)
+
+
+_FORMULA = re.compile(rb"<(?:\w+:)?f[\s>/]")
+
+
+def _has_formulas(path: Path) -> bool:
+    """Whether any worksheet of the workbook holds a formula (most exports hold none)."""
+    with zipfile.ZipFile(path) as z:
+        for name in z.namelist():
+            if name.startswith("xl/worksheets/") and name.endswith(".xml"):
+                with z.open(name) as fh:
+                    tail = b""
+                    for chunk in iter(lambda: fh.read(1 << 20), b""):
+                        if _FORMULA.search(tail + chunk):
+                            return True
+                        tail = chunk[-16:]
+    return False
+
+
+def _mark_formulas_without_value(path: Path, title: str, rows: list[list], at: int) -> None:
+    """Data cells that read empty yet hold a formula: the formula was saved without its result.
+
+    The workbook is read a second time with the formulas (``data_only=False``), only when it has any.
+    """
+    from openpyxl import load_workbook
+
+    wb = load_workbook(path, read_only=True, data_only=False)
+    try:
+        for i, formulas in enumerate(wb[title].iter_rows(values_only=True)):
+            if i <= at or i >= len(rows):
+                continue
+            row = rows[i]
+            for j, value in enumerate(formulas):
+                if value is not None and (j >= len(row) or row[j] is None):
+                    row.extend([None] * (j + 1 - len(row)))
+                    row[j] = FORMULA_WITHOUT_VALUE
+    finally:
+        wb.close()
 
 
 def read_json(path: Path, score_header: Callable[[list], int]) -> Table:

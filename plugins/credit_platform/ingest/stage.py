@@ -25,14 +25,20 @@ import queue
 import re
 import threading
 from collections.abc import Iterator
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 
 from psycopg import sql
 
 from credit_platform.ingest.archive import ArchivingTap
 from credit_platform.ingest.config import Column, Source, header_key
-from credit_platform.ingest.readers import HEADER_SEARCH_ROWS, UnreadableFile, read_json, read_xlsx
+from credit_platform.ingest.readers import (
+    FORMULA_WITHOUT_VALUE,
+    HEADER_SEARCH_ROWS,
+    UnreadableFile,
+    read_json,
+    read_xlsx,
+)
 
 STAGING = "stg_load"
 CHUNK = 1 << 20
@@ -63,6 +69,7 @@ class Landed:
     table: str  # schema-qualified raw table, or the temporary staging table
     batch_id: int | None = None  # set when the rows landed in the raw table
     digest: str | None = None  # SHA-256 of the file, when computed (and archived) while it was read
+    cell_warnings: list[tuple[int, str]] = field(default_factory=list)  # (row number, code@column), reading's
 
     @property
     def in_raw(self) -> bool:
@@ -148,8 +155,21 @@ def _create(conn, columns: list[str]) -> None:
         " shape_error text, extra_cells text, {})").format(sql.Identifier(STAGING), cols))  # fmt: skip
 
 
-def _copy_rows(conn, columns: list[str], rows: Iterator[tuple[int, list]]) -> int:
-    """Rows numbered by their place after the header; a blank one keeps its number but is not a row."""
+def _cell_warnings(number: int, columns: list[str], raw_cells: list) -> Iterator[tuple[int, str]]:
+    """The cells of a row changed on reading: ``(row number, code@column)`` (``values.CELL_WARNINGS``)."""
+    for column, value in zip(columns, raw_cells, strict=False):
+        if value is FORMULA_WITHOUT_VALUE:
+            yield number, f"formula_without_value@{column}"
+        elif isinstance(value, str) and "\x00" in value:
+            yield number, f"nul_character_removed@{column}"
+
+
+def _copy_rows(conn, columns: list[str], rows: Iterator[tuple[int, list]],
+               warnings: list[tuple[int, str]] | None = None) -> int:  # fmt: skip
+    """Rows numbered by their place after the header; a blank one keeps its number but is not a row.
+
+    ``warnings`` (optional) receives the cells of the landed rows that reading changed.
+    """
     width = len(columns)
     names = ["row_number", "shape_error", "extra_cells", *columns]
     cols = sql.SQL(", ").join(map(sql.Identifier, names))
@@ -169,11 +189,13 @@ def _copy_rows(conn, columns: list[str], rows: Iterator[tuple[int, list]]) -> in
                 cells = cells + [None] * (width - len(cells))
             cp.write_row([number, shape, extra, *cells])
             n += 1
+            if warnings is not None:
+                warnings.extend(_cell_warnings(number, columns, raw_cells))
     return n
 
 
 def _text(value) -> str | None:
-    if value is None:
+    if value is None or value is FORMULA_WITHOUT_VALUE:
         return None
     if isinstance(value, dt.datetime):
         return value.date().isoformat() if value.time() == dt.time() else value.isoformat(sep=" ")
@@ -276,8 +298,9 @@ def stage_csv(conn, source: Source, path: Path, spellings: dict[str, Column], ta
     with open(path, "rb") as raw:
         raw.seek(offset)  # past the header record, whatever it spans
         text = io.TextIOWrapper(raw, encoding="utf-8" if encoding == "utf-8-sig" else encoding, newline="")
-        n = _copy_rows(conn, columns, enumerate(csv.reader(text), start=1))
-    return Landed(header, columns, positions, encoding, None, n, "python", STAGING)
+        warnings: list[tuple[int, str]] = []
+        n = _copy_rows(conn, columns, enumerate(csv.reader(text), start=1), warnings)
+    return Landed(header, columns, positions, encoding, None, n, "python", STAGING, cell_warnings=warnings)
 
 
 def _copy_file(conn, path: Path, offset: int, table: str, columns: list[str], encoding: str,
@@ -359,5 +382,7 @@ def stage_file(conn, source: Source, path: Path, department: str | None, target:
         header = [c.headers[0] for c in source.columns]
     positions, columns = _map_header(source, header, spellings)
     _create(conn, columns)
-    n = _copy_rows(conn, columns, table.rows)
-    return Landed(header, columns, positions, table.encoding, table.sheet, n, "python", STAGING)
+    warnings: list[tuple[int, str]] = []
+    n = _copy_rows(conn, columns, table.rows, warnings)
+    return Landed(header, columns, positions, table.encoding, table.sheet, n, "python", STAGING,
+                  cell_warnings=warnings)  # fmt: skip

@@ -203,7 +203,35 @@ def build(conn, source: Source, landed: Landed, *, department: str | None, as_of
 
     if source.conflict:
         _conflicts(conn, source, landed, joins, typed)
+    _cell_warnings(conn, landed)
     return conn.execute(sql.SQL("SELECT count(*) FROM {} WHERE is_blank").format(sql.Identifier(ISSUES))).fetchone()[0]
+
+
+def _cell_warnings(conn, landed: Landed) -> None:
+    """The warnings of reading (a formula without its result, a NUL removed) as flags of their rows.
+
+    Only cells of the source's columns count (the others are not loaded). A row that needed nothing
+    else joins ``row_issues`` with just these flags; its credit code, which needed nothing, is kept.
+    """
+    found = [(n, w) for n, w in landed.cell_warnings if w.partition("@")[2] in landed.positions]
+    if not found:
+        return
+    conn.execute("DROP TABLE IF EXISTS cell_warnings")
+    conn.execute("CREATE TEMPORARY TABLE cell_warnings (row_number integer NOT NULL, flag text NOT NULL)")
+    with conn.cursor() as cur, cur.copy("COPY cell_warnings (row_number, flag) FROM STDIN") as cp:
+        for row in found:
+            cp.write_row(row)
+    issues = sql.Identifier(ISSUES)
+    per_row = sql.SQL("(SELECT row_number, array_agg(DISTINCT flag ORDER BY flag) AS flags FROM cell_warnings"
+                      " GROUP BY row_number) w")  # fmt: skip
+    conn.execute(sql.SQL("UPDATE {i} SET flags = {i}.flags || w.flags FROM {w}"
+                         " WHERE w.row_number = {i}.row_number AND NOT {i}.is_blank").format(i=issues, w=per_row))
+    uscc = landed.cell("uscc") or sql.SQL("NULL::text")
+    conn.execute(sql.SQL(
+        "INSERT INTO {i} (row_number, tid, is_blank, is_natural_person, reasons, flags, uscc)"
+        " SELECT s.row_number, s.ctid, false, false, '{{}}', w.flags, {uscc} FROM {rel} s JOIN {w} USING (row_number)"
+        " WHERE {where} AND NOT EXISTS (SELECT FROM {i} WHERE {i}.row_number = s.row_number)").format(
+        i=issues, uscc=uscc, rel=landed.relation, w=per_row, where=landed.where))  # fmt: skip
 
 
 def _per_row_enum(col: Column, landed: Landed, cell, tag, missing, errors: list, suspects: list) -> None:

@@ -73,5 +73,18 @@ MESSAGES = {
         "warning",
     ),
     "division_outside_city": ("主体登记地不在本市", "the subject is registered outside the city", "warning"),
+    # Cell warnings: the cell was changed on reading; the flag names its column (``code@column``).
+    "formula_without_value": (
+        "公式单元格没有保存计算结果，按空值读取；请在 Excel 中打开、保存后重新报送",
+        "a formula cell without a saved result, read as empty; open and save the workbook in Excel, then send it again",
+        "warning",
+    ),
+    "nul_character_removed": (
+        "单元格中的空字符（NUL）已删除",
+        "a NUL character was removed from the cell (PostgreSQL text cannot hold it)",
+        "warning",
+    ),
 }
+#: Warnings found while a file is read, one per cell (stage.py), rather than by validation in SQL.
+CELL_WARNINGS = ("formula_without_value", "nul_character_removed")
 REASONS = {code: zh for code, (zh, _en, _sev) in MESSAGES.items()}
