@@ -51,8 +51,8 @@ def _corrupt_sheet_xml(inbox: Path, relative: str) -> str:
 
 def _files(inbox: Path, tag: str) -> tuple[str, str, str]:
     """A batch with 40% bad codes (quarantined), a workbook with a damaged sheet, a good file; in load order."""
-    half_bad = corpus.write_csv(inbox, f"departments/{DEPT}/penalties_{tag}_a.csv", CF,
-                                [penalty(f"{tag}a", n, code=GOOD if n % 5 > 1 else "BAD") for n in range(1, 11)])  # fmt: skip
+    rows = [penalty(f"{tag}a", n, code=GOOD if n % 5 > 1 else "BAD") for n in range(1, 11)]
+    half_bad = corpus.write_csv(inbox, f"departments/{DEPT}/penalties_{tag}_a.csv", CF, rows)
     damaged = _corrupt_sheet_xml(inbox, f"departments/{DEPT}/penalties_{tag}_b.xlsx")
     good = corpus.write_csv(inbox, f"departments/{DEPT}/penalties_{tag}_c.csv", CF,
                             [penalty(f"{tag}c", n) for n in range(1, 4)])  # fmt: skip
@@ -63,8 +63,8 @@ def _batches(db: str, like: str) -> dict[str, tuple]:
     with psycopg.connect(libpq_url(db)) as conn:
         return {r[0]: r[1:] for r in conn.execute(
             "SELECT DISTINCT ON (source_file) source_file, status, rows_in, rows_loaded, rows_rejected,"
-            " coalesce(message, ''), coalesce(quarantine_reason, '')"
-            " FROM ops.load_batches WHERE source_file LIKE %s ORDER BY source_file, batch_id DESC", (like,))}  # fmt: skip
+            " coalesce(message, ''), coalesce(quarantine_reason, '') FROM ops.load_batches"
+            " WHERE source_file LIKE %s ORDER BY source_file, batch_id DESC", (like,))}  # fmt: skip
 
 
 def test_a_damaged_sheet_fails_its_own_batch_and_the_others_load_and_are_gated(db, tmp_path, monkeypatch):
