@@ -190,7 +190,7 @@ def load_file(
 
 def _cause(exc: BaseException) -> str:
     """The cause as the user reads it: an expected failure by its message, anything else also by its type."""
-    text = str(exc).strip() or repr(exc)
+    text = (str(exc).strip() or repr(exc)).replace("\x00", "\\x00")  # it may quote the file; no text holds a NUL
     return text if isinstance(exc, (UnreadableFile, LoadError)) else f"{type(exc).__name__}: {text}"
 
 

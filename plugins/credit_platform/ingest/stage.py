@@ -39,6 +39,7 @@ CHUNK = 1 << 20
 HEAD_BYTES = 256 * 1024  # where the header is looked for
 ENCODING_SAMPLE = 4 << 20
 MAX_CELL = 256 << 20  # bytes in one cell (PostgreSQL's own limit for a text value is 1 GB)
+MAX_COLUMNS = 1500  # cells in a header row (a PostgreSQL table has at most 1,600 columns)
 PG_ENCODING = {"utf-8": "UTF8", "utf-8-sig": "UTF8", "gb18030": "GB18030"}
 
 
@@ -96,11 +97,9 @@ def detect_encoding(path: Path, *, sample: int | None = None) -> str:
     rest, and a file that fails it is detected again in full.
     """
     with open(path, "rb") as fh:
-        head = fh.read(3)
-        if head == codecs.BOM_UTF8:
-            return "utf-8-sig"
+        bom = fh.read(3) == codecs.BOM_UTF8  # says UTF-8: the bytes after it must be, too
         failed_at = None
-        for encoding in ("utf-8", "gb18030"):
+        for encoding in ("utf-8-sig",) if bom else ("utf-8", "gb18030"):
             decoder = codecs.getincrementaldecoder(encoding)()
             fh.seek(0)
             offset = 0
@@ -114,6 +113,8 @@ def detect_encoding(path: Path, *, sample: int | None = None) -> str:
                 return encoding
             except UnicodeDecodeError as exc:
                 failed_at = failed_at if failed_at is not None else offset + exc.start  # where UTF-8 failed
+        if bom:
+            raise UnreadableFile(f"a UTF-8 byte order mark, but not UTF-8 (undecodable bytes near byte {failed_at})")
         raise UnreadableFile(f"neither UTF-8 nor GB18030 (undecodable bytes near byte {failed_at})")
 
 
@@ -126,6 +127,8 @@ def _score(spellings: dict[str, Column]):
 
 def _map_header(source: Source, header: list[str], spellings: dict[str, Column]) -> tuple[dict[str, int], list[str]]:
     """The source column of each known header cell (the first, when a column is named twice)."""
+    if len(header) > MAX_COLUMNS:  # each header cell is a column of the landing table
+        raise UnreadableFile(f"the header row has {len(header)} cells; at most {MAX_COLUMNS} columns can be read")
     positions: dict[str, int] = {}
     columns = []
     for i, h in enumerate(header):
@@ -186,6 +189,11 @@ def _text(value) -> str | None:
     return str(value).replace("\x00", "") or None  # an empty cell is NULL, as COPY reads it
 
 
+def _header_cell(text: str) -> str:
+    """A header cell without NUL characters, which no PostgreSQL text can hold (cells lose them in ``_text``)."""
+    return text.replace("\x00", "")
+
+
 def _csv_head(path: Path, encoding: str) -> list[tuple[list[str], int]]:
     """The first records of a CSV, each with the byte offset just after it.
 
@@ -244,7 +252,7 @@ def stage_csv(conn, source: Source, path: Path, spellings: dict[str, Column], ta
             best, best_score = i, sc
     if best is None:
         raise UnreadableFile("no header row with known column names in the first rows")
-    header = [h.lstrip("\ufeff") for h in records[best][0]]
+    header = [_header_cell(h).lstrip("\ufeff") for h in records[best][0]]
     while header and not header[-1].strip():  # empty cells after the last heading (a trailing comma)
         header.pop()
     positions, columns = _map_header(source, header, spellings)
@@ -276,7 +284,10 @@ def stage_csv(conn, source: Source, path: Path, spellings: dict[str, Column], ta
     with open(path, "rb") as raw:
         raw.seek(offset)  # past the header record, whatever it spans
         text = io.TextIOWrapper(raw, encoding="utf-8" if encoding == "utf-8-sig" else encoding, newline="")
-        n = _copy_rows(conn, columns, enumerate(csv.reader(text), start=1))
+        try:
+            n = _copy_rows(conn, columns, enumerate(csv.reader(text), start=1))
+        except UnicodeDecodeError as exc:  # detection read the file whole; kept as a guard all the same
+            raise UnreadableFile(f"not {encoding} after all (undecodable bytes: {exc.reason})") from None
     return Landed(header, columns, positions, encoding, None, n, "python", STAGING)
 
 
@@ -352,7 +363,7 @@ def stage_file(conn, source: Source, path: Path, department: str | None, target:
         table = read_json(path, _score(spellings))
     else:
         raise UnreadableFile(f"unsupported file type {suffix!r} (CSV, XLSX or JSON)")
-    header = [h.strip() for h in table.header]
+    header = [_header_cell(h).strip() for h in table.header]
     while header and not header[-1]:  # a sheet's empty columns after the last heading
         header.pop()
     if not header and suffix == ".json":  # a push with no records: nothing to load, nothing wrong
