@@ -2,7 +2,8 @@
 
 A file that cannot be read fails its batch; a file without a required column is quarantined by
 the raw quality gate, its task failing with the file and the reason in the log, while the good
-batches of every department still reach grading.
+batches of every department (the files after a broken one included) still reach grading; the DAG
+run then ends failed, and succeeds once nothing is broken or pending.
 """
 
 from __future__ import annotations
@@ -148,4 +149,9 @@ def test_a_broken_file_fails_its_department_only_and_a_rerun_takes_only_what_is_
     assert _last_run_state(warehouse, airflow_db, "ingest_departments") == "success", out[-4000:]
     assert _batches(warehouse, "departments/jtj/penalties_dagtest.csv") == [
         ("departments/jtj/penalties_dagtest.csv", "loaded")]
+    assert _asset_events(warehouse, airflow_db) == events_before + 2
+
+    # Nothing pending: nothing is loaded, no asset event, and the run succeeds.
+    out = _dags_test(env, "ingest_departments")
+    assert _last_run_state(warehouse, airflow_db, "ingest_departments") == "success", out[-4000:]
     assert _asset_events(warehouse, airflow_db) == events_before + 2
