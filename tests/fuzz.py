@@ -377,19 +377,29 @@ def json_odd_values(data: bytes, rng: random.Random, _enc: str) -> bytes:
     return json.dumps(doc, ensure_ascii=False).encode()
 
 
-JSON: list[Mutator] = [json_too_deep, json_long_number, json_not_records, json_odd_values]
+def json_half_characters(data: bytes, rng: random.Random, _enc: str) -> bytes:
+    """Escapes of lone UTF-16 surrogates (half a character), in cells and in a key."""
+    text = data.decode("utf-8")
+    for _ in range(rng.randint(1, 4)):
+        i = text.index('":"', rng.randrange(len(text) // 2)) + 3
+        text = text[:i] + rng.choice(["\\ud800", "\\udfff", "\\ud83d"]) + text[i:]
+    return text.replace('[{"', '[{"\\udc80":"x","', 1).encode()
+
+
+JSON: list[Mutator] = [json_too_deep, json_long_number, json_not_records, json_odd_values, json_half_characters]
 
 
 # --- the corpus ---------------------------------------------------------------------------------
 
 
-def mutators_for(relative: str) -> list[Mutator]:
+def mutators_for(relative: str) -> tuple[list[Mutator], list[Mutator]]:
+    """The mutations of the file's own format (every one is used) and the general ones (a sample is)."""
     suffix = PurePosixPath(relative).suffix
     if suffix == ".xlsx":
-        return ANY + XLSX
+        return XLSX, ANY
     if suffix == ".json":
-        return ANY + TEXT + JSON
-    return ANY + TEXT
+        return JSON, ANY + TEXT
+    return [], ANY + TEXT
 
 
 def encoding_of(data: bytes) -> str:
@@ -405,16 +415,15 @@ def encoding_of(data: bytes) -> str:
 def build(inbox: Path, workdir: Path, *, seed: int = 20261204, per_file: int = 12) -> dict[str, str]:
     """Write the mutated files into ``inbox``; returns inbox-relative path -> the mutation that made it.
 
-    Each base file gets ``per_file`` mutations drawn (without repeats while they last) from those that
-    fit its format; the names keep the base file's so that its source claims them.
+    Each base file gets every mutation of its format and general ones drawn without repeats, at least
+    four and ``per_file`` in all; the names keep the base file's so that its source claims them.
     """
     rng = random.Random(seed)
     made: dict[str, str] = {}
     for rel, data in base_files(workdir).items():
         enc = "" if rel.endswith(".xlsx") else encoding_of(data)
-        pool = mutators_for(rel)
-        chosen = rng.sample(pool, min(per_file, len(pool)))
-        chosen += [rng.choice(pool) for _ in range(per_file - len(chosen))]
+        specific, general = mutators_for(rel)
+        chosen = specific + rng.sample(general, min(len(general), max(4, per_file - len(specific))))
         path = PurePosixPath(rel)
         for n, mutate in enumerate(chosen, start=1):
             target = str(path.with_name(f"{path.stem}_fz{n:02d}_{mutate.__name__}{path.suffix}"))

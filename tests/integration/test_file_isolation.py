@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import io
 import os
+import re
 import subprocess
 import sys
 import zipfile
@@ -134,3 +135,28 @@ def test_check_and_load_report_every_unreadable_file_and_go_on(db, tmp_path):
     assert f"{damaged}: " in out and "未装载" in out and "not loaded" in out
     batches = _batches(db, "%penalties_cli_%")
     assert {f: b[0] for f, b in batches.items()} == {half_bad: "quarantined", damaged: "failed", good: "loaded"}
+
+
+@pytest.mark.parametrize(("rel", "data", "cause"), [
+    (f"departments/{DEPT}/penalties_wide.csv", (",".join(CF + [f"备注{i}" for i in range(2000)]) + "\r\n").encode() * 2,
+     "the header row has 2009 cells; at most 1500 columns can be read"),
+    (f"departments/{DEPT}/penalties_bom.csv", b"\xef\xbb\xbf" + ",".join(CF).encode() + b"\r\n\xd6\xd0\xce\xc4,1\r\n",
+     "a UTF-8 byte order mark, but not UTF-8 (undecodable bytes near byte"),
+    (f"departments/{DEPT}/penalties_nul.csv", corpus.csv_text(["CF_XDR_\x00MC", *CF[1:]], [penalty("nul", 1)]).encode(),
+     None),  # a NUL inside a header cell is dropped: the file loads
+    ("province/province_evaluation_half.json",
+     b'{"data":[{"creditCode":"' + GOOD.encode() + b'","subjectName":"\\ud800"}]}',
+     "data row 1: text that is not valid Unicode (half a character"),
+])  # fmt: skip
+def test_files_refused_with_their_cause(db, tmp_path, monkeypatch, rel, data, cause):
+    """A header too wide for a table, a byte order mark over bytes that are not UTF-8, half a character."""
+    inbox = tmp_path / "inbox"
+    monkeypatch.setenv("CREDIT_ARCHIVE", str(tmp_path / "archive"))
+    corpus.write_bytes(inbox, rel, data)
+    url = libpq_url(url_for("loader", db))
+    if cause is None:
+        assert loader.load_file(url, rel, inbox=inbox).status == "loaded"
+        return
+    with pytest.raises(loader.LoadError, match=re.escape(cause)):
+        loader.load_file(url, rel, inbox=inbox)
+    assert _batches(db, rel)[rel][0] == "failed"

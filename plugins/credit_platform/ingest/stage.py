@@ -170,7 +170,10 @@ def _copy_rows(conn, columns: list[str], rows: Iterator[tuple[int, list]]) -> in
                 cells = cells[:width]
             elif len(cells) < width:
                 cells = cells + [None] * (width - len(cells))
-            cp.write_row([number, shape, extra, *cells])
+            try:
+                cp.write_row([number, shape, extra, *cells])
+            except UnicodeEncodeError:  # only a JSON escape can write half a character
+                raise UnreadableFile(f"data row {number}: {NOT_UNICODE}") from None
             n += 1
     return n
 
@@ -189,8 +192,15 @@ def _text(value) -> str | None:
     return str(value).replace("\x00", "") or None  # an empty cell is NULL, as COPY reads it
 
 
+NOT_UNICODE = "text that is not valid Unicode (half a character: a lone surrogate such as \\ud800)"
+
+
 def _header_cell(text: str) -> str:
     """A header cell without NUL characters, which no PostgreSQL text can hold (cells lose them in ``_text``)."""
+    try:
+        text.encode("utf-8")
+    except UnicodeEncodeError:
+        raise UnreadableFile(f"the header row holds {NOT_UNICODE}") from None
     return text.replace("\x00", "")
 
 
