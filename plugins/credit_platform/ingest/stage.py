@@ -91,7 +91,7 @@ class Landed:
 
 
 def detect_encoding(path: Path, *, sample: int | None = None) -> str:
-    """UTF-8 (with or without BOM) when the file decodes strictly as UTF-8, else GB18030.
+    """UTF-8 (with or without BOM) when the file decodes strictly as UTF-8, else GB18030 (never after a BOM).
 
     With ``sample``, only the first ``sample`` bytes are decoded: the COPY that follows checks the
     rest, and a file that fails it is detected again in full.
