@@ -155,3 +155,23 @@ def test_a_broken_file_fails_its_department_only_and_a_rerun_takes_only_what_is_
     out = _dags_test(env, "ingest_departments")
     assert _last_run_state(warehouse, airflow_db, "ingest_departments") == "success", out[-4000:]
     assert _asset_events(warehouse, airflow_db) == events_before + 2
+
+
+def test_a_province_run_with_a_damaged_push_ends_failed_after_loading_the_others(
+    airflow_test_env, warehouse, airflow_db, tmp_path
+):
+    inbox = tmp_path / "inbox"
+    _damaged_sheet(inbox / "province/province_evaluation_dagtest_damaged.xlsx")
+    _csv(inbox / "province/province_evaluation_dagtest_good.csv",
+         ["企业名称", "统一社会信用代码", "评价等级", "评价日期"], [["庚", GOOD, "A", "2025-07-31"]])  # fmt: skip
+    env = {**airflow_test_env, "CREDIT_INBOX": str(inbox), "CREDIT_ARCHIVE": str(tmp_path / "archive"),
+           "CREDIT_TASK_RETRIES": "0"}  # fmt: skip
+    _airflow(env, "db", "migrate")
+
+    out = _dags_test(env, "ingest_province")
+    assert _last_run_state(warehouse, airflow_db, "ingest_province") == "failed", out[-4000:]
+    assert "province/province_evaluation_dagtest_damaged.xlsx: sheet" in out and "is damaged" in out
+    assert sorted(_batches(warehouse, "province/province_evaluation_dagtest_%")) == [
+        ("province/province_evaluation_dagtest_damaged.xlsx", "failed"),
+        ("province/province_evaluation_dagtest_good.csv", "loaded"),
+    ]
