@@ -567,7 +567,7 @@ def build_parser() -> argparse.ArgumentParser:
 
     h = sub.add_parser("health", help="platform health checks, as each component role")
     h.set_defaults(func=cmd_health)
-    c = sub.add_parser("check", help="check a file before sending it: each problem with its row and column")
+    c = sub.add_parser("check", help="check files before sending them: each problem with its row and column")
     c.add_argument("files", nargs="+", metavar="FILE", help="one or more files; the exit status is the worst of them")
     c.add_argument("--kind", help="the source (e.g. penalty, province_evaluation); guessed from the file name")
     c.add_argument("--department", help="department code (default: from a departments/<code>/ folder)")
