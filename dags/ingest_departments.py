@@ -14,7 +14,8 @@ A quarantined batch feeds no grade; its task fails at once (no retry) naming the
 checks and the Data Docs page; `ops.load_batches` records why. Batches, rejected rows and archived
 originals as in `ingest_province`. When something new was loaded, the asset `raw_department_records`
 is updated (also when some department failed), which queues `grade_industries`; the run itself then
-ends failed, so the failure stays visible.
+ends failed, so the failure stays visible (its last task, `every_file_loaded`, runs only when every
+department's files loaded and passed the gate).
 
 Run by hand: drop a file in a department's folder, then `airflow dags test ingest_departments`.
 """
@@ -65,7 +66,14 @@ def ingest_departments():
         return skip_unless_loaded([r for per_department in results if per_department for r in per_department],
                                   prefix="departments")  # fmt: skip
 
-    summarise(load_department.expand(department_code=discover()))
+    # The run's outcome: reached only when every department's files loaded and passed the raw gate, so
+    # a failed or quarantined file fails the run (after summarise has let the rest reach grading).
+    @task(multiple_outputs=False)
+    def every_file_loaded(summary: dict) -> dict:
+        return summary
+
+    loads = load_department.expand(department_code=discover())
+    loads >> every_file_loaded(summarise(loads))
 
 
 ingest_departments()

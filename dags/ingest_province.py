@@ -12,7 +12,8 @@ Each batch then passes the raw quality gate or is quarantined (see `ingest_depar
 task fails at once, naming the file and the failed checks. A file already loaded (or
 quarantined), unchanged in size and time, is not picked up again. When something new was
 loaded, the asset `raw_province_evaluations` is updated (also when another file failed), which
-queues `grade_industries`; a failed file fails its own task and so the run.
+queues `grade_industries`; a failed file fails its own task and so the run (its last task,
+`every_file_loaded`, runs only when every file loaded and passed the gate).
 
 Run by hand: drop a file in the inbox, then `airflow dags test ingest_province`.
 """
@@ -66,9 +67,16 @@ def ingest_province():
 
         return skip_unless_loaded([r for r in results if r], prefix="province")
 
+    # The run's outcome: reached only when every file loaded and passed the raw gate, so a failed or
+    # quarantined file fails the run (after summarise has let the rest reach grading).
+    @task(multiple_outputs=False)
+    def every_file_loaded(summary: dict) -> dict:
+        return summary
+
     files = discover()
     pull() >> files
-    summarise(load.expand(relative=files))
+    loads = load.expand(relative=files)
+    loads >> every_file_loaded(summarise(loads))
 
 
 ingest_province()

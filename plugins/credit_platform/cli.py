@@ -10,7 +10,7 @@
     credit-platform warehouse recipient authorise NAME USCC...   subjects that authorised a recipient
     credit-platform airflow start|stop|status|env         the local Airflow 3 services
     credit-platform health               run the platform health checks as each role
-    credit-platform check FILE           check a file before sending it (every problem, row and column)
+    credit-platform check FILE...        check files before sending them (every problem, row and column)
     credit-platform what-if CATALOGUE    grade with a proposed indicator catalogue in scratch schemas, compare
     credit-platform dbt ARGS...          run dbt as the transformer role (e.g. dbt debug)
     credit-platform generate             write the demo city's files into the inbox
@@ -190,13 +190,17 @@ def cmd_check_file(args: argparse.Namespace) -> int:
     from credit_platform.ingest.check import check_file, render_text
     from credit_platform.warehouse.roles import admin_url, libpq_url, url_for
 
-    report, status = check_file(libpq_url(url_for("loader", admin_url())), Path(args.file), kind=args.kind,
-                                department=args.department)  # fmt: skip
-    if args.format == "json":
-        print(json.dumps(report, ensure_ascii=False, indent=1))
-    else:
-        print(render_text(report))
-    return status
+    url = libpq_url(url_for("loader", admin_url()))
+    reports, worst = [], 0
+    for i, file in enumerate(args.files):  # every file is checked, an unreadable one included
+        report, status = check_file(url, Path(file), kind=args.kind, department=args.department)
+        reports.append(report)
+        worst = max(worst, status)
+        if args.format == "text":
+            print(("\n" if i else "") + render_text(report), flush=True)
+    if args.format == "json":  # one file: its report; several: the list of them
+        print(json.dumps(reports[0] if len(reports) == 1 else reports, ensure_ascii=False, indent=1))
+    return worst
 
 
 def cmd_health(args: argparse.Namespace) -> int:
@@ -276,11 +280,10 @@ def cmd_load(args: argparse.Namespace) -> int:
     for r in results:
         _say(f"{r.file}: {r.status}, {r.rows_in} read, {r.rows_loaded} loaded, {r.rows_rejected} rejected"
              + (f" {r.rejected_by_reason}" if r.rejected_by_reason else ""))  # fmt: skip
-    for failure in failures:
-        _say(f"FAILED {failure}")
     for reason in refused:
-        _say(f"REFUSED 拒绝读取 {reason}")
-    return 2 if refused else 1 if failures else 0
+        _say(f"已拒绝，未读取 / REFUSED, not read: {reason}")
+    code = _report_load_failures(results, failures)
+    return 2 if refused else code
 
 
 def _inbox_paths(given: list[str], inbox: Path) -> tuple[list[str], list[str]]:
@@ -296,6 +299,18 @@ def _inbox_paths(given: list[str], inbox: Path) -> tuple[list[str], list[str]]:
         except FileNotFoundError:
             files.append(relative_in_inbox(inbox, path))  # the loader says it is not there
     return files, refused
+
+
+def _report_load_failures(results: list, failures: list[str]) -> int:
+    """Each failure in Chinese and English; exit 2 when a file could not be read, 1 when one was quarantined."""
+    quarantined = {r.quarantine_reason for r in results if r.status == "quarantined"}
+    unreadable = [f for f in failures if f not in quarantined]
+    for failure in unreadable:
+        _say(f"无法读取，未装载 / FAILED, not loaded: {failure}\n"
+             "  请修正或重新导出该文件后再装载 / correct or export the file again, then load it again")  # fmt: skip
+    for reason in sorted(quarantined):
+        _say(f"已隔离，不参与评价 / QUARANTINED, not graded: {reason}")
+    return 2 if unreadable else 1 if quarantined else 0
 
 
 def cmd_demo(args: argparse.Namespace) -> int:
@@ -583,8 +598,8 @@ def build_parser() -> argparse.ArgumentParser:
 
     h = sub.add_parser("health", help="platform health checks, as each component role")
     h.set_defaults(func=cmd_health)
-    c = sub.add_parser("check", help="check a file before sending it: each problem with its row and column")
-    c.add_argument("file")
+    c = sub.add_parser("check", help="check files before sending them: each problem with its row and column")
+    c.add_argument("files", nargs="+", metavar="FILE", help="one or more files; the exit status is the worst of them")
     c.add_argument("--kind", help="the source (e.g. penalty, province_evaluation); guessed from the file name")
     c.add_argument("--department", help="department code (default: from a departments/<code>/ folder)")
     c.add_argument("--format", choices=["text", "json"], default="text")

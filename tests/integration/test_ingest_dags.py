@@ -2,7 +2,8 @@
 
 A file that cannot be read fails its batch; a file without a required column is quarantined by
 the raw quality gate, its task failing with the file and the reason in the log, while the good
-batches of every department still reach grading.
+batches of every department (the files after a broken one included) still reach grading; the DAG
+run then ends failed, and succeeds once nothing is broken or pending.
 """
 
 from __future__ import annotations
@@ -54,6 +55,38 @@ def _asset_events(warehouse: str, airflow_db: str) -> int:
                             " WHERE a.name = 'raw_department_records'").fetchone()[0]  # fmt: skip
 
 
+def _last_run_state(warehouse: str, airflow_db: str, dag_id: str) -> str:
+    """The final state of the DAG's latest run, as Airflow recorded it (its leaves decide it)."""
+    url = libpq_url(make_url(warehouse).set(database=airflow_db).render_as_string(hide_password=False))
+    with psycopg.connect(url) as conn:
+        return conn.execute("SELECT state FROM dag_run WHERE dag_id = %s ORDER BY id DESC LIMIT 1",
+                            (dag_id,)).fetchone()[0]  # fmt: skip
+
+
+def _damaged_sheet(path: Path) -> None:
+    """A workbook whose zip is sound but whose sheet XML breaks off in the middle."""
+    import io
+    import zipfile
+
+    import openpyxl
+
+    wb = openpyxl.Workbook()
+    wb.active.append(["CF_XDR_MC", "CF_XDR_SHXYM", "CF_CFLB", "CF_JDRQ"])
+    for d in range(1, 6):
+        wb.active.append(["戊", GOOD, "警告", f"2025-08-{d:02}"])
+    buf = io.BytesIO()
+    wb.save(buf)
+    out = io.BytesIO()
+    with zipfile.ZipFile(buf) as zin, zipfile.ZipFile(out, "w", zipfile.ZIP_DEFLATED) as zout:
+        for info in zin.infolist():
+            data = zin.read(info.filename)
+            if info.filename.startswith("xl/worksheets/sheet"):
+                data = data[: len(data) // 2] + b"<c r=<<"
+            zout.writestr(info, data)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    path.write_bytes(out.getvalue())
+
+
 def test_a_broken_file_fails_its_department_only_and_a_rerun_takes_only_what_is_pending(
     airflow_test_env, warehouse, airflow_db, tmp_path
 ):
@@ -69,6 +102,10 @@ def test_a_broken_file_fails_its_department_only_and_a_rerun_takes_only_what_is_
     broken = inbox / "departments/jtj/penalties_dagtest.xlsx"
     broken.parent.mkdir(parents=True)
     broken.write_bytes(b"PK\x03\x04 this workbook was cut off in the middle")
+    # Loaded before a good file of its department: its sheet's XML breaks off, which only reading the rows finds.
+    _damaged_sheet(inbox / "departments/zjj/penalties_dagtest_damaged.xlsx")
+    _csv(inbox / "departments/zjj/penalties_dagtest_good.csv", ["CF_XDR_MC", "CF_XDR_SHXYM", "CF_CFLB", "CF_JDRQ"],
+         [["己", GOOD, "警告", "2025-08-09"]])  # fmt: skip
     env = {**airflow_test_env, "CREDIT_INBOX": str(inbox), "CREDIT_ARCHIVE": str(tmp_path / "archive"),
            "CREDIT_TASK_RETRIES": "0"}  # fmt: skip
     _airflow(env, "db", "migrate")
@@ -76,6 +113,8 @@ def test_a_broken_file_fails_its_department_only_and_a_rerun_takes_only_what_is_
 
     out = _dags_test(env, "ingest_departments")
     assert "state=failed" in out, out[-4000:]
+    assert _last_run_state(warehouse, airflow_db, "ingest_departments") == "failed", out[-4000:]
+    assert "departments/zjj/penalties_dagtest_damaged.xlsx: sheet" in out and "is damaged" in out
     assert "departments/jtj/penalties_dagtest.xlsx: not a readable XLSX workbook" in out
     assert "departments/sthjj/penalties_dagtest.csv: batch" in out and "quarantined, not graded" in out
     assert "文件表头含全部必填列 / the file's header has every required column" in out and "decision_date" in out
@@ -86,22 +125,53 @@ def test_a_broken_file_fails_its_department_only_and_a_rerun_takes_only_what_is_
         ("departments/sthjj/complaints_dagtest.csv", "loaded"),
         ("departments/sthjj/penalties_dagtest.csv", "quarantined"),
         ("departments/zjj/complaints_dagtest.csv", "loaded"),
+        ("departments/zjj/penalties_dagtest_damaged.xlsx", "failed"),
+        ("departments/zjj/penalties_dagtest_good.csv", "loaded"),
     ]
-    assert sorted(_batches(warehouse, "%_dagtest.%")) == after_first
+    assert sorted(_batches(warehouse, "%_dagtest%")) == after_first
     assert _asset_events(warehouse, airflow_db) == events_before + 1  # what loaded still reaches grading
 
     # Run again: the loaded and quarantined files are not taken again; the unreadable one still fails.
     out = _dags_test(env, "ingest_departments")
     assert "state=failed" in out
-    assert sorted(_batches(warehouse, "%_dagtest.%")) == sorted(
-        [*after_first, ("departments/jtj/penalties_dagtest.xlsx", "failed")])
+    assert _last_run_state(warehouse, airflow_db, "ingest_departments") == "failed", out[-4000:]
+    assert sorted(_batches(warehouse, "%_dagtest%")) == sorted(
+        [*after_first, ("departments/jtj/penalties_dagtest.xlsx", "failed"),
+         ("departments/zjj/penalties_dagtest_damaged.xlsx", "failed")])  # fmt: skip
 
     # The department sends a readable file in its place: the run succeeds and loads just that.
     broken.unlink()
+    (inbox / "departments/zjj/penalties_dagtest_damaged.xlsx").unlink()
     _csv(inbox / "departments/jtj/penalties_dagtest.csv", ["CF_XDR_MC", "CF_XDR_SHXYM", "CF_CFLB", "CF_JDRQ"],
          [["丙", GOOD, "罚款", "2025-07-01"]])  # fmt: skip
     out = _dags_test(env, "ingest_departments")
     assert "state=success" in out, out[-4000:]
+    assert _last_run_state(warehouse, airflow_db, "ingest_departments") == "success", out[-4000:]
     assert _batches(warehouse, "departments/jtj/penalties_dagtest.csv") == [
         ("departments/jtj/penalties_dagtest.csv", "loaded")]
     assert _asset_events(warehouse, airflow_db) == events_before + 2
+
+    # Nothing pending: nothing is loaded, no asset event, and the run succeeds.
+    out = _dags_test(env, "ingest_departments")
+    assert _last_run_state(warehouse, airflow_db, "ingest_departments") == "success", out[-4000:]
+    assert _asset_events(warehouse, airflow_db) == events_before + 2
+
+
+def test_a_province_run_with_a_damaged_push_ends_failed_after_loading_the_others(
+    airflow_test_env, warehouse, airflow_db, tmp_path
+):
+    inbox = tmp_path / "inbox"
+    _damaged_sheet(inbox / "province/province_evaluation_dagtest_damaged.xlsx")
+    _csv(inbox / "province/province_evaluation_dagtest_good.csv",
+         ["企业名称", "统一社会信用代码", "评价等级", "评价日期"], [["庚", GOOD, "A", "2025-07-31"]])  # fmt: skip
+    env = {**airflow_test_env, "CREDIT_INBOX": str(inbox), "CREDIT_ARCHIVE": str(tmp_path / "archive"),
+           "CREDIT_TASK_RETRIES": "0"}  # fmt: skip
+    _airflow(env, "db", "migrate")
+
+    out = _dags_test(env, "ingest_province")
+    assert _last_run_state(warehouse, airflow_db, "ingest_province") == "failed", out[-4000:]
+    assert "province/province_evaluation_dagtest_damaged.xlsx: sheet" in out and "is damaged" in out
+    assert sorted(_batches(warehouse, "province/province_evaluation_dagtest_%")) == [
+        ("province/province_evaluation_dagtest_damaged.xlsx", "failed"),
+        ("province/province_evaluation_dagtest_good.csv", "loaded"),
+    ]

@@ -52,23 +52,21 @@ def check_file(url: str, path: Path, *, kind: str | None = None, department: str
         )
         return report, 2
     department = department or department_of(path)
-    try:
-        with psycopg.connect(url) as conn:
-            try:
-                landed = stage_file(conn, source, path, department)
-                blanks = validate.build(conn, source, landed, department=department, as_of=as_of or today(),
-                                        rules=rules())  # fmt: skip
-                rows = conn.execute(sql.SQL(
-                    "SELECT row_number, reasons, flags FROM {} WHERE reasons <> '{{}}' OR flags <> '{{}}'"
-                    " ORDER BY row_number").format(sql.Identifier(validate.ISSUES))).fetchall()  # fmt: skip
-            finally:
-                conn.rollback()
-    except UnreadableFile as exc:
-        report["error"] = str(exc)
-        return report, 2
-    except FileNotFoundError as exc:
-        report["error"] = str(exc)
-        return report, 2
+    with psycopg.connect(url) as conn:  # a warehouse that cannot be reached is not the file's fault
+        try:
+            landed = stage_file(conn, source, path, department)
+            blanks = validate.build(conn, source, landed, department=department, as_of=as_of or today(),
+                                    rules=rules())  # fmt: skip
+            rows = conn.execute(sql.SQL(
+                "SELECT row_number, reasons, flags FROM {} WHERE reasons <> '{{}}' OR flags <> '{{}}'"
+                " ORDER BY row_number").format(sql.Identifier(validate.ISSUES))).fetchall()  # fmt: skip
+        except Exception as exc:  # noqa: BLE001 - as the loader: whatever stops reading the file
+            if conn.broken:  # the warehouse went away: not the file's fault
+                raise
+            report["error"] = _cause(exc)
+            return report, 2
+        finally:
+            conn.rollback()
     headers = {name: landed.header[pos] for name, pos in landed.positions.items()}
     uscc_column = next((c.name for c in source.columns if c.type == "uscc"), None)
     problems, bad_rows = [], 0
@@ -91,6 +89,12 @@ def check_file(url: str, path: Path, *, kind: str | None = None, department: str
     rows_read = landed.rows_in - blanks  # rows of empty cells are not rows
     report.update(rows_read=rows_read, rows_ok=rows_read - bad_rows, problems=problems)
     return report, (1 if bad_rows else 0)
+
+
+def _cause(exc: Exception) -> str:
+    """The loader's own refusal by its message; anything else (a damaged file tripping a parser) with its type."""
+    text = str(exc).strip() or repr(exc)
+    return text if isinstance(exc, (UnreadableFile, OSError)) else f"{type(exc).__name__}: {text}"
 
 
 def render_text(report: dict) -> str:

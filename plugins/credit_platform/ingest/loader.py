@@ -159,9 +159,11 @@ def load_file(
             (source.name, department, relative, size, mtime),
         ).fetchone()[0]
         conn.commit()
+        committed = False
         try:
             result = _load_rows(conn, source, path, relative, archive_dir, batch_id, department, as_of)
             conn.commit()
+            committed = True
             _record_in_ledger(conn, archive_dir, batch_id, as_of)
         except _Duplicate as dup:
             conn.rollback()
@@ -174,17 +176,14 @@ def load_file(
             log.info("%s: already loaded as batch %s; recorded as duplicate batch %s", relative, dup.batch_id,
                      batch_id)  # fmt: skip
             return LoadResult(source.name, relative, dup.digest, batch_id, "duplicate")
-        except Exception as exc:
-            conn.rollback()
-            message = f"{relative}: {exc}"
-            conn.execute(
-                "UPDATE ops.load_batches SET status = 'failed', message = %s, finished_at = now() WHERE batch_id = %s",
-                (message, batch_id),
-            )
-            conn.commit()
-            if isinstance(exc, (UnreadableFile, LoadError)):
-                raise LoadError(message) from exc
-            raise
+        except Exception as exc:  # noqa: BLE001 - whatever breaks one file fails its batch, not the run
+            message = f"{relative}: {_cause(exc)}"
+            if committed:
+                message += " (after its rows were committed: they are kept for inspection and feed nothing)"
+            if not isinstance(exc, (UnreadableFile, LoadError)):  # not foreseen: keep where it came from
+                log.warning("%s: unexpected error while loading; the traceback follows", relative, exc_info=True)
+            _fail_batch(url, conn, batch_id, message)
+            raise LoadError(message) from exc
     log.info(
         "%s: batch %s, %s rows read, %s loaded (%s protected), %s rejected %s",
         relative, batch_id, result.rows_in, result.rows_loaded, result.rows_protected, result.rows_rejected,
@@ -217,6 +216,29 @@ def _open(inbox: Path, relative: str) -> InboxFile:
         raise LoadError(str(exc)) from None
 
 
+def _cause(exc: BaseException) -> str:
+    """The cause as the user reads it: an expected failure by its message, anything else also by its type."""
+    text = (str(exc).strip() or repr(exc)).replace("\x00", "\\x00")  # it may quote the file; no text holds a NUL
+    return text if isinstance(exc, (UnreadableFile, LoadError)) else f"{type(exc).__name__}: {text}"
+
+
+def _fail_batch(url: str, conn, batch_id: int, message: str) -> None:
+    """Roll back the file's transaction and mark its batch failed with ``message``.
+
+    The connection may be unusable by now (the server closed it, a protocol error): then the mark is
+    made on a new one, so the batch never stays ``running`` for a failure already known.
+    """
+    update = "UPDATE ops.load_batches SET status = 'failed', message = %s, finished_at = now() WHERE batch_id = %s"
+    try:
+        conn.rollback()
+        conn.execute(update, (message, batch_id))
+        conn.commit()
+    except psycopg.Error:
+        log.warning("batch %s: the load's connection is unusable; marking it failed on a new one", batch_id)
+        with psycopg.connect(url) as fresh:
+            fresh.execute(update, (message, batch_id))
+
+
 def apply_gate(url: str, results: list[LoadResult], *, archive_dir: Path | None = None) -> list[LoadResult]:
     """Run the raw quality gate on the loaded batches of ``results``; mark the quarantined ones."""
     from credit_platform.quality.raw_gate import gate
@@ -240,9 +262,9 @@ def load_files(url: str, files: list[str], *, inbox: Path | None = None, archive
     for rel in files:
         try:
             results.append(load_file(url, rel, inbox=inbox, archive_dir=archive_dir, as_of=as_of, gate=False))
-        except LoadError as exc:
-            log.error("%s", exc)
-            failures.append(str(exc))
+        except Exception as exc:  # noqa: BLE001 - a LoadError, or a failure before the batch was opened
+            failures.append(str(exc) if isinstance(exc, LoadError) else f"{rel}: {_cause(exc)}")
+            log.error("%s", failures[-1], exc_info=not isinstance(exc, LoadError))
     apply_gate(url, results, archive_dir=archive_dir)
     failures += [r.quarantine_reason for r in results if r.status == "quarantined"]
     return results, failures

@@ -66,7 +66,7 @@ def read_xlsx(path: Path, score_header: Callable[[list], int]) -> Table:
         raise UnreadableFile(f"not a readable XLSX workbook ({type(exc).__name__}: {exc})") from None
     best = None
     for ws in wb.worksheets:
-        rows = [list(r) for r in ws.iter_rows(values_only=True)]
+        rows = _sheet_rows(wb, ws)
         if not rows:
             continue
         try:
@@ -124,13 +124,22 @@ def _mark_formulas_without_value(path: Path, title: str, rows: list[list], at: i
         wb.close()
 
 
+def _sheet_rows(wb, ws) -> list[list]:
+    """The sheet's rows; a sheet whose XML is damaged (read lazily, so only now) makes the file unreadable."""
+    try:
+        return [list(r) for r in ws.iter_rows(values_only=True)]
+    except Exception as exc:  # noqa: BLE001 - a parse error of any kind, from the XML parser or openpyxl
+        wb.close()
+        raise UnreadableFile(f"sheet {ws.title!r} of the workbook is damaged ({type(exc).__name__}: {exc})") from None
+
+
 def read_json(path: Path, score_header: Callable[[list], int]) -> Table:
     from credit_platform.ingest.stage import detect_encoding
 
     encoding = detect_encoding(path)
     try:
         doc = json.loads(path.read_text(encoding=encoding))
-    except json.JSONDecodeError as exc:
+    except (ValueError, RecursionError) as exc:  # JSONDecodeError, a number too long to convert, nesting too deep
         raise UnreadableFile(f"invalid JSON ({exc})") from None
     records = _records(doc)
     if records is None:

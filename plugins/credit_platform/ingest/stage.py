@@ -45,6 +45,7 @@ CHUNK = 1 << 20
 HEAD_BYTES = 256 * 1024  # where the header is looked for
 ENCODING_SAMPLE = 4 << 20
 MAX_CELL = 256 << 20  # bytes in one cell (PostgreSQL's own limit for a text value is 1 GB)
+MAX_COLUMNS = 1500  # cells in a header row (a PostgreSQL table has at most 1,600 columns)
 PG_ENCODING = {"utf-8": "UTF8", "utf-8-sig": "UTF8", "gb18030": "GB18030"}
 
 
@@ -97,17 +98,15 @@ class Landed:
 
 
 def detect_encoding(path: Path, *, sample: int | None = None) -> str:
-    """UTF-8 (with or without BOM) when the file decodes strictly as UTF-8, else GB18030.
+    """UTF-8 (with or without BOM) when the file decodes strictly as UTF-8, else GB18030 (never after a BOM).
 
     With ``sample``, only the first ``sample`` bytes are decoded: the COPY that follows checks the
     rest, and a file that fails it is detected again in full.
     """
     with open(path, "rb") as fh:
-        head = fh.read(3)
-        if head == codecs.BOM_UTF8:
-            return "utf-8-sig"
+        bom = fh.read(3) == codecs.BOM_UTF8  # says UTF-8: the bytes after it must be, too
         failed_at = None
-        for encoding in ("utf-8", "gb18030"):
+        for encoding in ("utf-8-sig",) if bom else ("utf-8", "gb18030"):
             decoder = codecs.getincrementaldecoder(encoding)()
             fh.seek(0)
             offset = 0
@@ -121,6 +120,8 @@ def detect_encoding(path: Path, *, sample: int | None = None) -> str:
                 return encoding
             except UnicodeDecodeError as exc:
                 failed_at = failed_at if failed_at is not None else offset + exc.start  # where UTF-8 failed
+        if bom:
+            raise UnreadableFile(f"a UTF-8 byte order mark, but not UTF-8 (undecodable bytes near byte {failed_at})")
         raise UnreadableFile(f"neither UTF-8 nor GB18030 (undecodable bytes near byte {failed_at})")
 
 
@@ -133,6 +134,8 @@ def _score(spellings: dict[str, Column]):
 
 def _map_header(source: Source, header: list[str], spellings: dict[str, Column]) -> tuple[dict[str, int], list[str]]:
     """The source column of each known header cell (the first, when a column is named twice)."""
+    if len(header) > MAX_COLUMNS:  # each header cell is a column of the landing table
+        raise UnreadableFile(f"the header row has {len(header)} cells; at most {MAX_COLUMNS} columns can be read")
     positions: dict[str, int] = {}
     columns = []
     for i, h in enumerate(header):
@@ -187,7 +190,10 @@ def _copy_rows(conn, columns: list[str], rows: Iterator[tuple[int, list]],
                 cells = cells[:width]
             elif len(cells) < width:
                 cells = cells + [None] * (width - len(cells))
-            cp.write_row([number, shape, extra, *cells])
+            try:
+                cp.write_row([number, shape, extra, *cells])
+            except UnicodeEncodeError:  # only a JSON escape can write half a character
+                raise UnreadableFile(f"data row {number}: {NOT_UNICODE}") from None
             n += 1
             if warnings is not None:
                 warnings.extend(_cell_warnings(number, columns, raw_cells))
@@ -206,6 +212,18 @@ def _text(value) -> str | None:
     if isinstance(value, (dict, list)):
         return json.dumps(value, ensure_ascii=False)
     return str(value).replace("\x00", "") or None  # an empty cell is NULL, as COPY reads it
+
+
+NOT_UNICODE = "text that is not valid Unicode (half a character: a lone surrogate such as \\ud800)"
+
+
+def _header_cell(text: str) -> str:
+    """A header cell without NUL characters, which no PostgreSQL text can hold (cells lose them in ``_text``)."""
+    try:
+        text.encode("utf-8")
+    except UnicodeEncodeError:
+        raise UnreadableFile(f"the header row holds {NOT_UNICODE}") from None
+    return text.replace("\x00", "")
 
 
 def _csv_head(path: Path, encoding: str) -> list[tuple[list[str], int]]:
@@ -266,7 +284,7 @@ def stage_csv(conn, source: Source, path: Path, spellings: dict[str, Column], ta
             best, best_score = i, sc
     if best is None:
         raise UnreadableFile("no header row with known column names in the first rows")
-    header = [h.lstrip("\ufeff") for h in records[best][0]]
+    header = [_header_cell(h).lstrip("\ufeff") for h in records[best][0]]
     while header and not header[-1].strip():  # empty cells after the last heading (a trailing comma)
         header.pop()
     positions, columns = _map_header(source, header, spellings)
@@ -299,7 +317,10 @@ def stage_csv(conn, source: Source, path: Path, spellings: dict[str, Column], ta
         raw.seek(offset)  # past the header record, whatever it spans
         text = io.TextIOWrapper(raw, encoding="utf-8" if encoding == "utf-8-sig" else encoding, newline="")
         warnings: list[tuple[int, str]] = []
-        n = _copy_rows(conn, columns, enumerate(csv.reader(text), start=1), warnings)
+        try:
+            n = _copy_rows(conn, columns, enumerate(csv.reader(text), start=1), warnings)
+        except UnicodeDecodeError as exc:  # detection read the file whole; kept as a guard all the same
+            raise UnreadableFile(f"not {encoding} after all (undecodable bytes: {exc.reason})") from None
     return Landed(header, columns, positions, encoding, None, n, "python", STAGING, cell_warnings=warnings)
 
 
@@ -375,7 +396,7 @@ def stage_file(conn, source: Source, path: Path, department: str | None, target:
         table = read_json(path, _score(spellings))
     else:
         raise UnreadableFile(f"unsupported file type {suffix!r} (CSV, XLSX or JSON)")
-    header = [h.strip() for h in table.header]
+    header = [_header_cell(h).strip() for h in table.header]
     while header and not header[-1]:  # a sheet's empty columns after the last heading
         header.pop()
     if not header and suffix == ".json":  # a push with no records: nothing to load, nothing wrong
