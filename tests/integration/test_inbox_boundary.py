@@ -16,6 +16,7 @@ import pytest
 from credit_platform import cli, uscc
 from credit_platform.ingest import config, loader
 from credit_platform.ingest.check import check_file
+from credit_platform.settings import paths
 from credit_platform.warehouse.roles import libpq_url, url_for
 
 pytestmark = pytest.mark.integration
@@ -67,6 +68,8 @@ def cli_env(db, tmp_path, monkeypatch):
     monkeypatch.setenv("WAREHOUSE_URL", db)
     monkeypatch.setenv("CREDIT_INBOX", str(box))
     monkeypatch.setenv("CREDIT_ARCHIVE", str(tmp_path / "archive"))
+    # The scratch local folder has no password file: libpq and the URL builders use the server's.
+    monkeypatch.setenv("PGPASSFILE", str(paths().warehouse_passfile))
     monkeypatch.setenv("CREDIT_LOCAL_DIR", str(tmp_path / "local"))
     return box
 

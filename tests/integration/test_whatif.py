@@ -81,6 +81,7 @@ def graded(migrated_database, tmp_path_factory):
 @pytest.fixture
 def cli_env(graded, tmp_path, monkeypatch):
     monkeypatch.setenv("WAREHOUSE_URL", graded)
+    monkeypatch.setenv("PGPASSFILE", str(paths().warehouse_passfile))  # the scratch folder has none
     monkeypatch.setenv("CREDIT_LOCAL_DIR", str(tmp_path / "local"))
     return graded
 
@@ -203,6 +204,7 @@ def test_weights_that_do_not_sum_to_100_fail_with_the_industry_named_and_grade_n
 def test_without_real_grades_it_asks_for_the_grading_first(migrated_database, tmp_path, monkeypatch, capsys):
     with migrated_database("whatif_empty") as url:
         monkeypatch.setenv("WAREHOUSE_URL", url)
+        monkeypatch.setenv("PGPASSFILE", str(paths().warehouse_passfile))
         monkeypatch.setenv("CREDIT_LOCAL_DIR", str(tmp_path))
         proposed = _catalogue(tmp_path / "proposed.csv", _move_commerce_weight)
         assert cli.main(["what-if", str(proposed)]) == 1
