@@ -108,3 +108,24 @@ def test_a_reexport_counts_once_and_a_changed_record_supersedes_the_old(city):
         (f"raw.penalties/{new}/2", "repeated", f"raw.penalties/{old}/2", 2),
         (f"raw.penalties/{new}/3", "current", f"raw.penalties/{new}/3", 2),
     ]
+
+
+def _nodes(plan: dict):
+    yield plan
+    for child in plan.get("Plans", []):
+        yield from _nodes(child)
+
+
+def test_each_staging_model_sorts_its_raw_rows_once(city):
+    """Deduplication is windows over one sort of the raw rows: no second sort, no subplan per row."""
+    views = [v for (v,) in rows(city["admin"],
+        "SELECT table_name FROM information_schema.views WHERE table_schema = 'staging'"
+        " AND table_name LIKE 'stg\\_%%' AND table_name NOT LIKE 'stg\\_ops\\_\\_%%'"
+        " AND table_name <> 'stg_raw__record_versions' ORDER BY 1")]  # fmt: skip
+    assert len(views) == 15
+    for view in views:
+        ((plan,),) = rows(city["admin"], f"EXPLAIN (FORMAT JSON) SELECT * FROM staging.{view}")
+        nodes = list(_nodes(plan[0]["Plan"]))
+        sorts = [n for n in nodes if n["Node Type"] in ("Sort", "Incremental Sort")]
+        assert len(sorts) == 1, (view, [n["Node Type"] for n in nodes])
+        assert not [n for n in nodes if n.get("Parent Relationship") == "SubPlan"], view
