@@ -1,11 +1,12 @@
 """Records are deduplicated on their business key, on a small generated city graded for real.
 
 A department sends a penalties file, then re-exports the same rows under another file name, with
-CRLF line endings and its columns in another order, one penalty changed (its fine). Byte for byte the files differ, so the loader keeps both batches; dbt must
-count each penalty once: one deduction and one source record per penalty in the grade's
-explanation, one row per penalty in ``fct_shared_records``. The changed penalty is graded and
-shared in its newer version, and the older one stays in raw and in ``stg_raw__record_versions``. Two
-penalties without a decision number are two records, not one.
+CRLF line endings and its columns in another order, one penalty changed (its fine). Byte for byte
+the files differ, so the loader keeps both batches; dbt must count each penalty once: one deduction
+and one source record per penalty in the grade's explanation, one row per penalty in
+``fct_shared_records``. The changed penalty is graded and shared in its newer version, and the
+older one stays in raw and in ``stg_raw__record_versions``. Two penalties without a decision number
+are two records, not one. Every staging model does this in one sort of its raw rows.
 """
 
 from __future__ import annotations
@@ -13,6 +14,7 @@ from __future__ import annotations
 import csv
 
 import pytest
+from psycopg import sql
 from sql import rows
 
 from credit_platform.dbt_runner import run_dbt
@@ -92,7 +94,10 @@ def test_a_reexport_counts_once_and_a_changed_record_supersedes_the_old(city):
         "SELECT decision_number, fine_amount_10k_yuan, batch_id FROM marts.fct_shared_records"
         " WHERE record_type = 'penalty' AND decision_number LIKE %s ORDER BY 1", ("%DUP-%",))  # fmt: skip
     assert [(n, float(f), bt) for n, f, bt in shared] == [
-        ("怀市监罚〔2025〕DUP-1号", 0.5, old), ("怀市监罚〔2025〕DUP-2号", 0.5, old), ("怀市监罚〔2025〕DUP-3号", 0.8, new)]
+        ("怀市监罚〔2025〕DUP-1号", 0.5, old),
+        ("怀市监罚〔2025〕DUP-2号", 0.5, old),
+        ("怀市监罚〔2025〕DUP-3号", 0.8, new),
+    ]
 
     # The older versions stay in raw, and stg_raw__record_versions says what became of each.
     assert rows(admin, "SELECT count(*) FROM raw.penalties WHERE batch_id = ANY(%s)", ([old, new],)) == [(8,)]
@@ -124,7 +129,9 @@ def test_each_staging_model_sorts_its_raw_rows_once(city):
         " AND table_name <> 'stg_raw__record_versions' ORDER BY 1")]  # fmt: skip
     assert len(views) == 15
     for view in views:
-        ((plan,),) = rows(city["admin"], f"EXPLAIN (FORMAT JSON) SELECT * FROM staging.{view}")
+        ((plan,),) = rows(
+            city["admin"], sql.SQL("EXPLAIN (FORMAT JSON) SELECT * FROM {}").format(sql.Identifier("staging", view))
+        )
         nodes = list(_nodes(plan[0]["Plan"]))
         sorts = [n for n in nodes if n["Node Type"] in ("Sort", "Incremental Sort")]
         assert len(sorts) == 1, (view, [n["Node Type"] for n in nodes])
