@@ -4,8 +4,8 @@
   counts once, and a changed record supersedes the older one.
 
   The key of each raw table is the dbt variable `record_keys` (dbt_project.yml), the same lists as
-  the `key:` entries of plugins/credit_platform/ingest/sources.yml (tests/unit/test_record_keys.py
-  keeps them equal). Key cells are compared as the loader compares codes (ops.to_code: NFKC,
+  the `key:` entries of plugins/credit_platform/ingest/sources.yml
+  (tests/unit/test_record_keys_match_sources.py keeps them equal). Key cells are compared as the loader compares codes (ops.to_code: NFKC,
   trimmed, empty as none); a column named *_date as a date (ops.to_date), so 2025/6/30 and
   2025-06-30 are one key.
 
