@@ -5,9 +5,9 @@
 
   The key of each raw table is the dbt variable `record_keys` (dbt_project.yml), the same lists as
   the `key:` entries of plugins/credit_platform/ingest/sources.yml
-  (tests/unit/test_record_keys_match_sources.py keeps them equal). Key cells are compared as the loader compares codes (ops.to_code: NFKC,
-  trimmed, empty as none); a column named *_date as a date (ops.to_date), so 2025/6/30 and
-  2025-06-30 are one key.
+  (tests/unit/test_record_keys_match_sources.py keeps them equal). Key cells are compared as the
+  loader compares codes (ops.to_code: NFKC, trimmed, empty as none); a column named *_date as a
+  date (ops.to_date), so 2025/6/30 and 2025-06-30 are one key.
 
   A row with an empty key cell is a record of its own: it is never collapsed with another (an
   unnumbered penalty is not the same penalty as another unnumbered one).
@@ -16,7 +16,12 @@
   carries the record's current content. The row kept is the first delivery of that content, so a
   re-export of unchanged rows keeps pointing at the file that first brought them (explanations
   and closed periods do not move), while a changed row replaces the old one from its own batch on.
-  Every other row of the key stays in raw; `record_versions` lists them (staging model stg_raw__record_versions).
+  Every other row of the key stays in raw; `record_versions` gives them all (the staging model
+  stg_raw__record_versions lists them for analysts).
+
+  A changed record loaded after a period was closed: the closed period counts only rows loaded
+  before its cutoff, and the old version is no longer kept, so the record drops out of that period
+  until it is re-graded. Unchanged re-exports keep their first delivery and do not touch it.
 
   One sort per table: every window below is partitioned by the key (then the content) and
   ordered by the load order, so the planner sorts the raw rows once by
