@@ -18,7 +18,9 @@ from psycopg import sql
 from sql import rows
 
 from credit_platform.dbt_runner import run_dbt
+from credit_platform.ingest.config import sources
 from credit_platform.ingest.loader import load_file
+from credit_platform.periods import close_period
 from credit_platform.warehouse.roles import libpq_url, url_for
 
 pytestmark = pytest.mark.integration
@@ -136,3 +138,43 @@ def test_each_staging_model_sorts_its_raw_rows_once(city):
         sorts = [n for n in nodes if n["Node Type"] in ("Sort", "Incremental Sort")]
         assert len(sorts) == 1, (view, [n["Node Type"] for n in nodes])
         assert not [n for n in nodes if n.get("Parent Relationship") == "SubPlan"], view
+
+
+def _state(admin: str) -> list[tuple]:
+    return rows(admin,
+        "SELECT g.uscc, g.industry_code, g.evaluation_period, g.score, g.grade, e.ids"
+        " FROM marts.fct_industry_credit_grades g"
+        " LEFT JOIN (SELECT uscc, industry_code, evaluation_period, array_agg(r ORDER BY r) AS ids"
+        " FROM marts.fct_grade_explanations, unnest(source_record_ids) r GROUP BY 1, 2, 3) e"
+        " USING (uscc, industry_code, evaluation_period) ORDER BY 1, 2, 3")  # fmt: skip
+
+
+def test_a_whole_department_reexported_after_closing_moves_no_grade(city):
+    """A department re-sends all its penalties (another name, CRLF, columns reversed) after a period
+    closed: no grade and no explanation moves, in the closed period or the open one."""
+    admin, inbox, archive = city["admin"], city["inbox"], city["archive"]
+    loader = libpq_url(url_for("loader", city["url"]))
+    ((dept, batch_ids),) = rows(admin,
+        "SELECT department_code, array_agg(DISTINCT batch_id) FROM raw.penalties"
+        " WHERE source_file NOT LIKE '%%2025-10%%' GROUP BY 1 ORDER BY count(*) DESC LIMIT 1")  # fmt: skip
+    in_raw = {c for (c,) in rows(admin, "SELECT column_name FROM information_schema.columns"
+                                        " WHERE table_schema = 'raw' AND table_name = 'penalties'")}  # fmt: skip
+    columns = [c for c in sources()["penalty"].columns if c.name in in_raw]
+    cells = rows(admin,  # the rows as they are in raw; an unnumbered penalty is a record of its own each time
+        sql.SQL("SELECT {} FROM raw.penalties WHERE batch_id = ANY(%s) AND ops.to_code(decision_number) IS NOT NULL"
+                " ORDER BY batch_id, row_number").format(
+            sql.SQL(", ").join(sql.Identifier(c.name) for c in columns)), (batch_ids,))  # fmt: skip
+    assert len(cells) > 20
+    header = [c.headers[0] for c in reversed(columns)]
+    records = [dict(zip(header, reversed(["" if v is None else str(v) for v in r]), strict=True)) for r in cells]
+    close_period(admin, "2025-H1", requested_by="数据组")
+    _build(city)
+    before = _state(admin)
+
+    _write(inbox / "departments" / dept / "penalties_resend_all.csv", header, records, crlf=True)
+    result = load_file(loader, f"departments/{dept}/penalties_resend_all.csv", inbox=inbox, archive_dir=archive)
+    assert result.status == "loaded" and result.rows_loaded == len(cells), result
+    _build(city)
+    assert _state(admin) == before, "a re-export moved a grade or an explanation"
+    assert rows(admin, "SELECT DISTINCT version_status FROM staging.stg_raw__record_versions WHERE batch_id = %s",
+                (result.batch_id,)) == [("repeated",)]  # fmt: skip
