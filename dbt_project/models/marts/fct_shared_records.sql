@@ -1,7 +1,8 @@
 -- The records the city shares with the platforms besides grades: administrative penalties and
--- licences (双公示) and commendations, one row per record (its latest delivery), with the window in
--- which it may be published. The publisher shares a record while the day it publishes lies in the
--- window and the record is not repaired; otherwise the platforms are told to withdraw it.
+-- licences (双公示) and commendations, one row per record (its current version: staging keeps one
+-- per business key), with the window in which it may be published. The publisher shares a record
+-- while the day it publishes lies in the window and the record is not repaired; otherwise the
+-- platforms are told to withdraw it.
 -- Persons' records never reach this model (the loader keeps them apart), nor does any ID number.
 with departments as (
     select department_code, department_name from {{ ref('departments') }}

@@ -9,4 +9,4 @@ select
     batch_id,
     source_file,
     row_number
-from {{ raw_rows('commendations') }}
+from {{ latest_records('commendations') }}

@@ -14,4 +14,4 @@ select
     batch_id,
     source_file,
     row_number
-from {{ raw_rows('commitments') }}
+from {{ latest_records('commitments') }}

@@ -12,4 +12,4 @@ select
     batch_id,
     source_file,
     row_number
-from {{ raw_rows('complaints') }}
+from {{ latest_records('complaints') }}

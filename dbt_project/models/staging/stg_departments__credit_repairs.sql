@@ -12,4 +12,4 @@ select
     batch_id,
     source_file,
     row_number
-from {{ raw_rows('credit_repairs') }}
+from {{ latest_records('credit_repairs') }}

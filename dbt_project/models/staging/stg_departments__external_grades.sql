@@ -11,4 +11,4 @@ select
     batch_id,
     source_file,
     row_number
-from {{ raw_rows('external_grades') }}
+from {{ latest_records('external_grades') }}

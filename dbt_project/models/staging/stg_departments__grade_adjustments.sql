@@ -13,4 +13,4 @@ select
     batch_id,
     source_file,
     row_number
-from {{ raw_rows('grade_adjustments') }}
+from {{ latest_records('grade_adjustments') }}

@@ -6,4 +6,4 @@ select
     batch_id,
     source_file,
     row_number
-from {{ raw_rows('inspection_matters') }}
+from {{ latest_records('inspection_matters') }}

@@ -16,4 +16,4 @@ select
     batch_id,
     source_file,
     row_number
-from {{ raw_rows('inspection_results') }}
+from {{ latest_records('inspection_results') }}

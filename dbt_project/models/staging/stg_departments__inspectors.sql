@@ -7,4 +7,4 @@ select
     batch_id,
     source_file,
     row_number
-from {{ raw_rows('inspector_rosters') }}
+from {{ latest_records('inspector_rosters') }}

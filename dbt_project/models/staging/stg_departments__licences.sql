@@ -17,4 +17,4 @@ select
     batch_id,
     source_file,
     row_number
-from {{ raw_rows('licences') }}
+from {{ latest_records('licences') }}

@@ -15,4 +15,4 @@ select
     batch_id,
     source_file,
     row_number
-from {{ raw_rows('penalties') }}
+from {{ latest_records('penalties') }}

@@ -9,4 +9,4 @@ select
     batch_id,
     source_file,
     row_number
-from {{ raw_rows('serious_dishonesty_list') }}
+from {{ latest_records('serious_dishonesty_list') }}

@@ -6,4 +6,4 @@ select
     batch_id,
     source_file,
     row_number
-from {{ raw_rows('supervision_scopes') }}
+from {{ latest_records('supervision_scopes') }}

@@ -8,4 +8,4 @@ select
     batch_id,
     source_file,
     row_number
-from {{ raw_rows('province_evaluations') }}
+from {{ latest_records('province_evaluations') }}

@@ -10,4 +10,4 @@ select
     batch_id,
     source_file,
     row_number
-from {{ raw_rows('subject_register') }}
+from {{ latest_records('subject_register') }}

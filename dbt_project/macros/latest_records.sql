@@ -1,0 +1,109 @@
+{#
+  Records are deduplicated on their business key: the same record delivered in several files (a
+  department's re-export with other line endings, another file name, its columns in another order)
+  counts once, and a changed record supersedes the older one.
+
+  The key of each raw table is the dbt variable `record_keys` (dbt_project.yml), the same lists as
+  the `key:` entries of plugins/credit_platform/ingest/sources.yml
+  (tests/unit/test_record_keys_match_sources.py keeps them equal). Key cells are compared as the
+  loader compares codes (ops.to_code: NFKC, trimmed, empty as none); a column named *_date as a
+  date (ops.to_date), so 2025/6/30 and 2025-06-30 are one key.
+
+  A row with an empty key cell is a record of its own: it is never collapsed with another (an
+  unnumbered penalty is not the same penalty as another unnumbered one).
+
+  Versions: per key, the row loaded last (highest batch_id, then row_number: the load order)
+  carries the record's current content. The row kept is the first delivery of that content, so a
+  re-export of unchanged rows keeps pointing at the file that first brought them (explanations
+  and closed periods do not move), while a changed row replaces the old one from its own batch on.
+  Every other row of the key stays in raw; `record_versions` gives them all (the staging model
+  stg_raw__record_versions lists them for analysts).
+
+  A changed record loaded after a period was closed: the closed period counts only rows loaded
+  before its cutoff, and the old version is no longer kept, so the record drops out of that period
+  until it is re-graded. Unchanged re-exports keep their first delivery and do not touch it.
+
+  One sort per table: every window below is partitioned by the key (then the content) and
+  ordered by the load order, so the planner sorts the raw rows once by
+  (key, content, batch_id, row_number); no correlated subqueries.
+#}
+{% macro record_key_cells(table) -%}
+    {%- set keys = var('record_keys') -%}
+    {%- if table not in keys -%}
+        {{ exceptions.raise_compiler_error("dbt var record_keys has no key for raw." ~ table ~ " (see sources.yml key:)") }}
+    {%- endif -%}
+    {%- set cells = [] -%}
+    {%- for column in keys[table] -%}
+        {%- if column.endswith('_date') -%}
+            {%- do cells.append('ops.to_date(' ~ column ~ '::text)::text') -%}
+        {%- else -%}
+            {%- do cells.append('ops.to_code(' ~ column ~ '::text)') -%}
+        {%- endif -%}
+    {%- endfor -%}
+    {{ return(cells) }}
+{%- endmacro %}
+
+{#
+  Every row of `raw_rows(table)` with its version columns:
+    record_key        the key cells (text[]); null when a key cell is empty
+    content_hash      md5 of the row's cells (without batch, row, file, flags and the code as written)
+    is_current        the row staging keeps for its key (one per key)
+    key_deliveries    how many rows of non-quarantined batches carry this key
+    current_batch_id, current_row_number, current_content_hash: the row kept for the key
+#}
+{% macro record_versions(table) -%}
+    {%- set cells = record_key_cells(table) -%}
+    (
+        select
+            content_ranked.*,
+            max(case when content_ranked.is_current then content_ranked.batch_id end) over current_of_key
+                as current_batch_id,
+            max(case when content_ranked.is_current then content_ranked.row_number end) over current_of_key
+                as current_row_number,
+            max(case when content_ranked.is_current then content_ranked.content_hash end) over current_of_key
+                as current_content_hash
+        from (
+            select
+                keyed.*,
+                row_number() over same_content = 1
+                    and max(keyed.load_position) over content_all = max(keyed.load_position) over key_all
+                    as is_current,
+                count(*) over key_all as key_deliveries
+            from (
+                select
+                    {{ table }}.*,
+                    case when {% for c in cells %}{{ c }} is not null{% if not loop.last %} and {% endif %}{% endfor %}
+                        then array[{{ cells | join(', ') }}] end as record_key,
+                    case when {% for c in cells %}{{ c }} is null{% if not loop.last %} or {% endif %}{% endfor %}
+                        then {{ table }}.batch_id end as unkeyed_batch_id,
+                    case when {% for c in cells %}{{ c }} is null{% if not loop.last %} or {% endif %}{% endfor %}
+                        then {{ table }}.row_number end as unkeyed_row_number,
+                    md5((to_jsonb({{ table }})
+                        - array['batch_id', 'row_number', 'source_file', 'flags', 'uscc_original'])::text)
+                        as content_hash,
+                    {{ table }}.batch_id * 10000000000 + {{ table }}.row_number as load_position
+                from {{ raw_rows(table) }}
+            ) as keyed
+            window
+                key_all as (partition by keyed.record_key, keyed.unkeyed_batch_id, keyed.unkeyed_row_number),
+                content_all as (partition by keyed.record_key, keyed.unkeyed_batch_id, keyed.unkeyed_row_number,
+                    keyed.content_hash),
+                same_content as (partition by keyed.record_key, keyed.unkeyed_batch_id, keyed.unkeyed_row_number,
+                    keyed.content_hash order by keyed.batch_id, keyed.row_number)
+        ) as content_ranked
+        window current_of_key as (partition by content_ranked.record_key, content_ranked.unkeyed_batch_id,
+            content_ranked.unkeyed_row_number)
+    ) as {{ table }}
+{%- endmacro %}
+
+{#
+  One row per business key of a raw table (see above): use in staging as
+  `from {{ latest_records('penalties') }}`, in place of `raw_rows('penalties')`.
+#}
+{% macro latest_records(table) -%}
+    (
+        select {{ table }}.*
+        from {{ record_versions(table) }}
+        where {{ table }}.is_current
+    ) as {{ table }}
+{%- endmacro %}
