@@ -259,7 +259,8 @@ def cmd_load(args: argparse.Namespace) -> int:
     inbox = paths().inbox
     files = [Path(rel).resolve().relative_to(inbox).as_posix() if Path(rel).is_absolute() else rel
              for rel in (args.paths or discover(inbox))]  # fmt: skip
-    results, failures = load_files(url, files, inbox=inbox)
+    # Batches an earlier load left landed (stopped before its gate decided) are gated too.
+    results, failures = load_files(url, files, inbox=inbox, finish="")
     for r in results:
         _say(f"{r.file}: {r.status}, {r.rows_in} read, {r.rows_loaded} loaded, {r.rows_rejected} rejected"
              + (f" {r.rejected_by_reason}" if r.rejected_by_reason else ""))  # fmt: skip
