@@ -149,7 +149,7 @@ def test_a_checkpoint_whose_query_is_cancelled_fails_every_stage(db, tmp_path):
     with pytest.raises(ValidationFailed, match=f"could not run: .*{CANCELLED}") as failure:
         _cancel_gate_queries(db, lambda: run_checkpoint(url, "raw", batches=batches, max_rejected_share=0.2,
                                                         data_docs=False))  # fmt: skip
-    assert "unexpected" not in str(failure.value).split("\n")[1]  # no count of rows for a check that never ran
+    assert "None unexpected" not in str(failure.value)  # no count of rows for a check that never ran
 
 
 KILLED_LOAD = """
