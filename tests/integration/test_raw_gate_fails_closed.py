@@ -191,8 +191,9 @@ def test_a_load_killed_at_any_step_is_gated_by_the_rerun(db, staged_sql, tmp_pat
     _penalties(inbox / good, f"G{point}")
     _penalties(inbox / bad, f"B{point}", bad=8)  # 40% of its rows rejected: the gate quarantines it
     app = f"credit-killed-gate-{point}"
-    proc = subprocess.run([sys.executable, "-c", KILLED_LOAD, url, str(inbox), point, good, bad],
-                          env={**os.environ, "PGAPPNAME": app}, capture_output=True, text=True, timeout=300)  # fmt: skip
+    env = {**os.environ, "PGAPPNAME": app}
+    proc = subprocess.run([sys.executable, "-c", KILLED_LOAD, url, str(inbox), point, good, bad], env=env,
+                          capture_output=True, text=True, timeout=300)  # fmt: skip
     assert proc.returncode == -signal.SIGKILL, proc.stderr[-3000:]
     with psycopg.connect(libpq_url(db), autocommit=True) as conn:
         deadline = time.monotonic() + 120
@@ -220,3 +221,31 @@ def test_a_load_killed_at_any_step_is_gated_by_the_rerun(db, staged_sql, tmp_pat
                                                " ORDER BY batch_id", ([good, bad],))]  # fmt: skip
     assert statuses == ["loaded", "quarantined"]  # no batch loaded twice, none left behind
     assert loader.load_department(url, DEPT, inbox=inbox, only_pending=True) == []
+
+
+def test_the_migration_keeps_gated_batches_and_holds_the_ungated(scratch_database, tmp_path):
+    """On an existing warehouse: a loaded batch with a raw validation run passed; one without never was gated."""
+    from credit_platform.warehouse import migrate
+
+    ours = next(m for m in migrate.discover() if m.path.name.endswith("__crash_safe_raw_gate.sql"))
+    before = tmp_path / "before"
+    before.mkdir()
+    for m in migrate.discover():
+        if m.version < ours.version:
+            (before / m.path.name).write_text(m.path.read_text(encoding="utf-8"), encoding="utf-8")
+    migrate.migrate(scratch_database, before)
+    with psycopg.connect(libpq_url(scratch_database)) as conn:
+        run = conn.execute("INSERT INTO ops.validation_runs (stage, checkpoint_name, success, evaluated, failed,"
+                           " details) VALUES ('raw', 'raw_checkpoint', true, 1, 0, '{}') RETURNING validation_run_id"
+                           ).fetchone()[0]  # fmt: skip
+        for status, run_id in (("loaded", run), ("loaded", None), ("quarantined", run), ("duplicate", None)):
+            conn.execute("INSERT INTO ops.load_batches (source, source_file, status, rows_in, rows_loaded,"
+                         " rows_rejected, finished_at, quarantined_at, validation_run_id)"
+                         " VALUES ('penalty', %s, %s, 1, 1, 0, now(), CASE WHEN %s = 'quarantined' THEN now() END, %s)",
+                         (f"departments/scjgj/{status}_{run_id}.csv", status, status, run_id))  # fmt: skip
+    migrate.migrate(scratch_database)
+    with psycopg.connect(libpq_url(scratch_database)) as conn:
+        after = conn.execute("SELECT status, validation_run_id IS NOT NULL, gated_at IS NOT NULL"
+                             " FROM ops.load_batches ORDER BY batch_id").fetchall()  # fmt: skip
+    assert after == [("loaded", True, True), ("landed", False, False), ("quarantined", True, True),
+                     ("duplicate", False, False)]  # fmt: skip

@@ -178,6 +178,8 @@ def load_file(
             conn.commit()
             log.info("%s: already loaded as batch %s; recorded as duplicate batch %s", relative, dup.batch_id,
                      batch_id)  # fmt: skip
+            if gate:  # the batch it duplicates may not be gated yet (its load stopped before the gate)
+                apply_gate(url, [], archive_dir=archive_dir, leftovers=[dup.batch_id])
             return LoadResult(source.name, relative, dup.digest, batch_id, "duplicate")
         except Exception as exc:
             conn.rollback()
@@ -271,7 +273,8 @@ def apply_gate(url: str, results: list[LoadResult], *, archive_dir: Path | None 
 
 
 def load_files(url: str, files: list[str], *, inbox: Path | None = None, archive_dir: Path | None = None,
-               as_of: dt.date | None = None, finish: str | None = None) -> tuple[list[LoadResult], list[str]]:  # fmt: skip
+               as_of: dt.date | None = None,
+               finish: str | None = None) -> tuple[list[LoadResult], list[str]]:  # fmt: skip
     """Load the inbox files in order, each in its own transaction, then gate them together.
 
     Every file is tried. With ``finish`` (an inbox folder, "" for all), the batches under it that an

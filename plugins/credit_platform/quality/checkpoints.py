@@ -284,8 +284,8 @@ def _could_not_run(url: str, stage: str, exc: Exception, checks: list[tuple], t0
     message = f"{type(exc).__name__}: {exc}".strip()
     log.error("%s checkpoint could not run: %s", stage, message)
     failure = _error(stage, message)
-    validations = {name: {"keys": covered, "success": False, "evaluated": 0, "failed": [{**failure, "validation": name}]}
-                   for name, covered in checks}  # fmt: skip
+    validations = {name: {"keys": covered, "success": False, "evaluated": 0,
+                          "failed": [{**failure, "validation": name}]} for name, covered in checks}  # fmt: skip
     outcome = Outcome(stage, False, 0, [failure], time.monotonic() - t0, None, None, validations)
     if record:
         batch_ids = sorted({k for v in validations.values() for k in (v["keys"] or ()) if isinstance(k, int)}) or None
