@@ -249,3 +249,20 @@ def test_the_migration_keeps_gated_batches_and_holds_the_ungated(scratch_databas
                              " FROM ops.load_batches ORDER BY batch_id").fetchall()  # fmt: skip
     assert after == [("loaded", True, True), ("landed", False, False), ("quarantined", True, True),
                      ("duplicate", False, False)]  # fmt: skip
+
+
+def test_a_rebuild_gates_the_batches_a_load_left_ungated(migrated_database, tmp_path, monkeypatch):
+    from credit_platform.periods import rebuild
+
+    inbox, archive = tmp_path / "inbox", tmp_path / "archive"
+    good, bad = "departments/scjgj/penalties_rebuild_good.csv", "departments/scjgj/penalties_rebuild_bad.csv"
+    _penalties(inbox / good, "RG")
+    _penalties(inbox / bad, "RB", bad=8)
+    monkeypatch.setenv("CREDIT_ARCHIVE", str(archive))
+    with migrated_database("gaterebuild") as url:
+        loader_url = libpq_url(url_for("loader", url))
+        for rel in (good, bad):  # committed, then the process stopped before its gate: as a killed load leaves them
+            loader.load_file(loader_url, rel, inbox=inbox, archive_dir=archive, as_of=AS_OF, gate=False)
+        assert (_batch(url, good)[1], _batch(url, bad)[1]) == ("landed", "landed")
+        rebuild(libpq_url(url), archive_dir=archive, run_dbt_build=False)
+        assert (_batch(url, good)[1], _batch(url, bad)[1]) == ("loaded", "quarantined")
