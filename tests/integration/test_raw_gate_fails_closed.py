@@ -4,7 +4,9 @@ A gate query cancelled on the server fails the checkpoint: the batch is held (st
 not passed), the error is in ``ops.validation_runs`` and on the batch, and the next gate decides
 it. A load killed (SIGKILL) after its COPY committed, during its gate or after it leaves its
 batches out of staging until a rerun of the department's ingest task has gated them; then only
-the batch that passed feeds staging (the dbt macro ``raw_rows``, compiled by dbt here).
+the batch that passed feeds staging (the dbt macro ``raw_rows``, compiled by dbt here). A province
+push killed before its gate is pending again and its load gates the batch without loading it
+again; a rebuild gates what no gate decided; the migration keeps gated batches and holds the rest.
 """
 
 from __future__ import annotations
@@ -190,16 +192,7 @@ def test_a_load_killed_at_any_step_is_gated_by_the_rerun(db, staged_sql, tmp_pat
     good, bad = (f"departments/scjgj/penalties_kill_{point}_{k}.csv" for k in ("good", "bad"))
     _penalties(inbox / good, f"G{point}")
     _penalties(inbox / bad, f"B{point}", bad=8)  # 40% of its rows rejected: the gate quarantines it
-    app = f"credit-killed-gate-{point}"
-    env = {**os.environ, "PGAPPNAME": app}
-    proc = subprocess.run([sys.executable, "-c", KILLED_LOAD, url, str(inbox), point, good, bad], env=env,
-                          capture_output=True, text=True, timeout=300)  # fmt: skip
-    assert proc.returncode == -signal.SIGKILL, proc.stderr[-3000:]
-    with psycopg.connect(libpq_url(db), autocommit=True) as conn:
-        deadline = time.monotonic() + 120
-        while conn.execute("SELECT count(*) FROM pg_stat_activity WHERE application_name = %s", (app,)).fetchone()[0]:
-            assert time.monotonic() < deadline, "the killed load's session is still on the server"
-            time.sleep(0.1)
+    _kill_load(db, inbox, point, [good, bad])
     good_id, bad_id = _batch(db, good)[0], _batch(db, bad)[0]
     if point != "after_gate":
         # Killed before its gate decided: nothing of either batch is visible to staging yet.
@@ -221,6 +214,39 @@ def test_a_load_killed_at_any_step_is_gated_by_the_rerun(db, staged_sql, tmp_pat
                                                " ORDER BY batch_id", ([good, bad],))]  # fmt: skip
     assert statuses == ["loaded", "quarantined"]  # no batch loaded twice, none left behind
     assert loader.load_department(url, DEPT, inbox=inbox, only_pending=True) == []
+
+
+
+def _kill_load(db: str, inbox: Path, point: str, files: list[str]) -> None:
+    """Load ``files`` in another process and SIGKILL it at ``point``; wait until its session is gone."""
+    app = f"credit-killed-gate-{point}-{abs(hash(tuple(files))) % 10_000}"
+    env = {**os.environ, "PGAPPNAME": app}
+    proc = subprocess.run([sys.executable, "-c", KILLED_LOAD, libpq_url(url_for("loader", db)), str(inbox), point,
+                           *files], env=env, capture_output=True, text=True, timeout=300)  # fmt: skip
+    assert proc.returncode == -signal.SIGKILL, proc.stderr[-3000:]
+    with psycopg.connect(libpq_url(db), autocommit=True) as conn:
+        deadline = time.monotonic() + 120
+        while conn.execute("SELECT count(*) FROM pg_stat_activity WHERE application_name = %s", (app,)).fetchone()[0]:
+            assert time.monotonic() < deadline, "the killed load's session is still on the server"
+            time.sleep(0.1)
+
+
+def test_a_province_push_killed_before_its_gate_is_gated_not_loaded_again(db, tmp_path):
+    """The province DAG's path: the file is pending again, and its load takes up the batch as it is."""
+    url = libpq_url(url_for("loader", db))
+    inbox = tmp_path / "inbox"
+    rel = "province/province_evaluation_killed.csv"
+    (inbox / "province").mkdir(parents=True)
+    with open(inbox / rel, "w", encoding="utf-8", newline="") as fh:
+        csv.writer(fh).writerows([["企业名称", "统一社会信用代码", "评价等级", "评价日期"],
+                                  ["甲", uscc.make("91", "140681", "MP000001"), "A", "2025-06-01"]])  # fmt: skip
+    _kill_load(db, inbox, "after_copy", [rel])
+    killed = _batch(db, rel)
+    assert killed[1] == "landed"  # staging takes loaded batches only (the penalties tests above show it)
+    assert rel in loader.pending(url, inbox, prefix="province")
+    result = loader.load_file(url, rel, inbox=inbox, archive_dir=inbox.parent / "archive", as_of=AS_OF)
+    assert (result.batch_id, result.status, result.rows_loaded) == (killed[0], "loaded", 1)
+    assert loader.pending(url, inbox, prefix="province") == []
 
 
 def test_the_migration_keeps_gated_batches_and_holds_the_ungated(scratch_database, tmp_path):
