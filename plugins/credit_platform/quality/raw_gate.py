@@ -66,8 +66,9 @@ class Verdict:
     def message(self) -> str:
         docs = f" (Data Docs: {self.data_docs_url}, make docs)" if self.data_docs_url else ""
         if self.held:
-            return (f"{self.source_file}: batch {self.batch_id} held, not graded: the raw quality gate could not"
-                    f" run its checks ({self.reason}); run the load again to gate it{docs}")  # fmt: skip
+            return (f"{self.source_file}: batch {self.batch_id} 校验未能完成，暂不参与评价，请重新运行加载 / held, not"
+                    f" graded: the raw quality gate could not run its checks ({self.reason}); run the load again to"
+                    f" gate it{docs}")  # fmt: skip
         return f"{self.source_file}: batch {self.batch_id} quarantined, not graded: {self.reason}{docs}"
 
 
