@@ -11,7 +11,9 @@ the failed try did not. Every batch then passes the raw quality gate (Great Expe
 `expectations/raw.py`) or is quarantined: a required column missing, more than
 `CREDIT_MAX_REJECTED_SHARE` (default 20%) of its rows rejected, or kept rows breaking the raw suite.
 A quarantined batch feeds no grade; its task fails at once (no retry) naming the file, the failed
-checks and the Data Docs page; `ops.load_batches` records why. Batches, rejected rows and archived
+checks and the Data Docs page; `ops.load_batches` records why. A batch feeds grading only once it
+has passed (status `loaded`); one an earlier run left `landed` (killed before its gate decided, or
+its checks could not run) is gated by this run. Batches, rejected rows and archived
 originals as in `ingest_province`. When something new was loaded, the asset `raw_department_records`
 is updated (also when some department failed), which queues `grade_industries`; the run itself then
 ends failed, so the failure stays visible (its last task, `every_file_loaded`, runs only when every

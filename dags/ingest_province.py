@@ -10,7 +10,8 @@ connection `credit_portal` is configured (host, port, the token as password; see
 `ops.rejected_rows` with their reason; the original is archived under `$CREDIT_ARCHIVE/<sha256>`.
 Each batch then passes the raw quality gate or is quarantined (see `ingest_departments`): its
 task fails at once, naming the file and the failed checks. A file already loaded (or
-quarantined), unchanged in size and time, is not picked up again. When something new was
+quarantined), unchanged in size and time, is not picked up again; one whose batch an earlier run
+left `landed` (killed before its gate decided) has that batch gated, not loaded again. When something new was
 loaded, the asset `raw_province_evaluations` is updated (also when another file failed), which
 queues `grade_industries`; a failed file fails its own task and so the run (its last task,
 `every_file_loaded`, runs only when every file loaded and passed the gate).

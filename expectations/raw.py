@@ -62,7 +62,10 @@ def _rows_query(columns: list[str], condition: str) -> str:
     distinct = ", ".join(f"x.{c}" for c in columns)
     same = " AND ".join(f"d.{c} IS NOT DISTINCT FROM r.{c}" for c in columns)
     cells = ", ".join(f"r.{c}" for c in columns)
-    return (f"WITH bad AS (SELECT r.* FROM (SELECT DISTINCT x.batch_id, {distinct} FROM {{batch}} AS x) AS r"  # noqa: S608
+    # MATERIALIZED: the condition runs once per distinct value even when a fresh table has no
+    # statistics yet (inlined, the planner may re-run it for every row of the batch).
+    return (f"WITH bad AS MATERIALIZED (SELECT r.* FROM (SELECT DISTINCT x.batch_id, {distinct}"  # noqa: S608
+            f" FROM {{batch}} AS x) AS r"
             f" JOIN ops.load_batches AS b ON b.batch_id = r.batch_id WHERE {condition})"
             f" SELECT r.batch_id, count(*) AS rows, jsonb_path_query_array(jsonb_agg(jsonb_build_array("
             f"r.row_number, {cells}) ORDER BY r.row_number), '$[0 to 2]') AS examples"

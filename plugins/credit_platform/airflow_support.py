@@ -20,9 +20,10 @@ def warehouse_url(component: str) -> str:
 def skip_unless_loaded(results: list[dict], *, prefix: str) -> dict:
     """Summarise this run's loads of the inbox folder ``prefix``; skip when nothing new may be graded.
 
-    The batches are read from ``ops.load_batches`` (those started since this DAG run began), not
-    only from the tasks' results: a task that failed (a quarantined file beside good ones) returns
-    none, yet its good batches must still reach grading. Skipping emits no asset event.
+    The batches are read from ``ops.load_batches`` (those started, or gated, since this DAG run
+    began: a batch an earlier run left ``landed`` is gated by this one), not only from the tasks'
+    results: a task that failed (a quarantined file beside good ones) returns none, yet its good
+    batches must still reach grading. Skipping emits no asset event.
     """
     import psycopg
     from airflow.exceptions import AirflowSkipException
@@ -32,8 +33,8 @@ def skip_unless_loaded(results: list[dict], *, prefix: str) -> dict:
     with psycopg.connect(warehouse_url("loader")) as conn:
         batches = conn.execute(
             "SELECT batch_id, status, rows_in, rows_loaded, rows_rejected FROM ops.load_batches"
-            " WHERE started_at >= %s AND source_file LIKE %s",
-            (started, prefix.replace("%", r"\%").replace("_", r"\_") + "/%"),
+            " WHERE (started_at >= %s OR gated_at >= %s) AND source_file LIKE %s",
+            (started, started, prefix.replace("%", r"\%").replace("_", r"\_") + "/%"),
         ).fetchall()  # fmt: skip
     seen = {b[0] for b in batches}
     loaded = [b for b in batches if b[1] == "loaded"]

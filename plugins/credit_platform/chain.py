@@ -84,6 +84,12 @@ def summary(base_url: str) -> str:
             " ORDER BY batch_id DESC LIMIT 10"
         ):
             lines.append(f"  quarantined batch {batch_id} {file}: {(reason or '')[:160]}")
+        for batch_id, file, error in conn.execute(
+            "SELECT batch_id, source_file, gate_error FROM ops.load_batches WHERE status = 'landed'"
+            " ORDER BY batch_id DESC LIMIT 10"
+        ):
+            why = f": {error[:160]}" if error else ""
+            lines.append(f"  batch {batch_id} {file} not gated yet, not graded (the next load gates it){why}")
         reasons = conn.execute(
             "SELECT reason_code, count(*) FROM ops.rejected_rows GROUP BY 1 ORDER BY 2 DESC"
         ).fetchall()

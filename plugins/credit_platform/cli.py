@@ -276,7 +276,8 @@ def cmd_load(args: argparse.Namespace) -> int:
     url = libpq_url(url_for("loader", admin_url()))
     inbox = paths().inbox
     files, refused = _inbox_paths(args.paths or discover(inbox), inbox)
-    results, failures = load_files(url, files, inbox=inbox)
+    # Batches an earlier load left landed (stopped before its gate decided) are gated too.
+    results, failures = load_files(url, files, inbox=inbox, finish="")
     for r in results:
         _say(f"{r.file}: {r.status}, {r.rows_in} read, {r.rows_loaded} loaded, {r.rows_rejected} rejected"
              + (f" {r.rejected_by_reason}" if r.rejected_by_reason else ""))  # fmt: skip

@@ -164,7 +164,7 @@ def _entries(admin: str, archive_dir: Path) -> tuple[list[dict], list[int]]:
     with psycopg.connect(admin) as conn:
         cur = conn.execute(
             "SELECT *, (started_at AT TIME ZONE 'Asia/Shanghai')::date AS as_of FROM ops.load_batches"
-            " WHERE status IN ('loaded', 'quarantined') AND NOT batch_id = ANY(%s) ORDER BY batch_id",
+            " WHERE status IN ('landed', 'loaded', 'quarantined') AND NOT batch_id = ANY(%s) ORDER BY batch_id",
             (list(entries),))  # fmt: skip
         names = [d.name for d in cur.description]
         for row in cur.fetchall():
@@ -192,6 +192,16 @@ def _reset(admin: str) -> None:
                 conn.execute(sql.SQL("DROP {} IF EXISTS {} CASCADE").format(sql.SQL(keyword), sql.SQL(name)))
 
 
+def _gate_relanded(loader: str, batch_ids: list[int], archive_dir: Path) -> None:
+    """Gate the relanded batches no gate had decided (their first load stopped before it): as the next
+    load would have. A batch the gate cannot decide stays ``landed``, out of grading."""
+    from credit_platform.quality.raw_gate import gate
+
+    if batch_ids:
+        log.warning("batches %s were never gated; the raw quality gate decides them now", batch_ids)
+        gate(loader, batch_ids, archive_dir=archive_dir)
+
+
 def rebuild(admin: str, *, archive_dir: Path | None = None, run_dbt_build: bool = True,
             dbt_project: Path | None = None) -> RebuildReport:
     """Rebuild raw through marts from ``$CREDIT_ARCHIVE`` alone (see the module docstring)."""
@@ -215,10 +225,14 @@ def rebuild(admin: str, *, archive_dir: Path | None = None, run_dbt_build: bool 
     report.seconds_reset = time.perf_counter() - started
     loader = libpq_url(url_for("loader", admin))
     started = time.perf_counter()
+    ungated = []
     for entry in entries:
         result = reland(loader, entry, archive_dir=archive_dir)
         report.rows_loaded += result.rows_loaded
         report.rows_rejected += result.rows_rejected
+        if result.status == "landed":
+            ungated.append(result.batch_id)
+    _gate_relanded(loader, ungated, archive_dir)
     report.seconds_landing = time.perf_counter() - started
     if run_dbt_build:
         started = time.perf_counter()

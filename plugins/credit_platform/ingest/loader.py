@@ -7,9 +7,11 @@ to) the source's raw table, natural persons go to ``raw.protected_person_records
 rows to ``ops.rejected_rows`` with every reason, all in one transaction. A well-formed CSV lands
 straight in the raw table with one COPY, and the few rows that do not stay are moved out after
 validation; any other file lands in a temporary table first. rows_in = rows_loaded +
-rows_rejected, enforced by a check on the batch. A file already loaded (same source, department
-and SHA-256) is recorded as a duplicate and nothing of it is kept. A file that cannot be read at
-all fails its batch with the cause and raises ``LoadError`` naming the file.
+rows_rejected, enforced by a check on the batch. The batch is committed ``landed`` and only the
+raw quality gate makes it ``loaded`` (or quarantines it); a batch left ``landed`` (the process
+died, or the gate could not run its checks) is gated by the next load. A file already loaded
+(same source, department and SHA-256) is recorded as a duplicate and nothing of it is kept. A file
+that cannot be read at all fails its batch with the cause and raises ``LoadError`` naming the file.
 """
 
 from __future__ import annotations
@@ -51,13 +53,14 @@ class LoadResult:
     file: str
     sha256: str
     batch_id: int | None
-    status: str  # loaded, duplicate, quarantined
+    status: str  # landed (not gated yet, or held), loaded (passed the raw gate), duplicate, quarantined
     rows_in: int = 0
     rows_loaded: int = 0
     rows_rejected: int = 0
     rejected_by_reason: dict[str, int] = field(default_factory=dict)
     rows_protected: int = 0
     quarantine_reason: str | None = None  # with status "quarantined": the file, the failed checks, Data Docs
+    gate_error: str | None = None  # with status "landed" after a gate: why its checks could not run
 
     def as_dict(self) -> dict:
         return dict(self.__dict__)
@@ -87,7 +90,8 @@ def pending(url: str, inbox: Path | None = None, *, prefix: str = "") -> list[st
 
     A file is done when the latest batch of its path loaded it (or found it a duplicate, or
     quarantined it) at the same size and modification time; a changed, new or failed file is
-    pending. Retrying a task
+    pending, and so is one whose batch is still ``landed`` (its gate has not decided: ``load_file``
+    then gates that batch rather than load the file again). Retrying a task
     therefore loads only what the earlier try did not.
     """
     inbox = inbox or paths().inbox
@@ -126,7 +130,10 @@ def load_file(
 
     With ``gate`` (the default) the batch then goes through the raw quality gate
     (``credit_platform.quality.raw_gate``): a batch failing it comes back with status
-    ``quarantined`` and the reason, and feeds no grade. ``load_files`` gates many files at once.
+    ``quarantined`` and the reason, and feeds no grade; one the gate could not decide raises
+    ``GateHeld``. ``load_files`` gates many files at once. When the file's latest batch is still
+    ``landed`` (an earlier load stopped before its gate decided) and the file is unchanged, that
+    batch is taken up as it is, not loaded again.
     """
     inbox = inbox or paths().inbox
     archive_dir = archive_dir or paths().archive
@@ -153,6 +160,10 @@ def load_file(
             (source.name, relative, department),
         )
         size, mtime = opened.size, dt.datetime.fromtimestamp(opened.mtime_ns / 1e9, tz=dt.UTC)
+        resumed = _landed_batch(conn, source.name, department, relative, (size, mtime))
+        if resumed is not None:
+            conn.commit()
+            return _finish(url, resumed, gate, archive_dir, relative)
         batch_id = conn.execute(
             "INSERT INTO ops.load_batches (source, department_code, source_file, file_size, file_mtime)"
             " VALUES (%s, %s, %s, %s, %s) RETURNING batch_id",
@@ -175,6 +186,8 @@ def load_file(
             conn.commit()
             log.info("%s: already loaded as batch %s; recorded as duplicate batch %s", relative, dup.batch_id,
                      batch_id)  # fmt: skip
+            if gate:  # the batch it duplicates may not be gated yet (its load stopped before the gate)
+                apply_gate(url, [], archive_dir=archive_dir, leftovers=[dup.batch_id])
             return LoadResult(source.name, relative, dup.digest, batch_id, "duplicate")
         except Exception as exc:  # noqa: BLE001 - whatever breaks one file fails its batch, not the run
             message = f"{relative}: {_cause(exc)}"
@@ -189,8 +202,21 @@ def load_file(
         relative, batch_id, result.rows_in, result.rows_loaded, result.rows_protected, result.rows_rejected,
         result.rejected_by_reason,
     )  # fmt: skip
+    return _finish(url, result, gate, archive_dir, relative)
+
+
+class GateHeld(LoadError):
+    """The raw quality gate could not run its checks on a batch: it is held, and a retry gates it."""
+
+
+def _finish(url: str, result: LoadResult, gate: bool, archive_dir: Path, relative: str) -> LoadResult:
+    """Gate the batch (and any other batch of this path left ``landed``) when asked to."""
+    from credit_platform.quality.raw_gate import ungated
+
     if gate:
-        apply_gate(url, [result], archive_dir=archive_dir)
+        apply_gate(url, [result], archive_dir=archive_dir, leftovers=ungated(url, relative))
+        if result.status == "landed":
+            raise GateHeld(result.gate_error)
     return result
 
 
@@ -239,25 +265,74 @@ def _fail_batch(url: str, conn, batch_id: int, message: str) -> None:
             fresh.execute(update, (message, batch_id))
 
 
-def apply_gate(url: str, results: list[LoadResult], *, archive_dir: Path | None = None) -> list[LoadResult]:
-    """Run the raw quality gate on the loaded batches of ``results``; mark the quarantined ones."""
+def _landed_batch(conn, source: str, department: str | None, relative: str, stat: tuple) -> LoadResult | None:
+    """The path's latest batch when it is ``landed`` and read the file as it is now, as a result."""
+    cur = conn.execute(
+        "SELECT * FROM ops.load_batches WHERE source = %s AND source_file = %s"
+        " AND department_code IS NOT DISTINCT FROM %s AND status NOT IN ('interrupted', 'running')"
+        " ORDER BY batch_id DESC LIMIT 1", (source, relative, department))  # fmt: skip
+    row = cur.fetchone()
+    if row is None:
+        return None
+    b = dict(zip([d.name for d in cur.description], row, strict=True))
+    if b["status"] != "landed" or (b["file_size"], b["file_mtime"]) != stat:
+        return None
+    log.info("%s: batch %s was loaded but not gated yet; gating it", relative, b["batch_id"])
+    return _result_of(conn, b)
+
+
+def _result_of(conn, b: dict) -> LoadResult:
+    """A batch record (a row of ops.load_batches, as a dict) as a load result."""
+    reasons = dict(conn.execute("SELECT reason_code, count(*) FROM ops.rejected_rows WHERE batch_id = %s"
+                                " GROUP BY 1 ORDER BY 1", (b["batch_id"],)).fetchall())  # fmt: skip
+    return LoadResult(b["source"], b["source_file"], b["file_sha256"], b["batch_id"], b["status"], b["rows_in"] or 0,
+                      b["rows_loaded"] or 0, b["rows_rejected"] or 0, reasons, b["rows_protected"] or 0,
+                      b.get("quarantine_reason"), b.get("gate_error"))  # fmt: skip
+
+
+def apply_gate(url: str, results: list[LoadResult], *, archive_dir: Path | None = None,
+               leftovers: list[int] = ()) -> list[LoadResult]:  # fmt: skip
+    """Run the raw quality gate on the ``landed`` batches of ``results`` and on the batches ``leftovers``
+    (left ``landed`` by an earlier load); mark the results passed, quarantined or held.
+
+    Returns ``results`` followed by a result for each leftover batch not among them.
+    """
     from credit_platform.quality.raw_gate import gate
 
-    loaded = {r.batch_id: r for r in results if r.status == "loaded"}
-    for verdict in gate(url, list(loaded), archive_dir=archive_dir):
-        if not verdict.passed:
-            loaded[verdict.batch_id].status = "quarantined"
-            loaded[verdict.batch_id].quarantine_reason = verdict.message()
-    return results
+    pending_gate = {r.batch_id: r for r in results if r.status == "landed"}
+    extra = [b for b in dict.fromkeys(leftovers) if b not in pending_gate and b not in {r.batch_id for r in results}]
+    if extra:
+        with psycopg.connect(url) as conn:
+            for batch_id in extra:
+                cur = conn.execute("SELECT * FROM ops.load_batches WHERE batch_id = %s AND status = 'landed'",
+                                   (batch_id,))  # fmt: skip
+                row = cur.fetchone()
+                if row is not None:
+                    left = _result_of(conn, dict(zip([d.name for d in cur.description], row, strict=True)))
+                    log.info("%s: batch %s was loaded but not gated yet; gating it", left.file, batch_id)
+                    pending_gate[batch_id] = left
+    for verdict in gate(url, list(pending_gate), archive_dir=archive_dir):
+        r = pending_gate[verdict.batch_id]
+        if verdict.held:
+            r.status, r.gate_error = "landed", verdict.message()
+        elif verdict.passed:
+            r.status, r.gate_error = "loaded", None
+        else:
+            r.status, r.quarantine_reason, r.gate_error = "quarantined", verdict.message(), None
+    return results + [r for b, r in pending_gate.items() if b in extra]
 
 
 def load_files(url: str, files: list[str], *, inbox: Path | None = None, archive_dir: Path | None = None,
-               as_of: dt.date | None = None) -> tuple[list[LoadResult], list[str]]:  # fmt: skip
+               as_of: dt.date | None = None,
+               finish: str | None = None) -> tuple[list[LoadResult], list[str]]:  # fmt: skip
     """Load the inbox files in order, each in its own transaction, then gate them together.
 
-    Every file is tried. Returns the results and the failures (files that could not be loaded,
-    and quarantined batches), each a message naming the file and the cause.
+    Every file is tried. With ``finish`` (an inbox folder, "" for all), the batches under it that an
+    earlier load left ``landed`` are gated too. Returns the results and the failures (files that
+    could not be loaded, and quarantined or held batches), each a message naming the file and the cause.
     """
+    from credit_platform.quality.raw_gate import ungated
+
     results, failures = [], []
     for rel in files:
         try:
@@ -265,8 +340,10 @@ def load_files(url: str, files: list[str], *, inbox: Path | None = None, archive
         except Exception as exc:  # noqa: BLE001 - a LoadError, or a failure before the batch was opened
             failures.append(str(exc) if isinstance(exc, LoadError) else f"{rel}: {_cause(exc)}")
             log.error("%s", failures[-1], exc_info=not isinstance(exc, LoadError))
-    apply_gate(url, results, archive_dir=archive_dir)
+    leftovers = ungated(url, finish) if finish is not None else []
+    results = apply_gate(url, results, archive_dir=archive_dir, leftovers=leftovers)
     failures += [r.quarantine_reason for r in results if r.status == "quarantined"]
+    failures += [r.gate_error for r in results if r.status == "landed" and r.gate_error]
     return results, failures
 
 
@@ -289,7 +366,9 @@ def reland(url: str, entry: dict, *, archive_dir: Path | None = None) -> LoadRes
 
     The batch record is kept (or, when the database has lost it, restored from the ledger with its
     original times), so that which period a batch was late for stays what it was. The rows read,
-    loaded and rejected must equal the ledger's, else ``RelandMismatch``.
+    loaded and rejected must equal the ledger's, else ``RelandMismatch``. The gate's verdict is kept
+    too: quarantined stays quarantined, a batch the gate passed (by the database's record or the
+    ledger's) is ``loaded`` again; any other batch comes back ``landed``, for the caller to gate.
     """
     import tempfile
 
@@ -307,7 +386,8 @@ def reland(url: str, entry: dict, *, archive_dir: Path | None = None) -> LoadRes
         path = Path(tmp) / "inbox" / relative
         path.parent.mkdir(parents=True)
         path.symlink_to(archived)
-        known = conn.execute("SELECT file_sha256 FROM ops.load_batches WHERE batch_id = %s", (batch_id,)).fetchone()
+        known = conn.execute("SELECT file_sha256, status, gated_at FROM ops.load_batches WHERE batch_id = %s",
+                             (batch_id,)).fetchone()  # fmt: skip
         if known is None:
             conn.execute(
                 "INSERT INTO ops.load_batches (batch_id, source, department_code, source_file, file_sha256, status,"
@@ -329,21 +409,32 @@ def reland(url: str, entry: dict, *, archive_dir: Path | None = None) -> LoadRes
         if counts != expected:
             raise RelandMismatch(f"{relative}: batch {batch_id} gave rows in/loaded/rejected/protected {counts}"
                                  f" from the archive, {expected} when first loaded")  # fmt: skip
+        prior = known[1:] if known else (None, None)
         if entry.get("status") == "quarantined":  # quarantined when first loaded: so again, for the same reason
             conn.execute(
-                "UPDATE ops.load_batches SET status = 'quarantined', quarantine_reason = %s, quarantined_at = %s"
-                " WHERE batch_id = %s", (entry.get("quarantine_reason"), entry.get("quarantined_at"), batch_id))
+                "UPDATE ops.load_batches SET status = 'quarantined', quarantine_reason = %s, quarantined_at = %s,"
+                " gated_at = coalesce(gated_at, %s, %s) WHERE batch_id = %s",
+                (entry.get("quarantine_reason"), entry.get("quarantined_at"), entry.get("gated_at"),
+                 entry.get("quarantined_at"), batch_id))  # fmt: skip
             result.status, result.quarantine_reason = "quarantined", entry.get("quarantine_reason")
+        elif prior[0] == "quarantined":
+            conn.execute("UPDATE ops.load_batches SET status = 'quarantined' WHERE batch_id = %s", (batch_id,))
+            result.status = "quarantined"
+        elif (entry.get("status") == "loaded" and entry.get("gated_at")) or (prior[0] == "loaded" and prior[1]):
+            conn.execute("UPDATE ops.load_batches SET status = 'loaded', gated_at = coalesce(gated_at, %s)"
+                         " WHERE batch_id = %s", (entry.get("gated_at"), batch_id))  # fmt: skip
+            result.status = "loaded"
         conn.commit()
     return result
 
 
 def _claim(conn, source: Source, department: str | None, digest: str, batch_id: int) -> None:
-    """Raise ``_Duplicate`` when these bytes were loaded (or quarantined) already; else hold them until commit."""
+    """Raise ``_Duplicate`` when these bytes were loaded (gated or not, or quarantined) already; else hold
+    them until commit. A duplicate of a batch still ``landed`` keeps nothing: that batch is gated by the next load."""
     conn.execute("SELECT pg_advisory_xact_lock(hashtextextended(%s, 0))", (f"{source.name}|{department}|{digest}",))
     done = conn.execute(
         "SELECT batch_id FROM ops.load_batches WHERE source = %s AND file_sha256 = %s"
-        " AND status IN ('loaded', 'quarantined')"
+        " AND status IN ('landed', 'loaded', 'quarantined')"
         " AND department_code IS NOT DISTINCT FROM %s AND batch_id <> %s ORDER BY batch_id LIMIT 1",
         (source.name, digest, department, batch_id),
     ).fetchone()
@@ -444,11 +535,11 @@ def _load_rows(conn, source: Source, path: Path, relative: str, archive_dir: Pat
     # periods it was late for) and records when it was rebuilt.
     stamp = sql.Identifier("relanded_at" if reland else "finished_at")
     conn.execute(sql.SQL(
-        "UPDATE ops.load_batches SET status = 'loaded', rows_in = %s, rows_loaded = %s, rows_rejected = %s,"
+        "UPDATE ops.load_batches SET status = 'landed', rows_in = %s, rows_loaded = %s, rows_rejected = %s,"
         " rows_protected = %s, missing_columns = %s, {} = clock_timestamp(), message = %s WHERE batch_id = %s"
     ).format(stamp), (rows_in, rows_loaded, rows_rejected, protected, landed.missing_required(source) or None,
                       _message(landed, reasons), batch_id))  # fmt: skip
-    return LoadResult(source.name, relative, digest, batch_id, "loaded", rows_in, rows_loaded, rows_rejected,
+    return LoadResult(source.name, relative, digest, batch_id, "landed", rows_in, rows_loaded, rows_rejected,
                       reasons, protected)  # fmt: skip
 
 
@@ -483,10 +574,21 @@ LOAD_ORDER = ["subject_register", "supervision_scope", "inspection_matter", "ins
 
 
 def departments_with_files(url: str | None = None, inbox: Path | None = None) -> list[str]:
-    """Departments with files in the inbox (with ``url``: with files not yet loaded as they are)."""
+    """Departments with files in the inbox (with ``url``: with files not yet loaded as they are, or
+    with batches an earlier load left ``landed``, which its load then gates)."""
     inbox = inbox or paths().inbox
     files = pending(url, inbox, prefix="departments") if url else discover(inbox, prefix="departments")
-    return sorted({PurePosixPath(rel).parts[1] for rel in files if len(PurePosixPath(rel).parts) > 1})
+    found = {PurePosixPath(rel).parts[1] for rel in files if len(PurePosixPath(rel).parts) > 1}
+    if url:
+        found |= _departments_with_landed_batches(url)
+    return sorted(found)
+
+
+def _departments_with_landed_batches(url: str) -> set[str]:
+    with psycopg.connect(url) as conn:
+        return {d for (d,) in conn.execute(
+            "SELECT DISTINCT department_code FROM ops.load_batches WHERE status = 'landed'"
+            " AND source_file LIKE 'departments/%' AND department_code IS NOT NULL")}  # fmt: skip
 
 
 class Quarantined(LoadError):
@@ -497,16 +599,19 @@ def load_department(url: str, department_code: str, *, inbox: Path | None = None
                     only_pending: bool = False) -> list[LoadResult]:  # fmt: skip
     """Load the files of one department (all, or the pending ones); every file is tried, then failures raised.
 
-    Raises ``Quarantined`` when a batch failed the raw quality gate, else ``LoadError`` when a file
-    could not be loaded; either way the message names each file and its cause.
+    The department's batches an earlier load left ``landed`` are gated with them. Raises
+    ``Quarantined`` when a batch failed the raw quality gate, else ``LoadError`` when a file could
+    not be loaded or a batch was held (the gate could not run its checks: a retry gates it again);
+    either way the message names each file and its cause.
     """
     inbox = inbox or paths().inbox
     prefix = f"departments/{department_code}"
     files = pending(url, inbox, prefix=prefix) if only_pending else discover(inbox, prefix=prefix)
     rank = {name: i for i, name in enumerate(LOAD_ORDER)}
     files.sort(key=lambda rel: (rank.get(getattr(source_for(rel), "name", None), len(rank)), rel))
-    results, failures = load_files(url, files, inbox=inbox)
+    results, failures = load_files(url, files, inbox=inbox, finish=prefix + "/")
     if failures:
         kind = Quarantined if any(r.status == "quarantined" for r in results) else LoadError
-        raise kind(f"{len(failures)} of {len(files)} file(s) of {department_code} failed:\n" + "\n".join(failures))
+        tried = len(set(files) | {r.file for r in results})
+        raise kind(f"{len(failures)} of {tried} file(s) of {department_code} failed:\n" + "\n".join(failures))
     return results

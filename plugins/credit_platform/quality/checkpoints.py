@@ -14,6 +14,10 @@ which ``make docs`` serves, and is one row of ``ops.validation_runs`` linking it
 site's ``index.html`` is written from that table (``write_index``), since GX's own index reads
 every stored result on every build. On failure the exception that fails the Airflow task names
 each failed expectation, the rows breaking it and a few of them.
+
+A checkpoint fails closed: an expectation whose check could not run (its query failed, timed out
+or was cancelled) counts as failed with the error as its reason, whatever Great Expectations made
+of it, and a checkpoint that raised is recorded as a failed run with the error.
 """
 
 from __future__ import annotations
@@ -142,16 +146,30 @@ def _failure(r, key: str | None = None) -> dict:
         count = res.get("unexpected_count", res.get("observed_value"))
         sample = res.get("partial_unexpected_index_list") or res.get("partial_unexpected_list", [])
         by_key = _by_key(res.get("unexpected_index_list") or [], key)
-    info = r.exception_info or {}
-    errors = [e for e in info.values() if isinstance(e, dict)] + [info]
-    messages = [e.get("exception_message") for e in errors if e.get("raised_exception")]
+    messages = _errors(r)
     if messages:  # the check itself could not run: say why instead of a count
         count, sample, by_key = None, messages[:1], None
     return {"expectation": cfg.type, "kwargs": kwargs, "unexpected_count": count,
-            "partial_unexpected_list": list(sample)[:5], "by_key": by_key}  # fmt: skip
+            "partial_unexpected_list": list(sample)[:5], "by_key": by_key, "error": bool(messages)}  # fmt: skip
+
+
+def _errors(r) -> list[str]:
+    """The messages of the exceptions an expectation's check raised (its query failed, timed out or was
+    cancelled). GX records them in ``exception_info`` and may still mark the result a success."""
+    info = r.exception_info or {}
+    errors = [e for e in info.values() if isinstance(e, dict)] + [info]
+    return [str(e.get("exception_message") or "the check raised an exception")
+            for e in errors if e.get("raised_exception")]  # fmt: skip
+
+
+def _failed(r) -> bool:
+    """A result fails when GX says so or when its check could not run: a gate fails closed."""
+    return not r.success or bool(_errors(r))
 
 
 def describe(failure: dict) -> str:
+    if failure.get("error"):
+        return f"{failure['expectation']} {failure['kwargs']}: could not run: {failure['partial_unexpected_list']}"
     return (f"{failure['expectation']} {failure['kwargs']}: {failure['unexpected_count']} unexpected, e.g. "
             f"{failure['partial_unexpected_list']}")  # fmt: skip
 
@@ -200,21 +218,32 @@ def run_checkpoint(url: str, stage: str, *, record: bool = True, raise_on_failur
     checkpoint = context.checkpoints.add(
         gx.Checkpoint(name=f"{stage}_checkpoint", validation_definitions=definitions, result_format=result_format)
     )
-    result = checkpoint.run()
+    try:
+        result = checkpoint.run()
+    except Exception as exc:  # noqa: BLE001 - the checkpoint could not run: it fails, and says why
+        return _could_not_run(url, stage, exc, [c for c in keys.values()], t0, record=record,
+                              raise_on_failure=raise_on_failure)  # fmt: skip
     failed, evaluated, validations = [], 0, {}
     for identifier, vr in result.run_results.items():
         name, covered = keys.get(identifier.batch_identifier, (identifier.batch_identifier, None))
-        own = [_failure(r, key_column) for r in vr.results if not r.success]
+        own = [_failure(r, key_column) for r in vr.results if _failed(r)]
         for f in own:
             f["validation"] = name
         failed += own
         evaluated += len(vr.results)
-        validations[name] = {"keys": covered, "success": bool(vr.success), "evaluated": len(vr.results),
+        validations[name] = {"keys": covered, "success": bool(vr.success) and not own, "evaluated": len(vr.results),
                              "failed": own, "identifier": identifier}  # fmt: skip
     docs_url = None
     if data_docs:
         docs_url = _build_data_docs(context, validations)
-    outcome = Outcome(stage, bool(result.success), evaluated, failed, time.monotonic() - t0, None, docs_url,
+    for name, covered in keys.values():  # a validation GX returned no result for has not passed
+        if name not in validations:
+            missing = {**_error(stage, "no result returned for this validation"), "validation": name}
+            failed.append(missing)
+            validations[name] = {"keys": covered, "success": False, "evaluated": 0, "failed": [missing]}
+    # Every validation must have run and passed: GX's own verdict is not enough on its own.
+    success = bool(result.success) and not failed
+    outcome = Outcome(stage, success, evaluated, failed, time.monotonic() - t0, None, docs_url,
                       {k: {x: y for x, y in v.items() if x != "identifier"} for k, v in validations.items()})
     if record:
         batch_ids = sorted({k for v in validations.values() for k in (v["keys"] or ()) if isinstance(k, int)}) or None
@@ -239,6 +268,36 @@ def run_checkpoint(url: str, stage: str, *, record: bool = True, raise_on_failur
         raise ValidationFailed(head + "\n".join(f"- {describe(f)}" for f in failed) + tail)
     log.info("%s checkpoint: %s of %s expectations passed in %.2f s", stage, evaluated - len(failed), evaluated,
              outcome.seconds)  # fmt: skip
+    return outcome
+
+
+def _error(stage: str, message: str) -> dict:
+    """A failure that is no expectation's: the checkpoint (or one of its validations) did not run."""
+    return {"expectation": "checkpoint", "kwargs": {"rule": f"{stage}_checkpoint"}, "unexpected_count": None,
+            "partial_unexpected_list": [message], "by_key": None, "error": True}  # fmt: skip
+
+
+def _could_not_run(url: str, stage: str, exc: Exception, checks: list[tuple], t0: float, *, record: bool,
+                   raise_on_failure: bool) -> Outcome:  # fmt: skip
+    """A checkpoint that raised (a query failed, timed out or was cancelled): a failed run, recorded
+    with the error, which concerns every key of every validation."""
+    message = f"{type(exc).__name__}: {exc}".strip()
+    log.error("%s checkpoint could not run: %s", stage, message)
+    failure = _error(stage, message)
+    validations = {name: {"keys": covered, "success": False, "evaluated": 0,
+                          "failed": [{**failure, "validation": name}]} for name, covered in checks}  # fmt: skip
+    outcome = Outcome(stage, False, 0, [failure], time.monotonic() - t0, None, None, validations)
+    if record:
+        batch_ids = sorted({k for v in validations.values() for k in (v["keys"] or ()) if isinstance(k, int)}) or None
+        with psycopg.connect(libpq_url(url)) as conn:
+            outcome.validation_run_id = conn.execute(
+                "INSERT INTO ops.validation_runs (stage, checkpoint_name, success, evaluated, failed, details,"
+                " batch_ids, seconds) VALUES (%s, %s, false, 0, 1, %s, %s, %s) RETURNING validation_run_id",
+                (stage, f"{stage}_checkpoint", json.dumps({"failed": [failure]}, ensure_ascii=False, default=str),
+                 batch_ids, round(outcome.seconds, 3)),
+            ).fetchone()[0]  # fmt: skip
+    if raise_on_failure:
+        raise ValidationFailed(f"{stage} checkpoint could not run: {message}") from exc
     return outcome
 
 

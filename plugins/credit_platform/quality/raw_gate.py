@@ -1,18 +1,24 @@
 """The raw quality gate: every loaded batch passes the raw checkpoint, or it is quarantined.
 
-After the loader has committed a batch, the raw stage's Great Expectations checkpoint
-(``expectations/raw.py``) validates the batch record and the rows it kept. A batch that fails
-(a required column missing from the file, a rejected share above ``CREDIT_MAX_REJECTED_SHARE``,
-default 0.20, or kept rows that break the raw suite) is quarantined:
+The loader commits a batch as ``landed``: its rows are in raw, and staging does not take them
+yet. The raw stage's Great Expectations checkpoint (``expectations/raw.py``) then validates the
+batch record and the rows it kept. A batch that passes becomes ``loaded`` (``gated_at`` set), and
+only then feeds staging (dbt macro ``raw_rows``). A batch that fails (a required column missing
+from the file, a rejected share above ``CREDIT_MAX_REJECTED_SHARE``, default 0.20, or kept rows
+that break the raw suite) is quarantined:
 
 * ``ops.load_batches.status`` becomes ``quarantined``, with the reason, the time and the
   validation run (``ops.validation_runs``, stage ``raw``, with its Data Docs page);
-* its rows stay in raw for inspection, and staging leaves them out (dbt macro ``raw_rows``), so
-  they feed no grade;
+* its rows stay in raw for inspection, and staging leaves them out, so they feed no grade;
 * the archive's ledger records it, so a rebuild quarantines it again;
 * the caller (the ingestion task) fails, naming the file and the reason.
 
-A file fixed and delivered again is a new batch, checked afresh.
+The gate fails closed and is crash-safe. A check that could not run (its query failed, timed out
+or was cancelled) passes nothing: the batch is held (it stays ``landed``, the error in
+``gate_error`` and in the failed validation run) and the caller fails, so that a retry gates it
+again. A process killed after the COPY committed, or during the gate, also leaves the batch
+``landed``; the next load finishes gating every such batch (``landed``). A file fixed and
+delivered again is a new batch, checked afresh.
 """
 
 from __future__ import annotations
@@ -55,9 +61,14 @@ class Verdict:
     reason: str | None = None
     data_docs_url: str | None = None
     validation_run_id: int | None = None
+    held: bool = False  # the checks could not run: neither passed nor quarantined, gated again later
 
     def message(self) -> str:
         docs = f" (Data Docs: {self.data_docs_url}, make docs)" if self.data_docs_url else ""
+        if self.held:
+            return (f"{self.source_file}: batch {self.batch_id} 校验未能完成，暂不参与评价，请重新运行加载 / held, not"
+                    f" graded: the raw quality gate could not run its checks ({self.reason}); run the load again to"
+                    f" gate it{docs}")  # fmt: skip
         return f"{self.source_file}: batch {self.batch_id} quarantined, not graded: {self.reason}{docs}"
 
 
@@ -72,8 +83,32 @@ def _reason(failures: list[dict]) -> str:
     return "; ".join(parts)
 
 
+def _verdict(outcome, batch_id: int, source_file: str) -> Verdict:
+    """Passed, quarantined (some check found the batch wrong) or held (some check could not run)."""
+    failures = outcome.failures_of(batch_id)
+    pages = [v.get("data_docs_url") for v in outcome.validations.values()
+             if batch_id in (v["keys"] or ()) and not v["success"]]  # fmt: skip
+    found = [f for f in failures if not f.get("error")]
+    held = bool(failures) and not found  # a definite failure quarantines even when another check errored
+    return Verdict(batch_id, source_file, not failures, _reason(failures) if failures else None,
+                   pages[0] if pages else None, outcome.validation_run_id, held)  # fmt: skip
+
+
+def ungated(url: str, prefix: str = "") -> list[int]:
+    """The batches left ``landed`` (loaded, not yet passed or quarantined) whose file is under ``prefix``."""
+    pattern = prefix.replace("\\", "\\\\").replace("%", r"\%").replace("_", r"\_") + "%"
+    with psycopg.connect(url) as conn:
+        return [b for (b,) in conn.execute(
+            "SELECT batch_id FROM ops.load_batches WHERE status = 'landed' AND source_file LIKE %s ORDER BY batch_id",
+            (pattern,))]  # fmt: skip
+
+
 def gate(url: str, batch_ids: list[int], *, archive_dir: Path | None = None) -> list[Verdict]:
-    """Validate the loaded batches ``batch_ids`` (as the loader role at ``url``); quarantine the failures."""
+    """Validate the batches ``batch_ids`` (as the loader role at ``url``): pass, quarantine or hold each.
+
+    Batches ``landed`` are gated; a ``loaded`` one is checked again (and quarantined if it now
+    fails); others are left alone. Running it twice on a batch is harmless: the last verdict stands.
+    """
     from credit_platform.ingest.archive import append_ledger
     from credit_platform.ingest.config import sources
 
@@ -82,8 +117,8 @@ def gate(url: str, batch_ids: list[int], *, archive_dir: Path | None = None) -> 
     archive_dir = archive_dir or paths().archive
     with psycopg.connect(url) as conn:
         rows = conn.execute(
-            "SELECT batch_id, source, source_file FROM ops.load_batches WHERE batch_id = ANY(%s) AND status = 'loaded'"
-            " ORDER BY batch_id", (list(batch_ids),)).fetchall()  # fmt: skip
+            "SELECT batch_id, source, source_file FROM ops.load_batches WHERE batch_id = ANY(%s)"
+            " AND status IN ('landed', 'loaded') ORDER BY batch_id", (list(batch_ids),)).fetchall()  # fmt: skip
     if not rows:
         return []
     known = sources()
@@ -96,29 +131,32 @@ def gate(url: str, batch_ids: list[int], *, archive_dir: Path | None = None) -> 
         outcome = run_checkpoint(url, "raw", raise_on_failure=False, batches=batches,
                                  max_rejected_share=max_rejected_share())  # fmt: skip
         runs.append(outcome)
-        for batch_id, _source, source_file in chunk:
-            failures = outcome.failures_of(batch_id)
-            pages = [v.get("data_docs_url") for v in outcome.validations.values()
-                     if batch_id in (v["keys"] or ()) and not v["success"]]  # fmt: skip
-            verdicts.append(Verdict(batch_id, source_file, not failures, _reason(failures) if failures else None,
-                                    pages[0] if pages else None, outcome.validation_run_id))  # fmt: skip
+        verdicts += [_verdict(outcome, batch_id, source_file) for batch_id, _source, source_file in chunk]
     with psycopg.connect(url) as conn:
         for v in verdicts:
-            if v.passed:
-                conn.execute("UPDATE ops.load_batches SET validation_run_id = %s WHERE batch_id = %s",
+            if v.held:
+                conn.execute("UPDATE ops.load_batches SET gate_error = %s, validation_run_id = %s"
+                             " WHERE batch_id = %s AND status = 'landed'",
+                             (v.reason, v.validation_run_id, v.batch_id))  # fmt: skip
+            elif v.passed:
+                conn.execute("UPDATE ops.load_batches SET status = 'loaded', gated_at = clock_timestamp(),"
+                             " gate_error = NULL, validation_run_id = %s"
+                             " WHERE batch_id = %s AND status IN ('landed', 'loaded')",
                              (v.validation_run_id, v.batch_id))  # fmt: skip
-                continue
-            conn.execute(
-                "UPDATE ops.load_batches SET status = 'quarantined', quarantine_reason = %s,"
-                " quarantined_at = clock_timestamp(), validation_run_id = %s WHERE batch_id = %s",
-                (v.reason, v.validation_run_id, v.batch_id),
-            )
+            else:
+                conn.execute(
+                    "UPDATE ops.load_batches SET status = 'quarantined', quarantine_reason = %s,"
+                    " quarantined_at = clock_timestamp(), gated_at = clock_timestamp(), gate_error = NULL,"
+                    " validation_run_id = %s WHERE batch_id = %s AND status IN ('landed', 'loaded')",
+                    (v.reason, v.validation_run_id, v.batch_id),
+                )
         conn.commit()
-        for v in verdicts:
-            if not v.passed:  # the ledger's last entry of a batch wins: a rebuild quarantines it again
+        for v in verdicts:  # the ledger's last entry of a batch wins: a rebuild keeps the verdict
+            if not v.held:
                 cur = conn.execute("SELECT * FROM ops.load_batches WHERE batch_id = %s", (v.batch_id,))
                 append_ledger(archive_dir, dict(zip([d.name for d in cur.description], cur.fetchone(), strict=True)))
+            if not v.passed:
                 log.error("%s", v.message())
-    log.info("raw gate: %s of %s batch(es) passed in %.2f s", sum(v.passed for v in verdicts), len(verdicts),
-             sum(o.seconds for o in runs))  # fmt: skip
+    log.info("raw gate: %s of %s batch(es) passed, %s held, in %.2f s", sum(v.passed for v in verdicts),
+             len(verdicts), sum(v.held for v in verdicts), sum(o.seconds for o in runs))  # fmt: skip
     return verdicts
