@@ -137,6 +137,16 @@ def test_check_and_load_report_every_unreadable_file_and_go_on(db, tmp_path):
     assert {f: b[0] for f, b in batches.items()} == {half_bad: "quarantined", damaged: "failed", good: "loaded"}
 
 
+def test_check_against_a_warehouse_not_set_up_blames_the_warehouse_not_the_file(scratch_database, tmp_path):
+    inbox = tmp_path / "inbox"
+    _, _, good = _files(inbox, "nowh")
+    res = _cli("check", str(inbox / good), WAREHOUSE_URL=scratch_database)
+    out = res.stdout + res.stderr
+    assert res.returncode == 1, out
+    assert "Traceback" not in out and "export it again" not in out
+    assert "the warehouse could not check the file" in out and "make warehouse" in out
+
+
 @pytest.mark.parametrize(("rel", "data", "cause"), [
     (f"departments/{DEPT}/penalties_wide.csv", (",".join(CF + [f"备注{i}" for i in range(2000)]) + "\r\n").encode() * 2,
      "the header row has 2009 cells; at most 1500 columns can be read"),

@@ -61,8 +61,10 @@ def check_file(url: str, path: Path, *, kind: str | None = None, department: str
                 "SELECT row_number, reasons, flags FROM {} WHERE reasons <> '{{}}' OR flags <> '{{}}'"
                 " ORDER BY row_number").format(sql.Identifier(validate.ISSUES))).fetchall()  # fmt: skip
         except Exception as exc:  # noqa: BLE001 - as the loader: whatever stops reading the file
-            if conn.broken:  # the warehouse went away: not the file's fault
-                raise
+            if conn.broken or _warehouse_fault(exc):  # not the file's fault: say so, not "export it again"
+                cause = _cause(exc).splitlines()[0]
+                raise RuntimeError(f"数据仓库不可用，文件未检查 / the warehouse could not check the file ({cause});"
+                                   " 请先运行 / run first: make warehouse") from exc  # fmt: skip
             report["error"] = _cause(exc)
             return report, 2
         finally:
@@ -89,6 +91,17 @@ def check_file(url: str, path: Path, *, kind: str | None = None, department: str
     rows_read = landed.rows_in - blanks  # rows of empty cells are not rows
     report.update(rows_read=rows_read, rows_ok=rows_read - bad_rows, problems=problems)
     return report, (1 if bad_rows else 0)
+
+
+# SQLSTATE classes that say something about the warehouse, never about a file: connection (08),
+# authorisation (28), a missing database, schema, function or privilege (3D, 3F, 42), resources (53), operator
+# intervention (57), system (58), internal (XX).
+_WAREHOUSE_CLASSES = ("08", "28", "3D", "3F", "42", "53", "57", "58", "XX")
+
+
+def _warehouse_fault(exc: Exception) -> bool:
+    state = getattr(exc, "sqlstate", None) or ""
+    return isinstance(exc, psycopg.Error) and state[:2] in _WAREHOUSE_CLASSES
 
 
 def _cause(exc: Exception) -> str:
