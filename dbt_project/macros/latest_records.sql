@@ -12,20 +12,21 @@
   A row with an empty key cell is a record of its own: it is never collapsed with another (an
   unnumbered penalty is not the same penalty as another unnumbered one).
 
-  Versions: per key, the row loaded last (highest batch_id, then row_number: the load order)
-  carries the record's current content. The row kept is the first delivery of that content, so a
-  re-export of unchanged rows keeps pointing at the file that first brought them (explanations
-  and closed periods do not move), while a changed row replaces the old one from its own batch on.
-  Every other row of the key stays in raw; `record_versions` gives them all (the staging model
-  stg_raw__record_versions lists them for analysts).
+  Versions: per key, in load order (batch_id, then row_number), a version starts at a row whose
+  content differs from the row loaded before it; the last version carries the record's current
+  content. The row kept for a version is its first delivery, so a re-export of unchanged rows keeps
+  pointing at the file that first brought them (explanations and closed periods do not move),
+  while a changed row replaces the old one from its own batch on. Repeated deliveries stay in raw;
+  `record_versions` gives every row (the staging model stg_raw__record_versions lists them).
 
-  A changed record loaded after a period was closed: the closed period counts only rows loaded
-  before its cutoff, and the old version is no longer kept, so the record drops out of that period
-  until it is re-graded. Unchanged re-exports keep their first delivery and do not touch it.
+  A changed record loaded after a period was closed: staging keeps the earlier version too, with
+  superseded_by_batch_id (the batch of the next version). arrived_in_time(batch_id, period,
+  superseded_by_batch_id) counts it only where its own batch was in time and its successor late,
+  so the closed period keeps the version current at its cutoff and open periods the current one.
 
-  One sort per table: every window below is partitioned by the key (then the content) and
-  ordered by the load order, so the planner sorts the raw rows once by
-  (key, content, batch_id, row_number); no correlated subqueries.
+  One sort per table: every window below is partitioned by the key and ordered by the load
+  order, so the planner sorts the raw rows once by (key, batch_id, row_number); no correlated
+  subqueries.
 #}
 {% macro record_key_cells(table) -%}
     {%- set keys = var('record_keys') -%}
