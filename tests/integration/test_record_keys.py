@@ -203,3 +203,47 @@ def test_a_whole_department_reexported_after_closing_moves_no_grade(city):
     assert _state(admin) == before, "a re-export moved a grade or an explanation"
     assert rows(admin, "SELECT DISTINCT version_status FROM staging.stg_raw__record_versions WHERE batch_id = %s",
                 (result.batch_id,)) == [("repeated",)]  # fmt: skip
+
+
+def test_a_record_changed_after_closing_keeps_its_old_version_in_the_closed_period(city):
+    """A penalty counted in closed 2025-H1 is re-sent changed (another fine, another date) after the
+    closing: 2025-H1 keeps its grades and explanations (the version current at its cutoff), the open
+    period counts the new version, and the old one is listed as superseded."""
+    admin, inbox, archive = city["admin"], city["inbox"], city["archive"]
+    loader = libpq_url(url_for("loader", city["url"]))
+    if not rows(admin, "SELECT 1 FROM ops.period_closures WHERE evaluation_period = '2025-H1'"):
+        close_period(admin, "2025-H1", requested_by="数据组")
+    _build(city)
+    before = [s for s in _state(admin) if s[2] == "2025-H1"]
+    uscc, record = rows(admin,  # a penalty that counts in the closed period, and in the open one
+        "SELECT h1.uscc, r FROM marts.fct_grade_explanations h1, unnest(h1.source_record_ids) r"
+        " WHERE h1.evaluation_period = '2025-H1' AND h1.indicator_code = 'penalties' AND r IN ("
+        "  SELECT unnest(source_record_ids) FROM marts.fct_grade_explanations"
+        "  WHERE evaluation_period = '2025-H2' AND indicator_code = 'penalties')"
+        " ORDER BY 1, 2 LIMIT 1")[0]  # fmt: skip
+    _, batch_id, row_number = record.removeprefix("raw.").split("/")
+    in_raw = {c for (c,) in rows(admin, "SELECT column_name FROM information_schema.columns"
+                                        " WHERE table_schema = 'raw' AND table_name = 'penalties'")}  # fmt: skip
+    columns = [c for c in sources()["penalty"].columns if c.name in in_raw]
+    (cells,) = rows(admin, sql.SQL("SELECT {} FROM raw.penalties WHERE batch_id = %s AND row_number = %s").format(
+        sql.SQL(", ").join(sql.Identifier(c.name) for c in columns)), (int(batch_id), int(row_number)))  # fmt: skip
+    changed = {c.headers[0]: "" if v is None else str(v) for c, v in zip(columns, cells, strict=True)}
+    changed["CF_NR_FK"], changed["CF_JDRQ"] = "99", "2025-10-20"  # fined far more, and dated after 2025-H1
+    ((dept,),) = rows(admin, "SELECT department_code FROM ops.load_batches WHERE batch_id = %s", (int(batch_id),))
+    _write(inbox / "departments" / dept / "penalties_corrected.csv", list(changed), [changed], crlf=False)
+    result = load_file(loader, f"departments/{dept}/penalties_corrected.csv", inbox=inbox, archive_dir=archive)
+    assert result.status == "loaded" and result.rows_loaded == 1, result
+    _build(city)
+
+    assert [s for s in _state(admin) if s[2] == "2025-H1"] == before, "the closed period moved"
+    (h2,) = rows(admin,
+        "SELECT source_record_ids FROM marts.fct_grade_explanations WHERE evaluation_period = '2025-H2'"
+        " AND indicator_code = 'penalties' AND uscc = %s AND %s = ANY(source_record_ids)",
+        (uscc, f"raw.penalties/{result.batch_id}/1"))  # fmt: skip
+    assert record not in h2[0], "the open period still counts the old version"
+    assert rows(admin, "SELECT version_status, current_record_id FROM staging.stg_raw__record_versions"
+                       " WHERE source_record_id = %s", (record,)) == [
+        ("superseded", f"raw.penalties/{result.batch_id}/1")]  # fmt: skip
+    assert rows(admin, "SELECT batch_id FROM marts.fct_shared_records WHERE record_type = 'penalty'"
+                       " AND department_code = %s AND decision_number = %s AND uscc = %s",
+                (dept, changed["CF_WSH"], uscc)) == [(result.batch_id,)]  # fmt: skip

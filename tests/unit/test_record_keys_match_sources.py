@@ -59,3 +59,27 @@ def test_every_staging_model_of_a_raw_table_keeps_the_latest_record_per_key(sour
         assert len(models) == 1, f"raw.{table} ({name}): staging reads it through latest_records in {models}"
     bypass = [(table, m) for table, found in calls.items() for m, macro in found if macro == "raw_rows"]
     assert bypass == [], f"staging reads raw rows without deduplicating them: {bypass}"
+
+
+REF = re.compile(r"ref\(\s*'([a-z_0-9]+)'\s*\)")
+CURRENT_ONLY = re.compile(r"superseded_by_batch_id\s+is\s+null")
+PERIOD_AWARE = re.compile(r"arrived_in_time\([^)]*superseded_by_batch_id")
+# models that pass staging's versions on, with their superseded_by_batch_id, to their own readers
+CARRIERS = {"int_penalties_classified", "int_indicator_records"}
+
+
+def test_every_reader_of_staging_keeps_current_versions_or_weighs_them_per_period():
+    """Staging keeps the earlier versions of a changed record for the closed periods that counted
+    them: every model reading staging (or a model that carries the versions on) keeps
+    superseded_by_batch_id null or passes it to arrived_in_time."""
+    models = {p.stem: p.read_text(encoding="utf-8") for p in (DBT / "models").rglob("*.sql")}
+    staging = {m for m, text in models.items() if m.startswith("stg_") and "latest_records(" in text}
+    assert len(staging) == 15, sorted(staging)
+    versioned = staging | CARRIERS
+    readers = {m: text for m, text in models.items() if m not in staging and set(REF.findall(text)) & versioned}
+    assert CARRIERS <= set(readers)
+    unguarded = sorted(m for m, text in readers.items() if m not in CARRIERS
+                       and not (CURRENT_ONLY.search(text) or PERIOD_AWARE.search(text)))  # fmt: skip
+    assert unguarded == [], f"models read staging's earlier versions as if current: {unguarded}"
+    for m in CARRIERS:
+        assert "superseded_by_batch_id" in models[m], f"{m} drops superseded_by_batch_id"

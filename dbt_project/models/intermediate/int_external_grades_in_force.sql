@@ -10,5 +10,5 @@ select distinct on (p.evaluation_period, g.uscc, g.grade_system)
     {{ record_id("'external_grades'", 'g.batch_id', 'g.row_number') }} as source_record_id
 from {{ ref('stg_departments__external_grades') }} as g
 inner join {{ ref('evaluation_periods') }} as p on g.evaluation_date <= p.period_end_date
-where {{ arrived_in_time('g.batch_id', 'p.evaluation_period') }}
+where {{ arrived_in_time('g.batch_id', 'p.evaluation_period', 'g.superseded_by_batch_id') }}
 order by p.evaluation_period, g.uscc, g.grade_system, g.evaluation_date desc, g.batch_id desc, g.row_number desc

@@ -23,4 +23,4 @@ where (rec.counts_until is null or p.period_end_date < rec.counts_until)
         or p.period_end_date < rec.repaired_date
         or not {{ arrived_in_time('rec.repair_batch_id', 'p.evaluation_period') }}
     )
-    and {{ arrived_in_time('rec.batch_id', 'p.evaluation_period') }}
+    and {{ arrived_in_time('rec.batch_id', 'p.evaluation_period', 'rec.superseded_by_batch_id') }}

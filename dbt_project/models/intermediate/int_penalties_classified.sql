@@ -3,7 +3,8 @@
 -- defaults; the most severe when several categories are joined), the publication rule in force at
 -- its decision date and the end of publication that rule gives, the department's own end date
 -- (CF_GSJZQ) beside it with a flag when the two differ, and the date it was repaired, if it was
--- (with the batch of that repair decision).
+-- (with the batch of that repair decision). Earlier versions of a penalty come along with the batch
+-- that superseded them (superseded_by_batch_id; only closed periods may count them).
 with penalties as (
     select * from {{ ref('stg_departments__penalties') }}
 ),
@@ -48,7 +49,7 @@ repairs as (
     select distinct on (uscc, record_reference)
         uscc, record_reference, repair_date as repaired_date, batch_id as repair_batch_id
     from {{ ref('stg_departments__credit_repairs') }}
-    where record_type = 'penalty'
+    where record_type = 'penalty' and superseded_by_batch_id is null
     order by uscc, record_reference, repair_date, batch_id, row_number
 ),
 
@@ -81,7 +82,8 @@ select
     rep.repair_batch_id,
     c.batch_id,
     c.source_file,
-    c.row_number
+    c.row_number,
+    c.superseded_by_batch_id
 from classified as c
 left join {{ ref('publication_rules') }} as r
     on r.severity = c.severity

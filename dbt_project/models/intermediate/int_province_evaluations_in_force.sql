@@ -10,5 +10,5 @@ select distinct on (p.evaluation_period, e.uscc)
     {{ record_id("'province_evaluations'", 'e.batch_id', 'e.row_number') }} as source_record_id
 from {{ ref('stg_province__evaluations') }} as e
 inner join {{ ref('evaluation_periods') }} as p on e.evaluation_date <= p.period_end_date
-where {{ arrived_in_time('e.batch_id', 'p.evaluation_period') }}
+where {{ arrived_in_time('e.batch_id', 'p.evaluation_period', 'e.superseded_by_batch_id') }}
 order by p.evaluation_period, e.uscc, e.evaluation_date desc, e.batch_id desc, e.row_number desc

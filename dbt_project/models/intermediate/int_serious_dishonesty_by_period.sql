@@ -9,5 +9,5 @@ from {{ ref('stg_departments__serious_dishonesty_list') }} as l
 inner join {{ ref('evaluation_periods') }} as p
     on l.listed_date <= p.period_end_date
     and (l.removed_date is null or l.removed_date >= p.period_start_date)
-where {{ arrived_in_time('l.batch_id', 'p.evaluation_period') }}
+where {{ arrived_in_time('l.batch_id', 'p.evaluation_period', 'l.superseded_by_batch_id') }}
 group by p.evaluation_period, l.uscc

@@ -3,7 +3,8 @@
 -- quarter: seed industries); deregistered subjects are not graded. For a closed period only the
 -- scope and register rows loaded before its cutoff count (int_batches_arrived_late).
 with scopes as (
-    select s.uscc, s.industry_code, s.department_code, i.evaluation_cycle, s.batch_id
+    select s.uscc, s.industry_code, s.department_code, i.evaluation_cycle, s.batch_id,
+        s.superseded_by_batch_id
     from {{ ref('stg_departments__supervision_scopes') }} as s
     inner join {{ ref('industries') }} as i
         on i.industry_code = s.industry_code and i.department_code = s.department_code
@@ -19,7 +20,7 @@ scoped as (
         p.period_end_date
     from scopes
     inner join {{ ref('evaluation_periods') }} as p on p.evaluation_cycle = scopes.evaluation_cycle
-    where {{ arrived_in_time('scopes.batch_id', 'p.evaluation_period') }}
+    where {{ arrived_in_time('scopes.batch_id', 'p.evaluation_period', 'scopes.superseded_by_batch_id') }}
 ),
 
 registered as (
@@ -30,7 +31,7 @@ registered as (
         r.is_deregistered
     from {{ ref('stg_registry__subjects') }} as r
     cross join {{ ref('evaluation_periods') }} as p
-    where {{ arrived_in_time('r.batch_id', 'p.evaluation_period') }}
+    where {{ arrived_in_time('r.batch_id', 'p.evaluation_period', 'r.superseded_by_batch_id') }}
     order by p.evaluation_period, r.uscc, r.batch_id desc, r.row_number desc
 )
 

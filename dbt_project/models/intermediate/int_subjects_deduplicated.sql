@@ -8,4 +8,5 @@ select distinct on (uscc)
     registration_status,
     is_deregistered
 from {{ ref('stg_registry__subjects') }}
+where superseded_by_batch_id is null
 order by uscc, batch_id desc, row_number desc

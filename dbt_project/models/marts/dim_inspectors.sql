@@ -6,4 +6,5 @@ select distinct on (department_code, inspector_id)
     certificate_number,
     conflict_usccs
 from {{ ref('stg_departments__inspectors') }}
+where superseded_by_batch_id is null
 order by department_code, inspector_id, batch_id desc, row_number desc

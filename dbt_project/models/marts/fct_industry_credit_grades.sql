@@ -33,6 +33,7 @@ adjustments as (
         reason as adjustment_reason, approver, approval_date,
         {{ record_id("'grade_adjustments'", 'batch_id', 'row_number') }} as adjustment_record_id
     from {{ ref('stg_departments__grade_adjustments') }}
+    where superseded_by_batch_id is null
     order by uscc, industry_code, evaluation_period, approval_date desc, batch_id desc, row_number desc
 ),
 

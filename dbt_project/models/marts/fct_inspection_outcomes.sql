@@ -7,7 +7,7 @@ with results as (
     select distinct on (department_code, task_id, coalesce(matter_code, ''))
         department_code, task_id, matter_code, inspection_date, result, batch_id, row_number
     from {{ ref('stg_departments__inspection_results') }}
-    where task_id is not null
+    where task_id is not null and superseded_by_batch_id is null
     order by department_code, task_id, coalesce(matter_code, ''), batch_id desc, row_number desc
 )
 select

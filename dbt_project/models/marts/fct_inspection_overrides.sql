@@ -7,13 +7,15 @@ with listed as (
         string_agg({{ record_id("'serious_dishonesty_list'", 'batch_id', 'row_number') }}, ' '
             order by batch_id, row_number) as source_records
     from {{ ref('stg_departments__serious_dishonesty_list') }}
-    where listed_date <= current_date and (removed_date is null or removed_date > current_date)
+    where superseded_by_batch_id is null
+        and listed_date <= current_date and (removed_date is null or removed_date > current_date)
     group by uscc
 ),
 complaints as (
     select distinct on (department_code, complaint_id)
         department_code, complaint_id, uscc, status, batch_id, row_number
     from {{ ref('stg_departments__complaints') }}
+    where superseded_by_batch_id is null
     order by department_code, complaint_id, batch_id desc, row_number desc
 ),
 open_complaints as (

@@ -6,18 +6,23 @@
 -- external grades, serious-dishonesty list entries and credit repairs.
 with dated as (
     select uscc, raw_table, batch_id, row_number, record_date from {{ ref('int_indicator_records') }}
+    where superseded_by_batch_id is null
     union all
     select uscc, 'province_evaluations', batch_id, row_number, evaluation_date
     from {{ ref('stg_province__evaluations') }}
+    where superseded_by_batch_id is null
     union all
     select uscc, 'external_grades', batch_id, row_number, evaluation_date
     from {{ ref('stg_departments__external_grades') }}
+    where superseded_by_batch_id is null
     union all
     select uscc, 'serious_dishonesty_list', batch_id, row_number, listed_date
     from {{ ref('stg_departments__serious_dishonesty_list') }}
+    where superseded_by_batch_id is null
     union all
     select uscc, 'credit_repairs', batch_id, row_number, repair_date
     from {{ ref('stg_departments__credit_repairs') }}
+    where superseded_by_batch_id is null
 )
 
 select

@@ -16,21 +16,21 @@ penalties as (
     from {{ ref('int_penalties_classified') }} as c
     inner join {{ ref('stg_departments__penalties') }} as s
         on s.batch_id = c.batch_id and s.row_number = c.row_number
-    where c.uscc is not null and c.decision_number is not null
+    where c.uscc is not null and c.decision_number is not null and c.superseded_by_batch_id is null
     order by c.department_code, c.decision_number, c.uscc, c.batch_id desc, c.row_number desc
 ),
 
 licences as (
     select distinct on (department_code, decision_number, uscc) *
     from {{ ref('stg_departments__licences') }}
-    where uscc is not null and decision_number is not null
+    where uscc is not null and decision_number is not null and superseded_by_batch_id is null
     order by department_code, decision_number, uscc, batch_id desc, row_number desc
 ),
 
 commendations as (
     select distinct on (department_code, commendation_name, commendation_date, uscc) *
     from {{ ref('stg_departments__commendations') }}
-    where uscc is not null and commendation_name is not null
+    where uscc is not null and commendation_name is not null and superseded_by_batch_id is null
     order by department_code, commendation_name, commendation_date, uscc, batch_id desc, row_number desc
 ),
 

@@ -8,5 +8,6 @@ select
     {{ raw_text('awarding_authority') }} as awarding_authority,
     batch_id,
     source_file,
-    row_number
+    row_number,
+    superseded_by_batch_id
 from {{ latest_records('commendations') }}

@@ -13,5 +13,6 @@ select
     {{ raw_text('accepting_unit') }} as accepting_unit,
     batch_id,
     source_file,
-    row_number
+    row_number,
+    superseded_by_batch_id
 from {{ latest_records('commitments') }}

@@ -11,5 +11,6 @@ select
     end as status,
     batch_id,
     source_file,
-    row_number
+    row_number,
+    superseded_by_batch_id
 from {{ latest_records('complaints') }}

@@ -11,5 +11,6 @@ select
     {{ raw_text('repair_authority') }} as repair_authority,
     batch_id,
     source_file,
-    row_number
+    row_number,
+    superseded_by_batch_id
 from {{ latest_records('credit_repairs') }}

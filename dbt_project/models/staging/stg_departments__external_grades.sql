@@ -10,5 +10,6 @@ select
     {{ raw_text('issuing_authority') }} as issuing_authority,
     batch_id,
     source_file,
-    row_number
+    row_number,
+    superseded_by_batch_id
 from {{ latest_records('external_grades') }}

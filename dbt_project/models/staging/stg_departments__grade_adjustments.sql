@@ -12,5 +12,6 @@ select
     {{ raw_code('objection_id') }} as objection_id,
     batch_id,
     source_file,
-    row_number
+    row_number,
+    superseded_by_batch_id
 from {{ latest_records('grade_adjustments') }}

@@ -5,5 +5,6 @@ select
     {{ raw_text('industry_code') }} as industry_code,
     batch_id,
     source_file,
-    row_number
+    row_number,
+    superseded_by_batch_id
 from {{ latest_records('inspection_matters') }}

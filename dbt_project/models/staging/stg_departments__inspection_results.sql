@@ -15,5 +15,6 @@ select
     {{ raw_text('remarks') }} as remarks,
     batch_id,
     source_file,
-    row_number
+    row_number,
+    superseded_by_batch_id
 from {{ latest_records('inspection_results') }}

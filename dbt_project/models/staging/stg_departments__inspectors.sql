@@ -6,5 +6,6 @@ select
     {{ raw_list('conflict_usccs') }} as conflict_usccs,
     batch_id,
     source_file,
-    row_number
+    row_number,
+    superseded_by_batch_id
 from {{ latest_records('inspector_rosters') }}

@@ -16,5 +16,6 @@ select
     end as licence_status,
     batch_id,
     source_file,
-    row_number
+    row_number,
+    superseded_by_batch_id
 from {{ latest_records('licences') }}

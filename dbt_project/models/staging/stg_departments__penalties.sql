@@ -14,5 +14,6 @@ select
     {{ raw_text('authority_name') }} as authority_name,
     batch_id,
     source_file,
-    row_number
+    row_number,
+    superseded_by_batch_id
 from {{ latest_records('penalties') }}

@@ -8,5 +8,6 @@ select
     {{ raw_text('listing_reason') }} as listing_reason,
     batch_id,
     source_file,
-    row_number
+    row_number,
+    superseded_by_batch_id
 from {{ latest_records('serious_dishonesty_list') }}

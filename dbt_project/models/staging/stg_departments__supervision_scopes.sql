@@ -5,5 +5,6 @@ select
     {{ raw_date('supervised_from') }} as supervised_from,
     batch_id,
     source_file,
-    row_number
+    row_number,
+    superseded_by_batch_id
 from {{ latest_records('supervision_scopes') }}

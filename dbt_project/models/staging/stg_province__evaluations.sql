@@ -7,5 +7,6 @@ select
     {{ raw_text('push_batch_no') }} as push_batch_no,
     batch_id,
     source_file,
-    row_number
+    row_number,
+    superseded_by_batch_id
 from {{ latest_records('province_evaluations') }}

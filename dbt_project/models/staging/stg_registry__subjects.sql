@@ -9,5 +9,6 @@ select
     {{ raw_text('old_registration_number') }} as old_registration_number,
     batch_id,
     source_file,
-    row_number
+    row_number,
+    superseded_by_batch_id
 from {{ latest_records('subject_register') }}
