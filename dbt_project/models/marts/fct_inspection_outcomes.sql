@@ -3,7 +3,8 @@
 -- returned it through the inbox (the latest row for the task and matter, or for the task when the
 -- row names no matter), at the department's disclosure level. Publication shares it as dataset
 -- inspections; the results deadline counts working days from inspection_date.
-with results as (
+-- materialized: computed once, not again for every task the lateral join below looks it up for
+with results as materialized (
     select distinct on (department_code, task_id, coalesce(matter_code, ''))
         department_code, task_id, matter_code, inspection_date, result, batch_id, row_number
     from {{ ref('stg_departments__inspection_results') }}
