@@ -23,6 +23,7 @@ from pathlib import Path, PurePosixPath
 
 import psycopg
 from psycopg import sql
+from psycopg.rows import dict_row
 
 from credit_platform.ingest import validate
 from credit_platform.ingest.archive import ArchivingTap, append_ledger, archive, sha256_of
@@ -267,15 +268,11 @@ def _fail_batch(url: str, conn, batch_id: int, message: str) -> None:
 
 def _landed_batch(conn, source: str, department: str | None, relative: str, stat: tuple) -> LoadResult | None:
     """The path's latest batch when it is ``landed`` and read the file as it is now, as a result."""
-    cur = conn.execute(
+    b = conn.cursor(row_factory=dict_row).execute(
         "SELECT * FROM ops.load_batches WHERE source = %s AND source_file = %s"
         " AND department_code IS NOT DISTINCT FROM %s AND status NOT IN ('interrupted', 'running')"
-        " ORDER BY batch_id DESC LIMIT 1", (source, relative, department))  # fmt: skip
-    row = cur.fetchone()
-    if row is None:
-        return None
-    b = dict(zip([d.name for d in cur.description], row, strict=True))
-    if b["status"] != "landed" or (b["file_size"], b["file_mtime"]) != stat:
+        " ORDER BY batch_id DESC LIMIT 1", (source, relative, department)).fetchone()  # fmt: skip
+    if b is None or b["status"] != "landed" or (b["file_size"], b["file_mtime"]) != stat:
         return None
     log.info("%s: batch %s was loaded but not gated yet; gating it", relative, b["batch_id"])
     return _result_of(conn, b)
@@ -304,11 +301,10 @@ def apply_gate(url: str, results: list[LoadResult], *, archive_dir: Path | None 
     if extra:
         with psycopg.connect(url) as conn:
             for batch_id in extra:
-                cur = conn.execute("SELECT * FROM ops.load_batches WHERE batch_id = %s AND status = 'landed'",
-                                   (batch_id,))  # fmt: skip
-                row = cur.fetchone()
-                if row is not None:
-                    left = _result_of(conn, dict(zip([d.name for d in cur.description], row, strict=True)))
+                b = conn.cursor(row_factory=dict_row).execute(
+                    "SELECT * FROM ops.load_batches WHERE batch_id = %s AND status = 'landed'", (batch_id,)).fetchone()
+                if b is not None:
+                    left = _result_of(conn, b)
                     log.info("%s: batch %s was loaded but not gated yet; gating it", left.file, batch_id)
                     pending_gate[batch_id] = left
     for verdict in gate(url, list(pending_gate), archive_dir=archive_dir):
