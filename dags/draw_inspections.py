@@ -26,8 +26,8 @@ from __future__ import annotations
 import pendulum
 from airflow.sdk import Param, dag, task
 
-from credit_platform.assets import GRADES, INSPECTION_PLANS
-from credit_platform.dag_defaults import default_args
+from credit_platform.orchestration.assets import GRADES, INSPECTION_PLANS
+from credit_platform.orchestration.dag_defaults import default_args
 
 DEFAULT_ARGS = default_args(retries=1, retry_delay_minutes=5)
 
@@ -49,13 +49,13 @@ DEFAULT_ARGS = default_args(retries=1, retry_delay_minutes=5)
 def draw_inspections():
     @task(multiple_outputs=False, outlets=[INSPECTION_PLANS])
     def draw(params: dict | None = None, run_id: str | None = None) -> dict:
-        from credit_platform.airflow_support import draw_inspection_plans
+        from credit_platform.orchestration.tasks import draw_inspection_plans
 
         return draw_inspection_plans(params or {}, run_id)
 
     @task
     def lists() -> list[dict]:
-        from credit_platform.airflow_support import inspection_lists
+        from credit_platform.orchestration.tasks import inspection_lists
 
         return inspection_lists()
 

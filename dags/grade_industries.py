@@ -22,9 +22,9 @@ import pendulum
 from airflow.sdk import dag, task
 from cosmos import DbtTaskGroup
 
-from credit_platform.assets import GRADES, RAW_DEPARTMENTS, RAW_PROVINCE
-from credit_platform.dag_defaults import default_args
-from credit_platform.dbt_cosmos import configs
+from credit_platform.grading.cosmos import configs
+from credit_platform.orchestration.assets import GRADES, RAW_DEPARTMENTS, RAW_PROVINCE
+from credit_platform.orchestration.dag_defaults import default_args
 
 DEFAULT_ARGS = default_args(retries=1, retry_delay_minutes=2)
 
@@ -46,7 +46,7 @@ def grade_industries():
     def validate_grades() -> dict:
         from airflow.exceptions import AirflowFailException
 
-        from credit_platform.airflow_support import warehouse_url
+        from credit_platform.orchestration.tasks import warehouse_url
         from credit_platform.quality.checkpoints import ValidationFailed, run_checkpoint
         from credit_platform.quality.drift import check_drift
 

@@ -27,8 +27,8 @@ from __future__ import annotations
 import pendulum
 from airflow.sdk import dag, task
 
-from credit_platform.assets import RAW_DEPARTMENTS
-from credit_platform.dag_defaults import default_args
+from credit_platform.orchestration.assets import RAW_DEPARTMENTS
+from credit_platform.orchestration.dag_defaults import default_args
 
 DEFAULT_ARGS = default_args(retries=2, retry_delay_minutes=2)
 
@@ -46,15 +46,15 @@ DEFAULT_ARGS = default_args(retries=2, retry_delay_minutes=2)
 def ingest_departments():
     @task(multiple_outputs=False)
     def discover() -> list[str]:
-        from credit_platform.airflow_support import warehouse_url
         from credit_platform.ingest.loader import departments_with_files
+        from credit_platform.orchestration.tasks import warehouse_url
 
         return departments_with_files(warehouse_url("loader"))
 
     @task(multiple_outputs=False, map_index_template="{{ task.op_kwargs['department_code'] }}")
     def load_department(department_code: str) -> list[dict]:
-        from credit_platform.airflow_support import fail_if_quarantined, warehouse_url
         from credit_platform.ingest.loader import load_department
+        from credit_platform.orchestration.tasks import fail_if_quarantined, warehouse_url
 
         results = fail_if_quarantined(lambda: load_department(warehouse_url("loader"), department_code,
                                                               only_pending=True))  # fmt: skip
@@ -63,7 +63,7 @@ def ingest_departments():
     # Runs when every department is done, failed ones included, so that what did load reaches grading.
     @task(outlets=[RAW_DEPARTMENTS], multiple_outputs=False, trigger_rule="all_done")
     def summarise(results: list[list[dict] | None]) -> dict:
-        from credit_platform.airflow_support import skip_unless_loaded
+        from credit_platform.orchestration.tasks import skip_unless_loaded
 
         return skip_unless_loaded([r for per_department in results if per_department for r in per_department],
                                   prefix="departments")  # fmt: skip

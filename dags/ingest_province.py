@@ -24,8 +24,8 @@ from __future__ import annotations
 import pendulum
 from airflow.sdk import dag, task
 
-from credit_platform.assets import RAW_PROVINCE
-from credit_platform.dag_defaults import default_args
+from credit_platform.orchestration.assets import RAW_PROVINCE
+from credit_platform.orchestration.dag_defaults import default_args
 
 DEFAULT_ARGS = default_args(retries=2, retry_delay_minutes=2)
 
@@ -43,28 +43,28 @@ DEFAULT_ARGS = default_args(retries=2, retry_delay_minutes=2)
 def ingest_province():
     @task(multiple_outputs=False)
     def pull() -> dict:
-        from credit_platform.airflow_support import pull_from_portal
+        from credit_platform.orchestration.tasks import pull_from_portal
 
         return pull_from_portal()
 
     @task(multiple_outputs=False)
     def discover() -> list[str]:
-        from credit_platform.airflow_support import warehouse_url
         from credit_platform.ingest.loader import pending
+        from credit_platform.orchestration.tasks import warehouse_url
 
         return pending(warehouse_url("loader"), prefix="province")
 
     @task(multiple_outputs=False)
     def load(relative: str) -> dict:
-        from credit_platform.airflow_support import fail_if_quarantined, warehouse_url
         from credit_platform.ingest.loader import load_file
+        from credit_platform.orchestration.tasks import fail_if_quarantined, warehouse_url
 
         return fail_if_quarantined(lambda: load_file(warehouse_url("loader"), relative)).as_dict()
 
     # Runs when every file is done, failed ones included, so that what did load reaches grading.
     @task(outlets=[RAW_PROVINCE], multiple_outputs=False, trigger_rule="all_done")
     def summarise(results: list[dict | None]) -> dict:
-        from credit_platform.airflow_support import skip_unless_loaded
+        from credit_platform.orchestration.tasks import skip_unless_loaded
 
         return skip_unless_loaded([r for r in results if r], prefix="province")
 

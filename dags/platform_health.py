@@ -14,7 +14,7 @@ from __future__ import annotations
 import pendulum
 from airflow.sdk import dag, task
 
-from credit_platform.dag_defaults import default_args
+from credit_platform.orchestration.dag_defaults import default_args
 
 DEFAULT_ARGS = default_args(retries=1, retry_delay_minutes=1)
 
@@ -31,15 +31,15 @@ DEFAULT_ARGS = default_args(retries=1, retry_delay_minutes=1)
 def platform_health():
     @task(multiple_outputs=False)
     def migrations_current() -> dict:
-        from credit_platform.airflow_support import warehouse_url
-        from credit_platform.health import check_migrations
+        from credit_platform.orchestration.tasks import warehouse_url
+        from credit_platform.warehouse.health import check_migrations
 
         return check_migrations(warehouse_url("loader"))
 
     @task(multiple_outputs=False)
     def role_boundaries() -> dict:
-        from credit_platform.airflow_support import warehouse_url
-        from credit_platform.health import check_role_boundaries
+        from credit_platform.orchestration.tasks import warehouse_url
+        from credit_platform.warehouse.health import check_role_boundaries
 
         return check_role_boundaries(warehouse_url)
 

@@ -33,8 +33,8 @@ from __future__ import annotations
 import pendulum
 from airflow.sdk import dag, task
 
-from credit_platform.assets import GRADES, INSPECTION_PLANS
-from credit_platform.dag_defaults import default_args
+from credit_platform.orchestration.assets import GRADES, INSPECTION_PLANS
+from credit_platform.orchestration.dag_defaults import default_args
 
 DEFAULT_ARGS = default_args(retries=2, retry_delay_minutes=5)
 
@@ -52,25 +52,25 @@ DEFAULT_ARGS = default_args(retries=2, retry_delay_minutes=5)
 def publish_grades():
     @task(multiple_outputs=False)
     def prepare() -> dict:
-        from credit_platform.airflow_support import prepare_publication
+        from credit_platform.orchestration.tasks import prepare_publication
 
         return prepare_publication()
 
     @task(multiple_outputs=False)
     def send() -> dict:
-        from credit_platform.airflow_support import send_to_platforms
+        from credit_platform.orchestration.tasks import send_to_platforms
 
         return send_to_platforms()
 
     @task
     def department_workbooks() -> list[dict]:
-        from credit_platform.airflow_support import department_workbooks
+        from credit_platform.orchestration.tasks import department_workbooks
 
         return department_workbooks()
 
     @task(multiple_outputs=False)
     def results_due() -> dict:
-        from credit_platform.airflow_support import results_due
+        from credit_platform.orchestration.tasks import results_due
 
         return results_due()
 

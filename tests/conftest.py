@@ -26,7 +26,7 @@ from sqlalchemy.engine import make_url  # noqa: E402
 from stuck_tests import pytest_configure, pytest_runtest_protocol, watch_server  # noqa: E402, F401 - hooks
 
 from credit_platform.warehouse import access, migrate  # noqa: E402
-from credit_platform.warehouse.roles import admin_url, render, url_for  # noqa: E402
+from credit_platform.warehouse.urls import admin_url, render, url_for  # noqa: E402
 
 
 @pytest.fixture(scope="session")
@@ -44,7 +44,7 @@ def server_url() -> str:
     that long) are ended first."""
     import psycopg
 
-    from credit_platform.warehouse.roles import libpq_url
+    from credit_platform.warehouse.urls import libpq_url
 
     url = admin_url()
     with psycopg.connect(libpq_url(url), autocommit=True) as conn:
@@ -99,11 +99,11 @@ def graded_city(migrated_database, tmp_path_factory) -> Callable[..., AbstractCo
     project; ``city`` holds ``url`` (admin), ``admin`` (libpq), ``inbox``, ``archive``, ``project``."""
     import shutil
 
-    from credit_platform.dbt_runner import run_dbt
     from credit_platform.demo.generate import generate
+    from credit_platform.grading.dbt_runner import run_dbt
     from credit_platform.ingest.loader import discover, load_files
     from credit_platform.settings import paths
-    from credit_platform.warehouse.roles import libpq_url
+    from credit_platform.warehouse.urls import libpq_url
 
     @contextmanager
     def make(label: str, *, subjects: int = 1500, seed: int = 7) -> Iterator[dict]:
@@ -153,7 +153,7 @@ def airflow_db(server_url: str, warehouse: str) -> Iterator[str]:
 
 def make_airflow_env(base_url: str, airflow_db: str, local: Path, **extra: str) -> dict[str, str]:
     """Environment for Airflow commands against the given databases, with a scratch local folder."""
-    from credit_platform.airflow_env import airflow_env
+    from credit_platform.local.airflow_env import airflow_env
     from credit_platform.settings import paths
 
     # The scratch local folder has no password file: point libpq (and the URL builders) at the

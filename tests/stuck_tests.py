@@ -28,7 +28,7 @@ def watch_server(url: str) -> None:
 def _sessions(url: str) -> str:
     import psycopg
 
-    from credit_platform.warehouse.roles import libpq_url
+    from credit_platform.warehouse.urls import libpq_url
 
     with psycopg.connect(libpq_url(url), autocommit=True, connect_timeout=5) as conn:
         conn.execute("SET statement_timeout = '10s'")

@@ -52,7 +52,7 @@ def _using_embedded() -> bool:
 def setup_warehouse() -> str:
     """Start (if embedded), migrate, create Airflow's database and set role passwords. Returns the admin URL."""
     from credit_platform.warehouse import access, migrate
-    from credit_platform.warehouse.roles import admin_url
+    from credit_platform.warehouse.urls import admin_url
 
     t0 = time.monotonic()
     url = admin_url()
@@ -74,7 +74,7 @@ def _psql_connection(url: str) -> tuple[str, dict[str, str]]:
     line is visible to every user of the machine (``ps``), a process's environment only to its owner."""
     from sqlalchemy.engine import make_url
 
-    from credit_platform.warehouse.roles import libpq_url
+    from credit_platform.warehouse.urls import libpq_url
 
     u = make_url(url)
     env = dict(os.environ)
@@ -85,7 +85,7 @@ def _psql_connection(url: str) -> tuple[str, dict[str, str]]:
 
 def cmd_warehouse(args: argparse.Namespace) -> int:
     from credit_platform.warehouse import access, embedded, migrate
-    from credit_platform.warehouse.roles import admin_url, libpq_url, url_for
+    from credit_platform.warehouse.urls import admin_url, libpq_url, url_for
 
     if args.action == "start":
         setup_warehouse()
@@ -143,8 +143,8 @@ def cmd_warehouse(args: argparse.Namespace) -> int:
 
 
 def cmd_airflow(args: argparse.Namespace) -> int:
-    from credit_platform import services
-    from credit_platform.airflow_env import airflow_env
+    from credit_platform.local import services
+    from credit_platform.local.airflow_env import airflow_env
 
     if args.action == "stop":
         stopped = services.stop()
@@ -188,7 +188,7 @@ def cmd_check_file(args: argparse.Namespace) -> int:
     import json
 
     from credit_platform.ingest.check import check_file, render_text
-    from credit_platform.warehouse.roles import admin_url, libpq_url, url_for
+    from credit_platform.warehouse.urls import admin_url, libpq_url, url_for
 
     url = libpq_url(url_for("loader", admin_url()))
     reports, worst = [], 0
@@ -204,8 +204,8 @@ def cmd_check_file(args: argparse.Namespace) -> int:
 
 
 def cmd_health(args: argparse.Namespace) -> int:
-    from credit_platform import health
-    from credit_platform.warehouse.roles import admin_url, url_for
+    from credit_platform.warehouse import health
+    from credit_platform.warehouse.urls import admin_url, url_for
 
     base = admin_url()
     try:
@@ -219,8 +219,8 @@ def cmd_health(args: argparse.Namespace) -> int:
 
 
 def cmd_what_if(args: argparse.Namespace) -> int:
-    from credit_platform import whatif
-    from credit_platform.warehouse.roles import admin_url
+    from credit_platform.grading import whatif
+    from credit_platform.warehouse.urls import admin_url
 
     outcome = whatif.run(admin_url(), Path(args.catalogue), period=args.period, keep=args.keep,
                          out=Path(args.out).resolve() if args.out else None)  # fmt: skip
@@ -229,7 +229,7 @@ def cmd_what_if(args: argparse.Namespace) -> int:
 
 
 def cmd_dbt(args: argparse.Namespace) -> int:
-    from credit_platform.dbt_runner import run_dbt
+    from credit_platform.grading.dbt_runner import run_dbt
 
     return run_dbt(args.rest or ["debug"]).returncode
 
@@ -271,7 +271,7 @@ def cmd_generate(args: argparse.Namespace) -> int:
 def cmd_load(args: argparse.Namespace) -> int:
     from credit_platform.ingest.loader import discover, load_files
     from credit_platform.settings import paths
-    from credit_platform.warehouse.roles import admin_url, libpq_url, url_for
+    from credit_platform.warehouse.urls import admin_url, libpq_url, url_for
 
     url = libpq_url(url_for("loader", admin_url()))
     inbox = paths().inbox
@@ -315,9 +315,9 @@ def _report_load_failures(results: list, failures: list[str]) -> int:
 
 
 def cmd_demo(args: argparse.Namespace) -> int:
-    from credit_platform import chain
-    from credit_platform.airflow_env import airflow_env
-    from credit_platform.dbt_runner import manifest_path, run_dbt
+    from credit_platform.grading.dbt_runner import manifest_path, run_dbt
+    from credit_platform.local import chain
+    from credit_platform.local.airflow_env import airflow_env
 
     t0 = time.monotonic()
     base = setup_warehouse()
@@ -345,16 +345,16 @@ def cmd_demo(args: argparse.Namespace) -> int:
 
 
 def cmd_summary(args: argparse.Namespace) -> int:
-    from credit_platform import chain
-    from credit_platform.warehouse.roles import admin_url
+    from credit_platform.local import chain
+    from credit_platform.warehouse.urls import admin_url
 
     print(chain.summary(admin_url()))
     return 0
 
 
 def cmd_bench(args: argparse.Namespace) -> int:
-    from credit_platform import bench
-    from credit_platform.warehouse.roles import admin_url
+    from credit_platform.local import bench
+    from credit_platform.warehouse.urls import admin_url
 
     if args.draw_only:
         print(bench.draw(args.draw_subjects))
@@ -367,8 +367,7 @@ def cmd_bench(args: argparse.Namespace) -> int:
 
 
 def cmd_docs(args: argparse.Namespace) -> int:
-    from credit_platform import docs
-
+    from credit_platform.local import docs
     site = Path(args.site).resolve() if args.site else docs.site_dir()
     port = docs.docs_port() if args.port is None else args.port
     base = setup_warehouse()
@@ -398,10 +397,10 @@ def cmd_docs(args: argparse.Namespace) -> int:
 
 
 def cmd_close_period(args: argparse.Namespace) -> int:
-    from credit_platform.periods import PeriodError, close_period
+    from credit_platform.grading.periods import PeriodError, close_period
 
     setup_warehouse()
-    from credit_platform.warehouse.roles import admin_url, libpq_url
+    from credit_platform.warehouse.urls import admin_url, libpq_url
 
     try:
         c = close_period(libpq_url(admin_url()), args.period, requested_by=args.by, **(
@@ -415,11 +414,11 @@ def cmd_close_period(args: argparse.Namespace) -> int:
 
 
 def cmd_regrade(args: argparse.Namespace) -> int:
-    from credit_platform.dbt_runner import run_dbt
-    from credit_platform.periods import PeriodError, regrade
+    from credit_platform.grading.dbt_runner import run_dbt
+    from credit_platform.grading.periods import PeriodError, regrade
 
     setup_warehouse()
-    from credit_platform.warehouse.roles import admin_url, libpq_url
+    from credit_platform.warehouse.urls import admin_url, libpq_url
 
     try:
         c = regrade(libpq_url(admin_url()), args.period, requested_by=args.by, reason=args.reason,
@@ -435,14 +434,14 @@ def cmd_regrade(args: argparse.Namespace) -> int:
 
 
 def cmd_rebuild(args: argparse.Namespace) -> int:
-    from credit_platform.periods import PeriodError, rebuild
+    from credit_platform.grading.periods import PeriodError, rebuild
 
     if not args.yes:
         _say("rebuild empties raw and drops every table of staging, intermediate and marts, then lands every"
              " archived batch again and runs dbt; say --yes to go on")  # fmt: skip
         return 2
     setup_warehouse()
-    from credit_platform.warehouse.roles import admin_url, libpq_url
+    from credit_platform.warehouse.urls import admin_url, libpq_url
 
     try:
         r = rebuild(libpq_url(admin_url()))
@@ -455,10 +454,10 @@ def cmd_rebuild(args: argparse.Namespace) -> int:
 
 
 def cmd_explain(args: argparse.Namespace) -> int:
-    from credit_platform.explain import NotGraded, explain
+    from credit_platform.grading.explain import NotGraded, explain
 
     setup_warehouse()
-    from credit_platform.warehouse.roles import admin_url, libpq_url, url_for
+    from credit_platform.warehouse.urls import admin_url, libpq_url, url_for
 
     try:
         # the transformer reads marts and the raw rows and load batches they name
@@ -474,7 +473,7 @@ def cmd_release(args: argparse.Namespace) -> int:
     from credit_platform.quality.drift import release
 
     setup_warehouse()
-    from credit_platform.warehouse.roles import admin_url, libpq_url
+    from credit_platform.warehouse.urls import admin_url, libpq_url
 
     try:
         approval = release(libpq_url(admin_url()), args.period, reason=args.reason, approved_by=args.by)
@@ -489,8 +488,8 @@ def cmd_verify_draw(args: argparse.Namespace) -> int:
     """Recompute a past draw from the warehouse (as the analyst) and compare it with the stored tasks."""
     import json
 
-    from credit_platform import inspection
-    from credit_platform.warehouse.roles import url_for
+    from credit_platform.inspection import draw as inspection
+    from credit_platform.warehouse.urls import url_for
 
     url = url_for("analyst", setup_warehouse())
     try:
@@ -500,7 +499,7 @@ def cmd_verify_draw(args: argparse.Namespace) -> int:
         return 2
     if args.export:
         Path(args.export).write_text(json.dumps(record, ensure_ascii=False, indent=1), encoding="utf-8")
-        _say(f"wrote {args.export}: check it with plugins/credit_platform/reference/verify_draw.py")
+        _say(f"wrote {args.export}: check it with plugins/credit_platform/inspection/reference/verify_draw.py")
     problems = inspection.verify_record(record)
     for p in problems:
         _say(f"MISMATCH {p}")
@@ -512,8 +511,8 @@ def cmd_overdue_results(args: argparse.Namespace) -> int:
     """List the returned results of public plans not acknowledged by the city platform in time (as the analyst)."""
     import datetime as dt
 
-    from credit_platform import inspection_lists
-    from credit_platform.warehouse.roles import libpq_url, url_for
+    from credit_platform.inspection import lists as inspection_lists
+    from credit_platform.warehouse.urls import libpq_url, url_for
 
     today = dt.date.fromisoformat(args.today) if args.today else None
     late = inspection_lists.overdue(libpq_url(url_for("analyst", setup_warehouse())), today=today)
@@ -531,7 +530,7 @@ def cmd_publish(args: argparse.Namespace) -> int:
 
     from credit_platform.publish import PublicationBlocked, PublicationFailed, publish, workbooks
     from credit_platform.settings import paths
-    from credit_platform.warehouse.roles import libpq_url, url_for
+    from credit_platform.warehouse.urls import libpq_url, url_for
 
     url = url_for("publisher", setup_warehouse())
     as_of = dt.date.fromisoformat(args.as_of) if args.as_of else None
@@ -550,7 +549,7 @@ def cmd_publish(args: argparse.Namespace) -> int:
 
 
 def cmd_stop(args: argparse.Namespace) -> int:
-    from credit_platform import services
+    from credit_platform.local import services
     from credit_platform.warehouse import embedded
 
     stopped = services.stop()

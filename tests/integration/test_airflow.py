@@ -42,7 +42,7 @@ def test_platform_health_task_fails_when_a_role_has_a_stray_grant(migrated_airfl
     """`airflow tasks test` runs the one task once (a DAG run would wait out the retry delay)."""
     import psycopg
 
-    from credit_platform.warehouse.roles import libpq_url
+    from credit_platform.warehouse.urls import libpq_url
 
     with psycopg.connect(libpq_url(warehouse), autocommit=True) as admin:
         admin.execute("GRANT CREATE ON SCHEMA marts TO credit_analyst")

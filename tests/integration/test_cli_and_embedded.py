@@ -15,7 +15,8 @@ from sqlalchemy.engine import make_url
 
 from credit_platform.settings import paths
 from credit_platform.warehouse import embedded, migrate
-from credit_platform.warehouse.roles import ROLES, libpq_url, url_for
+from credit_platform.warehouse.roles import ROLES
+from credit_platform.warehouse.urls import libpq_url, url_for
 
 pytestmark = pytest.mark.integration
 
@@ -212,8 +213,8 @@ def test_airflow_connections_and_dbt_carry_the_passwords(warehouse, monkeypatch)
     them: they connect with no password file to fall back on."""
     import json
 
-    from credit_platform.airflow_env import airflow_env
-    from credit_platform.dbt_runner import run_dbt
+    from credit_platform.grading.dbt_runner import run_dbt
+    from credit_platform.local.airflow_env import airflow_env
 
     monkeypatch.delenv("PGPASSWORD", raising=False)
     monkeypatch.setenv("PGPASSFILE", NO_PASSFILE)

@@ -2,7 +2,7 @@
 
 import pytest
 
-from credit_platform.dbt_runner import dbt_env, run_dbt
+from credit_platform.grading.dbt_runner import dbt_env, run_dbt
 
 pytestmark = pytest.mark.integration
 

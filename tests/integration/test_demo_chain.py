@@ -18,10 +18,10 @@ import psycopg
 import pytest
 from conftest import make_airflow_env
 
-from credit_platform import chain
 from credit_platform.demo.generate import generate
+from credit_platform.local import chain
 from credit_platform.warehouse import access, migrate
-from credit_platform.warehouse.roles import libpq_url, render, url_for
+from credit_platform.warehouse.urls import libpq_url, render, url_for
 
 pytestmark = [pytest.mark.integration, pytest.mark.slow]
 
@@ -192,8 +192,7 @@ def test_inspection_lists_are_drawn_fairly_and_shown_to_analysts(city):
 
 
 def test_every_draw_verifies_and_any_tampering_is_reported(city, tmp_path):
-    from credit_platform import inspection
-
+    from credit_platform.inspection import draw as inspection
     reference = Path(inspection.__file__).with_name("reference") / "verify_draw.py"
     analyst = url_for("analyst", city.url)
     with _analyst(city) as conn:

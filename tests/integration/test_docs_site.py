@@ -1,7 +1,7 @@
 """``make docs``: the documentation site analysts browse, built from a real warehouse and served.
 
 One migrated database, built by dbt (seeds and models, no tests: the docs need relations, not
-checks), then ``credit_platform.docs.build_site`` against it, into scratch folders: nothing is
+checks), then ``credit_platform.local.docs.build_site`` against it, into scratch folders: nothing is
 written to ``dbt_project/target`` or ``.local``.
 """
 
@@ -14,8 +14,8 @@ from pathlib import Path
 
 import pytest
 
-from credit_platform import docs
-from credit_platform.dbt_runner import run_dbt
+from credit_platform.grading.dbt_runner import run_dbt
+from credit_platform.local import docs
 
 GRADES = "model.credit_platform.fct_industry_credit_grades"
 

@@ -20,7 +20,7 @@ import pytest
 from corpus import CF, GOOD, penalty
 
 from credit_platform.ingest import loader
-from credit_platform.warehouse.roles import libpq_url, url_for
+from credit_platform.warehouse.urls import libpq_url, url_for
 
 pytestmark = pytest.mark.integration
 

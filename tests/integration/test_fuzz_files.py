@@ -20,7 +20,7 @@ from psycopg import sql
 
 from credit_platform.ingest import loader
 from credit_platform.ingest.config import source_for
-from credit_platform.warehouse.roles import libpq_url, url_for
+from credit_platform.warehouse.urls import libpq_url, url_for
 
 pytestmark = pytest.mark.integration
 

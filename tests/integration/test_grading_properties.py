@@ -18,9 +18,9 @@ import psycopg
 import pytest
 
 from credit_platform import uscc
-from credit_platform.dbt_runner import run_dbt
+from credit_platform.grading.dbt_runner import run_dbt
 from credit_platform.settings import paths
-from credit_platform.warehouse.roles import libpq_url
+from credit_platform.warehouse.urls import libpq_url
 
 pytestmark = pytest.mark.integration
 
@@ -168,7 +168,7 @@ def test_a_weight_changed_in_the_seed_changes_the_scores_without_code(built, tmp
     import subprocess
     import sys
 
-    from credit_platform.dbt_runner import dbt_env
+    from credit_platform.grading.dbt_runner import dbt_env
 
     grades, points, _, _, url = built
     project = tmp_path / "dbt_project"

@@ -17,7 +17,7 @@ from credit_platform import cli, uscc
 from credit_platform.ingest import config, loader
 from credit_platform.ingest.check import check_file
 from credit_platform.settings import paths
-from credit_platform.warehouse.roles import libpq_url, url_for
+from credit_platform.warehouse.urls import libpq_url, url_for
 
 pytestmark = pytest.mark.integration
 

@@ -19,7 +19,7 @@ import pytest
 from sqlalchemy.engine import make_url
 
 from credit_platform import uscc
-from credit_platform.warehouse.roles import libpq_url
+from credit_platform.warehouse.urls import libpq_url
 
 pytestmark = [pytest.mark.integration, pytest.mark.slow]
 

@@ -15,12 +15,13 @@ import pytest
 from openpyxl import load_workbook
 from sql import rows
 
-from credit_platform import inspection, inspection_lists
-from credit_platform.dbt_runner import run_dbt
+from credit_platform.grading.dbt_runner import run_dbt
 from credit_platform.ingest.loader import load_file
+from credit_platform.inspection import draw as inspection
+from credit_platform.inspection import lists as inspection_lists
 from credit_platform.publish import publish
 from credit_platform.quality.checkpoints import run_checkpoint
-from credit_platform.warehouse.roles import libpq_url, url_for
+from credit_platform.warehouse.urls import libpq_url, url_for
 
 pytestmark = pytest.mark.integration
 

@@ -19,7 +19,7 @@ import pytest
 from credit_platform import uscc
 from credit_platform.ingest import config, loader
 from credit_platform.ingest.check import check_file
-from credit_platform.warehouse.roles import libpq_url, url_for
+from credit_platform.warehouse.urls import libpq_url, url_for
 
 pytestmark = pytest.mark.integration
 
@@ -209,7 +209,7 @@ def test_the_same_file_twice_loads_once_and_records_the_duplicate(db, inbox):
 
 
 def test_a_killed_load_run_again_gives_the_counts_of_an_uninterrupted_one(db, tmp_path):
-    from credit_platform.bench import make_file
+    from credit_platform.local.bench import make_file
 
     rows = 300_000
     rel = "departments/scjgj/penalties_kill.csv"
@@ -249,7 +249,7 @@ def test_a_killed_load_run_again_gives_the_counts_of_an_uninterrupted_one(db, tm
 
 
 def test_a_later_push_supersedes_an_earlier_one_from_its_date_and_history_is_kept(db, tmp_path):
-    from credit_platform.dbt_runner import run_dbt
+    from credit_platform.grading.dbt_runner import run_dbt
 
     header = ["企业名称", "统一社会信用代码", "评价等级", "评价日期", "批次号"]
     _write_csv(tmp_path / "province/province_evaluation_p1.csv", header, [["甲", OTHER, "C", "2025-05-10", "P1"]])

@@ -7,7 +7,7 @@ import pytest
 
 from credit_platform.warehouse import migrate
 from credit_platform.warehouse.grants import SCHEMAS
-from credit_platform.warehouse.roles import libpq_url
+from credit_platform.warehouse.urls import libpq_url
 
 pytestmark = pytest.mark.integration
 

@@ -12,7 +12,7 @@ import pytest
 
 from credit_platform import uscc
 from credit_platform.publish import config
-from credit_platform.warehouse.roles import libpq_url
+from credit_platform.warehouse.urls import libpq_url
 
 pytestmark = pytest.mark.integration
 

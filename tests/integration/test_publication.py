@@ -30,7 +30,7 @@ from credit_platform.publish import PublicationBlocked, PublicationFailed, confi
 from credit_platform.publish.transport import Endpoint
 from credit_platform.quality.checkpoints import run_checkpoint
 from credit_platform.warehouse import access
-from credit_platform.warehouse.roles import libpq_url, url_for, with_user
+from credit_platform.warehouse.urls import libpq_url, url_for, with_user
 
 pytestmark = pytest.mark.integration
 

@@ -17,7 +17,7 @@ import pytest
 from credit_platform import uscc
 from credit_platform.ingest import loader
 from credit_platform.ingest.pull import Portal, PullError, pull_province
-from credit_platform.warehouse.roles import libpq_url, url_for
+from credit_platform.warehouse.urls import libpq_url, url_for
 
 pytestmark = pytest.mark.integration
 

@@ -14,7 +14,7 @@ from sql import rows
 from credit_platform.publish import PublicationBlocked, publish
 from credit_platform.quality.checkpoints import ValidationFailed, run_checkpoint
 from credit_platform.quality.drift import check_drift, release
-from credit_platform.warehouse.roles import libpq_url, url_for
+from credit_platform.warehouse.urls import libpq_url, url_for
 
 pytestmark = pytest.mark.integration
 

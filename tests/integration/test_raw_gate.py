@@ -17,12 +17,12 @@ import csv
 import pytest
 from sql import rows
 
-from credit_platform.dbt_runner import run_dbt
+from credit_platform.grading.dbt_runner import run_dbt
+from credit_platform.grading.periods import rebuild
 from credit_platform.ingest.loader import Quarantined, load_department
-from credit_platform.periods import rebuild
 from credit_platform.quality import raw_gate
 from credit_platform.quality.checkpoints import data_docs_dir
-from credit_platform.warehouse.roles import libpq_url, url_for
+from credit_platform.warehouse.urls import libpq_url, url_for
 
 pytestmark = pytest.mark.integration
 

@@ -25,11 +25,11 @@ import psycopg
 import pytest
 
 from credit_platform import uscc
-from credit_platform.dbt_runner import run_dbt
+from credit_platform.grading.dbt_runner import run_dbt
 from credit_platform.ingest import loader
 from credit_platform.quality import raw_gate
 from credit_platform.quality.checkpoints import ValidationFailed, run_checkpoint
-from credit_platform.warehouse.roles import libpq_url, url_for
+from credit_platform.warehouse.urls import libpq_url, url_for
 
 pytestmark = pytest.mark.integration
 
@@ -278,7 +278,7 @@ def test_the_migration_keeps_gated_batches_and_holds_the_ungated(scratch_databas
 
 
 def test_a_rebuild_gates_the_batches_a_load_left_ungated(migrated_database, tmp_path, monkeypatch):
-    from credit_platform.periods import rebuild
+    from credit_platform.grading.periods import rebuild
 
     inbox, archive = tmp_path / "inbox", tmp_path / "archive"
     good, bad = "departments/scjgj/penalties_rebuild_good.csv", "departments/scjgj/penalties_rebuild_bad.csv"

@@ -18,11 +18,11 @@ import pytest
 from psycopg import sql
 from sql import rows
 
-from credit_platform.dbt_runner import run_dbt
+from credit_platform.grading.dbt_runner import run_dbt
+from credit_platform.grading.periods import close_period
 from credit_platform.ingest.config import sources
 from credit_platform.ingest.loader import load_file
-from credit_platform.periods import close_period
-from credit_platform.warehouse.roles import libpq_url, url_for
+from credit_platform.warehouse.urls import libpq_url, url_for
 
 pytestmark = pytest.mark.integration
 

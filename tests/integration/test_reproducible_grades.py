@@ -17,12 +17,12 @@ from pathlib import Path
 import psycopg
 import pytest
 
-from credit_platform.dbt_runner import run_dbt
-from credit_platform.explain import explain, resolve
+from credit_platform.grading.dbt_runner import run_dbt
+from credit_platform.grading.explain import explain, resolve
+from credit_platform.grading.periods import PeriodError, close_period, rebuild, regrade
 from credit_platform.ingest.archive import read_ledger
 from credit_platform.ingest.loader import load_file
-from credit_platform.periods import PeriodError, close_period, rebuild, regrade
-from credit_platform.warehouse.roles import libpq_url, url_for
+from credit_platform.warehouse.urls import libpq_url, url_for
 
 pytestmark = pytest.mark.integration
 

@@ -11,9 +11,8 @@ import psycopg
 import pytest
 from psycopg import errors
 
-from credit_platform import health
-from credit_platform.warehouse import access, migrate
-from credit_platform.warehouse.roles import libpq_url, url_for, with_user
+from credit_platform.warehouse import access, health, migrate
+from credit_platform.warehouse.urls import libpq_url, url_for, with_user
 
 pytestmark = pytest.mark.integration
 

@@ -19,10 +19,11 @@ import psycopg
 import pytest
 from psycopg import sql
 
-from credit_platform import cli, uscc, whatif
-from credit_platform.dbt_runner import run_dbt
+from credit_platform import cli, uscc
+from credit_platform.grading import whatif
+from credit_platform.grading.dbt_runner import run_dbt
 from credit_platform.settings import paths
-from credit_platform.warehouse.roles import libpq_url, url_for
+from credit_platform.warehouse.urls import libpq_url, url_for
 
 pytestmark = pytest.mark.integration
 

@@ -13,8 +13,8 @@ from pathlib import Path
 import pytest
 from scipy.stats import chisquare
 
-from credit_platform import inspection as I  # noqa: N812
-from credit_platform.inspection import CLASSES, ClassPolicy
+from credit_platform.inspection import draw as I  # noqa: N812
+from credit_platform.inspection.draw import CLASSES, ClassPolicy
 
 POLICY = {"A": ClassPolicy(0.03, 1, 1), "B": ClassPolicy(0.10, 1, 1), "C": ClassPolicy(0.30, 1, 2),
           "D": ClassPolicy(0.65, 1, 4)}  # fmt: skip
@@ -162,7 +162,6 @@ def test_the_reference_script_recomputes_a_draw_and_refuses_a_changed_one(tmp_pa
 
 
 def test_the_draw_benchmark_draws_with_the_seeds_defaults():
-    from credit_platform import bench
-
+    from credit_platform.local import bench
     out = bench.draw(subjects=5_000, inspectors=6)
     assert out.startswith("Drawing one plan from 5,000 graded subjects") and "recomputing the draw" in out

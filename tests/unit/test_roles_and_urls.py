@@ -2,9 +2,10 @@ import json
 
 import pytest
 
-from credit_platform.airflow_env import connection_json
+from credit_platform.local.airflow_env import connection_json
 from credit_platform.warehouse import grants
-from credit_platform.warehouse.roles import ROLES, libpq_url, recipient_role_name, url_for
+from credit_platform.warehouse.roles import ROLES, recipient_role_name
+from credit_platform.warehouse.urls import libpq_url, url_for
 
 BASE = "postgresql+psycopg2://admin:adminpw@db.internal:6543/credit?sslmode=require"
 

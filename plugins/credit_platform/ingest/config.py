@@ -134,7 +134,6 @@ def rules() -> Rules:
     import io
 
     from credit_platform import uscc
-
     base = resources.files("credit_platform.ingest")
     data = yaml.safe_load((base / "rules.yml").read_text(encoding="utf-8"))
     allow = []

@@ -6,6 +6,7 @@ skipped). JSON: the list of records inside an API response (its encoding detecte
 
 from __future__ import annotations
 
+import codecs
 import json
 import re
 import zipfile
@@ -14,6 +15,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 HEADER_SEARCH_ROWS = 15
+_CHUNK = 1 << 20  # bytes decoded at a time when guessing a file's encoding
 
 
 class _FormulaWithoutValue:
@@ -55,6 +57,34 @@ def _find_header(rows: list[list], score_header: Callable[[list], int]) -> int:
     if best is None:
         raise UnreadableFile("no header row with known column names in the first rows")
     return best
+
+
+def detect_encoding(path: Path, *, sample: int | None = None) -> str:
+    """UTF-8 (with or without BOM) when the file decodes strictly as UTF-8, else GB18030 (never after a BOM).
+
+    With ``sample``, only the first ``sample`` bytes are decoded: the COPY that follows checks the
+    rest, and a file that fails it is detected again in full.
+    """
+    with open(path, "rb") as fh:
+        bom = fh.read(3) == codecs.BOM_UTF8  # says UTF-8: the bytes after it must be, too
+        failed_at = None
+        for encoding in ("utf-8-sig",) if bom else ("utf-8", "gb18030"):
+            decoder = codecs.getincrementaldecoder(encoding)()
+            fh.seek(0)
+            offset = 0
+            try:
+                for chunk in iter(lambda: fh.read(_CHUNK), b""):
+                    decoder.decode(chunk)
+                    offset += len(chunk)
+                    if sample is not None and offset >= sample:
+                        return encoding  # a character cut at the end of the sample is not an error
+                decoder.decode(b"", final=True)
+                return encoding
+            except UnicodeDecodeError as exc:
+                failed_at = failed_at if failed_at is not None else offset + exc.start  # where UTF-8 failed
+        if bom:
+            raise UnreadableFile(f"a UTF-8 byte order mark, but not UTF-8 (undecodable bytes near byte {failed_at})")
+        raise UnreadableFile(f"neither UTF-8 nor GB18030 (undecodable bytes near byte {failed_at})")
 
 
 def read_xlsx(path: Path, score_header: Callable[[list], int]) -> Table:
@@ -134,8 +164,6 @@ def _sheet_rows(wb, ws) -> list[list]:
 
 
 def read_json(path: Path, score_header: Callable[[list], int]) -> Table:
-    from credit_platform.ingest.stage import detect_encoding
-
     encoding = detect_encoding(path)
     try:
         doc = json.loads(path.read_text(encoding=encoding))

@@ -16,7 +16,6 @@ does not.
 
 from __future__ import annotations
 
-import codecs
 import csv
 import datetime as dt
 import io
@@ -36,6 +35,7 @@ from credit_platform.ingest.readers import (
     FORMULA_WITHOUT_VALUE,
     HEADER_SEARCH_ROWS,
     UnreadableFile,
+    detect_encoding,
     read_json,
     read_xlsx,
 )
@@ -95,34 +95,6 @@ class Landed:
     @property
     def has_shape_errors(self) -> bool:
         return not self.in_raw
-
-
-def detect_encoding(path: Path, *, sample: int | None = None) -> str:
-    """UTF-8 (with or without BOM) when the file decodes strictly as UTF-8, else GB18030 (never after a BOM).
-
-    With ``sample``, only the first ``sample`` bytes are decoded: the COPY that follows checks the
-    rest, and a file that fails it is detected again in full.
-    """
-    with open(path, "rb") as fh:
-        bom = fh.read(3) == codecs.BOM_UTF8  # says UTF-8: the bytes after it must be, too
-        failed_at = None
-        for encoding in ("utf-8-sig",) if bom else ("utf-8", "gb18030"):
-            decoder = codecs.getincrementaldecoder(encoding)()
-            fh.seek(0)
-            offset = 0
-            try:
-                for chunk in iter(lambda: fh.read(CHUNK), b""):
-                    decoder.decode(chunk)
-                    offset += len(chunk)
-                    if sample is not None and offset >= sample:
-                        return encoding  # a character cut at the end of the sample is not an error
-                decoder.decode(b"", final=True)
-                return encoding
-            except UnicodeDecodeError as exc:
-                failed_at = failed_at if failed_at is not None else offset + exc.start  # where UTF-8 failed
-        if bom:
-            raise UnreadableFile(f"a UTF-8 byte order mark, but not UTF-8 (undecodable bytes near byte {failed_at})")
-        raise UnreadableFile(f"neither UTF-8 nor GB18030 (undecodable bytes near byte {failed_at})")
 
 
 def _score(spellings: dict[str, Column]):

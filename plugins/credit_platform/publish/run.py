@@ -36,7 +36,7 @@ from credit_platform.publish import config as configuration
 from credit_platform.publish import formats, tables, transport
 from credit_platform.publish.config import Config, Dataset, Platform
 from credit_platform.settings import paths
-from credit_platform.warehouse.roles import libpq_url
+from credit_platform.warehouse.urls import libpq_url
 
 log = logging.getLogger(__name__)
 LOCK = 72_215_003  # pg_advisory_lock key reserved for publication (migrations 72_215_001, what-if 72_215_002)

@@ -33,7 +33,7 @@ from pathlib import Path
 import psycopg
 
 from credit_platform.settings import paths
-from credit_platform.warehouse.roles import libpq_url, render
+from credit_platform.warehouse.urls import libpq_url, render
 
 log = logging.getLogger(__name__)
 

@@ -14,12 +14,8 @@ from psycopg import sql
 
 from credit_platform.settings import DEFAULT_AIRFLOW_DB
 from credit_platform.warehouse import embedded
-from credit_platform.warehouse.roles import (
-    AUTHORISED_GROUP,
-    ROLES,
-    libpq_url,
-    recipient_role_name,
-)
+from credit_platform.warehouse.roles import AUTHORISED_GROUP, ROLES, recipient_role_name
+from credit_platform.warehouse.urls import libpq_url
 
 
 def airflow_database() -> str:
@@ -99,7 +95,6 @@ def authorise(admin_url: str, slug: str, usccs: list[str], *, valid_from=None, v
     (依授权公开) from ``valid_from`` (default today) to ``valid_to`` (open when None). Returns the
     authorisations recorded."""
     from credit_platform import uscc as codes
-
     name = recipient_role_name(slug)
     bad = [u for u in usccs if not codes.has_valid_shape(u)]
     if bad:

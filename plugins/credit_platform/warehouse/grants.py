@@ -1,6 +1,6 @@
 """What each component's role may do in each schema: the single statement of the access design.
 
-The migrations implement it; ``credit_platform.health`` and the tests check the server against it.
+The migrations implement it; ``credit_platform.warehouse.health`` and the tests check the server against it.
 """
 
 from __future__ import annotations

@@ -20,7 +20,7 @@ from pathlib import Path
 
 import psycopg
 
-from credit_platform.warehouse.roles import libpq_url
+from credit_platform.warehouse.urls import libpq_url
 
 _NAME_RE = re.compile(r"^V(\d{4})__([a-z0-9_]+)\.sql$")
 _LOCK_KEY = 72_215_001  # pg_advisory_lock key reserved for migrations
@@ -63,7 +63,7 @@ class Migration:
 
 
 def default_folder() -> Path:
-    return Path(str(resources.files("credit_platform") / "migrations"))
+    return Path(str(resources.files("credit_platform.warehouse") / "migrations"))
 
 
 def discover(folder: Path | None = None) -> list[Migration]:

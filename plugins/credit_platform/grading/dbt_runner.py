@@ -10,7 +10,7 @@ from pathlib import Path
 from sqlalchemy.engine import make_url
 
 from credit_platform.settings import paths
-from credit_platform.warehouse.roles import admin_url, url_for
+from credit_platform.warehouse.urls import admin_url, url_for
 
 
 def manifest_path() -> Path:

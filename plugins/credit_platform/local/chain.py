@@ -15,9 +15,9 @@ from pathlib import Path
 
 import psycopg
 
-from credit_platform import services
+from credit_platform.local import services
 from credit_platform.settings import paths
-from credit_platform.warehouse.roles import libpq_url, url_for
+from credit_platform.warehouse.urls import libpq_url, url_for
 
 DAG_ORDER = ["ingest_province", "ingest_departments", "grade_industries", "draw_inspections", "publish_grades"]
 
@@ -191,7 +191,7 @@ def summary(base_url: str) -> str:
             lines.append("  none")
         returned = conn.execute("SELECT count(*) FILTER (WHERE inspection_date IS NOT NULL), count(*)"
                                 " FROM marts.fct_inspection_outcomes").fetchone()  # fmt: skip
-    from credit_platform.inspection_lists import overdue
+    from credit_platform.inspection.lists import overdue
 
     late = overdue(libpq_url(url_for("analyst", base_url)))
     lines.append(f"  results returned for {returned[0]} of {returned[1]} tasks; {len(late)} past their publication"

@@ -7,7 +7,7 @@ from collections.abc import Callable
 import psycopg
 
 from credit_platform.warehouse import grants, migrate
-from credit_platform.warehouse.roles import libpq_url
+from credit_platform.warehouse.urls import libpq_url
 
 
 class HealthError(RuntimeError):

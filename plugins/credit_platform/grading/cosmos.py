@@ -14,7 +14,7 @@ from cosmos import ExecutionConfig, ProfileConfig, ProjectConfig, RenderConfig
 from cosmos.constants import InvocationMode, LoadMode, TestBehavior
 from cosmos.profiles import PostgresUserPasswordProfileMapping
 
-from credit_platform.dbt_runner import manifest_path
+from credit_platform.grading.dbt_runner import manifest_path
 from credit_platform.settings import paths
 from credit_platform.warehouse.roles import role
 

@@ -4,7 +4,8 @@ from __future__ import annotations
 
 import logging
 
-from credit_platform.warehouse.roles import libpq_url, role
+from credit_platform.warehouse.roles import role
+from credit_platform.warehouse.urls import libpq_url
 
 log = logging.getLogger(__name__)
 
@@ -141,7 +142,7 @@ def send_to_platforms() -> dict:
 def department_workbooks() -> list[dict]:
     from credit_platform.publish import workbooks
     from credit_platform.settings import paths
-    from credit_platform.warehouse.roles import libpq_url
+    from credit_platform.warehouse.urls import libpq_url
 
     out = workbooks.write(libpq_url(warehouse_url("publisher")), paths().outbox)
     for wb in out:
@@ -155,7 +156,7 @@ def draw_inspection_plans(params: dict, run_id: str | None) -> dict:
     import psycopg
     from airflow.sdk.exceptions import AirflowFailException
 
-    from credit_platform.inspection import DrawError, draw
+    from credit_platform.inspection.draw import DrawError, draw
     from credit_platform.publish import latest_period
 
     url = warehouse_url("publisher")
@@ -175,9 +176,9 @@ def draw_inspection_plans(params: dict, run_id: str | None) -> dict:
 
 def inspection_lists() -> list[dict]:
     """The lists task: each department's task list and result-return form for the latest round."""
-    from credit_platform import inspection_lists
+    from credit_platform.inspection import lists as inspection_lists
     from credit_platform.settings import paths
-    from credit_platform.warehouse.roles import libpq_url
+    from credit_platform.warehouse.urls import libpq_url
 
     out = inspection_lists.write(libpq_url(warehouse_url("publisher")), paths().outbox)
     for li in out:
@@ -188,8 +189,8 @@ def inspection_lists() -> list[dict]:
 
 def results_due() -> dict:
     """一公开: results past their publication deadline, listed in the log (a warning, not a failure)."""
-    from credit_platform import inspection_lists
-    from credit_platform.warehouse.roles import libpq_url
+    from credit_platform.inspection import lists as inspection_lists
+    from credit_platform.warehouse.urls import libpq_url
 
     late = inspection_lists.overdue(libpq_url(warehouse_url("analyst")))
     for o in late:

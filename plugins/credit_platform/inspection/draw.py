@@ -46,7 +46,7 @@ from dataclasses import dataclass, field
 
 import psycopg
 
-from credit_platform.warehouse.roles import libpq_url
+from credit_platform.warehouse.urls import libpq_url
 
 ALGORITHM_VERSION = "credit-draw-2"
 ALGORITHMS = ("credit-draw-1", "credit-draw-2")

@@ -205,9 +205,9 @@ def _gate_relanded(loader: str, batch_ids: list[int], archive_dir: Path) -> None
 def rebuild(admin: str, *, archive_dir: Path | None = None, run_dbt_build: bool = True,
             dbt_project: Path | None = None) -> RebuildReport:
     """Rebuild raw through marts from ``$CREDIT_ARCHIVE`` alone (see the module docstring)."""
-    from credit_platform.dbt_runner import run_dbt
+    from credit_platform.grading.dbt_runner import run_dbt
     from credit_platform.ingest.loader import reland
-    from credit_platform.warehouse.roles import libpq_url, url_for
+    from credit_platform.warehouse.urls import libpq_url, url_for
 
     archive_dir = archive_dir or paths().archive
     entries, fallback = _entries(admin, archive_dir)

@@ -28,7 +28,7 @@ from pathlib import Path
 from credit_platform import uscc
 from credit_platform.settings import paths
 from credit_platform.warehouse import access, migrate
-from credit_platform.warehouse.roles import libpq_url, render, url_for
+from credit_platform.warehouse.urls import libpq_url, render, url_for
 
 HEADER = ["CF_XDR_MC", "CF_XDR_LB", "CF_XDR_SHXYM", "CF_FRDB", "CF_FR_ZJLX", "CF_FR_ZJHM", "CF_WSH", "CF_WFXW",
           "CF_SY", "CF_YJ", "CF_CFLB", "CF_NR", "CF_NR_FK", "CF_NR_WFFF", "CF_NR_ZKDX", "CF_JDRQ", "CF_YXQ",
@@ -188,7 +188,7 @@ def draw(subjects: int = 1_000_000, inspectors: int = 40, seed: int = 1) -> str:
     as the platform draws."""
     import time
 
-    from credit_platform import inspection as I  # noqa: N812
+    from credit_platform.inspection import draw as I  # noqa: N812
 
     rng = random.Random(seed)
     classes = rng.choices(I.CLASSES, weights=[20, 50, 20, 10], k=subjects)

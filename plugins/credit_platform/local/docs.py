@@ -72,7 +72,7 @@ class DocsError(RuntimeError):
 
 def generate_dbt_docs(base_url: str | None = None, *, work_dir: Path | None = None) -> Path:
     """Run ``dbt docs generate --static`` as the transformer role; returns the target folder it wrote."""
-    from credit_platform.dbt_runner import run_dbt
+    from credit_platform.grading.dbt_runner import run_dbt
 
     work = work_dir or dbt_work_dir()
     target, logs = work / "target", work / "logs"

@@ -43,10 +43,11 @@ from pathlib import Path
 import psycopg
 from psycopg import sql
 
-from credit_platform.dbt_runner import run_dbt
+from credit_platform.grading.dbt_runner import run_dbt
 from credit_platform.settings import paths
 from credit_platform.warehouse import grants
-from credit_platform.warehouse.roles import ROLES, libpq_url, url_for
+from credit_platform.warehouse.roles import ROLES
+from credit_platform.warehouse.urls import libpq_url, url_for
 
 log = logging.getLogger(__name__)
 

@@ -18,7 +18,8 @@ from sqlalchemy.engine import make_url
 
 from credit_platform.settings import DEFAULT_AIRFLOW_PORT, env_int, paths
 from credit_platform.warehouse import access
-from credit_platform.warehouse.roles import ROLES, admin_url, url_for
+from credit_platform.warehouse.roles import ROLES
+from credit_platform.warehouse.urls import admin_url, url_for
 
 #: Airflow settings that a deployment may set itself; generated locally when absent.
 _SECRET_SETTINGS = {
