@@ -109,7 +109,8 @@ def test_serving_a_folder_without_a_site_says_to_build_it(tmp_path):
 
 
 def test_the_docs_command_and_its_port(monkeypatch):
-    from credit_platform.cli import build_parser, cmd_docs
+    from credit_platform.cli import build_parser
+    from credit_platform.cli.local import cmd_docs
 
     args = build_parser().parse_args(["docs", "--no-serve", "--port", "9999"])
     assert args.func is cmd_docs and args.no_serve and args.port == 9999

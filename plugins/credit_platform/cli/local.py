@@ -1,0 +1,213 @@
+"""Commands for running the platform on one machine: ``airflow``, ``generate``, ``demo``, ``summary``,
+``bench``, ``docs`` and ``stop``."""
+
+from __future__ import annotations
+
+import argparse
+import shlex
+import time
+from pathlib import Path
+
+from credit_platform.cli.common import say, setup_warehouse, using_embedded
+
+
+def cmd_airflow(args: argparse.Namespace) -> int:
+    from credit_platform.local import services
+    from credit_platform.local.airflow_env import airflow_env
+
+    if args.action == "stop":
+        stopped = services.stop()
+        say("stopped " + ", ".join(stopped) if stopped else "no Airflow service was running")
+        return 0
+    if args.action == "status":
+        up = services.running()
+        for s in services.SERVICES:
+            say(f"{s:14} {'running, pid ' + str(up[s]) if s in up else 'stopped'}")
+        return 0 if len(up) == len(services.SERVICES) else 1
+    base = setup_warehouse()
+    env = airflow_env(base_url=base)
+    if args.action == "env":
+        for k, v in env.items():
+            print(f"export {k}={shlex.quote(v)}")
+        return 0
+    if args.action == "start":
+        t0 = time.monotonic()
+        services.prepare(env)
+        services.start(env)
+        port = int(env["AIRFLOW__API__PORT"])
+        try:
+            services.wait_healthy(port, timeout=args.timeout)
+        except (RuntimeError, TimeoutError) as exc:
+            say(f"Airflow did not become healthy: {exc}\nLogs: {services.paths().run}/*.log")
+            return 1
+        login = services.login_details(env)
+        password = repr(login.password) if login.password else f"(see {login.source})"
+        say(
+            f"\nAirflow is up after {time.monotonic() - t0:.0f} s: {login.url}\n"
+            f"  log in as {login.username!r} with password {password}\n"
+            f"  password file: {login.source}\n"
+            f"  logs: {services.paths().run}/<service>.log\n"
+            f"  stop with: make stop\n"
+        )
+        return 0
+    raise AssertionError(args.action)
+
+
+def _demo_manifest() -> Path:
+    from credit_platform.settings import paths
+
+    return paths().data / "demo" / "manifest.json"
+
+
+def generate_demo(seed: int, subjects: int, defect_rate: float, *, force: bool = False) -> dict:
+    """Generate the demo files unless the inbox already holds this very generation."""
+    import json
+
+    from credit_platform.demo.generate import GENERATOR_VERSION, generate
+    from credit_platform.settings import paths
+
+    manifest = _demo_manifest()
+    wanted = {"generator_version": GENERATOR_VERSION, "seed": seed, "subjects": subjects, "defect_rate": defect_rate}
+    if not force and manifest.exists():
+        old = json.loads(manifest.read_text(encoding="utf-8"))
+        inbox = paths().inbox
+        if {k: old.get(k) for k in wanted} == wanted and all((inbox / f).exists() for f in old["files"]):
+            say(f"demo data for seed {seed} ({subjects} subjects) already in {inbox}; kept")
+            return old
+    t0 = time.monotonic()
+    result = generate(paths().inbox, manifest, seed=seed, subjects=subjects, defect_rate=defect_rate)
+    rows = sum(f["rows"] for f in result["files"].values())
+    say(f"generated {len(result['files'])} files, {rows} rows, into {paths().inbox} ({time.monotonic() - t0:.1f} s);"
+         f" defect manifest {manifest}")  # fmt: skip
+    return result
+
+
+def cmd_generate(args: argparse.Namespace) -> int:
+    generate_demo(args.seed, args.subjects, args.defect_rate, force=True)
+    return 0
+
+
+def cmd_demo(args: argparse.Namespace) -> int:
+    from credit_platform.grading.dbt_runner import manifest_path, run_dbt
+    from credit_platform.local import chain
+    from credit_platform.local.airflow_env import airflow_env
+
+    t0 = time.monotonic()
+    base = setup_warehouse()
+    if not manifest_path().exists():
+        if run_dbt(["parse", "--quiet"], base_url=base).returncode != 0:
+            say("dbt parse failed")
+            return 1
+    generate_demo(args.seed, args.subjects, args.defect_rate)
+    env = airflow_env(base_url=base)
+    say("running the DAG chain with `airflow dags test` (logs in .local/run/dags-test-<dag>.log) ...")
+
+    def report(run):
+        say(f"  {run.dag_id:20} {'success' if run.success else 'FAILED':8} {run.seconds:6.1f} s")
+
+    runs = chain.run_chain(env, on_done=report)
+    ok = all(r.success for r in runs) and len(runs) == len(chain.DAG_ORDER)
+    print("\n" + chain.summary(base))
+    print(
+        f"\n{'Done' if ok else 'FAILED'} in {time.monotonic() - t0:.0f} s."
+        + ("" if ok else f" See {runs[-1].log}.")
+        + "\nOpen the Airflow UI:  make airflow   (then http://127.0.0.1:8080)"
+        + "\nQuery the warehouse:  make psql      (e.g. TABLE marts.fct_industry_credit_grades LIMIT 10;)"
+    )
+    return 0 if ok else 1
+
+
+def cmd_summary(args: argparse.Namespace) -> int:
+    from credit_platform.local import chain
+    from credit_platform.warehouse.urls import admin_url
+
+    print(chain.summary(admin_url()))
+    return 0
+
+
+def cmd_bench(args: argparse.Namespace) -> int:
+    from credit_platform.local import bench
+    from credit_platform.warehouse.urls import admin_url
+
+    if args.draw_only:
+        print(bench.draw(args.draw_subjects))
+        return 0
+    setup_warehouse()
+    print(bench.run(admin_url(), rows=args.rows, small=args.small, with_pandas=not args.no_pandas,
+                    rounds=args.rounds))
+    print(bench.draw(args.draw_subjects))
+    return 0
+
+
+def cmd_docs(args: argparse.Namespace) -> int:
+    from credit_platform.local import docs
+    site = Path(args.site).resolve() if args.site else docs.site_dir()
+    port = docs.docs_port() if args.port is None else args.port
+    base = setup_warehouse()
+    say("generating the dbt docs (dbt docs generate, reading the warehouse's catalogue) ...")
+    build = docs.build_site(base, site=site)
+    say(f"docs built in {build.seconds:.1f} s: {build.models} models, {build.seeds} seeds, {build.sources} sources,"
+         f" {build.catalogued} tables and views catalogued, in {build.site}")  # fmt: skip
+    if build.unbuilt_marts:
+        say(f"note: {len(build.unbuilt_marts)} marts are not built in the warehouse"
+             f" ({', '.join(build.unbuilt_marts)}): their descriptions are there, their column types"
+             " come from a built warehouse;"
+             " run `make demo` (or `credit-platform dbt build`) first, then `make docs` again")  # fmt: skip
+    if args.no_serve:
+        print(build.site / "index.html")
+        return 0
+    server = docs.make_server(build.site, port)
+    url = docs.server_url(server)
+    say(f"serving {build.site} on {url} (dbt docs: {url}dbt/index.html); Ctrl-C to stop")
+    print(url, flush=True)
+    try:
+        server.serve_forever()
+    except KeyboardInterrupt:
+        pass
+    finally:
+        server.server_close()
+    return 0
+
+
+def cmd_stop(args: argparse.Namespace) -> int:
+    from credit_platform.local import services
+    from credit_platform.warehouse import embedded
+
+    stopped = services.stop()
+    say("Airflow: stopped " + ", ".join(stopped) if stopped else "Airflow: nothing running")
+    if using_embedded():
+        say("warehouse: stopped" if embedded.stop() else "warehouse: not running")
+    return 0
+
+
+def register(sub: argparse._SubParsersAction) -> None:
+    a = sub.add_parser("airflow", help="the local Airflow 3 services")
+    a.add_argument("action", choices=["start", "stop", "status", "env"])
+    a.add_argument("--timeout", type=float, default=180, help="seconds to wait for health (start)")
+    a.set_defaults(func=cmd_airflow)
+
+    city = argparse.ArgumentParser(add_help=False)  # the generated city, for generate and demo
+    city.add_argument("--seed", type=int, default=42)
+    city.add_argument("--subjects", type=int, default=30000)
+    city.add_argument("--defect-rate", type=float, default=0.02)
+    g = sub.add_parser("generate", parents=[city], help="write the demo city's files into the inbox ($CREDIT_INBOX)")
+    g.set_defaults(func=cmd_generate)
+    dm = sub.add_parser("demo", parents=[city], help="generate the demo city and run the whole DAG chain")
+    dm.set_defaults(func=cmd_demo)
+    sm = sub.add_parser("summary", help="what the chain produced")
+    sm.set_defaults(func=cmd_summary)
+    b = sub.add_parser("bench", help="loader speed and memory against raw COPY and pandas (make bench)")
+    b.add_argument("--rows", type=int, default=1_000_000)
+    b.add_argument("--small", type=int, default=100_000, help="the smaller file for the memory comparison")
+    b.add_argument("--no-pandas", action="store_true", help="skip the (slow) pandas measurement")
+    b.add_argument("--rounds", type=int, default=3, help="rounds of raw COPY and our load; the best of each counts")
+    b.add_argument("--draw-subjects", type=int, default=1_000_000, help="subjects of the inspection draw benchmark")
+    b.add_argument("--draw-only", action="store_true", help="only the inspection draw benchmark (no warehouse)")
+    b.set_defaults(func=cmd_bench)
+    dc = sub.add_parser("docs", help="build the dbt docs site and serve it on 127.0.0.1 (make docs)")
+    dc.add_argument("--port", type=int, help="port to serve on (default: $CREDIT_DOCS_PORT or 8081)")
+    dc.add_argument("--site", help="the site folder (default: $CREDIT_LOCAL_DIR/docs)")
+    dc.add_argument("--no-serve", action="store_true", help="build the site only and print its index page")
+    dc.set_defaults(func=cmd_docs)
+    s = sub.add_parser("stop", help="stop Airflow and the embedded warehouse")
+    s.set_defaults(func=cmd_stop)
