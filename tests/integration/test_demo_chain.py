@@ -7,6 +7,7 @@ import csv
 import hashlib
 import json
 import os
+import re
 import subprocess
 import sys
 import uuid
@@ -74,6 +75,39 @@ def test_every_dag_of_the_chain_succeeds(city):
     assert [r.dag_id for r in city.runs] == chain.DAG_ORDER
     failed = [f"{r.dag_id}: {r.log}" for r in city.runs if not r.success]
     assert failed == [], "\n".join(Path(f.split(": ")[1]).read_text()[-3000:] for f in failed)
+
+
+def test_the_summary_reports_what_the_chain_did(city):
+    text = chain.summary(city.url)
+    with _analyst(city) as conn:
+        sources = conn.execute("SELECT source, count(*) FILTER (WHERE status = 'loaded'), sum(rows_loaded)"
+                               " FROM ops.load_batches GROUP BY source").fetchall()  # fmt: skip
+        period, industries = conn.execute("SELECT max(evaluation_period), array_agg(DISTINCT industry_code)"
+                                          " FROM marts.fct_industry_credit_grades").fetchone()  # fmt: skip
+        platforms = [p for (p,) in conn.execute("SELECT DISTINCT platform FROM ops.publications"
+                                                " WHERE platform NOT LIKE 'department:%'")]  # fmt: skip
+        departments = [d for (d,) in conn.execute("SELECT DISTINCT department_code FROM ops.inspection_plans")]
+        returned, tasks = conn.execute("SELECT count(*) FILTER (WHERE inspection_date IS NOT NULL), count(*)"
+                                       " FROM marts.fct_inspection_outcomes").fetchone()  # fmt: skip
+    headings = ["Loaded per source (all batches):", "Quality gates (Great Expectations;",
+                f"Subjects per grade class and industry, {period}:", "Evaluation periods:",
+                "Published (batches acknowledged by each platform; ops.publications):",
+                "Inspection lists (double random draw), the latest round:"]  # fmt: skip
+    assert [text.index(h) for h in headings] == sorted(text.index(h) for h in headings)
+    assert sources and industries and platforms and departments
+    for source, loaded_files, rows in sources:
+        assert re.search(rf"^  {source} +{loaded_files} +\d+ +{rows} ", text, re.M), source
+    for stage in ("raw", "marts", "publication"):  # the latest run of each stage
+        assert re.search(rf"^  {stage} +(passed|FAILED) +\d+/\d+ expectations", text, re.M), stage
+    for industry in industries:
+        assert re.search(rf"^  {industry} +\d", text, re.M), industry
+    assert re.search(rf"^  {period} +open ", text, re.M)
+    for platform in platforms:
+        assert re.search(rf"^  {platform} +\w+ +\d+ batches", text, re.M), platform
+    assert re.search(r"^  departments: [1-9]\d* workbooks", text, re.M)
+    for department in departments:
+        assert re.search(rf"^  \S+ {department} +\d+ matters, +\d+ subjects drawn", text, re.M), department
+    assert f"results returned for {returned} of {tasks} tasks" in text
 
 
 def test_rejected_rows_per_reason_equal_the_defect_manifest(city):
@@ -283,3 +317,4 @@ def test_an_invalid_grade_fails_the_checkpoint_and_nothing_is_published(city):
         assert last[0] is False and json.dumps(last[1], ensure_ascii=False).count("grade") >= 1
         assert conn.execute("SELECT count(*) FROM ops.publications").fetchone()[0] == published_before
     assert {p: p.stat().st_mtime_ns for p in (city.root / "outbox").rglob("*.csv")} == outbox_before
+

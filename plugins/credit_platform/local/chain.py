@@ -11,6 +11,7 @@ from __future__ import annotations
 import json
 import time
 from dataclasses import dataclass
+from importlib.resources import files
 from pathlib import Path
 
 import psycopg
@@ -64,45 +65,32 @@ def run_chain(env: dict, *, log_dir: Path | None = None, dags: list[str] | None 
     return runs
 
 
+def _query(name: str) -> str:
+    """One query of the summary: ``summary/<name>.sql`` beside this module (packaged with it)."""
+    return (files(__package__) / "summary" / f"{name}.sql").read_text(encoding="utf-8")
+
+
 def summary(base_url: str) -> str:
-    """What the chain did, read as the analyst role."""
+    """What the chain did, read as the analyst role (the queries are in ``summary/*.sql``)."""
     lines = []
     with psycopg.connect(libpq_url(url_for("analyst", base_url))) as conn:
         lines.append("Loaded per source (all batches):")
         lines.append(f"  {'source':22} {'files':>5} {'rows in':>9} {'loaded':>9} {'rejected':>9}  failed  duplicates"
                      "  quarantined")  # fmt: skip
-        for src, files, rin, rl, rr, failed, dups, quarantined in conn.execute(
-            "SELECT source, count(*) FILTER (WHERE status = 'loaded'), sum(rows_in), sum(rows_loaded),"
-            " sum(rows_rejected), count(*) FILTER (WHERE status = 'failed'),"
-            " count(*) FILTER (WHERE status = 'duplicate'), count(*) FILTER (WHERE status = 'quarantined')"
-            " FROM ops.load_batches GROUP BY source ORDER BY source"
-        ):
-            lines.append(f"  {src:22} {files:>5} {rin or 0:>9} {rl or 0:>9} {rr or 0:>9}  {failed:>6}  {dups:>10}"
+        for src, loaded, rin, rl, rr, failed, dups, quarantined in conn.execute(_query("loads_per_source")):
+            lines.append(f"  {src:22} {loaded:>5} {rin or 0:>9} {rl or 0:>9} {rr or 0:>9}  {failed:>6}  {dups:>10}"
                          f"  {quarantined:>11}")  # fmt: skip
-        for batch_id, file, reason in conn.execute(
-            "SELECT batch_id, source_file, quarantine_reason FROM ops.load_batches WHERE status = 'quarantined'"
-            " ORDER BY batch_id DESC LIMIT 10"
-        ):
+        for batch_id, file, reason in conn.execute(_query("loads_quarantined")):
             lines.append(f"  quarantined batch {batch_id} {file}: {(reason or '')[:160]}")
-        for batch_id, file, error in conn.execute(
-            "SELECT batch_id, source_file, gate_error FROM ops.load_batches WHERE status = 'landed'"
-            " ORDER BY batch_id DESC LIMIT 10"
-        ):
+        for batch_id, file, error in conn.execute(_query("loads_not_gated")):
             why = f": {error[:160]}" if error else ""
             lines.append(f"  batch {batch_id} {file} not gated yet, not graded (the next load gates it){why}")
-        reasons = conn.execute(
-            "SELECT reason_code, count(*) FROM ops.rejected_rows GROUP BY 1 ORDER BY 2 DESC"
-        ).fetchall()
+        reasons = conn.execute(_query("loads_rejected_by_reason")).fetchall()
         if reasons:
             lines.append("  rejected by reason: " + ", ".join(f"{r} {n}" for r, n in reasons))
 
         lines.append("\nQuality gates (Great Expectations; latest run per stage, Data Docs under make docs):")
-        gates = conn.execute(
-            "SELECT DISTINCT ON (stage) stage, success, evaluated, failed, seconds, data_docs_url,"
-            " (SELECT count(*) FROM ops.validation_runs r WHERE r.stage = v.stage),"
-            " (SELECT sum(r.seconds) FROM ops.validation_runs r WHERE r.stage = v.stage)"
-            " FROM ops.validation_runs v ORDER BY stage, validated_at DESC"
-        ).fetchall()
+        gates = conn.execute(_query("quality_gates")).fetchall()
         for stage, ok, evaluated, failed, seconds, page, runs, total in gates:
             timing = f"{seconds:.1f} s" if seconds is not None else "-"
             spent = f", {runs} runs {total:.1f} s in all" if total is not None else f", {runs} runs"
@@ -111,43 +99,19 @@ def summary(base_url: str) -> str:
         if not gates:
             lines.append("  none")
 
-        period = conn.execute(
-            "SELECT evaluation_period FROM marts.fct_industry_credit_grades ORDER BY period_end_date DESC LIMIT 1"
-        ).fetchone()
+        period = conn.execute(_query("grades_latest_period")).fetchone()
         if period:
             lines.append(f"\nSubjects per grade class and industry, {period[0]}:")
             lines.append(f"  {'industry':24} {'A':>6} {'B':>6} {'C':>6} {'D':>6} {'thin data':>9}  name")
-            for ind, name, a, b, c, d, thin in conn.execute(
-                """SELECT i.industry_code, i.industry_name,
-                          count(*) FILTER (WHERE grade_class = 'A'), count(*) FILTER (WHERE grade_class = 'B'),
-                          count(*) FILTER (WHERE grade_class = 'C'), count(*) FILTER (WHERE grade_class = 'D'),
-                          count(*) FILTER (WHERE NOT has_sufficient_data)
-                     FROM marts.fct_industry_credit_grades g JOIN marts.dim_industries i USING (industry_code)
-                    WHERE evaluation_period = %s GROUP BY 1, 2 ORDER BY 1""",
-                period,
-            ):
+            for ind, name, a, b, c, d, thin in conn.execute(_query("grades_per_class"),
+                                                            {"evaluation_period": period[0]}):  # fmt: skip
                 lines.append(f"  {ind:<24} {a:>6} {b:>6} {c:>6} {d:>6} {thin:>9}  {name}")
 
         lines.append("\nEvaluation periods:")
-        for period_name, state, late, changes in conn.execute(
-            """SELECT g.evaluation_period,
-                      coalesce((SELECT c.action || ' ' || to_char(c.cutoff_at, 'YYYY-MM-DD HH24:MI') || ' by '
-                                       || c.requested_by FROM ops.period_closures c
-                                 WHERE c.evaluation_period = g.evaluation_period
-                                 ORDER BY c.recorded_at DESC LIMIT 1), 'open'),
-                      (SELECT count(*) FROM marts.fct_late_records l WHERE l.evaluation_period = g.evaluation_period),
-                      (SELECT count(*) FROM marts.fct_grade_changes x WHERE x.to_period = g.evaluation_period)
-                 FROM (SELECT DISTINCT evaluation_period FROM marts.fct_industry_credit_grades) g ORDER BY 1"""
-        ):
+        for period_name, state, late, changes in conn.execute(_query("evaluation_periods")):
             lines.append(f"  {period_name:10} {state:40} {late:>6} late records  {changes:>6} class changes")
 
-        pubs = conn.execute(
-            """SELECT platform, min(disclosure_level), count(*) FILTER (WHERE status = 'acknowledged'),
-                      count(*) FILTER (WHERE status <> 'acknowledged'), coalesce(sum(upserts), 0),
-                      coalesce(sum(withdrawals), 0), max(acknowledged_at)
-                 FROM ops.publications WHERE platform NOT LIKE 'department:%'
-                GROUP BY platform ORDER BY platform"""
-        ).fetchall()
+        pubs = conn.execute(_query("publications_per_platform")).fetchall()
         lines.append("\nPublished (batches acknowledged by each platform; ops.publications):")
         for platform, level, acked, open_, ups, wds, last in pubs:
             pending = f", {open_} waiting to be resent" if open_ else ""
@@ -156,41 +120,17 @@ def summary(base_url: str) -> str:
                          f"  last {when}{pending}")  # fmt: skip
         if not pubs:
             lines.append("  none")
-        books = conn.execute(
-            "SELECT count(DISTINCT platform), coalesce(sum(row_count), 0) FROM ops.publications"
-            " WHERE platform LIKE 'department:%' AND dataset = 'grades' AND period = (SELECT max(period)"
-            " FROM ops.publications WHERE platform LIKE 'department:%' AND dataset = 'grades')"
-        ).fetchone()
+        books = conn.execute(_query("publications_department_workbooks")).fetchone()
         lines.append(f"  departments: {books[0]} workbooks, {books[1]} rows (outbox/departments/<code>/)")
 
         lines.append("\nInspection lists (double random draw), the latest round:")
-        plans = conn.execute(
-            """WITH r AS (SELECT draw_round FROM ops.inspection_plans WHERE draw_round IS NOT NULL
-                           ORDER BY created_at DESC LIMIT 1),
-                    joint AS (SELECT task_id FROM ops.inspection_tasks GROUP BY task_id
-                              HAVING count(DISTINCT department_code) > 1)
-               SELECT p.draw_round, p.department_code, count(DISTINCT p.plan_id), count(DISTINCT t.uscc),
-                      count(DISTINCT t.uscc) FILTER (WHERE t.grade_class = 'A'),
-                      count(DISTINCT t.uscc) FILTER (WHERE t.grade_class = 'B'),
-                      count(DISTINCT t.uscc) FILTER (WHERE t.grade_class = 'C'),
-                      count(DISTINCT t.uscc) FILTER (WHERE t.grade_class = 'D'),
-                      count(DISTINCT t.uscc) FILTER (WHERE t.selection = 'override'),
-                      count(DISTINCT t.task_id) FILTER (WHERE t.task_id IN (SELECT task_id FROM joint)),
-                      (SELECT count(*) FROM ops.inspection_population x
-                        WHERE x.plan_id IN (SELECT plan_id FROM ops.inspection_plans q
-                                             WHERE q.draw_round = p.draw_round
-                                               AND q.department_code = p.department_code))
-                 FROM ops.inspection_plans p LEFT JOIN ops.inspection_tasks t USING (plan_id)
-                WHERE p.draw_round = (SELECT draw_round FROM r)
-                GROUP BY p.draw_round, p.department_code ORDER BY p.department_code"""
-        ).fetchall()
+        plans = conn.execute(_query("inspection_round")).fetchall()
         for rnd, dept, n_plans, drawn, a, b, c, d, forced, joint, population in plans:
             lines.append(f"  {rnd} {dept:6} {n_plans:>2} matters, {drawn:>5} subjects drawn (A:{a} B:{b} C:{c}"
                          f" D:{d}; {forced} must-inspect, {joint} joint) of {population} eligible over the matters")
         if not plans:
             lines.append("  none")
-        returned = conn.execute("SELECT count(*) FILTER (WHERE inspection_date IS NOT NULL), count(*)"
-                                " FROM marts.fct_inspection_outcomes").fetchone()  # fmt: skip
+        returned = conn.execute(_query("inspection_results_returned")).fetchone()
     from credit_platform.inspection.lists import overdue
 
     late = overdue(libpq_url(url_for("analyst", base_url)))
