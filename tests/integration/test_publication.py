@@ -525,9 +525,9 @@ def test_csv_cells_cannot_become_formulas_and_the_receiver_can_undo_it(city, tmp
 
 
 def test_the_id_pattern_covers_the_departments_id_columns(city):
-    from credit_platform.quality.checkpoints import _suite_module
+    from credit_platform.quality.checkpoints import suite_module
 
-    pattern = re.compile(_suite_module("publication").RESIDENT_ID)
+    pattern = re.compile(suite_module("publication").RESIDENT_ID)
     values = []
     for path in city["inbox"].rglob("penalties*.csv"):
         raw = path.read_bytes()
