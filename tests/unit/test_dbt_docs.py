@@ -186,3 +186,17 @@ def test_every_grain_test_names_documented_columns(manifest):
                          for c in columns if c not in node["columns"]]  # fmt: skip
     assert not problems, _report(problems)
 
+
+def test_every_staging_and_intermediate_model_and_documented_column_is_described(manifest):
+    """Not every column of these layers is listed (most keep their source's name and meaning), but a
+    model says what one row is, and a column listed in the YAML says what it means."""
+    problems = []
+    for node in _ours(manifest, "model"):
+        layer = Path(node["original_file_path"]).parts[1]
+        if layer not in ("staging", "intermediate"):
+            continue
+        if _blank(node["description"]):
+            problems.append(f"{node['name']}: no description")
+        problems += [f"{node['name']}.{c}: listed without a description" for c in _undescribed_columns(node)]
+    assert not problems, _report(problems)
+
