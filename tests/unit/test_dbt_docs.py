@@ -200,3 +200,13 @@ def test_every_staging_and_intermediate_model_and_documented_column_is_described
         problems += [f"{node['name']}.{c}: listed without a description" for c in _undescribed_columns(node)]
     assert not problems, _report(problems)
 
+
+def test_the_overview_page_says_what_the_project_is(manifest):
+    """The dbt docs open on the project's own overview (block __overview__), not dbt's default text."""
+    project = manifest["metadata"]["project_name"]
+    doc = manifest["docs"].get(f"doc.{project}.__overview__")
+    assert doc is not None, "no {% docs __overview__ %} block in dbt_project/models/"
+    text = doc["block_contents"]
+    for term in ["信用分级分类监管", "raw", "staging", "intermediate", "marts", "fct_industry_credit_grades",
+                 "A-", "C-", "优秀", "差", "Where to start"]:  # fmt: skip
+        assert term in text, f"the overview does not mention {term!r}"
