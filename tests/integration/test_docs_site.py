@@ -136,7 +136,8 @@ def test_every_staging_and_intermediate_column_is_described_here_or_under_its_na
     }  # fmt: skip
     problems = []
     for uid, node in manifest["nodes"].items():
-        if node["resource_type"] != "model" or Path(node["original_file_path"]).parts[1] not in ("staging", "intermediate"):
+        layer = Path(node["original_file_path"]).parts[1] if node["resource_type"] == "model" else None
+        if layer not in ("staging", "intermediate"):
             continue
         entry = catalog["nodes"].get(uid)
         if entry is None:
