@@ -49,20 +49,20 @@ class Closure:
 def _period_row(conn, period: str) -> tuple[dt.date, dt.date]:
     try:
         row = conn.execute(
-            "SELECT period_start_date, period_end_date FROM staging.evaluation_periods WHERE evaluation_period = %s",
+            "SELECT period_start_date, period_end_date FROM marts.dim_evaluation_periods WHERE evaluation_period = %s",
             (period,),
         ).fetchone()
     except psycopg.errors.UndefinedTable as exc:
         raise PeriodError("the evaluation periods are not in the warehouse yet: run the grading first") from exc
     if row is None:
-        known = [r[0] for r in conn.execute("SELECT evaluation_period FROM staging.evaluation_periods ORDER BY 1")]
+        known = [r[0] for r in conn.execute("SELECT evaluation_period FROM marts.dim_evaluation_periods ORDER BY 1")]
         raise PeriodError(f"unknown evaluation period {period!r} (seed evaluation_periods has: {', '.join(known)})")
     return row[0], row[1]
 
 
 def _rule_version_in_force(conn, period: str, end: dt.date) -> str:
     rows = conn.execute(
-        "SELECT rule_version FROM staging.rule_versions WHERE %s >= effective_from"
+        "SELECT rule_version FROM marts.dim_rule_versions WHERE %s >= effective_from"
         " AND (effective_to IS NULL OR %s <= effective_to) ORDER BY effective_from DESC",
         (end, end),
     ).fetchall()
@@ -78,7 +78,7 @@ def _record(conn, period: str, action: str, rule_version: str, reason: str, requ
     that editing those rules in place afterwards fails the grading (closed_period_rules_unchanged).
     """
     try:
-        fingerprint = conn.execute("SELECT rule_fingerprint FROM intermediate.int_rule_fingerprints"
+        fingerprint = conn.execute("SELECT rule_fingerprint FROM marts.dim_rule_versions"
                                    " WHERE rule_version = %s", (rule_version,)).fetchone()  # fmt: skip
     except psycopg.errors.UndefinedTable as exc:
         raise PeriodError("the rules are not in the warehouse yet: run the grading first") from exc
@@ -133,7 +133,7 @@ def regrade(url: str, period: str, *, requested_by: str, reason: str, rule_versi
             " ORDER BY recorded_at DESC, closure_id DESC LIMIT 1", (period,)).fetchone()  # fmt: skip
         if last is None:
             raise PeriodError(f"{period} is not closed: its grades already follow every record; nothing to re-grade")
-        if rule_version and not conn.execute("SELECT 1 FROM staging.rule_versions WHERE rule_version = %s",
+        if rule_version and not conn.execute("SELECT 1 FROM marts.dim_rule_versions WHERE rule_version = %s",
                                              (rule_version,)).fetchone():  # fmt: skip
             raise PeriodError(f"unknown rule version {rule_version!r} (seed rule_versions)")
         closure = _record(conn, period, "regrade", rule_version or last[0], reason, requested_by)
