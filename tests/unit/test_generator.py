@@ -35,13 +35,13 @@ from credit_platform.demo.generate import (
     REPAIR_HEADER,
     generate,
 )
+from credit_platform.grading import levels
 from credit_platform.settings import paths
 
 N = 2000
 RATE = 0.02
-GRADES = ("A", "A-", "B+", "B", "B-", "C+", "C", "C-", "D")
-BANDS = {"A": (90, 100), "A-": (85, 90), "B+": (80, 85), "B": (72, 80), "B-": (65, 72), "C+": (57, 65),
-         "C": (48, 57), "C-": (40, 48), "D": (0, 40)}
+GRADES = levels.GRADES
+BANDS = {lv.grade: (lv.lower_bound, lv.upper_bound) for lv in levels.levels()}  # seed grade_levels
 USCC_KINDS = {"uscc_missing", "uscc_invalid_format", "uscc_invalid_checksum"}
 DATE_KINDS = {"date_unparseable", "event_date_in_future"}
 KINDS_BY_SOURCE = {
