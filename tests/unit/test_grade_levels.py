@@ -132,7 +132,7 @@ ALLOWED_DIRS = ("plugins/credit_platform/warehouse/migrations/",)
 
 def _run(items: list[str]) -> re.Pattern:
     """Every item quoted (or, in a YAML flow list, bare), in order, separated by commas."""
-    quoted = r"\s*,\s*".join(r"""(?P<q%d>['"])%s(?P=q%d)""" % (i, re.escape(g), i) for i, g in enumerate(items))
+    quoted = r"\s*,\s*".join(rf"""(?P<q{i}>['"]){re.escape(g)}(?P=q{i})""" for i, g in enumerate(items))
     bare = r"\[\s*" + r"\s*,\s*".join(re.escape(g) for g in items) + r"\s*\]"
     return re.compile(f"{quoted}|{bare}")
 

@@ -143,3 +143,35 @@ def test_an_http_platform_is_reached_as_its_airflow_connection_says():
     assert endpoint_from_connection(conn) == Endpoint("https://share.example.gov.cn:8443/api/credit/receive", "t0ken")
     bare = SimpleNamespace(host="http://10.0.0.5", schema=None, port=None, password=None, extra_dejson={"token": "x"})
     assert endpoint_from_connection(bare) == Endpoint("http://10.0.0.5", "x")
+
+
+@pytest.mark.parametrize("name", ["grades", "inspection_list", "inspection_form"])
+def test_workbook_headers_are_the_yamls(name):
+    """A workbook's sheet, title and headers are written as publication.yml (and, for a form read
+    back by the ingest, sources.yml) spell them: no header lives in the code."""
+    from openpyxl import load_workbook
+
+    from credit_platform.publish import workbooks
+
+    spec = _shipped()["workbooks"][name]
+    if "source" in spec:
+        source = yaml.safe_load((ROOT / "plugins/credit_platform/ingest/sources.yml").read_text(encoding="utf-8"))
+        expected = [c["headers"][0] for c in source[spec["source"]]["columns"].values()]
+    else:
+        dataset = _shipped()["datasets"].get(spec.get("dataset"), {}).get("columns", {})
+        expected = [v[0] if len(v) == 3 else dataset[c] for c, v in spec["columns"].items()]
+    row = tuple("1" for _ in expected)
+    if name == "grades":
+        row = (*row[:7], 1.5, row[8], "internal")
+    ws = load_workbook(io.BytesIO(workbooks.render([row], period="2025-H2", workbook=name))).active
+    assert [c.value for c in ws[1]] == expected
+    assert ws.title == spec["sheet"] and ws.oddHeader.center.text == f"2025-H2 {spec['title']}"
+    if name == "grades":
+        assert ws.cell(row=2, column=len(expected)).value == _shipped()["levels"]["internal"]
+
+
+def test_a_workbook_column_without_a_header_is_named():
+    data = _shipped()
+    data["workbooks"]["grades"]["columns"]["no_such_column"] = [10, "text"]
+    with pytest.raises(config.ConfigError, match="workbooks.grades.columns.no_such_column"):
+        config.parse(data)

@@ -94,7 +94,9 @@ class _Lazy(Sequence):
         return value in self._items()
 
     def __eq__(self, other) -> bool:
-        return tuple(self) == tuple(other) if isinstance(other, Sequence) and not isinstance(other, str) else NotImplemented
+        if not isinstance(other, Sequence) or isinstance(other, str):
+            return NotImplemented
+        return tuple(self) == tuple(other)
 
     def __hash__(self) -> int:
         return hash(self._items())

@@ -22,6 +22,7 @@ from dataclasses import dataclass, field
 import psycopg
 
 from credit_platform.grading.levels import CLASSES  # A, B, C, D: seed grade_levels
+
 log = logging.getLogger(__name__)
 
 FLOOR = 0.005
