@@ -921,3 +921,27 @@ def test_later_files_at_a_high_defect_rate(dense):
     for r, kind in files["departments/scjgj/commitments.csv"]["defect_rows"]:
         if kind == "event_date_in_future":  # the only future date of its row
             assert tables["departments/scjgj/commitments.csv"][r - 1]["履约认定日期"] == ""
+
+
+def test_every_header_written_is_a_spelling_of_sources_yml(run):
+    """The generator takes its headers from the loader's sources.yml: each header of each file is a
+    spelling (compared as the loader compares them) of a column of the file's source, or of the
+    department's own spellings; only the province CSV's row number (序号) is no column."""
+    import openpyxl
+
+    inbox, _, manifest = run
+    for path, entry in manifest["files"].items():
+        spec = SOURCES_YML[entry["source"]]
+        known = {header_key(h) for c in spec["columns"].values() for h in c["headers"]}
+        for extra in (spec.get("department_headers") or {}).get(entry["department_code"], {}).values():
+            known |= {header_key(h) for h in extra}
+        full = inbox / path
+        if entry["format"] == "json":
+            header = list(json.loads(full.read_text(encoding="utf-8"))["data"][0])
+        elif entry["format"] == "xlsx":
+            ws = openpyxl.load_workbook(full)[entry["sheet"]]
+            header = [c.value for c in ws[entry["header_row"]]]
+        else:
+            header = next(csv.reader(io.StringIO(full.read_bytes().decode(entry["encoding"]), newline="")))
+        header = [h for h in header if not (entry["source"] == "province_evaluation" and h == "序号")]
+        assert header and all(header_key(h) in known for h in header), (path, header)
