@@ -175,3 +175,21 @@ def test_a_workbook_column_without_a_header_is_named():
     data["workbooks"]["grades"]["columns"]["no_such_column"] = [10, "text"]
     with pytest.raises(config.ConfigError, match="workbooks.grades.columns.no_such_column"):
         config.parse(data)
+
+
+def test_export_headers_are_the_yamls():
+    """The publication CSV's leading columns, the what-if CSV and the overdue listing are headed as
+    publication.yml's ``exports`` say, and name fields their writers have."""
+    import dataclasses
+
+    from credit_platform.grading import whatif
+    from credit_platform.inspection.lists import Overdue
+
+    exports = _shipped()["exports"]
+    assert whatif.changed_columns() == list(exports["whatif_changes"].items())
+    assert set(exports["overdue_results"]) <= {f.name for f in dataclasses.fields(Overdue)}
+    meta = formats.Meta(platform="city", platform_title="信用怀仁", dataset="grades", dataset_title="行业信用评价结果",
+                        idempotency_key="k", columns=("uscc",), headers={"uscc": "统一社会信用代码"},
+                        created_at=dt.datetime(2026, 1, 1), envelope={})  # fmt: skip
+    header = next(csv.reader(io.StringIO(formats.render("csv", meta, []).decode("gb18030"))))
+    assert header == [*exports["publication_csv"].values(), "统一社会信用代码"]

@@ -83,6 +83,13 @@ class Config:
     uscc_provinces: tuple[str, ...] = ()
     workbooks: dict[str, Workbook] = field(default_factory=dict)
     level_names: dict[str, str] = field(default_factory=dict)  # level -> its Chinese name
+    exports: dict[str, dict[str, str]] = field(default_factory=dict)  # file -> column -> header, in order
+
+    def export_headers(self, name: str) -> dict[str, str]:
+        """The columns and headers of one of the other files the platform writes (``exports``)."""
+        if name not in self.exports:
+            raise ConfigError(f"exports.{name} is missing from publication.yml")
+        return self.exports[name]
 
     def grade_level(self, industry_code: str) -> str:
         return self.grade_levels.get(industry_code, self.grade_default_level)
@@ -140,8 +147,9 @@ def parse(data: dict) -> Config:
     names = {str(k): str(v) for k, v in (data.get("levels") or {}).items()}
     for lv in names:
         _level(lv, "levels")
+    exports = {str(k): {str(c): str(h) for c, h in (v or {}).items()} for k, v in (data.get("exports") or {}).items()}
     return Config(default, by_industry, datasets, platforms, int(data.get("batch_items", 20000)), r, prefixes,
-                  provinces, workbooks, names)  # fmt: skip
+                  provinces, workbooks, names, exports)  # fmt: skip
 
 
 def _workbook(name: str, spec: dict, datasets: dict[str, Dataset]) -> Workbook:
