@@ -558,6 +558,7 @@ def test_department_workbooks_are_safe_and_typed(city, server, tmp_path_factory)
         ws = load_workbook(swj.path).active
         header = [c.value for c in ws[1]]
         assert header[:3] == ["统一社会信用代码", "主体名称", "行业"] and "主要原因" in header and "等级类别" in header
+        assert header == [h for _, h, *_ in config.load().workbooks["grades"].columns]
         cells = {r[0].value: r for r in ws.iter_rows(min_row=2)}
         row = cells[uscc]
         assert row[1].data_type == "s" and row[1].value.startswith("=HYPERLINK") and row[1].quotePrefix

@@ -7,16 +7,16 @@ import ast
 from pathlib import Path
 
 PACKAGE = Path(__file__).resolve().parents[2] / "plugins" / "credit_platform"
-ROOT_MODULES = {"__init__", "settings", "uscc", "connections", "cli"}
+ROOT_MODULES = {"__init__", "settings", "uscc", "connections", "grade_levels", "cli"}
 
 # Folder -> the folders it may import (plugins/README.md); "root" is the root modules but cli.
 ALLOWED = {
     "warehouse": set(),
     "quality": {"warehouse"},
     "ingest": {"quality", "warehouse"},
-    "demo": set(),
-    "publish": {"quality", "warehouse"},
-    "grading": {"ingest", "quality", "warehouse"},
+    "demo": {"ingest"},
+    "publish": {"ingest", "quality", "warehouse"},
+    "grading": {"publish", "ingest", "quality", "warehouse"},
     "inspection": {"publish", "ingest", "warehouse"},
     "orchestration": {"inspection", "publish", "grading", "ingest", "quality", "warehouse"},
     "local": {"orchestration", "inspection", "publish", "grading", "ingest", "quality", "warehouse", "demo"},

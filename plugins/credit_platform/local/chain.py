@@ -14,7 +14,9 @@ from dataclasses import dataclass
 from pathlib import Path
 
 import psycopg
+from psycopg import sql
 
+from credit_platform.grade_levels import CLASSES
 from credit_platform.local import services
 from credit_platform.settings import paths
 from credit_platform.warehouse.urls import libpq_url, url_for
@@ -62,6 +64,11 @@ def run_chain(env: dict, *, log_dir: Path | None = None, dags: list[str] | None 
         if not run.success:
             break
     return runs
+
+
+def _per_class(template: str) -> sql.Composed:
+    """``template`` (one ``{}`` for the class) once per grade class of seed grade_levels, joined by commas."""
+    return sql.SQL(", ").join(sql.SQL(template).format(sql.Literal(c)) for c in CLASSES)
 
 
 def summary(base_url: str) -> str:
@@ -116,17 +123,16 @@ def summary(base_url: str) -> str:
         ).fetchone()
         if period:
             lines.append(f"\nSubjects per grade class and industry, {period[0]}:")
-            lines.append(f"  {'industry':24} {'A':>6} {'B':>6} {'C':>6} {'D':>6} {'thin data':>9}  name")
-            for ind, name, a, b, c, d, thin in conn.execute(
-                """SELECT i.industry_code, i.industry_name,
-                          count(*) FILTER (WHERE grade_class = 'A'), count(*) FILTER (WHERE grade_class = 'B'),
-                          count(*) FILTER (WHERE grade_class = 'C'), count(*) FILTER (WHERE grade_class = 'D'),
+            lines.append(f"  {'industry':24}" + "".join(f" {c:>6}" for c in CLASSES) + f" {'thin data':>9}  name")
+            for ind, name, *counts, thin in conn.execute(
+                sql.SQL("""SELECT i.industry_code, i.industry_name, {per_class},
                           count(*) FILTER (WHERE NOT has_sufficient_data)
                      FROM marts.fct_industry_credit_grades g JOIN marts.dim_industries i USING (industry_code)
-                    WHERE evaluation_period = %s GROUP BY 1, 2 ORDER BY 1""",
+                    WHERE evaluation_period = %s GROUP BY 1, 2 ORDER BY 1""").format(
+                    per_class=_per_class("count(*) FILTER (WHERE grade_class = {})")),
                 period,
             ):
-                lines.append(f"  {ind:<24} {a:>6} {b:>6} {c:>6} {d:>6} {thin:>9}  {name}")
+                lines.append(f"  {ind:<24}" + "".join(f" {n:>6}" for n in counts) + f" {thin:>9}  {name}")
 
         lines.append("\nEvaluation periods:")
         for period_name, state, late, changes in conn.execute(
@@ -165,15 +171,12 @@ def summary(base_url: str) -> str:
 
         lines.append("\nInspection lists (double random draw), the latest round:")
         plans = conn.execute(
-            """WITH r AS (SELECT draw_round FROM ops.inspection_plans WHERE draw_round IS NOT NULL
+            sql.SQL("""WITH r AS (SELECT draw_round FROM ops.inspection_plans WHERE draw_round IS NOT NULL
                            ORDER BY created_at DESC LIMIT 1),
                     joint AS (SELECT task_id FROM ops.inspection_tasks GROUP BY task_id
                               HAVING count(DISTINCT department_code) > 1)
                SELECT p.draw_round, p.department_code, count(DISTINCT p.plan_id), count(DISTINCT t.uscc),
-                      count(DISTINCT t.uscc) FILTER (WHERE t.grade_class = 'A'),
-                      count(DISTINCT t.uscc) FILTER (WHERE t.grade_class = 'B'),
-                      count(DISTINCT t.uscc) FILTER (WHERE t.grade_class = 'C'),
-                      count(DISTINCT t.uscc) FILTER (WHERE t.grade_class = 'D'),
+                      {per_class},
                       count(DISTINCT t.uscc) FILTER (WHERE t.selection = 'override'),
                       count(DISTINCT t.task_id) FILTER (WHERE t.task_id IN (SELECT task_id FROM joint)),
                       (SELECT count(*) FROM ops.inspection_population x
@@ -182,11 +185,13 @@ def summary(base_url: str) -> str:
                                                AND q.department_code = p.department_code))
                  FROM ops.inspection_plans p LEFT JOIN ops.inspection_tasks t USING (plan_id)
                 WHERE p.draw_round = (SELECT draw_round FROM r)
-                GROUP BY p.draw_round, p.department_code ORDER BY p.department_code"""
+                GROUP BY p.draw_round, p.department_code ORDER BY p.department_code""").format(
+                per_class=_per_class("count(DISTINCT t.uscc) FILTER (WHERE t.grade_class = {})"))
         ).fetchall()
-        for rnd, dept, n_plans, drawn, a, b, c, d, forced, joint, population in plans:
-            lines.append(f"  {rnd} {dept:6} {n_plans:>2} matters, {drawn:>5} subjects drawn (A:{a} B:{b} C:{c}"
-                         f" D:{d}; {forced} must-inspect, {joint} joint) of {population} eligible over the matters")
+        for rnd, dept, n_plans, drawn, *counts, forced, joint, population in plans:
+            by_class = " ".join(f"{c}:{n}" for c, n in zip(CLASSES, counts, strict=True))
+            lines.append(f"  {rnd} {dept:6} {n_plans:>2} matters, {drawn:>5} subjects drawn ({by_class}"
+                         f"; {forced} must-inspect, {joint} joint) of {population} eligible over the matters")
         if not plans:
             lines.append("  none")
         returned = conn.execute("SELECT count(*) FILTER (WHERE inspection_date IS NOT NULL), count(*)"
