@@ -8,10 +8,11 @@ query has a JOIN and aliases ``{batch}`` itself: Great Expectations then inserts
 subquery, and PostgreSQL before 16 requires a subquery in FROM to have an alias.
 """
 
+from credit_platform.grade_levels import CLASSES, GRADES  # seed grade_levels
+
 # A failing row is named by these in the results (the task log, Data Docs).
 INDEX_COLUMNS = ["uscc", "industry_code", "evaluation_period"]
 
-GRADES = ["A", "A-", "B+", "B", "B-", "C+", "C", "C-", "D"]
 USCC = r"^[0-9A-HJ-NPQRTUWXY]{2}[0-9]{6}[0-9A-HJ-NPQRTUWXY]{10}$"
 PERIOD = r"^[0-9]{4}(-H[12]|-Q[1-4])?$"
 
@@ -82,8 +83,8 @@ def build(gx):
         grades.add_expectation(gxe.ExpectColumnValuesToNotBeNull(column=column))
     grades.add_expectation(gxe.ExpectTableRowCountToBeBetween(min_value=1))
     grades.add_expectation(gxe.ExpectColumnValuesToBeBetween(column="score", min_value=0, max_value=100))
-    grades.add_expectation(gxe.ExpectColumnValuesToBeInSet(column="grade", value_set=GRADES))
-    grades.add_expectation(gxe.ExpectColumnValuesToBeInSet(column="grade_class", value_set=["A", "B", "C", "D"]))
+    grades.add_expectation(gxe.ExpectColumnValuesToBeInSet(column="grade", value_set=list(GRADES)))
+    grades.add_expectation(gxe.ExpectColumnValuesToBeInSet(column="grade_class", value_set=list(CLASSES)))
     grades.add_expectation(gxe.ExpectColumnValuesToMatchRegex(column="uscc", regex=USCC))
     grades.add_expectation(gxe.ExpectColumnValuesToMatchRegex(column="evaluation_period", regex=PERIOD))
     grades.add_expectation(

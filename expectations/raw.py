@@ -24,7 +24,7 @@ and aliases ``{batch}`` (see ``marts.py``).
 
 import re
 
-from credit_platform.ingest.config import rules, sources
+from credit_platform.ingest import RawTable, raw_tables
 
 USCC = r"^[0-9A-HJ-NPQRTUWXY]{2}[0-9]{6}[0-9A-HJ-NPQRTUWXY]{10}$"
 PERIOD = r"^[0-9]{4}(-H[12]|-Q[1-4])?$"
@@ -87,10 +87,9 @@ CELL_RULES = {
 }  # fmt: skip
 
 
-def _row_rules(source) -> list[tuple[str, str]]:
+def _row_rules(source: RawTable) -> list[tuple[str, str]]:
     """(description, query returning the kept rows that break it) for the source's typed columns."""
     out = []
-    categories = rules().penalty_categories
     for col in source.columns:
         c = f"r.{_identifier(col.name)}"
         present = f"nullif(btrim({c}), '') IS NOT NULL"
@@ -101,12 +100,12 @@ def _row_rules(source) -> list[tuple[str, str]]:
         elif col.type == "category":
             out.append((f"处罚类别在规则表内 / {col.name} holds only the penalty categories of rules.yml",
                         _rows_query([col.name], f"{present} AND NOT (regexp_split_to_array(btrim({c}),"
-                                                f" {_literal(SPLIT)}) <@ {_array(categories)})")))
-        elif col.type == "enum" and col.values_by is None:
-            out.append((f"枚举值 / {col.name} is one of {', '.join(col.values)}",
-                        _rows_query([col.name], f"{present} AND NOT (ops.to_code({c}) = ANY({_array(col.values)}))")))
+                                                f" {_literal(SPLIT)}) <@ {_array(col.allowed)})")))
+        elif col.type == "enum" and col.allowed_by is None:
+            out.append((f"枚举值 / {col.name} is one of {', '.join(col.allowed)}",
+                        _rows_query([col.name], f"{present} AND NOT (ops.to_code({c}) = ANY({_array(col.allowed)}))")))
         elif col.type == "enum":
-            other, allowed = col.values_by
+            other, allowed = col.allowed_by
             o = f"r.{_identifier(other)}"
             whens = " ".join(f"WHEN {_literal(k)} THEN {_array(v)}" for k, v in allowed.items())
             out.append((f"枚举值 / {col.name} is on the scale of its {other}",
@@ -125,7 +124,7 @@ def _ids(batches: list[dict]) -> str:
 
 def build(gx, batches: list[dict], max_rejected_share: float):
     gxe = gx.expectations
-    known = sources()
+    known = raw_tables()
     by_table: dict[str, list[dict]] = {}
     for batch in batches:
         by_table.setdefault(_identifier(known[batch["source"]].table), []).append(batch)
@@ -157,7 +156,7 @@ def build(gx, batches: list[dict], max_rejected_share: float):
 
     for table, group in sorted(by_table.items()):
         source = known[group[0]["source"]]
-        rows = gx.ExpectationSuite(name=f"raw_{source.name}")
+        rows = gx.ExpectationSuite(name=f"raw_{source.source}")
         for col in source.columns:
             if col.required:
                 rows.add_expectation(gxe.ExpectColumnValuesToNotBeNull(column=col.name))

@@ -119,3 +119,32 @@ def test_the_docs_command_and_its_port(monkeypatch):
     assert docs.docs_port() == 8081
     monkeypatch.setenv("CREDIT_DOCS_PORT", "8181")
     assert docs.docs_port() == 8181
+
+
+@pytest.mark.integration
+def test_every_staging_and_intermediate_column_is_described_here_or_under_its_name(site):
+    """A staging or intermediate column is described on its model, unless it keeps the name of a
+    described source, seed or mart column (and with it that meaning: uscc, batch_id, ...). Anything
+    a model computes under a name of its own says what it is."""
+    manifest = json.loads((site.site / "dbt" / "manifest.json").read_text(encoding="utf-8"))
+    catalog = json.loads((site.site / "dbt" / "catalog.json").read_text(encoding="utf-8"))
+    elsewhere = {
+        name.lower()
+        for node in [*manifest["nodes"].values(), *manifest["sources"].values()]
+        if node["resource_type"] in ("source", "seed")
+        or (node["resource_type"] == "model" and Path(node["original_file_path"]).parts[:2] == ("models", "marts"))
+        for name, col in node["columns"].items() if (col.get("description") or "").strip()
+    }  # fmt: skip
+    problems = []
+    for uid, node in manifest["nodes"].items():
+        layer = Path(node["original_file_path"]).parts[1] if node["resource_type"] == "model" else None
+        if layer not in ("staging", "intermediate"):
+            continue
+        entry = catalog["nodes"].get(uid)
+        if entry is None:
+            problems.append(f"{uid}: not in the warehouse")
+            continue
+        here = {c.lower() for c, col in node["columns"].items() if (col.get("description") or "").strip()}
+        problems += [f"{node['name']}.{c}: no description, and no source, seed or mart column of that name has one"
+                     for c in sorted(c.lower() for c in entry["columns"]) if c not in here | elsewhere]  # fmt: skip
+    assert not problems, f"{len(problems)} undescribed:\n" + "\n".join(problems)

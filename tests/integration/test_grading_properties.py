@@ -17,6 +17,7 @@ from pathlib import Path
 import psycopg
 import pytest
 
+from credit_platform import grade_levels as levels
 from credit_platform import uscc
 from credit_platform.grading.dbt_runner import run_dbt
 from credit_platform.settings import paths
@@ -25,7 +26,7 @@ from credit_platform.warehouse.urls import libpq_url
 pytestmark = pytest.mark.integration
 
 PERIOD = "2025-H2"
-GRADES = ["A", "A-", "B+", "B", "B-", "C+", "C", "C-", "D"]
+GRADES = list(levels.GRADES)  # seed grade_levels
 CATEGORIES = [("警告", "0"), ("罚款", "0.3"), ("罚款", "5"), ("罚款", "30"), ("责令停产停业", "0"),
               ("没收违法所得", "0")]  # fmt: skip
 LEVELS = ["国家级", "省级", "市级", "县级"]

@@ -16,9 +16,11 @@ from openpyxl import load_workbook
 from sql import rows
 
 from credit_platform.grading.dbt_runner import run_dbt
+from credit_platform.ingest.config import sources
 from credit_platform.ingest.loader import load_file
 from credit_platform.inspection import draw as inspection
 from credit_platform.inspection import lists as inspection_lists
+from credit_platform.publish import config as publication_config
 from credit_platform.publish import publish
 from credit_platform.quality.checkpoints import run_checkpoint
 from credit_platform.warehouse.urls import libpq_url, url_for
@@ -192,6 +194,7 @@ def test_lists_and_the_result_form_go_back_through_the_ingest_into_grading(city)
     ws = load_workbook(li.list_path).active
     header = [c.value for c in ws[1]]
     assert header[:4] == ["任务编号", "抽查事项编码", "抽查事项名称", "统一社会信用代码"] and "检查人员" in header
+    assert header == [h for _, h, *_ in publication_config.load().workbooks["inspection_list"].columns]
     assert ws.print_title_rows == "$1:$1" and ws.freeze_panes == "A2"
     body = list(ws.iter_rows(min_row=2, values_only=True))
     assert all(isinstance(r[3], str) and len(r[3]) == 18 for r in body)
@@ -202,12 +205,13 @@ def test_lists_and_the_result_form_go_back_through_the_ingest_into_grading(city)
     # The clerk fills in the form and drops it into the inbox.
     wb = load_workbook(li.form_path)
     form = wb.active
-    assert [c.value for c in form[1]] == [h for _, h, *_ in inspection_lists.FORM_COLUMNS]
+    assert [c.value for c in form[1]] == [h for _, h, *_ in inspection_lists.form_columns()]
+    assert [c.value for c in form[1]] == [c.headers[0] for c in sources()["inspection_result"].columns]
     assert form.data_validations.dataValidation, "检查结果 offers the four results"
     filled = 0
     for i, row in enumerate(form.iter_rows(min_row=2), start=1):
         row[4].value = "2026-03-20"
-        row[5].value = inspection_lists.RESULTS[2] if i % 5 == 0 else inspection_lists.RESULTS[0]
+        row[5].value = inspection_lists.results()[2] if i % 5 == 0 else inspection_lists.results()[0]
         filled += 1
     rel = f"departments/{li.department_code}/{li.form_path.name}"
     (city["inbox"] / rel).parent.mkdir(parents=True, exist_ok=True)

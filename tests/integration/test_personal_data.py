@@ -4,7 +4,6 @@ the publication checkpoint's patterns over the same search form; credit codes le
 
 from __future__ import annotations
 
-import importlib.util
 from pathlib import Path
 
 import psycopg
@@ -90,10 +89,9 @@ CODES_KEPT = [
 
 
 def _publication_suite():
-    spec = importlib.util.spec_from_file_location("publication_suite", ROOT / "expectations/publication.py")
-    module = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(module)
-    return module
+    from expectations import publication
+
+    return publication
 
 
 @pytest.fixture(scope="module")

@@ -525,9 +525,9 @@ def test_csv_cells_cannot_become_formulas_and_the_receiver_can_undo_it(city, tmp
 
 
 def test_the_id_pattern_covers_the_departments_id_columns(city):
-    from credit_platform.quality.checkpoints import _suite_module
+    from credit_platform.quality.checkpoints import suite_module
 
-    pattern = re.compile(_suite_module("publication").RESIDENT_ID)
+    pattern = re.compile(suite_module("publication").RESIDENT_ID)
     values = []
     for path in city["inbox"].rglob("penalties*.csv"):
         raw = path.read_bytes()
@@ -558,6 +558,7 @@ def test_department_workbooks_are_safe_and_typed(city, server, tmp_path_factory)
         ws = load_workbook(swj.path).active
         header = [c.value for c in ws[1]]
         assert header[:3] == ["统一社会信用代码", "主体名称", "行业"] and "主要原因" in header and "等级类别" in header
+        assert header == [h for _, h, *_ in config.load().workbooks["grades"].columns]
         cells = {r[0].value: r for r in ws.iter_rows(min_row=2)}
         row = cells[uscc]
         assert row[1].data_type == "s" and row[1].value.startswith("=HYPERLINK") and row[1].quotePrefix

@@ -19,6 +19,7 @@ from sql import rows
 
 from credit_platform.grading.dbt_runner import run_dbt
 from credit_platform.grading.periods import rebuild
+from credit_platform.ingest import gate as ingest_gate
 from credit_platform.ingest.loader import Quarantined, load_department
 from credit_platform.quality import raw_gate
 from credit_platform.quality.checkpoints import data_docs_dir
@@ -109,7 +110,7 @@ def test_broken_batches_are_quarantined_and_feed_no_grade(city, monkeypatch, tmp
                  " (SELECT min(row_number) FROM raw.penalties WHERE batch_id = %s)", (ok10[0], ok10[0]))  # fmt: skip
     rows(admin, "DELETE FROM raw.penalties WHERE batch_id = %s AND row_number ="
                  " (SELECT max(row_number) FROM raw.penalties WHERE batch_id = %s)", (ok10[0], ok10[0]))  # fmt: skip
-    (verdict,) = raw_gate.gate(loader, [ok10[0]], archive_dir=city["archive"])
+    (verdict,) = ingest_gate.gate(loader, [ok10[0]], archive_dir=city["archive"])
     assert not verdict.passed
     assert "fine_amount" in verdict.reason and "金额为非负数" in verdict.reason and "'-3'" in verdict.reason
     assert "行数与批次记录一致" in verdict.reason

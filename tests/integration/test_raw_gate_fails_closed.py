@@ -26,8 +26,8 @@ import pytest
 
 from credit_platform import uscc
 from credit_platform.grading.dbt_runner import run_dbt
+from credit_platform.ingest import gate as ingest_gate
 from credit_platform.ingest import loader
-from credit_platform.quality import raw_gate
 from credit_platform.quality.checkpoints import ValidationFailed, run_checkpoint
 from credit_platform.warehouse.urls import libpq_url, url_for
 
@@ -121,7 +121,7 @@ def test_a_cancelled_gate_query_holds_the_batch_and_records_why(db, tmp_path):
     result = loader.load_file(url, rel, inbox=tmp_path, archive_dir=tmp_path / "a", as_of=AS_OF, gate=False)
     assert result.rows_loaded == 20
 
-    (verdict,) = _cancel_gate_queries(db, lambda: raw_gate.gate(url, [result.batch_id],
+    (verdict,) = _cancel_gate_queries(db, lambda: ingest_gate.gate(url, [result.batch_id],
                                                                       archive_dir=tmp_path / "a"))  # fmt: skip
     assert not verdict.passed
     assert CANCELLED in verdict.reason
@@ -157,11 +157,11 @@ def test_a_checkpoint_whose_query_is_cancelled_fails_every_stage(db, tmp_path):
 KILLED_LOAD = """
 import datetime as dt, os, signal, sys
 from pathlib import Path
-from credit_platform.ingest import loader
+from credit_platform.ingest import gate as ingest_gate, loader
 from credit_platform.quality import raw_gate
 
 url, inbox, point, files = sys.argv[1], Path(sys.argv[2]), sys.argv[3], sys.argv[4:]
-real_gate, real_checkpoint = raw_gate.gate, raw_gate.run_checkpoint
+real_gate, real_checkpoint = ingest_gate.gate, raw_gate.run_checkpoint
 
 
 def die(*args, **kwargs):
@@ -178,7 +178,7 @@ def gate_then_die(*args, **kwargs):
     die()
 
 
-raw_gate.gate = {"after_copy": die, "during_gate": raw_gate.gate, "after_gate": gate_then_die}[point]
+ingest_gate.gate = {"after_copy": die, "during_gate": ingest_gate.gate, "after_gate": gate_then_die}[point]
 raw_gate.run_checkpoint = checkpoint_then_die if point == "during_gate" else real_checkpoint
 loader.load_files(url, files, inbox=inbox, archive_dir=inbox.parent / "archive", as_of=dt.date(2026, 1, 15))
 raise SystemExit("not killed")

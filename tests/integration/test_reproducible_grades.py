@@ -124,8 +124,8 @@ def test_closed_period_survives_late_data_weight_change_and_rebuild_from_archive
         close_period(admin, CLOSED, requested_by="数据组")
     with pytest.raises(PeriodError, match="unknown evaluation period"):
         close_period(admin, "2025-H3", requested_by="数据组")
-    with psycopg.connect(admin) as conn:  # a period that has not ended yet (the seed table is rebuilt by dbt)
-        conn.execute("INSERT INTO staging.evaluation_periods"
+    with psycopg.connect(admin) as conn:  # a period that has not ended yet (the mart is rebuilt by dbt)
+        conn.execute("INSERT INTO marts.dim_evaluation_periods"
                      " VALUES ('2099-H1', '2099-01-01', '2099-06-30', 'half_year')")
     with pytest.raises(PeriodError, match="ends on 2099-06-30"):
         close_period(admin, "2099-H1", requested_by="数据组")

@@ -20,6 +20,7 @@ import pytest
 from psycopg import sql
 
 from credit_platform import cli, uscc
+from credit_platform import grade_levels as levels
 from credit_platform.grading import whatif
 from credit_platform.grading.dbt_runner import run_dbt
 from credit_platform.settings import paths
@@ -29,7 +30,7 @@ pytestmark = pytest.mark.integration
 
 PERIOD = "2025-H2"
 INDUSTRIES = {"commerce": "swj", "transport": "jtj"}  # industry -> its department
-GRADES = ["A", "A-", "B+", "B", "B-", "C+", "C", "C-", "D", None]
+GRADES = [*levels.GRADES, None]  # seed grade_levels
 CATEGORIES = [("警告", "0"), ("罚款", "0.3"), ("罚款", "5"), ("罚款", "30"), ("责令停产停业", "0")]
 
 

@@ -140,3 +140,73 @@ def test_every_source_table_and_column_is_described(manifest):
             problems.append(f"{label}: no columns documented")
         problems += [f"{label}.{c}: no description" for c in _undescribed_columns(src)]
     assert not problems, _report(sorted(set(problems)))
+
+
+def _grain_tests(manifest: dict) -> dict[str, list[str]]:
+    """Per model: the uniqueness tests on it (a column's `unique`, or `unique_combination`), as text."""
+    found: dict[str, list[str]] = {}
+    for node in _ours(manifest, "test"):
+        meta = node.get("test_metadata") or {}
+        attached = node.get("attached_node")
+        if attached and meta.get("name") == "unique":
+            found.setdefault(attached, []).append(f"unique({node['column_name']})")
+        elif attached and meta.get("name") == "unique_combination":
+            columns = (meta.get("kwargs") or {}).get("columns") or []
+            found.setdefault(attached, []).append(f"unique_combination({', '.join(columns)})")
+    return found
+
+
+def test_every_mart_has_an_enforced_contract_and_a_test_on_its_grain(manifest):
+    """Python code and publication read the marts: their columns and types are fixed, their grain checked."""
+    grains = _grain_tests(manifest)
+    problems = []
+    for node in marts(manifest):
+        if node["resource_type"] != "model":
+            continue
+        if not node["config"].get("contract", {}).get("enforced"):
+            problems.append(f"{node['name']}: no enforced contract (config: contract: {{enforced: true}})")
+        primary_key = [c for c, col in node["columns"].items()
+                       if any(k.get("type") == "primary_key" for k in col.get("constraints") or [])]  # fmt: skip
+        if not grains.get(node["unique_id"]) and not primary_key:
+            problems.append(f"{node['name']}: no uniqueness test on its grain (unique, or unique_combination)")
+    assert not problems, _report(problems)
+
+
+def test_every_grain_test_names_documented_columns(manifest):
+    """A unique_combination naming a column the mart does not have would fail only when built."""
+    problems = []
+    by_id = {n["unique_id"]: n for n in _ours(manifest, "model")}
+    for uid, tests in _grain_tests(manifest).items():
+        node = by_id.get(uid)
+        if node is None or Path(node["original_file_path"]).parts[:2] != ("models", "marts"):
+            continue
+        for test in tests:
+            columns = test[test.index("(") + 1 : -1].split(", ")
+            problems += [f"{node['name']}: {test} names {c}, not a documented column"
+                         for c in columns if c not in node["columns"]]  # fmt: skip
+    assert not problems, _report(problems)
+
+
+def test_every_staging_and_intermediate_model_and_documented_column_is_described(manifest):
+    """Not every column of these layers is listed (most keep their source's name and meaning), but a
+    model says what one row is, and a column listed in the YAML says what it means."""
+    problems = []
+    for node in _ours(manifest, "model"):
+        layer = Path(node["original_file_path"]).parts[1]
+        if layer not in ("staging", "intermediate"):
+            continue
+        if _blank(node["description"]):
+            problems.append(f"{node['name']}: no description")
+        problems += [f"{node['name']}.{c}: listed without a description" for c in _undescribed_columns(node)]
+    assert not problems, _report(problems)
+
+
+def test_the_overview_page_says_what_the_project_is(manifest):
+    """The dbt docs open on the project's own overview (block __overview__), not dbt's default text."""
+    project = manifest["metadata"]["project_name"]
+    doc = manifest["docs"].get(f"doc.{project}.__overview__")
+    assert doc is not None, "no {% docs __overview__ %} block in dbt_project/models/"
+    text = doc["block_contents"]
+    for term in ["信用分级分类监管", "raw", "staging", "intermediate", "marts", "fct_industry_credit_grades",
+                 "A-", "C-", "优秀", "差", "Where to start"]:  # fmt: skip
+        assert term in text, f"the overview does not mention {term!r}"

@@ -16,6 +16,7 @@ import pytest
 import yaml
 
 import credit_platform
+from credit_platform import grade_levels as levels
 from credit_platform import uscc
 from credit_platform.demo.generate import (
     ADJUSTMENT_HEADER,
@@ -39,9 +40,8 @@ from credit_platform.settings import paths
 
 N = 2000
 RATE = 0.02
-GRADES = ("A", "A-", "B+", "B", "B-", "C+", "C", "C-", "D")
-BANDS = {"A": (90, 100), "A-": (85, 90), "B+": (80, 85), "B": (72, 80), "B-": (65, 72), "C+": (57, 65),
-         "C": (48, 57), "C-": (40, 48), "D": (0, 40)}
+GRADES = levels.GRADES
+BANDS = {lv.grade: (lv.lower_bound, lv.upper_bound) for lv in levels.levels()}  # seed grade_levels
 USCC_KINDS = {"uscc_missing", "uscc_invalid_format", "uscc_invalid_checksum"}
 DATE_KINDS = {"date_unparseable", "event_date_in_future"}
 KINDS_BY_SOURCE = {
@@ -921,3 +921,27 @@ def test_later_files_at_a_high_defect_rate(dense):
     for r, kind in files["departments/scjgj/commitments.csv"]["defect_rows"]:
         if kind == "event_date_in_future":  # the only future date of its row
             assert tables["departments/scjgj/commitments.csv"][r - 1]["履约认定日期"] == ""
+
+
+def test_every_header_written_is_a_spelling_of_sources_yml(run):
+    """The generator takes its headers from the loader's sources.yml: each header of each file is a
+    spelling (compared as the loader compares them) of a column of the file's source, or of the
+    department's own spellings; only the province CSV's row number (序号) is no column."""
+    import openpyxl
+
+    inbox, _, manifest = run
+    for path, entry in manifest["files"].items():
+        spec = SOURCES_YML[entry["source"]]
+        known = {header_key(h) for c in spec["columns"].values() for h in c["headers"]}
+        for extra in (spec.get("department_headers") or {}).get(entry["department_code"], {}).values():
+            known |= {header_key(h) for h in extra}
+        full = inbox / path
+        if entry["format"] == "json":
+            header = list(json.loads(full.read_text(encoding="utf-8"))["data"][0])
+        elif entry["format"] == "xlsx":
+            ws = openpyxl.load_workbook(full)[entry["sheet"]]
+            header = [c.value for c in ws[entry["header_row"]]]
+        else:
+            header = next(csv.reader(io.StringIO(full.read_bytes().decode(entry["encoding"]), newline="")))
+        header = [h for h in header if not (entry["source"] == "province_evaluation" and h == "序号")]
+        assert header and all(header_key(h) in known for h in header), (path, header)

@@ -5,7 +5,6 @@ from __future__ import annotations
 import csv
 import datetime as dt
 import decimal
-import importlib.util
 import io
 import json
 import re
@@ -122,10 +121,9 @@ def test_csv_text_that_a_spreadsheet_would_run_is_neutralised_reversibly():
 
 
 def test_the_resident_id_pattern():
-    spec = importlib.util.spec_from_file_location("publication_suite", ROOT / "expectations/publication.py")
-    module = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(module)
-    pattern = re.compile(module.RESIDENT_ID)
+    from expectations import publication
+
+    pattern = re.compile(publication.RESIDENT_ID)
     for text in ["140681199001011234", "14068119900101123X", "负责人14068120050229001x，电话", "140681900101123"]:
         assert pattern.search(text), text
     for text in ["91140681MA0K1234XY", "111406811106018516", "怀市监罚〔2025〕12号", "JY11406810012345",
@@ -143,3 +141,53 @@ def test_an_http_platform_is_reached_as_its_airflow_connection_says():
     assert endpoint_from_connection(conn) == Endpoint("https://share.example.gov.cn:8443/api/credit/receive", "t0ken")
     bare = SimpleNamespace(host="http://10.0.0.5", schema=None, port=None, password=None, extra_dejson={"token": "x"})
     assert endpoint_from_connection(bare) == Endpoint("http://10.0.0.5", "x")
+
+
+@pytest.mark.parametrize("name", ["grades", "inspection_list", "inspection_form"])
+def test_workbook_headers_are_the_yamls(name):
+    """A workbook's sheet, title and headers are written as publication.yml (and, for a form read
+    back by the ingest, sources.yml) spell them: no header lives in the code."""
+    from openpyxl import load_workbook
+
+    from credit_platform.publish import workbooks
+
+    spec = _shipped()["workbooks"][name]
+    if "source" in spec:
+        source = yaml.safe_load((ROOT / "plugins/credit_platform/ingest/sources.yml").read_text(encoding="utf-8"))
+        expected = [c["headers"][0] for c in source[spec["source"]]["columns"].values()]
+    else:
+        dataset = _shipped()["datasets"].get(spec.get("dataset"), {}).get("columns", {})
+        expected = [v[0] if len(v) == 3 else dataset[c] for c, v in spec["columns"].items()]
+    row = tuple("1" for _ in expected)
+    if name == "grades":
+        row = (*row[:7], 1.5, row[8], "internal")
+    ws = load_workbook(io.BytesIO(workbooks.render([row], period="2025-H2", workbook=name))).active
+    assert [c.value for c in ws[1]] == expected
+    assert ws.title == spec["sheet"] and ws.oddHeader.center.text == f"2025-H2 {spec['title']}"
+    if name == "grades":
+        assert ws.cell(row=2, column=len(expected)).value == _shipped()["levels"]["internal"]
+
+
+def test_a_workbook_column_without_a_header_is_named():
+    data = _shipped()
+    data["workbooks"]["grades"]["columns"]["no_such_column"] = [10, "text"]
+    with pytest.raises(config.ConfigError, match="workbooks.grades.columns.no_such_column"):
+        config.parse(data)
+
+
+def test_export_headers_are_the_yamls():
+    """The publication CSV's leading columns, the what-if CSV and the overdue listing are headed as
+    publication.yml's ``exports`` say, and name fields their writers have."""
+    import dataclasses
+
+    from credit_platform.grading import whatif
+    from credit_platform.inspection.lists import Overdue
+
+    exports = _shipped()["exports"]
+    assert whatif.changed_columns() == list(exports["whatif_changes"].items())
+    assert set(exports["overdue_results"]) <= {f.name for f in dataclasses.fields(Overdue)}
+    meta = formats.Meta(platform="city", platform_title="信用怀仁", dataset="grades", dataset_title="行业信用评价结果",
+                        idempotency_key="k", columns=("uscc",), headers={"uscc": "统一社会信用代码"},
+                        created_at=dt.datetime(2026, 1, 1), envelope={})  # fmt: skip
+    header = next(csv.reader(io.StringIO(formats.render("csv", meta, []).decode("gb18030"))))
+    assert header == [*exports["publication_csv"].values(), "统一社会信用代码"]

@@ -2,9 +2,6 @@
 
 from __future__ import annotations
 
-import importlib.util
-from pathlib import Path
-
 import pytest
 
 from credit_platform.ingest.archive import append_ledger, read_ledger
@@ -36,11 +33,9 @@ def test_a_later_ledger_line_updates_its_batch_and_keeps_the_rest(tmp_path):
 
 
 def _raw_suite_module():
-    path = Path(__file__).resolve().parents[2] / "expectations" / "raw.py"
-    spec = importlib.util.spec_from_file_location("raw_suite_under_test", path)
-    module = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(module)
-    return module
+    from expectations import raw
+
+    return raw
 
 
 def test_every_source_gets_a_suite_whose_queries_gx_can_format():

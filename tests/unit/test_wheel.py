@@ -5,25 +5,39 @@ the summary's queries). The expected files are those of the tree, so a new data 
 
 from __future__ import annotations
 
+import fnmatch
 import shutil
 import subprocess
 import sys
+import tomllib
 import zipfile
 from pathlib import Path
 
 import pytest
 
 ROOT = Path(__file__).resolve().parents[2]
-PACKAGE = "plugins/credit_platform"
 
 
-def _package_files() -> list[str]:
-    """The package's files as git sees them (tracked, or new and not ignored), relative to ``plugins/``."""
+def _git_files(folder: Path) -> list[Path]:
+    listed = subprocess.run(["git", "ls-files", "--cached", "--others", "--exclude-standard", "-z", str(folder)],
+                            cwd=ROOT, capture_output=True, text=True, check=True).stdout  # fmt: skip
+    return [ROOT / p for p in listed.split("\0") if p and (ROOT / p).is_file()]
+
+
+def _package_files() -> dict[str, Path]:
+    """Every file of the packages pyproject.toml ships (``[tool.setuptools.packages.find]``), as git sees
+    them (tracked, or new and not ignored): its path in the wheel -> its path in the tree."""
     if shutil.which("git") is None or not (ROOT / ".git").exists():
         pytest.skip("not a git checkout: the package's files are taken from git")
-    listed = subprocess.run(["git", "ls-files", "--cached", "--others", "--exclude-standard", "-z", PACKAGE],
-                            cwd=ROOT, capture_output=True, text=True, check=True).stdout  # fmt: skip
-    return sorted(p.removeprefix("plugins/") for p in listed.split("\0") if p and (ROOT / p).is_file())
+    project = tomllib.loads((ROOT / "pyproject.toml").read_text(encoding="utf-8"))
+    find = project["tool"]["setuptools"]["packages"]["find"]
+    files = {}
+    for where in find.get("where", ["."]):
+        base = (ROOT / where).resolve()
+        for top in sorted(base.iterdir()):
+            if (top / "__init__.py").is_file() and any(fnmatch.fnmatchcase(top.name, p) for p in find["include"]):
+                files.update({path.relative_to(base).as_posix(): path for path in _git_files(top)})
+    return files
 
 
 @pytest.fixture(scope="module")
@@ -31,11 +45,10 @@ def wheel(tmp_path_factory) -> zipfile.ZipFile:
     """Build the wheel from a copy of the sources (the build writes build/ and egg-info beside them),
     offline, with the setuptools of this environment."""
     src = tmp_path_factory.mktemp("src")
-    for name in ("pyproject.toml", "README.md"):
-        shutil.copy2(ROOT / name, src / name)
-    for rel in _package_files():
-        (src / "plugins" / rel).parent.mkdir(parents=True, exist_ok=True)
-        shutil.copy2(ROOT / "plugins" / rel, src / "plugins" / rel)
+    for path in [ROOT / "pyproject.toml", ROOT / "README.md", *_package_files().values()]:
+        copy = src / path.relative_to(ROOT)
+        copy.parent.mkdir(parents=True, exist_ok=True)
+        shutil.copy2(path, copy)
     out = tmp_path_factory.mktemp("wheel")
     built = subprocess.run([sys.executable, "-m", "pip", "wheel", "--no-deps", "--no-build-isolation", "--no-index",
                             "--disable-pip-version-check", "-q", "-w", str(out), str(src)],
@@ -49,6 +62,7 @@ def wheel(tmp_path_factory) -> zipfile.ZipFile:
 def test_the_wheel_carries_every_file_of_the_package(wheel):
     files = _package_files()
     assert any(f.endswith(".yml") for f in files) and any(f.endswith(".sql") for f in files)
+    assert "credit_platform/cli/__init__.py" in files
     missing = [f for f in files if f not in wheel.namelist()]
     assert missing == [], f"not in the wheel (list their kind in [tool.setuptools.package-data]): {missing}"
 

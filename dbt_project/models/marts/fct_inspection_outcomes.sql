@@ -12,32 +12,32 @@ with results as materialized (
     order by department_code, task_id, coalesce(matter_code, ''), batch_id desc, row_number desc
 )
 select
-    t.plan_id || '|' || t.uscc as outcome_key,
-    t.task_id,
-    t.plan_id,
-    t.draw_round,
-    t.drawn_on,
-    t.department_code,
-    d.department_name,
-    t.matter_code,
-    m.matter_name,
-    t.industry_code,
-    t.uscc,
-    s.subject_name,
-    t.grade_class,
-    t.selection,
-    t.override_reason,
-    r.inspection_date,
-    r.result,
-    case r.result
+    (t.plan_id || '|' || t.uscc)::text as outcome_key,
+    t.task_id::text as task_id,
+    t.plan_id::text as plan_id,
+    t.draw_round::text as draw_round,
+    t.drawn_on::date as drawn_on,
+    t.department_code::text as department_code,
+    d.department_name::text as department_name,
+    t.matter_code::text as matter_code,
+    m.matter_name::text as matter_name,
+    t.industry_code::text as industry_code,
+    t.uscc::text as uscc,
+    s.subject_name::text as subject_name,
+    t.grade_class::text as grade_class,
+    t.selection::text as selection,
+    t.override_reason::text as override_reason,
+    r.inspection_date::date as inspection_date,
+    r.result::text as result,
+    (case r.result
         when 'no_problem' then '未发现问题'
         when 'corrected' then '发现问题已责令改正'
         when 'penalised' then '发现问题已依法处罚'
         when 'not_found_at_address' then '通过登记的住所无法联系'
-    end as result_label,
-    r.batch_id as result_batch_id,
-    coalesce(t.disclosure, 'internal') as disclosure_level,
-    st.results_deadline_workdays
+    end)::text as result_label,
+    r.batch_id::bigint as result_batch_id,
+    coalesce(t.disclosure, 'internal')::text as disclosure_level,
+    st.results_deadline_workdays::integer as results_deadline_workdays
 from {{ ref('stg_ops__inspection_tasks') }} as t
 left join {{ ref('departments') }} as d on d.department_code = t.department_code
 left join {{ ref('dim_inspection_matters') }} as m

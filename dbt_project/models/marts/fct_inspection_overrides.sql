@@ -31,7 +31,11 @@ open_complaints as (
 scopes as (
     select distinct department_code, uscc from {{ ref('fct_supervision_scopes') }} where not is_deregistered
 )
-select s.department_code, s.uscc, 'serious_dishonesty' as reason, l.source_records
+select
+    s.department_code::text as department_code,
+    s.uscc::text as uscc,
+    'serious_dishonesty'::text as reason,
+    l.source_records::text as source_records
 from scopes as s inner join listed as l using (uscc)
 union all
 select s.department_code, s.uscc, 'open_complaint' as reason, c.source_records

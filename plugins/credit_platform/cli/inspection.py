@@ -36,14 +36,15 @@ def cmd_overdue_results(args: argparse.Namespace) -> int:
     import datetime as dt
 
     from credit_platform.inspection import lists as inspection_lists
+    from credit_platform.publish.config import load
     from credit_platform.warehouse.urls import libpq_url, url_for
 
     today = dt.date.fromisoformat(args.today) if args.today else None
     late = inspection_lists.overdue(libpq_url(url_for("analyst", setup_warehouse())), today=today)
-    print("部门\t任务编号\t统一社会信用代码\t主体名称\t检查日期\t公开截止日期\t超期工作日")
+    columns = load().export_headers("overdue_results")  # field of Overdue -> header
+    print("\t".join(columns.values()))
     for o in late:
-        print(f"{o.department_code}\t{o.task_id}\t{o.uscc}\t{o.subject_name}\t{o.inspection_date}\t{o.deadline}"
-              f"\t{o.workdays_late}")
+        print("\t".join(str(getattr(o, c)) for c in columns))
     say(f"{len(late)} inspection result(s) past their publication deadline")
     return 1 if late else 0
 

@@ -41,48 +41,67 @@ PROVINCE_H2 = "province/province_evaluation_2025H2.json"
 BATCH_H1 = "SX-PJ-2025H1-001"
 BATCH_H2 = "SX-PJ-2025H2-001"
 
-PROVINCE_CSV_HEADER = ("序号", "企业名称", "统一社会信用代码", "评价等级", "评价得分", "评价日期", "批次号")
-PROVINCE_JSON_KEYS = ("subjectName", "creditCode", "evalGrade", "evalScore", "evalDate", "batchNo")
-REGISTER_HEADER = ("统一社会信用代码", "主体名称", "主体类型", "登记机关区划", "成立日期", "登记状态", "原注册号")
-SCOPE_HEADER = ("统一社会信用代码", "主体名称", "行业代码", "纳入监管日期")
-INSPECTOR_HEADER = ("执法人员编号", "姓名", "执法证号", "回避主体统一社会信用代码")
-MATTER_HEADER = ("事项编码", "事项名称", "行业代码")
-PENALTY_CODES = (
-    "CF_XDR_MC", "CF_XDR_LB", "CF_XDR_SHXYM", "CF_FRDB", "CF_FR_ZJLX", "CF_FR_ZJHM", "CF_WSH", "CF_WFXW", "CF_SY",
-    "CF_YJ", "CF_CFLB", "CF_NR", "CF_NR_FK", "CF_NR_WFFF", "CF_NR_ZKDX", "CF_JDRQ", "CF_YXQ", "CF_GSJZQ", "CF_CFJG",
-    "CF_CFJGDM", "CF_SJLY", "CF_SJLYDM", "BZ",
-)
-PENALTY_LABELS = (
-    "行政相对人名称", "行政相对人类别", "行政相对人代码_1(统一社会信用代码)", "法定代表人", "法定代表人证件类型",
-    "法定代表人证件号码", "行政处罚决定书文号", "违法行为类型", "违法事实", "处罚依据", "处罚类别", "处罚内容",
-    "罚款金额（万元）", "没收违法所得、没收非法财物的金额（万元）", "暂扣或吊销证照名称及编号", "处罚决定日期",
-    "处罚有效期", "公示截止期", "处罚机关", "处罚机关统一社会信用代码", "数据来源单位", "数据来源单位统一社会信用代码",
-    "备注",
-)
-LICENCE_CODES = (
-    "XK_XDR_MC", "XK_XDR_LB", "XK_XDR_SHXYM", "XK_FRDB", "XK_XKWS", "XK_WSH", "XK_XKLB", "XK_XKZS", "XK_XKBH",
-    "XK_NR", "XK_JDRQ", "XK_YXQZ", "XK_YXQZI", "XK_XKJG", "XK_XKJGDM", "XK_ZT",
-)
-LIST_HEADER = ("统一社会信用代码", "主体名称", "列入日期", "移出日期", "列入机关", "列入事由")
-COMMENDATION_HEADER = ("统一社会信用代码", "主体名称", "表彰名称", "表彰级别", "表彰日期", "表彰机关")
-# The later department files. Some departments spell the headers their own way (all spellings are in
-# the loader's sources.yml).
-COMMITMENT_HEADER = ("统一社会信用代码", "主体名称", "承诺类型", "承诺内容", "承诺日期", "是否同意公开", "履约状态",
-                     "履约认定日期", "承诺受理单位")
-COMMITMENT_HEADER_JTJ = ("承诺主体统一社会信用代码", "承诺主体名称", "承诺类型", "承诺事项", "承诺作出日期", "同意公开",
-                         "履约践诺情况", "履约认定日期", "承诺受理单位")
-INSPECTION_HEADER = ("任务编号", "统一社会信用代码", "主体名称", "事项编码", "检查日期", "检查结果", "检查人员", "备注")
-INSPECTION_HEADER_SCJGJ = ("抽查任务编号", "检查对象统一社会信用代码", "检查对象名称", "抽查事项编码", "检查完成日期",
-                           "检查结果", "检查人员", "备注")
-REPAIR_HEADER = ("统一社会信用代码", "主体名称", "修复信息类别", "原决定文书号", "修复日期", "修复决定文书号",
-                 "修复机关")
-COMPLAINT_HEADER = ("投诉编号", "统一社会信用代码", "主体名称", "受理日期", "来源渠道", "投诉内容摘要", "办理状态")
-COMPLAINT_HEADER_HOTLINE = ("工单编号", "被投诉主体统一社会信用代码", "被投诉主体名称", "登记日期", "来源渠道",
-                            "内容摘要", "办理状态")
-EXTERNAL_HEADER = ("统一社会信用代码", "主体名称", "评价体系", "评价结果", "评价日期", "评价机关")
-EXTERNAL_HEADER_JTJ = ("统一社会信用代码", "主体名称", "评价类别", "信用等级", "评定日期", "评价机关")
-ADJUSTMENT_HEADER = ("调整编号", "统一社会信用代码", "主体名称", "行业代码", "评价期", "调整后等级", "调整理由",
-                     "审批人", "审批日期")
+
+def _spelt(source: str, *columns: str, spelling: int = 0, **other: int) -> tuple[str, ...]:
+    """A header row as the ingest's sources.yml spells ``source``: each column's spelling number
+    ``spelling`` (0: the first), or the number given for it by name in ``other`` (``uscc=1``). Every
+    header a generated file carries is one the loader knows."""
+    from credit_platform.ingest.config import sources
+
+    spellings = {c.name: c.headers for c in sources()[source].columns}
+    return tuple(spellings[c][other.get(c, spelling)] for c in columns)
+
+
+# A row number column the loader ignores (it is no column of the source).
+PROVINCE_CSV_HEADER = ("序号", *_spelt("province_evaluation", "subject_name", "uscc", "grade", "score",
+                                      "evaluation_date", "push_batch_no", subject_name=1))  # fmt: skip
+PROVINCE_JSON_KEYS = _spelt("province_evaluation", "subject_name", "uscc", "grade", "score", "evaluation_date",
+                            "push_batch_no", spelling=1, subject_name=2, grade=2)  # fmt: skip
+REGISTER_HEADER = _spelt("subject_register", "uscc", "subject_name", "subject_type", "division_code",
+                         "established_date", "registration_status", "old_registration_number")  # fmt: skip
+SCOPE_HEADER = _spelt("supervision_scope", "uscc", "subject_name", "industry_code", "supervised_from")
+INSPECTOR_HEADER = _spelt("inspector_roster", "inspector_id", "inspector_name", "certificate_number", "conflict_usccs")
+MATTER_HEADER = _spelt("inspection_matter", "matter_code", "matter_name", "industry_code")
+_PENALTY_COLUMNS = (
+    "subject_name", "subject_category", "uscc", "legal_rep_name", "legal_rep_id_type", "legal_rep_id_number",
+    "decision_number", "violation_type", "facts", "legal_basis", "penalty_category", "content", "fine_amount",
+    "confiscated_amount", "licence_affected", "decision_date", "valid_until", "publication_end_date",
+    "authority_name", "authority_uscc", "data_source", "data_source_uscc", "remarks",
+)  # fmt: skip
+PENALTY_CODES = _spelt("penalty", *_PENALTY_COLUMNS)  # the national standard's field codes (CF_...)
+# Its Chinese labels, the unit in full-width brackets as the workbooks write it (the loader
+# compares headers after NFKC, which makes them half-width again).
+PENALTY_LABELS = tuple(h.replace("(万元)", "（万元）") for h in _spelt("penalty", *_PENALTY_COLUMNS, spelling=1))
+LICENCE_CODES = _spelt(
+    "licence", "subject_name", "subject_category", "uscc", "legal_rep_name", "licence_document", "decision_number",
+    "licence_category", "licence_certificate", "licence_number", "content", "decision_date", "valid_from",
+    "valid_to", "authority_name", "authority_uscc", "licence_status",
+)  # fmt: skip
+LIST_HEADER = _spelt("serious_dishonesty", "uscc", "subject_name", "listed_date", "removed_date",
+                     "listing_authority", "listing_reason")  # fmt: skip
+COMMENDATION_HEADER = _spelt("commendation", "uscc", "subject_name", "commendation_name", "commendation_level",
+                             "commendation_date", "awarding_authority")  # fmt: skip
+# The later department files. Some departments spell the headers their own way (the second
+# spellings of sources.yml).
+_COMMITMENT = ("uscc", "subject_name", "commitment_type", "commitment_content", "commitment_date",
+               "consent_to_publish", "fulfilment_status", "status_date", "accepting_unit")  # fmt: skip
+COMMITMENT_HEADER = _spelt("commitment", *_COMMITMENT)
+COMMITMENT_HEADER_JTJ = _spelt("commitment", *_COMMITMENT, uscc=1, subject_name=1, commitment_content=1,
+                               commitment_date=1, consent_to_publish=1, fulfilment_status=1)  # fmt: skip
+_INSPECTION = ("task_id", "uscc", "subject_name", "matter_code", "inspection_date", "result", "inspectors", "remarks")
+INSPECTION_HEADER = _spelt("inspection_result", *_INSPECTION)
+INSPECTION_HEADER_SCJGJ = _spelt("inspection_result", *_INSPECTION, task_id=1, uscc=1, subject_name=1,
+                                 matter_code=1, inspection_date=1)  # fmt: skip
+REPAIR_HEADER = _spelt("credit_repair", "uscc", "subject_name", "record_type", "record_reference", "repair_date",
+                       "repair_number", "repair_authority")  # fmt: skip
+_COMPLAINT = ("complaint_id", "uscc", "subject_name", "received_date", "channel", "summary", "status")
+COMPLAINT_HEADER = _spelt("complaint", *_COMPLAINT)
+COMPLAINT_HEADER_HOTLINE = _spelt("complaint", *_COMPLAINT, spelling=1, channel=0, status=0)
+_EXTERNAL = ("uscc", "subject_name", "grade_system", "grade", "evaluation_date", "issuing_authority")
+EXTERNAL_HEADER = _spelt("external_grade", *_EXTERNAL)
+EXTERNAL_HEADER_JTJ = _spelt("external_grade", *_EXTERNAL, grade_system=1, grade=1, evaluation_date=1)
+ADJUSTMENT_HEADER = _spelt("grade_adjustment", "adjustment_id", "uscc", "subject_name", "industry_code",
+                           "evaluation_period", "adjusted_grade", "reason", "approver", "approval_date")  # fmt: skip
 ADJUSTMENT_PERIOD = "2025-H2"
 XLSX_SHEET = "行政处罚"
 XLSX_NOTES_SHEET = "说明"

@@ -17,6 +17,7 @@ from datetime import date, timedelta
 from pathlib import Path
 
 from credit_platform import uscc
+from credit_platform.grade_levels import GRADES
 
 from . import vocab as V
 
@@ -30,7 +31,7 @@ PENALTY_FROM = date(2024, 7, 1)
 H1_END = date(2025, 6, 30)
 H2_END = date(2025, 12, 31)
 
-GRADES = ("A", "A-", "B+", "B", "B-", "C+", "C", "C-", "D")
+# GRADES: the nine levels of seed grade_levels, best first; the tables below give one value per level.
 GRADE_WEIGHTS = (3, 7, 22, 32, 20, 8, 4, 2.5, 1.5)
 # Score bands in tenths of a point: (lowest, highest), both inclusive; A is (90, 100] -> 90.1..100.0.
 GRADE_TENTHS = {

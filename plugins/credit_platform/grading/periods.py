@@ -7,9 +7,10 @@ new rule version changes open periods, never a closed one. Records that arrive l
 ``marts.fct_late_records``. Re-grading a closed period with them (``credit-platform regrade``) is
 an explicit action with a reason and a person, kept in the same table.
 
-``rebuild`` proves it: it empties ``raw`` and drops every relation of ``staging``,
-``intermediate`` and ``marts``, lands every batch of the archive's ledger again under its own
-batch id from the archived file alone, and runs dbt; every closed period's grades come back row by
+``rebuild`` proves it: it drops every relation of ``staging``, ``intermediate`` and ``marts``,
+has ingest replay the archive (``credit_platform.ingest.replay``: ``raw`` emptied, every batch
+of the archive's ledger landed again under its own batch id from the archived file alone), and
+runs dbt; every closed period's grades come back row by
 row. The grade history (schema ``history``) and the run records (``ops``) are kept.
 """
 
@@ -24,7 +25,7 @@ from pathlib import Path
 import psycopg
 from psycopg import sql
 
-from credit_platform.settings import paths, today
+from credit_platform.settings import today
 
 log = logging.getLogger(__name__)
 
@@ -48,20 +49,20 @@ class Closure:
 def _period_row(conn, period: str) -> tuple[dt.date, dt.date]:
     try:
         row = conn.execute(
-            "SELECT period_start_date, period_end_date FROM staging.evaluation_periods WHERE evaluation_period = %s",
+            "SELECT period_start_date, period_end_date FROM marts.dim_evaluation_periods WHERE evaluation_period = %s",
             (period,),
         ).fetchone()
     except psycopg.errors.UndefinedTable as exc:
         raise PeriodError("the evaluation periods are not in the warehouse yet: run the grading first") from exc
     if row is None:
-        known = [r[0] for r in conn.execute("SELECT evaluation_period FROM staging.evaluation_periods ORDER BY 1")]
+        known = [r[0] for r in conn.execute("SELECT evaluation_period FROM marts.dim_evaluation_periods ORDER BY 1")]
         raise PeriodError(f"unknown evaluation period {period!r} (seed evaluation_periods has: {', '.join(known)})")
     return row[0], row[1]
 
 
 def _rule_version_in_force(conn, period: str, end: dt.date) -> str:
     rows = conn.execute(
-        "SELECT rule_version FROM staging.rule_versions WHERE %s >= effective_from"
+        "SELECT rule_version FROM marts.dim_rule_versions WHERE %s >= effective_from"
         " AND (effective_to IS NULL OR %s <= effective_to) ORDER BY effective_from DESC",
         (end, end),
     ).fetchall()
@@ -77,7 +78,7 @@ def _record(conn, period: str, action: str, rule_version: str, reason: str, requ
     that editing those rules in place afterwards fails the grading (closed_period_rules_unchanged).
     """
     try:
-        fingerprint = conn.execute("SELECT rule_fingerprint FROM intermediate.int_rule_fingerprints"
+        fingerprint = conn.execute("SELECT rule_fingerprint FROM marts.dim_rule_versions"
                                    " WHERE rule_version = %s", (rule_version,)).fetchone()  # fmt: skip
     except psycopg.errors.UndefinedTable as exc:
         raise PeriodError("the rules are not in the warehouse yet: run the grading first") from exc
@@ -132,7 +133,7 @@ def regrade(url: str, period: str, *, requested_by: str, reason: str, rule_versi
             " ORDER BY recorded_at DESC, closure_id DESC LIMIT 1", (period,)).fetchone()  # fmt: skip
         if last is None:
             raise PeriodError(f"{period} is not closed: its grades already follow every record; nothing to re-grade")
-        if rule_version and not conn.execute("SELECT 1 FROM staging.rule_versions WHERE rule_version = %s",
+        if rule_version and not conn.execute("SELECT 1 FROM marts.dim_rule_versions WHERE rule_version = %s",
                                              (rule_version,)).fetchone():  # fmt: skip
             raise PeriodError(f"unknown rule version {rule_version!r} (seed rule_versions)")
         closure = _record(conn, period, "regrade", rule_version or last[0], reason, requested_by)
@@ -155,34 +156,9 @@ class RebuildReport:
         return self.seconds_reset + self.seconds_landing + self.seconds_dbt
 
 
-def _entries(admin: str, archive_dir: Path) -> tuple[list[dict], list[int]]:
-    """The ledger's entries, plus any loaded (or quarantined) batch the database knows and the ledger lacks."""
-    from credit_platform.ingest.archive import LEDGER_FIELDS, read_ledger
-
-    entries = {int(e["batch_id"]): e for e in read_ledger(archive_dir)}
-    fallback = []
+def _drop_built(admin: str) -> None:
+    """Drop every relation dbt builds (staging, intermediate, marts); history is kept."""
     with psycopg.connect(admin) as conn:
-        cur = conn.execute(
-            "SELECT *, (started_at AT TIME ZONE 'Asia/Shanghai')::date AS as_of FROM ops.load_batches"
-            " WHERE status IN ('landed', 'loaded', 'quarantined') AND NOT batch_id = ANY(%s) ORDER BY batch_id",
-            (list(entries),))  # fmt: skip
-        names = [d.name for d in cur.description]
-        for row in cur.fetchall():
-            e = dict(zip(names, row, strict=True))
-            e["as_of"] = e["as_of"].isoformat()
-            entries[e["batch_id"]] = {k: e.get(k) for k in LEDGER_FIELDS}
-            fallback.append(e["batch_id"])
-    return [entries[k] for k in sorted(entries)], fallback
-
-
-def _reset(admin: str) -> None:
-    """Empty raw (and the rows set aside from it) and drop every relation dbt builds, except history."""
-    with psycopg.connect(admin) as conn:
-        raw_tables = [r[0] for r in conn.execute(
-            "SELECT format('%I.%I', schemaname, tablename) FROM pg_tables WHERE schemaname = 'raw'")]  # fmt: skip
-        if raw_tables:
-            conn.execute(sql.SQL("TRUNCATE {}, ops.rejected_rows").format(
-                sql.SQL(", ").join(sql.SQL(t) for t in raw_tables)))  # fmt: skip
         for kind, keyword in (("v", "VIEW"), ("m", "MATERIALIZED VIEW"), ("r", "TABLE")):
             for (name,) in conn.execute(
                 "SELECT format('%%I.%%I', n.nspname, c.relname) FROM pg_class c"
@@ -192,48 +168,23 @@ def _reset(admin: str) -> None:
                 conn.execute(sql.SQL("DROP {} IF EXISTS {} CASCADE").format(sql.SQL(keyword), sql.SQL(name)))
 
 
-def _gate_relanded(loader: str, batch_ids: list[int], archive_dir: Path) -> None:
-    """Gate the relanded batches no gate had decided (their first load stopped before it): as the next
-    load would have. A batch the gate cannot decide stays ``landed``, out of grading."""
-    from credit_platform.quality.raw_gate import gate
-
-    if batch_ids:
-        log.warning("batches %s were never gated; the raw quality gate decides them now", batch_ids)
-        gate(loader, batch_ids, archive_dir=archive_dir)
-
-
 def rebuild(admin: str, *, archive_dir: Path | None = None, run_dbt_build: bool = True,
             dbt_project: Path | None = None) -> RebuildReport:
     """Rebuild raw through marts from ``$CREDIT_ARCHIVE`` alone (see the module docstring)."""
     from credit_platform.grading.dbt_runner import run_dbt
-    from credit_platform.ingest.loader import reland
-    from credit_platform.warehouse.urls import libpq_url, url_for
+    from credit_platform.ingest import replay
 
-    archive_dir = archive_dir or paths().archive
-    entries, fallback = _entries(admin, archive_dir)
-    missing = [f"batch {e['batch_id']} ({e['source_file']}): {e['file_sha256']}" for e in entries
-               if not e.get("file_sha256") or not (archive_dir / e["file_sha256"]).is_file()]  # fmt: skip
-    if missing:
-        raise PeriodError(f"{len(missing)} loaded batch(es) have no file in {archive_dir}; nothing was changed:\n"
-                          + "\n".join(missing[:20]))  # fmt: skip
-    if fallback:
-        log.warning("batches %s are not in the archive's ledger; their load records in ops.load_batches are used",
-                    fallback)  # fmt: skip
-    report = RebuildReport(batches=len(entries), from_database_only=fallback)
+    try:
+        planned = replay.plan(admin, archive_dir)
+    except replay.ArchiveIncomplete as exc:
+        raise PeriodError(str(exc)) from exc
+    report = RebuildReport(batches=len(planned.entries), from_database_only=planned.from_database_only)
     started = time.perf_counter()
-    _reset(admin)
+    _drop_built(admin)
     report.seconds_reset = time.perf_counter() - started
-    loader = libpq_url(url_for("loader", admin))
-    started = time.perf_counter()
-    ungated = []
-    for entry in entries:
-        result = reland(loader, entry, archive_dir=archive_dir)
-        report.rows_loaded += result.rows_loaded
-        report.rows_rejected += result.rows_rejected
-        if result.status == "landed":
-            ungated.append(result.batch_id)
-    _gate_relanded(loader, ungated, archive_dir)
-    report.seconds_landing = time.perf_counter() - started
+    replay.replay(admin, planned)
+    report.rows_loaded, report.rows_rejected = planned.rows_loaded, planned.rows_rejected
+    report.seconds_landing = planned.seconds
     if run_dbt_build:
         started = time.perf_counter()
         run = run_dbt(["build", "--quiet"], base_url=admin, capture=True, project=dbt_project)

@@ -61,19 +61,13 @@ EXCLUSION = "resource_type:snapshot+"
 GRADES = "fct_industry_credit_grades"
 _LOCK_KEY = 72_215_002  # pg_advisory_lock key reserved for what-if runs (migrations use 72_215_001)
 
-#: The CSV of changed subjects: (field, exported header), Chinese headers as in the publications.
-CHANGED_COLUMNS = [
-    ("uscc", "统一社会信用代码"),
-    ("subject_name", "主体名称"),
-    ("industry_code", "行业代码"),
-    ("industry_name", "行业"),
-    ("class_before", "原等级类别"),
-    ("class_after", "新等级类别"),
-    ("grade_before", "原信用等级"),
-    ("grade_after", "新信用等级"),
-    ("score_before", "原评价得分"),
-    ("score_after", "新评价得分"),
-]
+
+
+def changed_columns() -> list[tuple[str, str]]:
+    """The CSV of changed subjects: (field, exported header), from publication.yml's ``exports``."""
+    from credit_platform.publish.config import load
+
+    return list(load().export_headers("whatif_changes").items())
 
 
 class WhatIfError(RuntimeError):
@@ -95,7 +89,7 @@ class Outcome:
     catalogue: Path
     period: str
     industries: list[IndustryShift]
-    changed: list[dict]  # one dict per subject and industry whose class changes, keys of CHANGED_COLUMNS
+    changed: list[dict]  # one dict per subject and industry whose class changes, keys of changed_columns()
     csv_path: Path
     kept: bool
     seconds: float
@@ -334,9 +328,10 @@ def write_changed_csv(changed: list[dict], target: Path) -> None:
     target.parent.mkdir(parents=True, exist_ok=True)
     with target.open("w", encoding="utf-8-sig", newline="") as fh:
         w = csv.writer(fh, lineterminator="\r\n")
-        w.writerow([label for _, label in CHANGED_COLUMNS])
+        columns = changed_columns()
+        w.writerow([label for _, label in columns])
         for r in changed:
-            w.writerow(["" if r[c] is None else r[c] for c, _ in CHANGED_COLUMNS])
+            w.writerow(["" if r[c] is None else r[c] for c, _ in columns])
 
 
 # --- the whole run ----------------------------------------------------------------------------

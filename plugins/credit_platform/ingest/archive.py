@@ -103,7 +103,7 @@ class ArchivingTap:
 
 # The ledger: what was loaded from each archived file, one JSON line per loaded batch, appended
 # when the batch commits. With the files it makes the archive self-describing: a rebuild
-# (``credit_platform.rebuild``) lands every batch again under its own id from these two alone.
+# (``credit_platform.ingest.replay``) lands every batch again under its own id from these two alone.
 LEDGER = "ledger.jsonl"
 LEDGER_FIELDS = (
     "batch_id", "source", "department_code", "source_file", "file_sha256", "file_size", "file_mtime",

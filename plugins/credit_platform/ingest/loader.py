@@ -130,7 +130,7 @@ def load_file(
     """Load one inbox file (path relative to the inbox) as the loader role at ``url``.
 
     With ``gate`` (the default) the batch then goes through the raw quality gate
-    (``credit_platform.quality.raw_gate``): a batch failing it comes back with status
+    (``credit_platform.ingest.gate``): a batch failing it comes back with status
     ``quarantined`` and the reason, and feeds no grade; one the gate could not decide raises
     ``GateHeld``. ``load_files`` gates many files at once. When the file's latest batch is still
     ``landed`` (an earlier load stopped before its gate decided) and the file is unchanged, that
@@ -212,7 +212,7 @@ class GateHeld(LoadError):
 
 def _finish(url: str, result: LoadResult, gate: bool, archive_dir: Path, relative: str) -> LoadResult:
     """Gate the batch (and any other batch of this path left ``landed``) when asked to."""
-    from credit_platform.quality.raw_gate import ungated
+    from credit_platform.ingest.gate import ungated
 
     if gate:
         apply_gate(url, [result], archive_dir=archive_dir, leftovers=ungated(url, relative))
@@ -294,7 +294,7 @@ def apply_gate(url: str, results: list[LoadResult], *, archive_dir: Path | None 
 
     Returns ``results`` followed by a result for each leftover batch not among them.
     """
-    from credit_platform.quality.raw_gate import gate
+    from credit_platform.ingest.gate import gate
 
     pending_gate = {r.batch_id: r for r in results if r.status == "landed"}
     extra = [b for b in dict.fromkeys(leftovers) if b not in pending_gate and b not in {r.batch_id for r in results}]
@@ -327,7 +327,7 @@ def load_files(url: str, files: list[str], *, inbox: Path | None = None, archive
     earlier load left ``landed`` are gated too. Returns the results and the failures (files that
     could not be loaded, and quarantined or held batches), each a message naming the file and the cause.
     """
-    from credit_platform.quality.raw_gate import ungated
+    from credit_platform.ingest.gate import ungated
 
     results, failures = [], []
     for rel in files:

@@ -1,4 +1,4 @@
-"""Reason codes and their messages (Chinese and English), and the nine grade levels.
+"""Reason codes and their messages (Chinese and English); the nine grade levels (seed grade_levels).
 
 The checks themselves run in SQL (``validate.py`` and the functions of migration V0007), so the
 loader and ``credit-platform check`` share one code path.
@@ -6,7 +6,7 @@ loader and ``credit-platform check`` share one code path.
 
 from __future__ import annotations
 
-GRADES = ("A", "A-", "B+", "B", "B-", "C+", "C", "C-", "D")
+from credit_platform.grade_levels import GRADES  # noqa: F401 - the levels of seed grade_levels
 
 #: code -> (Chinese message, English message, severity). Errors reject the row; warnings are
 #: flags on a row that loads.

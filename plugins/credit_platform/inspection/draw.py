@@ -46,11 +46,11 @@ from dataclasses import dataclass, field
 
 import psycopg
 
+from credit_platform.grade_levels import CLASSES  # A, B, C, D: seed grade_levels
 from credit_platform.warehouse.urls import libpq_url
 
 ALGORITHM_VERSION = "credit-draw-2"
 ALGORITHMS = ("credit-draw-1", "credit-draw-2")
-CLASSES = ("A", "B", "C", "D")
 INSPECTORS_PER_TASK = 2
 
 

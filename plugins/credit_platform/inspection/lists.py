@@ -11,9 +11,11 @@ Per department and round, in ``$CREDIT_OUTBOX/departments/<code>/``:
   ``departments/<code>/`` and the ingest reads it like any department file; rows left blank are
   rejected with their reason, so return the form when every row is filled in (or delete the rows).
 
-Both are written as the grade workbooks are (``publish.workbooks``): text cells that no
-spreadsheet evaluates, a manifest beside each file, rewritten only when their content changed,
-recorded in ``ops.publications`` as platform ``department:<code>``.
+Sheet names, titles and column headers come from publication.yml (``workbooks``; the form's
+headers from the ``inspection_result`` source of sources.yml). Both are written as the grade
+workbooks are (``publish.workbooks``): text cells that no spreadsheet evaluates, a manifest beside
+each file, rewritten only when their content changed, recorded in ``ops.publications`` as platform
+``department:<code>``.
 """
 
 from __future__ import annotations
@@ -27,36 +29,23 @@ import psycopg
 from credit_platform.publish import workbooks
 
 REASONS = {"serious_dishonesty": "必检: 严重失信主体名单", "open_complaint": "必检: 投诉举报办理中"}
-# (key, header, width, kind)
-LIST_COLUMNS = [
-    ("task_id", "任务编号", 18, "text"),
-    ("matter_code", "抽查事项编码", 14, "text"),
-    ("matter_name", "抽查事项名称", 30, "wrap"),
-    ("uscc", "统一社会信用代码", 22, "text"),
-    ("subject_name", "主体名称", 30, "text"),
-    ("industry_name", "行业", 14, "text"),
-    ("grade_class", "信用等级类别", 8, "text"),
-    ("selection", "抽取方式", 22, "text"),
-    ("inspectors", "检查人员", 26, "wrap"),
-    ("joint", "联合检查部门", 30, "wrap"),
-    ("drawn_on", "抽取日期", 12, "text"),
-]
 
 
-def _form_columns() -> tuple[list[tuple], list[str]]:
-    """The result form's columns, headed as the ``inspection_result`` source first spells them
-    (sources.yml), so the ingest reads the filled form; and the results that source accepts."""
+def form_columns() -> tuple[tuple[str, str, int, str], ...]:
+    """The result form's (column, header, width, kind): every column of the ``inspection_result``
+    source, headed as sources.yml first spells it, so that the ingest reads the filled form
+    (publication.yml ``workbooks.inspection_form``)."""
+    from credit_platform.publish.config import load
+
+    return load().workbooks["inspection_form"].columns
+
+
+def results() -> list[str]:
+    """The results the ``inspection_result`` source accepts (the form's drop-down)."""
     from credit_platform.ingest.config import sources
 
-    source = sources()["inspection_result"]
-    layout = {"task_id": (18, "text"), "uscc": (22, "text"), "subject_name": (30, "text"),
-              "matter_code": (14, "text"), "inspection_date": (12, "text"), "result": (24, "text"),
-              "inspectors": (26, "text"), "remarks": (30, "wrap")}  # fmt: skip
-    columns = [(c.name, c.headers[0], *layout.get(c.name, (16, "text"))) for c in source.columns]
-    return columns, list(next(c.values for c in source.columns if c.name == "result"))
+    return list(next(c.values for c in sources()["inspection_result"].columns if c.name == "result"))
 
-
-FORM_COLUMNS, RESULTS = _form_columns()
 
 _TASKS = """
 WITH joint AS (
@@ -127,14 +116,13 @@ def _department(conn, outbox: Path, dept: str, draw_round: str, rows: list[tuple
         listed.append((task_id, matter, matter_name, uscc, name, industry, cls, how, inspectors, joint, drawn))
         known = {"task_id": task_id, "uscc": uscc, "subject_name": name, "matter_code": matter,
                  "inspectors": inspectors}  # fmt: skip
-        form.append(tuple(known.get(c, "") for c, *_ in FORM_COLUMNS))
+        form.append(tuple(known.get(c, "") for c, *_ in form_columns()))
     tag = f"{draw_round}_{dept}"
     a = workbooks.deliver(conn, outbox, dept, "inspection_list", draw_round, f"inspection_list_{tag}.xlsx", listed,
-                          lambda r: workbooks.render(r, title=f"{draw_round} 双随机抽查任务清单", columns=LIST_COLUMNS,
-                                                     sheet="抽查任务清单"))  # fmt: skip
+                          lambda r: workbooks.render(r, period=draw_round, workbook="inspection_list"))  # fmt: skip
     b = workbooks.deliver(conn, outbox, dept, "inspection_form", draw_round, f"inspection_results_{tag}.xlsx", form,
-                          lambda r: workbooks.render(r, title=f"{draw_round} 抽查结果反馈表", columns=FORM_COLUMNS,
-                                                     sheet="抽查结果反馈", choices={"result": RESULTS}))  # fmt: skip
+                          lambda r: workbooks.render(r, period=draw_round, workbook="inspection_form",
+                                                     choices={"result": results()}))  # fmt: skip
     status = "unchanged" if a.status == b.status == "unchanged" else "written"
     return Lists(dept, draw_round, len({r[0] for r in rows}), a.path, b.path, status)
 

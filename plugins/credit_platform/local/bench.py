@@ -26,13 +26,11 @@ import sys
 from pathlib import Path
 
 from credit_platform import uscc
+from credit_platform.demo.generate import PENALTY_CODES  # the national CF_ spellings of sources.yml
 from credit_platform.settings import paths
 from credit_platform.warehouse import access, migrate
 from credit_platform.warehouse.urls import libpq_url, render, url_for
 
-HEADER = ["CF_XDR_MC", "CF_XDR_LB", "CF_XDR_SHXYM", "CF_FRDB", "CF_FR_ZJLX", "CF_FR_ZJHM", "CF_WSH", "CF_WFXW",
-          "CF_SY", "CF_YJ", "CF_CFLB", "CF_NR", "CF_NR_FK", "CF_NR_WFFF", "CF_NR_ZKDX", "CF_JDRQ", "CF_YXQ",
-          "CF_GSJZQ", "CF_CFJG", "CF_CFJGDM", "CF_SJLY", "CF_SJLYDM", "BZ"]  # fmt: skip
 FACTS = "经查，当事人经营超过保质期的食品"
 BASIS = "《中华人民共和国食品安全法》第一百二十四条"
 AUTHORITY = "怀仁市市场监督管理局"
@@ -60,7 +58,7 @@ def make_file(path: Path, rows: int, seed: int = 1) -> Path:
     tmp = path.with_suffix(".part")
     with open(tmp, "w", encoding="utf-8", newline="") as fh:
         w = csv.writer(fh)
-        w.writerow(HEADER)
+        w.writerow(PENALTY_CODES)
         for n in range(rows):
             name, code = subjects[n % len(subjects)]
             if n % 100 == 37:  # about 1%: a wrong check character

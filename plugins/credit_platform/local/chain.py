@@ -15,7 +15,9 @@ from importlib.resources import files
 from pathlib import Path
 
 import psycopg
+from psycopg import sql
 
+from credit_platform.grade_levels import CLASSES
 from credit_platform.local import services
 from credit_platform.settings import paths
 from credit_platform.warehouse.urls import libpq_url, url_for
@@ -70,6 +72,11 @@ def _query(name: str) -> str:
     return (files(__package__) / "summary" / f"{name}.sql").read_text(encoding="utf-8")
 
 
+def _per_class(template: str) -> sql.Composed:
+    """``template`` (one ``{}`` for the class) once per grade class of seed grade_levels, joined by commas."""
+    return sql.SQL(", ").join(sql.SQL(template).format(sql.Literal(c)) for c in CLASSES)
+
+
 def summary(base_url: str) -> str:
     """What the chain did, read as the analyst role (the queries are in ``summary/*.sql``)."""
     lines = []
@@ -102,10 +109,11 @@ def summary(base_url: str) -> str:
         period = conn.execute(_query("grades_latest_period")).fetchone()
         if period:
             lines.append(f"\nSubjects per grade class and industry, {period[0]}:")
-            lines.append(f"  {'industry':24} {'A':>6} {'B':>6} {'C':>6} {'D':>6} {'thin data':>9}  name")
-            for ind, name, a, b, c, d, thin in conn.execute(_query("grades_per_class"),
-                                                            {"evaluation_period": period[0]}):  # fmt: skip
-                lines.append(f"  {ind:<24} {a:>6} {b:>6} {c:>6} {d:>6} {thin:>9}  {name}")
+            lines.append(f"  {'industry':24}" + "".join(f" {c:>6}" for c in CLASSES) + f" {'thin data':>9}  name")
+            per_class = _per_class("count(*) FILTER (WHERE grade_class = {})")
+            for ind, name, *counts, thin in conn.execute(sql.SQL(_query("grades_per_class")).format(
+                    per_class=per_class), {"evaluation_period": period[0]}):  # fmt: skip
+                lines.append(f"  {ind:<24}" + "".join(f" {n:>6}" for n in counts) + f" {thin:>9}  {name}")
 
         lines.append("\nEvaluation periods:")
         for period_name, state, late, changes in conn.execute(_query("evaluation_periods")):
@@ -124,10 +132,12 @@ def summary(base_url: str) -> str:
         lines.append(f"  departments: {books[0]} workbooks, {books[1]} rows (outbox/departments/<code>/)")
 
         lines.append("\nInspection lists (double random draw), the latest round:")
-        plans = conn.execute(_query("inspection_round")).fetchall()
-        for rnd, dept, n_plans, drawn, a, b, c, d, forced, joint, population in plans:
-            lines.append(f"  {rnd} {dept:6} {n_plans:>2} matters, {drawn:>5} subjects drawn (A:{a} B:{b} C:{c}"
-                         f" D:{d}; {forced} must-inspect, {joint} joint) of {population} eligible over the matters")
+        per_class = _per_class("count(DISTINCT t.uscc) FILTER (WHERE t.grade_class = {})")
+        plans = conn.execute(sql.SQL(_query("inspection_round")).format(per_class=per_class)).fetchall()
+        for rnd, dept, n_plans, drawn, *counts, forced, joint, population in plans:
+            by_class = " ".join(f"{c}:{n}" for c, n in zip(CLASSES, counts, strict=True))
+            lines.append(f"  {rnd} {dept:6} {n_plans:>2} matters, {drawn:>5} subjects drawn ({by_class}"
+                         f"; {forced} must-inspect, {joint} joint) of {population} eligible over the matters")
         if not plans:
             lines.append("  none")
         returned = conn.execute(_query("inspection_results_returned")).fetchone()

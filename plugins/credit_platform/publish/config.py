@@ -1,5 +1,6 @@
 """The publication configuration (``publication.yml``): levels, each industry's level, the columns
-each level may carry per dataset, and the platforms with their format and transport."""
+each level may carry per dataset, the departments' workbooks, and the platforms with their format
+and transport. Every Chinese header of what is published or handed to a department is read here."""
 
 from __future__ import annotations
 
@@ -31,6 +32,19 @@ class Dataset:
         level of this dataset it is cleared for."""
         allowed = [lv for lv in LEVELS[: LEVELS.index(clearance) + 1] if lv in self.levels]
         return self.levels[allowed[-1]] if allowed else ()
+
+
+KINDS = ("text", "number", "wrap")
+
+
+@dataclass(frozen=True)
+class Workbook:
+    """A workbook handed to departments: ``columns`` are (column, header, width, kind)."""
+
+    name: str
+    sheet: str
+    title: str
+    columns: tuple[tuple[str, str, int, str], ...]
 
 
 @dataclass(frozen=True)
@@ -67,6 +81,15 @@ class Config:
     # (province of the registering authority). See personal_data in publication.yml.
     uscc_prefixes: tuple[str, ...] = ()
     uscc_provinces: tuple[str, ...] = ()
+    workbooks: dict[str, Workbook] = field(default_factory=dict)
+    level_names: dict[str, str] = field(default_factory=dict)  # level -> its Chinese name
+    exports: dict[str, dict[str, str]] = field(default_factory=dict)  # file -> column -> header, in order
+
+    def export_headers(self, name: str) -> dict[str, str]:
+        """The columns and headers of one of the other files the platform writes (``exports``)."""
+        if name not in self.exports:
+            raise ConfigError(f"exports.{name} is missing from publication.yml")
+        return self.exports[name]
 
     def grade_level(self, industry_code: str) -> str:
         return self.grade_levels.get(industry_code, self.grade_default_level)
@@ -120,8 +143,51 @@ def parse(data: dict) -> Config:
     if r.attempts < 1:
         raise ConfigError("retry.attempts must be at least 1")
     prefixes, provinces = _personal_data(data.get("personal_data") or {})
+    workbooks = {name: _workbook(name, w, datasets) for name, w in (data.get("workbooks") or {}).items()}
+    names = {str(k): str(v) for k, v in (data.get("levels") or {}).items()}
+    for lv in names:
+        _level(lv, "levels")
+    exports = {str(k): {str(c): str(h) for c, h in (v or {}).items()} for k, v in (data.get("exports") or {}).items()}
     return Config(default, by_industry, datasets, platforms, int(data.get("batch_items", 20000)), r, prefixes,
-                  provinces)  # fmt: skip
+                  provinces, workbooks, names, exports)  # fmt: skip
+
+
+def _workbook(name: str, spec: dict, datasets: dict[str, Dataset]) -> Workbook:
+    """A workbook's columns with their headers: given with the column, else the dataset's, else the
+    first spelling of the ingest source's column (sources.yml). A form read back by the ingest has
+    every column of its source, in the source's order."""
+    where = f"workbooks.{name}"
+    given = dict(spec.get("columns") or {})
+    headers: dict[str, str] = {}
+    if spec.get("dataset"):
+        if spec["dataset"] not in datasets:
+            raise ConfigError(f"{where}.dataset: no dataset {spec['dataset']!r}")
+        headers = dict(datasets[spec["dataset"]].headers)
+    if spec.get("source"):
+        from credit_platform.ingest.config import sources
+
+        source = sources().get(spec["source"])
+        if source is None:
+            raise ConfigError(f"{where}.source: no ingest source {spec['source']!r} in sources.yml")
+        unknown = [c for c in given if c not in {col.name for col in source.columns}]
+        if unknown:
+            raise ConfigError(f"{where}.columns: not columns of source {source.name}: {', '.join(unknown)}")
+        headers = {col.name: col.headers[0] for col in source.columns}
+        given = {col.name: given.get(col.name, [16, "text"]) for col in source.columns}
+    columns = []
+    for column, value in given.items():
+        value = list(value or [])
+        header = str(value.pop(0)) if len(value) == 3 else headers.get(column)
+        if header is None or len(value) != 2:
+            raise ConfigError(f"{where}.columns.{column}: give [header, width, kind], or [width, kind] with a"
+                              " dataset or source that heads it")  # fmt: skip
+        width, kind = value
+        if kind not in KINDS:
+            raise ConfigError(f"{where}.columns.{column}: kind {kind!r} is not one of {', '.join(KINDS)}")
+        columns.append((str(column), header, int(width), str(kind)))
+    if not columns:
+        raise ConfigError(f"{where}: no columns")
+    return Workbook(name, str(spec.get("sheet", name)), str(spec.get("title", name)), tuple(columns))
 
 
 def _personal_data(section: dict) -> tuple[tuple[str, ...], tuple[str, ...]]:

@@ -100,7 +100,10 @@ def render(fmt: str, meta: Meta, items: list[Item]) -> bytes:
 def _csv(meta: Meta, items: list[Item]) -> bytes:
     buf = io.StringIO(newline="")
     w = csv.writer(buf, lineterminator="\r\n")
-    w.writerow(["操作", "记录键", "公开级别"] + [meta.headers[c] for c in meta.columns])
+    from credit_platform.publish.config import load
+
+    leading = list(load().export_headers("publication_csv").values())  # 操作, 记录键, 公开级别
+    w.writerow(leading + [meta.headers[c] for c in meta.columns])
     for it in items:
         w.writerow([ACTIONS[it.action], csv_cell(it.key), it.level]
                    + [csv_cell(it.values.get(c)) for c in meta.columns])  # fmt: skip

@@ -1,7 +1,7 @@
 """Each department's Excel workbook of its subjects' grades (内部使用: a department sees its own).
 
-One sheet, Chinese headers (grade, class, main reasons ...), ready to print: frozen header row,
-filter, landscape, the header repeated on every page. Safe to open:
+One sheet, Chinese headers (grade, class, main reasons ...; publication.yml ``workbooks``), ready to
+print: frozen header row, filter, landscape, the header repeated on every page. Safe to open:
 
 * every value is written as text or a number, never as a formula; a text beginning with ``=``,
   ``+``, ``-`` or ``@`` is also marked quote-prefixed (Excel's own leading apostrophe), so editing
@@ -30,20 +30,14 @@ from openpyxl.utils import get_column_letter
 from credit_platform.publish import formats, transport
 
 DANGEROUS = ("=", "+", "-", "@")
-# (column in publish.grades, header, width, kind): kind text, number or wrap
-COLUMNS = [
-    ("uscc", "统一社会信用代码", 22, "text"),
-    ("subject_name", "主体名称", 30, "text"),
-    ("industry_name", "行业", 14, "text"),
-    ("evaluation_period", "评价周期", 10, "text"),
-    ("period_end_date", "评价截止日期", 13, "text"),
-    ("grade", "信用等级", 9, "text"),
-    ("grade_class", "等级类别", 9, "text"),
-    ("score", "评价得分", 9, "number"),
-    ("main_reasons", "主要原因", 60, "wrap"),
-    ("disclosure_level", "公开级别", 11, "text"),
-]
-LEVEL_NAMES = {"public": "完全公开", "authorised": "依授权公开", "internal": "内部使用"}
+
+
+def columns(name: str = "grades") -> tuple[tuple[str, str, int, str], ...]:
+    """A workbook's (column, header, width, kind) from publication.yml (``workbooks``); kind text,
+    number or wrap. The grade workbook's columns are those of ``publish.grades``."""
+    from credit_platform.publish.config import load
+
+    return load().workbooks[name].columns
 
 
 @dataclass
@@ -61,7 +55,7 @@ def write(url: str, outbox: Path, period: str | None = None) -> list[Workbooks]:
     with psycopg.connect(url) as conn:
         period = period or conn.execute(
             "SELECT evaluation_period FROM publish.grades ORDER BY period_end_date DESC LIMIT 1").fetchone()[0]
-        cols = ", ".join(c for c, *_ in COLUMNS)
+        cols = ", ".join(c for c, *_ in columns())
         by_department: dict[str, list[tuple]] = {}
         for dept, *values in conn.execute(
             f"SELECT department_code, {cols} FROM publish.grades WHERE evaluation_period = %s"  # noqa: S608 - constant
@@ -76,7 +70,7 @@ def write(url: str, outbox: Path, period: str | None = None) -> list[Workbooks]:
 
 def _one(conn, outbox: Path, dept: str, period: str, rows: list[tuple]) -> Workbooks:
     return deliver(conn, outbox, dept, "grades", period, f"credit_grades_{period}_{dept}.xlsx", rows,
-                   lambda r: render(r, title=f"{period} 信用评价结果"))  # fmt: skip
+                   lambda r: render(r, period=period))  # fmt: skip
 
 
 def deliver(conn, outbox: Path, dept: str, dataset: str, period: str, name: str, rows: list[tuple],
@@ -108,17 +102,23 @@ def deliver(conn, outbox: Path, dept: str, dataset: str, period: str, name: str,
     return Workbooks(dept, period, folder / name, len(rows), "written")
 
 
-def render(rows: list[tuple], *, title: str, columns: list[tuple] = COLUMNS, sheet: str = "信用评价结果",
+def render(rows: list[tuple], *, period: str, workbook: str = "grades",
            choices: dict[str, list[str]] | None = None) -> bytes:  # fmt: skip
-    """One printable sheet of ``rows`` under ``columns`` (column, header, width, kind); ``choices``
-    gives a column's allowed values as a drop-down list (for forms a clerk fills in)."""
+    """One printable sheet of ``rows`` as publication.yml's ``workbooks.<workbook>`` lays it out
+    (sheet name, page title after ``period``, columns with their headers); ``choices`` gives a
+    column's allowed values as a drop-down list (for forms a clerk fills in)."""
     import io
 
     from openpyxl.worksheet.datavalidation import DataValidation
 
+    from credit_platform.publish.config import load
+
+    cfg = load()
+    book = cfg.workbooks[workbook]
+    columns, title = book.columns, f"{period} {book.title}"
     wb = Workbook()
     ws = wb.active
-    ws.title = sheet
+    ws.title = book.sheet
     bold = Font(bold=True)
     for i, (_, header, width, _kind) in enumerate(columns, start=1):
         cell = ws.cell(row=1, column=i, value=header)
@@ -132,7 +132,7 @@ def render(rows: list[tuple], *, title: str, columns: list[tuple] = COLUMNS, she
                 cell.value = float(value)
                 cell.number_format = "0.00"
                 continue
-            text = LEVEL_NAMES.get(value, value) if column == "disclosure_level" else formats.text(value)
+            text = cfg.level_names.get(value, value) if column == "disclosure_level" else formats.text(value)
             _set_text(cell, text)
             if kind == "wrap":
                 cell.alignment = Alignment(wrap_text=True, vertical="top")

@@ -1,6 +1,6 @@
 """Run a stage's Great Expectations checkpoint against the warehouse and record the outcome.
 
-Suites are code in the project's ``expectations/`` folder: one module per stage, whose
+Suites are code in the project's top-level ``expectations`` package: one module per stage, whose
 ``build(gx, **params)`` returns the validations of the stage's checkpoint, each a dict with a
 ``name``, a ``suite`` and either the ``table`` it checks (``schema.table``, a whole-table batch
 definition) or a ``query`` (the rows of some load batches, say), and optionally the ``keys`` it
@@ -22,10 +22,11 @@ of it, and a checkpoint that raised is recorded as a failed run with the error.
 
 from __future__ import annotations
 
-import importlib.util
+import importlib
 import json
 import logging
 import os
+import re
 import time
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -81,14 +82,16 @@ def data_docs_dir() -> Path:
     return paths().local / "docs" / "gx"
 
 
-def _suite_module(stage: str):
-    path = paths().root / "expectations" / f"{stage}.py"
-    if not path.exists():
-        raise ValueError(f"no expectation suite module for stage {stage!r} ({path})")
-    spec = importlib.util.spec_from_file_location(f"credit_expectations_{stage}", path)
-    module = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(module)
-    return module
+def suite_module(stage: str):
+    """The suite module of a stage: ``expectations.<stage>`` (the top-level ``expectations`` package)."""
+    if not re.fullmatch(r"[a-z][a-z0-9_]*", stage):
+        raise ValueError(f"not a stage name: {stage!r}")
+    try:
+        return importlib.import_module(f"expectations.{stage}")
+    except ModuleNotFoundError as exc:
+        if exc.name not in ("expectations", f"expectations.{stage}"):
+            raise
+        raise ValueError(f"no expectation suite module for stage {stage!r} (expectations/{stage}.py)") from exc
 
 
 def _context(gx):
@@ -192,7 +195,7 @@ def run_checkpoint(url: str, stage: str, *, record: bool = True, raise_on_failur
     logging.getLogger("great_expectations").setLevel(logging.WARNING)
     import great_expectations as gx
 
-    module = _suite_module(stage)
+    module = suite_module(stage)
     context = _context(gx)
     source = context.data_sources.add_postgres(
         name="warehouse", connection_string=render(libpq_url(url), driver="postgresql+psycopg2")

@@ -21,9 +21,10 @@ from dataclasses import dataclass, field
 
 import psycopg
 
+from credit_platform.grade_levels import CLASSES  # A, B, C, D: seed grade_levels
+
 log = logging.getLogger(__name__)
 
-CLASSES = ("A", "B", "C", "D")
 FLOOR = 0.005
 
 

@@ -1,24 +1,14 @@
-"""The raw quality gate: every loaded batch passes the raw checkpoint, or it is quarantined.
+"""The raw quality gate's checks: the raw checkpoint's verdict on each load batch.
 
-The loader commits a batch as ``landed``: its rows are in raw, and staging does not take them
-yet. The raw stage's Great Expectations checkpoint (``expectations/raw.py``) then validates the
-batch record and the rows it kept. A batch that passes becomes ``loaded`` (``gated_at`` set), and
-only then feeds staging (dbt macro ``raw_rows``). A batch that fails (a required column missing
-from the file, a rejected share above ``CREDIT_MAX_REJECTED_SHARE``, default 0.20, or kept rows
-that break the raw suite) is quarantined:
+The raw stage's Great Expectations checkpoint (``expectations/raw.py``) validates each batch's
+record and the rows it kept. A batch fails when a required column is missing from its file, when
+its rejected share is above ``CREDIT_MAX_REJECTED_SHARE`` (default 0.20), or when kept rows break
+the raw suite; it is *held* when a check could not run (its query failed, timed out or was
+cancelled): the gate fails closed.
 
-* ``ops.load_batches.status`` becomes ``quarantined``, with the reason, the time and the
-  validation run (``ops.validation_runs``, stage ``raw``, with its Data Docs page);
-* its rows stay in raw for inspection, and staging leaves them out, so they feed no grade;
-* the archive's ledger records it, so a rebuild quarantines it again;
-* the caller (the ingestion task) fails, naming the file and the reason.
-
-The gate fails closed and is crash-safe. A check that could not run (its query failed, timed out
-or was cancelled) passes nothing: the batch is held (it stays ``landed``, the error in
-``gate_error`` and in the failed validation run) and the caller fails, so that a retry gates it
-again. A process killed after the COPY committed, or during the gate, also leaves the batch
-``landed``; the next load finishes gating every such batch (``landed``). A file fixed and
-delivered again is a new batch, checked afresh.
+This module validates and records the validation run (``ops.validation_runs``, with its Data Docs
+page) and nothing else: the batch's status and the archive's ledger are ingest's to write
+(``credit_platform.ingest.gate`` applies the verdicts).
 """
 
 from __future__ import annotations
@@ -26,12 +16,8 @@ from __future__ import annotations
 import logging
 import os
 from dataclasses import dataclass
-from pathlib import Path
-
-import psycopg
 
 from credit_platform.quality.checkpoints import run_checkpoint
-from credit_platform.settings import paths
 
 log = logging.getLogger(__name__)
 
@@ -94,69 +80,21 @@ def _verdict(outcome, batch_id: int, source_file: str) -> Verdict:
                    pages[0] if pages else None, outcome.validation_run_id, held)  # fmt: skip
 
 
-def ungated(url: str, prefix: str = "") -> list[int]:
-    """The batches left ``landed`` (loaded, not yet passed or quarantined) whose file is under ``prefix``."""
-    pattern = prefix.replace("\\", "\\\\").replace("%", r"\%").replace("_", r"\_") + "%"
-    with psycopg.connect(url) as conn:
-        return [b for (b,) in conn.execute(
-            "SELECT batch_id FROM ops.load_batches WHERE status = 'landed' AND source_file LIKE %s ORDER BY batch_id",
-            (pattern,))]  # fmt: skip
+def validate(url: str, batches: list[tuple[int, str, str, str]]) -> list[Verdict]:
+    """The raw checkpoint's verdict on each batch ``(batch_id, source, source_file, raw table)``, as the
+    loader role at ``url``: passed, quarantined (a check found it wrong) or held (a check could not run).
 
-
-def gate(url: str, batch_ids: list[int], *, archive_dir: Path | None = None) -> list[Verdict]:
-    """Validate the batches ``batch_ids`` (as the loader role at ``url``): pass, quarantine or hold each.
-
-    Batches ``landed`` are gated; a ``loaded`` one is checked again (and quarantined if it now
-    fails); others are left alone. Running it twice on a batch is harmless: the last verdict stands.
+    Writes nothing but the validation runs; at most ``CHUNK`` batches per checkpoint run (a rule returns
+    one row per failing batch, and Great Expectations returns at most 200 rows of a rule).
     """
-    from credit_platform.ingest.archive import append_ledger
-    from credit_platform.ingest.config import sources
-
-    if not batch_ids:
-        return []
-    archive_dir = archive_dir or paths().archive
-    with psycopg.connect(url) as conn:
-        rows = conn.execute(
-            "SELECT batch_id, source, source_file FROM ops.load_batches WHERE batch_id = ANY(%s)"
-            " AND status IN ('landed', 'loaded') ORDER BY batch_id", (list(batch_ids),)).fetchall()  # fmt: skip
-    if not rows:
-        return []
-    known = sources()
-    verdicts, runs = [], []
-    # At most CHUNK batches per checkpoint run: a rule returns one row per failing batch, and GX
-    # returns at most 200 rows of a rule.
-    for start in range(0, len(rows), CHUNK):
-        chunk = rows[start : start + CHUNK]
-        batches = [{"batch_id": b, "source": s, "table": known[s].table} for b, s, _ in chunk]
-        outcome = run_checkpoint(url, "raw", raise_on_failure=False, batches=batches,
+    verdicts, seconds = [], 0.0
+    for start in range(0, len(batches), CHUNK):
+        chunk = batches[start : start + CHUNK]
+        outcome = run_checkpoint(url, "raw", raise_on_failure=False,
+                                 batches=[{"batch_id": b, "source": s, "table": t} for b, s, _f, t in chunk],
                                  max_rejected_share=max_rejected_share())  # fmt: skip
-        runs.append(outcome)
-        verdicts += [_verdict(outcome, batch_id, source_file) for batch_id, _source, source_file in chunk]
-    with psycopg.connect(url) as conn:
-        for v in verdicts:
-            if v.held:
-                conn.execute("UPDATE ops.load_batches SET gate_error = %s, validation_run_id = %s"
-                             " WHERE batch_id = %s AND status = 'landed'",
-                             (v.reason, v.validation_run_id, v.batch_id))  # fmt: skip
-            elif v.passed:
-                conn.execute("UPDATE ops.load_batches SET status = 'loaded', gated_at = clock_timestamp(),"
-                             " gate_error = NULL, validation_run_id = %s"
-                             " WHERE batch_id = %s AND status IN ('landed', 'loaded')",
-                             (v.validation_run_id, v.batch_id))  # fmt: skip
-            else:
-                conn.execute(
-                    "UPDATE ops.load_batches SET status = 'quarantined', quarantine_reason = %s,"
-                    " quarantined_at = clock_timestamp(), gated_at = clock_timestamp(), gate_error = NULL,"
-                    " validation_run_id = %s WHERE batch_id = %s AND status IN ('landed', 'loaded')",
-                    (v.reason, v.validation_run_id, v.batch_id),
-                )
-        conn.commit()
-        for v in verdicts:  # the ledger's last entry of a batch wins: a rebuild keeps the verdict
-            if not v.held:
-                cur = conn.execute("SELECT * FROM ops.load_batches WHERE batch_id = %s", (v.batch_id,))
-                append_ledger(archive_dir, dict(zip([d.name for d in cur.description], cur.fetchone(), strict=True)))
-            if not v.passed:
-                log.error("%s", v.message())
+        seconds += outcome.seconds
+        verdicts += [_verdict(outcome, batch_id, source_file) for batch_id, _s, source_file, _t in chunk]
     log.info("raw gate: %s of %s batch(es) passed, %s held, in %.2f s", sum(v.passed for v in verdicts),
-             len(verdicts), sum(v.held for v in verdicts), sum(o.seconds for o in runs))  # fmt: skip
+             len(verdicts), sum(v.held for v in verdicts), seconds)  # fmt: skip
     return verdicts
