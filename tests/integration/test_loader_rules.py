@@ -257,7 +257,9 @@ def test_a_later_push_supersedes_an_earlier_one_from_its_date_and_history_is_kep
     url = libpq_url(url_for("loader", db))
     for rel in ["province/province_evaluation_p1.csv", "province/province_evaluation_p2.csv"]:
         loader.load_file(url, rel, inbox=tmp_path, archive_dir=tmp_path / "a", as_of=AS_OF)
-    res = run_dbt(["build", "--select", "+int_province_evaluations_in_force", "--quiet"], base_url=db, capture=True)
+    # cautious: leave out the tests that also need what is not selected (the grade_levels seed)
+    res = run_dbt(["build", "--select", "+int_province_evaluations_in_force", "--indirect-selection", "cautious",
+                   "--quiet"], base_url=db, capture=True)  # fmt: skip
     assert res.returncode == 0, res.stdout[-3000:]
     with psycopg.connect(libpq_url(db)) as conn:
         in_force = dict(conn.execute(
