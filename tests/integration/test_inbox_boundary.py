@@ -271,7 +271,6 @@ def test_the_province_dag_loads_upper_case_names_reports_strays_and_refuses_link
     env = {**os.environ, **airflow_test_env, "CREDIT_INBOX": str(box), "CREDIT_ARCHIVE": str(tmp_path / "archive"),
            "CREDIT_TASK_RETRIES": "0"}  # fmt: skip
     airflow = str(Path(sys.executable).parent / "airflow")
-    subprocess.run([airflow, "db", "migrate"], env=env, capture_output=True, timeout=300, check=True)
     res = subprocess.run([airflow, "dags", "test", "ingest_province"], env=env, capture_output=True, text=True,
                          timeout=600)  # fmt: skip
     out = res.stdout + res.stderr

@@ -108,7 +108,6 @@ def test_a_broken_file_fails_its_department_only_and_a_rerun_takes_only_what_is_
          [["己", GOOD, "警告", "2025-08-09"]])  # fmt: skip
     env = {**airflow_test_env, "CREDIT_INBOX": str(inbox), "CREDIT_ARCHIVE": str(tmp_path / "archive"),
            "CREDIT_TASK_RETRIES": "0"}  # fmt: skip
-    _airflow(env, "db", "migrate")
     events_before = _asset_events(warehouse, airflow_db)
 
     out = _dags_test(env, "ingest_departments")
@@ -166,7 +165,6 @@ def test_a_province_run_with_a_damaged_push_ends_failed_after_loading_the_others
          ["企业名称", "统一社会信用代码", "评价等级", "评价日期"], [["庚", GOOD, "A", "2025-07-31"]])  # fmt: skip
     env = {**airflow_test_env, "CREDIT_INBOX": str(inbox), "CREDIT_ARCHIVE": str(tmp_path / "archive"),
            "CREDIT_TASK_RETRIES": "0"}  # fmt: skip
-    _airflow(env, "db", "migrate")
 
     out = _dags_test(env, "ingest_province")
     assert _last_run_state(warehouse, airflow_db, "ingest_province") == "failed", out[-4000:]

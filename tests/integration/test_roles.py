@@ -15,7 +15,7 @@ from credit_platform import health
 from credit_platform.warehouse import access, migrate
 from credit_platform.warehouse.roles import libpq_url, url_for, with_user
 
-pytestmark = pytest.mark.integration
+pytestmark = [pytest.mark.integration, pytest.mark.server_version]
 
 RECIPIENT = "test_rural_bank"
 
