@@ -178,5 +178,14 @@ def make_airflow_env(base_url: str, airflow_db: str, local: Path, **extra: str) 
 
 @pytest.fixture(scope="session")
 def airflow_test_env(warehouse: str, airflow_db: str, tmp_path_factory) -> dict[str, str]:
-    """Environment for Airflow commands run against the session's databases, in a scratch home."""
-    return make_airflow_env(warehouse, airflow_db, tmp_path_factory.mktemp("local"))
+    """Environment for Airflow commands run against the session's databases, in a scratch home;
+    Airflow's metadata database is migrated once here (each `airflow db migrate` costs an Airflow
+    start-up, several seconds, even when there is nothing to do)."""
+    import subprocess
+    import sys
+
+    env = make_airflow_env(warehouse, airflow_db, tmp_path_factory.mktemp("local"))
+    res = subprocess.run([str(Path(sys.executable).parent / "airflow"), "db", "migrate"], env={**os.environ, **env},
+                         capture_output=True, text=True, timeout=300)  # fmt: skip
+    assert res.returncode == 0, res.stderr[-3000:]
+    return env

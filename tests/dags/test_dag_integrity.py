@@ -117,3 +117,14 @@ def test_the_guard_catches_parse_time_access(tmp_path):
     assert set(result["errors"]) == set(BAD_DAGS)
     assert all("DAG-parse-time access refused" in e for e in result["errors"].values())
     assert result["dag_ids"][DAG_FILES[0].name], "a good DAG file still parses beside the bad ones"
+
+
+def test_grading_runs_one_dbt_task_per_node_without_per_task_waste(dagbag):
+    """One task per seed, model and snapshot, the tests after all; each dbt invocation writes no
+    JSON artifacts, lists no relations up front and emits no per-model asset (see dbt_cosmos.py)."""
+    dag = dagbag.dags["grade_industries"]
+    dbt_tasks = [t for t in dag.tasks if t.task_id.startswith("dbt.")]
+    assert len(dbt_tasks) > 50 and "dbt.dbt_project_test" in dag.task_dict
+    for t in dbt_tasks:
+        assert {"--no-write-json", "--no-populate-cache"} <= set(t.dbt_cmd_flags), t.task_id
+        assert t.emit_datasets is False, t.task_id

@@ -250,38 +250,3 @@ def test_a_nul_byte_removed_is_a_warning_on_its_row_and_column(db, url, tmp_path
             "SELECT row_number, subject_name, flags FROM raw.penalties WHERE source_file = %s",
             ("departments/scjgj/penalties_nul.csv",)))  # fmt: skip
     assert rows == {1: ("怀仁市甲乙商贸有限公司", []), 2: ("怀仁市丙公司", ["nul_character_removed@subject_name"])}
-
-
-@pytest.mark.slow
-def test_the_province_dag_loads_upper_case_names_reports_strays_and_refuses_links(
-    airflow_test_env, warehouse, tmp_path
-):
-    import os
-    import subprocess
-    import sys
-
-    box = tmp_path / "inbox"
-    header = ["企业名称", "统一社会信用代码", "评价等级", "评价日期"]
-    _write_csv(box / "province/Province_Evaluation_Upper.CSV", [["甲公司", GOOD, "A", "2025-06-01"]], header)
-    _write_csv(box / "province/evaluations_2026.csv", [["乙公司", OTHER, "B", "2025-06-01"]], header)
-    secret = _write_csv(tmp_path / "elsewhere/province_evaluation_secret.csv", [["丙公司", OTHER, "C", "2025-06-01"]],
-                        header)  # fmt: skip
-    (box / "province/province_evaluation_link.csv").symlink_to(secret)
-    (box / "province/~$province_evaluation_open.xlsx").write_bytes(b"lock")
-    env = {**os.environ, **airflow_test_env, "CREDIT_INBOX": str(box), "CREDIT_ARCHIVE": str(tmp_path / "archive"),
-           "CREDIT_TASK_RETRIES": "0"}  # fmt: skip
-    airflow = str(Path(sys.executable).parent / "airflow")
-    subprocess.run([airflow, "db", "migrate"], env=env, capture_output=True, timeout=300, check=True)
-    res = subprocess.run([airflow, "dags", "test", "ingest_province"], env=env, capture_output=True, text=True,
-                         timeout=600)  # fmt: skip
-    out = res.stdout + res.stderr
-    assert "state=failed" in out, out[-4000:]  # the link's own task fails
-    assert "province/province_evaluation_link.csv: 收件箱中的符号链接不予读取" in out and "symbolic link" in out
-    assert "province/evaluations_2026.csv: 没有数据源认领此文件名" in out and "province_evaluation_*.csv" in out
-    assert "'files_unmatched': 1" in out and "'paths_refused': 1" in out, out[-4000:]
-    assert [b[:2] for b in _batches(warehouse, "province/Province_Evaluation_Upper.CSV")] == [
-        ("province/Province_Evaluation_Upper.CSV", "loaded")]
-    assert _batches(warehouse, "%_link.csv") == [] and _batches(warehouse, "%evaluations_2026%") == []
-    with psycopg.connect(libpq_url(warehouse)) as conn:
-        assert conn.execute("SELECT count(*) FROM raw.province_evaluations WHERE uscc = %s AND source_file LIKE"
-                            " 'province/%%link%%'", (OTHER,)).fetchone()[0] == 0  # fmt: skip

@@ -9,6 +9,7 @@ run then ends failed, and succeeds once nothing is broken or pending.
 from __future__ import annotations
 
 import csv
+import json
 import os
 import subprocess
 import sys
@@ -108,7 +109,6 @@ def test_a_broken_file_fails_its_department_only_and_a_rerun_takes_only_what_is_
          [["己", GOOD, "警告", "2025-08-09"]])  # fmt: skip
     env = {**airflow_test_env, "CREDIT_INBOX": str(inbox), "CREDIT_ARCHIVE": str(tmp_path / "archive"),
            "CREDIT_TASK_RETRIES": "0"}  # fmt: skip
-    _airflow(env, "db", "migrate")
     events_before = _asset_events(warehouse, airflow_db)
 
     out = _dags_test(env, "ingest_departments")
@@ -157,19 +157,68 @@ def test_a_broken_file_fails_its_department_only_and_a_rerun_takes_only_what_is_
     assert _asset_events(warehouse, airflow_db) == events_before + 2
 
 
-def test_a_province_run_with_a_damaged_push_ends_failed_after_loading_the_others(
+def _task_states(warehouse: str, airflow_db: str, dag_id: str) -> dict[str, str]:
+    """Each task's final state in the DAG's latest run (mapped tasks: their worst)."""
+    url = libpq_url(make_url(warehouse).set(database=airflow_db).render_as_string(hide_password=False))
+    with psycopg.connect(url) as conn:
+        rows = conn.execute("SELECT t.task_id, t.state FROM task_instance t WHERE t.run_id = (SELECT run_id FROM"
+                            " dag_run WHERE dag_id = %s ORDER BY id DESC LIMIT 1) AND t.dag_id = %s",
+                            (dag_id, dag_id)).fetchall()  # fmt: skip
+    states: dict[str, str] = {}
+    for task_id, state in rows:
+        states[task_id] = state if states.get(task_id, "success") == "success" else states[task_id]
+    return states
+
+
+def test_one_province_run_pulls_through_the_connection_refuses_links_and_fails_only_the_damaged_push(
     airflow_test_env, warehouse, airflow_db, tmp_path
 ):
-    inbox = tmp_path / "inbox"
-    _damaged_sheet(inbox / "province/province_evaluation_dagtest_damaged.xlsx")
-    _csv(inbox / "province/province_evaluation_dagtest_good.csv",
-         ["企业名称", "统一社会信用代码", "评价等级", "评价日期"], [["庚", GOOD, "A", "2025-07-31"]])  # fmt: skip
-    env = {**airflow_test_env, "CREDIT_INBOX": str(inbox), "CREDIT_ARCHIVE": str(tmp_path / "archive"),
-           "CREDIT_TASK_RETRIES": "0"}  # fmt: skip
-    _airflow(env, "db", "migrate")
+    """One `airflow dags test ingest_province` for what each part of the province ingest promises:
+    the pull through the Airflow connection `credit_portal` loads the portal's record; upper-case
+    names load, a stray name is reported with the names expected, a symbolic link is refused (its
+    task fails); a damaged push fails while the good one beside it loads; the run ends failed."""
+    from fake_portal import TOKEN, FakePortal, _record
 
-    out = _dags_test(env, "ingest_province")
+    other = uscc.make("92", "140624", "L1234567")
+    inbox = tmp_path / "inbox"
+    header = ["企业名称", "统一社会信用代码", "评价等级", "评价日期"]
+    _csv(inbox / "province/Province_Evaluation_Upper.CSV", header, [["甲公司", GOOD, "A", "2025-06-01"]])
+    _csv(inbox / "province/evaluations_2026.csv", header, [["乙公司", other, "B", "2025-06-01"]])
+    _csv(tmp_path / "elsewhere/province_evaluation_secret.csv", header, [["丙公司", other, "C", "2025-06-01"]])
+    (inbox / "province/province_evaluation_link.csv").symlink_to(tmp_path / "elsewhere/province_evaluation_secret.csv")
+    (inbox / "province/~$province_evaluation_open.xlsx").write_bytes(b"lock")
+    _damaged_sheet(inbox / "province/province_evaluation_dagtest_damaged.xlsx")
+    _csv(inbox / "province/province_evaluation_dagtest_good.csv", header, [["庚", GOOD, "A", "2025-07-31"]])
+    portal = FakePortal()
+    try:
+        portal.records += [_record(5, "A-", "2025-11-23T00:00:00")]
+        conn_json = json.dumps({"conn_type": "http", "host": "127.0.0.1", "port": portal.port, "password": TOKEN,
+                                "extra": {"path": "/api/v1"}})  # fmt: skip
+        env = {**airflow_test_env, "CREDIT_INBOX": str(inbox), "CREDIT_ARCHIVE": str(tmp_path / "archive"),
+               "CREDIT_TASK_RETRIES": "0", "AIRFLOW_CONN_CREDIT_PORTAL": conn_json}  # fmt: skip
+        out = _dags_test(env, "ingest_province")
+    finally:
+        portal.server.shutdown()
+    assert "state=failed" in out, out[-4000:]
     assert _last_run_state(warehouse, airflow_db, "ingest_province") == "failed", out[-4000:]
+    states = _task_states(warehouse, airflow_db, "ingest_province")
+    assert states["pull"] == "success", (states, out[-4000:])
+    # the pull: the portal's record loaded through the watermark's file
+    with psycopg.connect(libpq_url(warehouse)) as conn:
+        row = conn.execute("SELECT b.status, b.rows_loaded FROM ops.load_batches b JOIN ops.pull_watermarks w"
+                           " ON w.last_file = b.source_file").fetchone()  # fmt: skip
+    assert row == ("loaded", 1)
+    # the inbox boundary: the link refused, the stray reported, the upper-case name loaded
+    assert "province/province_evaluation_link.csv: 收件箱中的符号链接不予读取" in out and "symbolic link" in out
+    assert "province/evaluations_2026.csv: 没有数据源认领此文件名" in out and "province_evaluation_*.csv" in out
+    assert "'files_unmatched': 1" in out and "'paths_refused': 1" in out, out[-4000:]
+    assert _batches(warehouse, "province/Province_Evaluation_Upper.CSV") == [
+        ("province/Province_Evaluation_Upper.CSV", "loaded")]
+    assert _batches(warehouse, "%_link.csv") == [] and _batches(warehouse, "%evaluations_2026%") == []
+    with psycopg.connect(libpq_url(warehouse)) as conn:
+        assert conn.execute("SELECT count(*) FROM raw.province_evaluations WHERE uscc = %s AND source_file LIKE"
+                            " 'province/%%link%%'", (other,)).fetchone()[0] == 0  # fmt: skip
+    # a damaged push fails its own batch only
     assert "province/province_evaluation_dagtest_damaged.xlsx: sheet" in out and "is damaged" in out
     assert sorted(_batches(warehouse, "province/province_evaluation_dagtest_%")) == [
         ("province/province_evaluation_dagtest_damaged.xlsx", "failed"),

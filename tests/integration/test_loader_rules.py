@@ -103,6 +103,7 @@ def _rejected(db: str, file: str) -> dict[int, list[str]]:
             "SELECT row_number, reason_codes FROM ops.rejected_rows WHERE source_file = %s", (file,))}  # fmt: skip
 
 
+@pytest.mark.server_version
 def test_each_penalty_rule_gives_its_reason_code(db, inbox):
     rejected = _rejected(db, "departments/scjgj/penalties_rules.csv")
     for n, (_, expected) in enumerate(PENALTY_ROWS, start=1):
@@ -301,6 +302,7 @@ def _raw_rows(db: str, file: str) -> tuple[list, list, int]:
     return kept, rejected, protected
 
 
+@pytest.mark.server_version
 def test_every_way_into_the_raw_table_keeps_the_same_rows(db, inbox, tmp_path):
     """Straight COPY into raw, COPY into staging, the Python parser and XLSX: the same rows, reasons and flags."""
     import openpyxl
@@ -377,6 +379,7 @@ def test_the_same_bytes_under_another_name_are_a_duplicate(db, inbox, tmp_path):
     assert status == "duplicate" and dup_of is not None
 
 
+@pytest.mark.server_version
 @pytest.mark.parametrize(("text", "expected"), [
     ("2024-01-05", dt.date(2024, 1, 5)), ("2024/1/5", dt.date(2024, 1, 5)), ("2024.1.5", dt.date(2024, 1, 5)),
     ("20240105", dt.date(2024, 1, 5)), ("2024年1月5日", dt.date(2024, 1, 5)), ("45296", dt.date(2024, 1, 5)),

@@ -9,7 +9,7 @@ from credit_platform.warehouse import migrate
 from credit_platform.warehouse.grants import SCHEMAS
 from credit_platform.warehouse.urls import libpq_url
 
-pytestmark = pytest.mark.integration
+pytestmark = [pytest.mark.integration, pytest.mark.server_version]
 
 CATALOG_SNAPSHOT = """
 SELECT 'schema', n.nspname, coalesce(n.nspacl::text, ''), coalesce(obj_description(n.oid), '')

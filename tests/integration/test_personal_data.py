@@ -13,7 +13,7 @@ from credit_platform import uscc
 from credit_platform.publish import config
 from credit_platform.warehouse.urls import libpq_url
 
-pytestmark = pytest.mark.integration
+pytestmark = [pytest.mark.integration, pytest.mark.server_version]
 
 ROOT = Path(__file__).resolve().parents[2]
 _ID_WEIGHTS = (7, 9, 10, 5, 8, 4, 2, 1, 6, 3, 7, 9, 10, 5, 8, 4, 2)

@@ -261,6 +261,7 @@ def test_withdrawals_for_ended_publication_and_repair_and_a_run_resumed_midway(c
             1 for k in expected if k.startswith("penalty|"))
 
 
+@pytest.mark.server_version
 def test_disclosure_is_enforced_by_the_roles(city, server, tmp_path_factory):
     spool = tmp_path_factory.mktemp("pub")
     _publish(city, server, spool)
@@ -307,6 +308,7 @@ def test_disclosure_is_enforced_by_the_roles(city, server, tmp_path_factory):
         assert rows(city["admin"], "SELECT count(*) FROM ops.recipient_authorisations") == [(0,)]
 
 
+@pytest.mark.server_version
 def test_grades_reach_the_public_view_end_to_end(city, server, tmp_path_factory):
     spool = tmp_path_factory.mktemp("pub")
     _publish(city, server, spool)
@@ -427,6 +429,7 @@ def _plan_nodes(plan: dict):
         yield from _plan_nodes(child)
 
 
+@pytest.mark.server_version
 def test_an_authorised_recipient_cannot_probe_other_subjects(city, server, tmp_path_factory):
     spool = tmp_path_factory.mktemp("pub")
     _publish(city, server, spool)

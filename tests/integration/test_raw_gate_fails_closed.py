@@ -114,6 +114,7 @@ def _cancel_gate_queries(db: str, run) -> object:
     return outcome["value"]
 
 
+@pytest.mark.server_version
 def test_a_cancelled_gate_query_holds_the_batch_and_records_why(db, tmp_path):
     url = libpq_url(url_for("loader", db))
     rel = "departments/scjgj/penalties_cancel.csv"
@@ -249,6 +250,7 @@ def test_a_province_push_killed_before_its_gate_is_gated_not_loaded_again(db, tm
     assert loader.pending(url, inbox, prefix="province") == []
 
 
+@pytest.mark.server_version
 def test_the_migration_keeps_gated_batches_and_holds_the_ungated(scratch_database, tmp_path):
     """On an existing warehouse: a loaded batch with a raw validation run passed; one without never was gated."""
     from credit_platform.warehouse import migrate

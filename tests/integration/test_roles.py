@@ -14,7 +14,7 @@ from psycopg import errors
 from credit_platform.warehouse import access, health, migrate
 from credit_platform.warehouse.urls import libpq_url, url_for, with_user
 
-pytestmark = pytest.mark.integration
+pytestmark = [pytest.mark.integration, pytest.mark.server_version]
 
 RECIPIENT = "test_rural_bank"
 

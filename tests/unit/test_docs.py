@@ -57,3 +57,23 @@ def test_every_environment_variable_the_code_reads_is_documented():
     assert {v for v in read if v not in README} == set()
     env_example = (ROOT / ".env.example").read_text()
     assert {v for v in read if v.startswith("CREDIT_") and "DBT" not in v and v not in env_example} == set()
+
+
+def test_the_tests_run_against_the_second_server_are_the_ones_tests_readme_lists():
+    """`make test` runs the tests marked `server_version` against the second server: each file that
+    uses the marker is named in tests/README.md's table, and each file named there uses it."""
+    tests = ROOT / "tests"
+    marked = {p.name for p in (tests / "integration").glob("test_*.py") if "mark.server_version" in p.read_text()}
+    section = (tests / "README.md").read_text(encoding="utf-8").split("## Two servers", 1)[1]
+    listed = set(re.findall(r"^\| `(test_[a-z_]+\.py)`", section, flags=re.M))
+    assert marked and marked == listed
+    makefile = (ROOT / "Makefile").read_text()
+    second_pass = makefile.split('WAREHOUSE_URL="$(SECOND_PG_URL)" $(BIN)/pytest', 1)[1].split("\n", 1)[0]
+    assert '-m "server_version"' in second_pass
+    assert "server_version:" in (ROOT / "pyproject.toml").read_text()
+
+
+@pytest.mark.parametrize("module", ["test_migrations.py", "test_roles.py", "test_personal_data.py"])
+def test_migrations_grants_and_sql_functions_run_against_both_servers(module):
+    text = (ROOT / "tests" / "integration" / module).read_text()
+    assert re.search(r"^pytestmark = \[.*pytest\.mark\.server_version.*\]$", text, flags=re.M), module
