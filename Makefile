@@ -81,6 +81,9 @@ lint: $(STAMP) ## ruff, with Airflow's AIR rules
 # machine has two cores and the first pass mostly keeps one busy), their output printed after it.
 # `make test-pg` runs every integration test there. Set SECOND_PG_URL= (empty) to skip.
 SECOND_PG_URL ?= postgresql://postgres@127.0.0.1:5432/postgres
+# The first pass runs in TEST_WORKERS processes (pytest-xdist), a test file each at a time, so
+# that a file's fixtures (a graded city) are built once; TEST_WORKERS=0 runs it in one process.
+TEST_WORKERS ?= 2
 
 test: $(STAMP) $(MANIFEST) compose-tool ## install what is needed, lint, and run every test against a real PostgreSQL
 	$(BIN)/ruff check .
@@ -91,7 +94,7 @@ test: $(STAMP) $(MANIFEST) compose-tool ## install what is needed, lint, and run
 	  WAREHOUSE_URL="$(SECOND_PG_URL)" $(BIN)/pytest -q -m "server_version" -p no:cacheprovider \
 	    --basetemp=.local/pytest-second-pg > .local/test-second-pg.log 2>&1 & second=$$!; \
 	else echo "no second PostgreSQL at $(SECOND_PG_URL): the tests run on one server only" >&2; fi; \
-	$(BIN)/pytest; first=$$?; rc=0; \
+	$(BIN)/pytest $(if $(filter-out 0,$(TEST_WORKERS)),-n $(TEST_WORKERS) --dist loadfile); first=$$?; rc=0; \
 	if [ -n "$$second" ]; then \
 	  wait $$second; rc=$$?; \
 	  echo "=== the tests that depend on the server's version, against $(SECOND_PG_URL) ==="; \
