@@ -22,7 +22,7 @@ import pendulum
 from airflow.sdk import dag, task
 from cosmos import DbtTaskGroup
 
-from credit_platform.grading.cosmos import configs
+from credit_platform.grading.dbt_cosmos import configs
 from credit_platform.orchestration.assets import GRADES, RAW_DEPARTMENTS, RAW_PROVINCE
 from credit_platform.orchestration.dag_defaults import default_args
 

@@ -106,3 +106,14 @@ def test_no_import_cycles():
         if m not in state:
             visit(m, [m])
     assert not cycles, "import cycles:\n" + "\n".join(cycles)
+
+
+def test_airflow_loads_no_module_of_the_package_as_a_plugin():
+    """Airflow's plugin loader imports each .py file under plugins/ as a top-level module named after
+    the file; plugins/.airflowignore keeps the package out of it, under either ignore syntax."""
+    from airflow.sdk._shared.module_loading import find_path_from_directory
+
+    for syntax in ("glob", "regexp"):
+        files = [Path(f) for f in find_path_from_directory(str(PACKAGE.parent), ".airflowignore", syntax)]
+        taken = [f for f in files if f.suffix == ".py" and PACKAGE in f.parents]
+        assert not taken, f"{syntax}: the plugin loader would import {taken[:3]}"
