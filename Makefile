@@ -77,8 +77,8 @@ lint: $(STAMP) ## ruff, with Airflow's AIR rules
 # depend on the server's version: those marked `server_version` (migrations, roles and grants,
 # the personal-data functions and views a recipient reads, COPY and the date parsing in plpgsql,
 # the raw gate's SQL and locks, a dbt build; tests/README.md lists them). The rest (Airflow,
-# files, Python rules) would only repeat the first pass. They run alongside the first pass (the
-# machine has two cores and the first pass mostly keeps one busy), their output printed after it.
+# files, Python rules) would only repeat the first pass. They run alongside the first pass, at a
+# lower CPU priority (nice) so that they take what the first pass leaves idle, their output printed after it.
 # `make test-pg` runs every integration test there. Set SECOND_PG_URL= (empty) to skip.
 SECOND_PG_URL ?= postgresql://postgres@127.0.0.1:5432/postgres
 # The first pass runs in TEST_WORKERS processes (pytest-xdist), a test file each at a time, so
@@ -91,7 +91,7 @@ test: $(STAMP) $(MANIFEST) compose-tool ## install what is needed, lint, and run
 	if [ -n "$(SECOND_PG_URL)" ] && $(BIN)/python -c "import psycopg; psycopg.connect('$(SECOND_PG_URL)', connect_timeout=3).close()" 2>/dev/null; then \
 	  mkdir -p .local; \
 	  echo "the tests that depend on the server's version run alongside against $(SECOND_PG_URL); their output follows the first pass" >&2; \
-	  WAREHOUSE_URL="$(SECOND_PG_URL)" $(BIN)/pytest -q -m "server_version" -p no:cacheprovider \
+	  WAREHOUSE_URL="$(SECOND_PG_URL)" nice -n 10 $(BIN)/pytest -q -m "server_version" -p no:cacheprovider \
 	    --basetemp=.local/pytest-second-pg > .local/test-second-pg.log 2>&1 & second=$$!; \
 	else echo "no second PostgreSQL at $(SECOND_PG_URL): the tests run on one server only" >&2; fi; \
 	$(BIN)/pytest $(if $(filter-out 0,$(TEST_WORKERS)),-n $(TEST_WORKERS) --dist loadfile); first=$$?; rc=0; \

@@ -39,6 +39,18 @@ from stuck_tests import pytest_configure, pytest_runtest_protocol, watch_server 
 from credit_platform.warehouse import access, migrate  # noqa: E402
 from credit_platform.warehouse.urls import admin_url, render, url_for  # noqa: E402
 
+# The longest test files, longest first: under xdist each process takes the next file when it is
+# free, so these start first and no process is left with a long file while the other has finished.
+LONGEST_FIRST = ["test_demo_chain.py", "test_reproducible_grades.py", "test_record_keys.py", "test_ingest_dags.py",
+                 "test_publication.py", "test_raw_gate.py", "test_inspections.py", "test_whatif.py",
+                 "test_airflow.py", "test_quality_gates.py", "test_grading_properties.py", "test_docs_site.py"]
+
+
+def pytest_collection_modifyitems(config, items):
+    if os.environ.get("PYTEST_XDIST_WORKER"):  # the same order in every process, as xdist requires
+        rank = {name: i for i, name in enumerate(LONGEST_FIRST)}
+        items.sort(key=lambda item: rank.get(item.path.name, len(LONGEST_FIRST)))
+
 
 @pytest.fixture(scope="session")
 def project_root() -> Path:
