@@ -4,8 +4,6 @@ the publication checkpoint's patterns over the same search form; credit codes le
 
 from __future__ import annotations
 
-from pathlib import Path
-
 import psycopg
 import pytest
 
@@ -15,7 +13,6 @@ from credit_platform.warehouse.urls import libpq_url
 
 pytestmark = [pytest.mark.integration, pytest.mark.server_version]
 
-ROOT = Path(__file__).resolve().parents[2]
 _ID_WEIGHTS = (7, 9, 10, 5, 8, 4, 2, 1, 6, 3, 7, 9, 10, 5, 8, 4, 2)
 
 
