@@ -33,8 +33,9 @@ if os.environ.get("PYTEST_XDIST_WORKER"):
 os.environ.setdefault("AIRFLOW__DATABASE__SQL_ALCHEMY_CONN", "postgresql+psycopg2://nobody@127.0.0.1:9/none")
 
 import pytest  # noqa: E402
+import stuck_tests  # noqa: E402
 from sqlalchemy.engine import make_url  # noqa: E402
-from stuck_tests import pytest_configure, pytest_runtest_protocol, watch_server  # noqa: E402, F401 - hooks
+from stuck_tests import pytest_runtest_protocol, watch_server  # noqa: E402, F401 - hooks
 
 from credit_platform.warehouse import access, migrate  # noqa: E402
 from credit_platform.warehouse.urls import admin_url, render, url_for  # noqa: E402
@@ -44,6 +45,11 @@ from credit_platform.warehouse.urls import admin_url, render, url_for  # noqa: E
 LONGEST_FIRST = ["test_demo_chain.py", "test_reproducible_grades.py", "test_record_keys.py", "test_ingest_dags.py",
                  "test_publication.py", "test_raw_gate.py", "test_inspections.py", "test_whatif.py",
                  "test_airflow.py", "test_quality_gates.py", "test_grading_properties.py", "test_docs_site.py"]
+
+
+def pytest_configure(config):
+    stuck_tests.pytest_configure(config)
+    _run_tag()  # set in the controller before the xdist processes start, so they inherit it
 
 
 def pytest_collection_modifyitems(config, items):
@@ -115,12 +121,64 @@ def migrated_database(server_url: str) -> Callable[[str], AbstractContextManager
     return make
 
 
-@pytest.fixture(scope="session")
-def graded_city(migrated_database, tmp_path_factory) -> Callable[..., AbstractContextManager[dict]]:
-    """``with graded_city("label", subjects=N) as city:`` a generated city loaded through the loader
-    (inbox, archive and its ledger in a temporary folder) and graded by dbt from a copy of the
-    project; ``city`` holds ``url`` (admin), ``admin`` (libpq), ``inbox``, ``archive``, ``project``."""
+#: The generated city every ``graded_city`` copies: loaded and graded once per test run.
+CITY_SUBJECTS, CITY_SEED = 1500, 7
+
+
+def _run_tag() -> str:
+    """The test run's tag, the same in every xdist process (the controller sets it before they start)."""
+    return os.environ.setdefault("CREDIT_TEST_RUN", uuid.uuid4().hex[:8])
+
+
+def _city_home() -> Path:
+    import tempfile
+
+    return Path(tempfile.gettempdir()) / f"credit-test-city-{_run_tag()}"
+
+
+def _city_template() -> str:
+    return f"credit_test_city_template_{_run_tag()}"
+
+
+def pytest_sessionfinish(session, exitstatus):
+    """The controller (or the only process) drops the run's graded city once every process is done."""
+    if hasattr(session.config, "workerinput") or not _city_home().exists():
+        return
     import shutil
+
+    access.drop_database(admin_url(), _city_template())
+    shutil.rmtree(_city_home(), ignore_errors=True)
+    Path(f"{_city_home()}.lock").unlink(missing_ok=True)
+
+
+def copy_database(server_url: str, template: str, label: str) -> tuple[str, str]:
+    """A new database made from ``template`` (which nobody may be connected to), with the template's
+    database-level privileges: ``CREATE DATABASE ... TEMPLATE`` copies the contents, not the ACL."""
+    import psycopg
+    from psycopg import sql
+
+    from credit_platform.warehouse.urls import libpq_url
+
+    name = f"credit_test_{label}_{uuid.uuid4().hex[:8]}"
+    with psycopg.connect(libpq_url(server_url), autocommit=True) as conn:
+        conn.execute(sql.SQL("CREATE DATABASE {} TEMPLATE {}").format(sql.Identifier(name), sql.Identifier(template)))
+        conn.execute(sql.SQL("REVOKE ALL ON DATABASE {} FROM PUBLIC").format(sql.Identifier(name)))
+        grants = conn.execute(
+            "SELECT CASE WHEN a.grantee = 0 THEN 'PUBLIC' ELSE a.grantee::regrole::text END, a.privilege_type"
+            " FROM pg_database d, aclexplode(d.datacl) a WHERE d.datname = %s", (template,)).fetchall()  # fmt: skip
+        for grantee, privilege in grants:
+            conn.execute(sql.SQL("GRANT {} ON DATABASE {} TO {}").format(
+                sql.SQL(privilege), sql.Identifier(name),
+                sql.SQL("PUBLIC") if grantee == "PUBLIC" else sql.Identifier(grantee)))  # fmt: skip
+    return name, render(make_url(server_url).set(database=name))
+
+
+def _build_city(server_url: str, home: Path) -> None:
+    """Generate the city into ``home/inbox``, load it through the loader (archive and ledger in
+    ``home/archive``) and grade it with dbt from ``home/dbt_project``, in the template database."""
+    import shutil
+
+    import psycopg
 
     from credit_platform.demo.generate import generate
     from credit_platform.grading.dbt_runner import run_dbt
@@ -128,25 +186,73 @@ def graded_city(migrated_database, tmp_path_factory) -> Callable[..., AbstractCo
     from credit_platform.settings import paths
     from credit_platform.warehouse.urls import libpq_url
 
+    inbox, archive, project = home / "inbox", home / "archive", home / "dbt_project"
+    for part in (inbox, archive, project):  # what a process that failed half-way left
+        shutil.rmtree(part, ignore_errors=True)
+    access.drop_database(server_url, _city_template())
+    shutil.copytree(paths().dbt_project, project, ignore=shutil.ignore_patterns("target", "logs"))
+    generate(inbox, home / "manifest.json", seed=CITY_SEED, subjects=CITY_SUBJECTS, defect_rate=0.02)
+    access.create_database(server_url, _city_template())
+    url = render(make_url(server_url).set(database=_city_template()))
+    migrate.migrate(url)
+    mp = pytest.MonkeyPatch()
+    mp.setenv("CREDIT_INBOX", str(inbox))
+    mp.setenv("CREDIT_ARCHIVE", str(archive))
+    try:
+        _results, failures = load_files(libpq_url(url_for("loader", url)), discover(inbox), inbox=inbox,
+                                        archive_dir=archive)  # fmt: skip
+        assert not failures, failures  # a generated city's ordinary defects pass the raw gate
+        res = run_dbt(["build", "--quiet"], base_url=url, capture=True, project=project)
+        assert res.returncode == 0, res.stdout[-4000:] + res.stderr[-2000:]
+    finally:
+        mp.undo()
+    # A template may have no session: end those the loader's pooled engines keep open.
+    with psycopg.connect(libpq_url(server_url), autocommit=True) as conn:
+        conn.execute("SELECT pg_terminate_backend(pid) FROM pg_stat_activity WHERE datname = %s", (_city_template(),))
+
+
+@pytest.fixture(scope="session")
+def city_template(server_url: str) -> Path:
+    """The folder of the run's graded city (its database is ``_city_template()``), built by the
+    first process that asks for it; the others wait for it (a lock file beside it)."""
+    from filelock import FileLock
+
+    home = _city_home()
+    home.mkdir(exist_ok=True)
+    with FileLock(str(home) + ".lock"):
+        if not (home / "built").exists():
+            _build_city(server_url, home)
+            (home / "built").touch()
+    return home
+
+
+@pytest.fixture(scope="session")
+def graded_city(server_url, city_template, tmp_path_factory) -> Callable[..., AbstractContextManager[dict]]:
+    """``with graded_city("label") as city:`` a database of its own holding the generated city of
+    ``CITY_SUBJECTS`` subjects, loaded through the loader (inbox, archive and its ledger in a
+    temporary folder) and graded by dbt from a copy of the project; ``city`` holds ``url`` (admin),
+    ``admin`` (libpq), ``inbox``, ``archive``, ``project``. The city is loaded and graded once per
+    run; each ``graded_city`` is a copy of its database and folders, free to be changed."""
+    import shutil
+
+    from credit_platform.warehouse.urls import libpq_url
+
     @contextmanager
-    def make(label: str, *, subjects: int = 1500, seed: int = 7) -> Iterator[dict]:
+    def make(label: str) -> Iterator[dict]:
         home = tmp_path_factory.mktemp(label)
+        for part in ("inbox", "archive", "dbt_project"):
+            shutil.copytree(city_template / part, home / part)
+        shutil.copy2(city_template / "manifest.json", home / "manifest.json")
         inbox, archive, project = home / "inbox", home / "archive", home / "dbt_project"
-        shutil.copytree(paths().dbt_project, project, ignore=shutil.ignore_patterns("target", "logs"))
-        generate(inbox, home / "manifest.json", seed=seed, subjects=subjects, defect_rate=0.02)
+        name, url = copy_database(server_url, _city_template(), label)
         mp = pytest.MonkeyPatch()
         mp.setenv("CREDIT_INBOX", str(inbox))
         mp.setenv("CREDIT_ARCHIVE", str(archive))
         try:
-            with migrated_database(label) as url:
-                loader = libpq_url(url_for("loader", url))
-                _results, failures = load_files(loader, discover(inbox), inbox=inbox, archive_dir=archive)
-                assert not failures, failures  # a generated city's ordinary defects pass the raw gate
-                res = run_dbt(["build", "--quiet"], base_url=url, capture=True, project=project)
-                assert res.returncode == 0, res.stdout[-4000:] + res.stderr[-2000:]
-                yield {"url": url, "admin": libpq_url(url), "inbox": inbox, "archive": archive, "project": project}
+            yield {"url": url, "admin": libpq_url(url), "inbox": inbox, "archive": archive, "project": project}
         finally:
             mp.undo()
+            access.drop_database(server_url, name)
 
     return make
 

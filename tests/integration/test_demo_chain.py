@@ -58,10 +58,7 @@ def city(server_url, tmp_path_factory):
         url, airflow_db, root / "local",
         CREDIT_INBOX=str(root / "inbox"), CREDIT_ARCHIVE=str(root / "archive"), CREDIT_OUTBOX=str(root / "outbox"),
     )  # fmt: skip
-    chain.prepare_airflow(env)
-    res = _airflow(["dags", "unpause", "grade_industries"], env)
-    assert res.returncode == 0, res.stderr[-2000:]
-    runs = chain.run_chain(env, log_dir=root / "logs")
+    runs = chain.run_chain(env, log_dir=root / "logs", unpause=("grade_industries",))
     yield City(url, airflow_db, env, root, manifest, runs)
     access.drop_database(server_url, airflow_db)
     access.drop_database(server_url, db)

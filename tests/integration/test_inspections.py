@@ -32,7 +32,7 @@ DRAWN_ON = dt.date(2026, 3, 2)
 
 @pytest.fixture(scope="module")
 def city(graded_city, tmp_path_factory):
-    with graded_city("inspections", subjects=900, seed=31) as c:
+    with graded_city("inspections") as c:
         c["publisher"] = libpq_url(url_for("publisher", c["url"]))
         c["analyst"] = libpq_url(url_for("analyst", c["url"]))
         c["period"] = rows(c["admin"], "SELECT evaluation_period FROM marts.fct_industry_credit_grades"

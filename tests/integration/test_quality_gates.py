@@ -23,7 +23,7 @@ LATEST, FIRST = "2025-H2", "2025-H1"
 
 @pytest.fixture(scope="module")
 def city(graded_city):
-    with graded_city("gates", subjects=800, seed=11) as c:
+    with graded_city("gates") as c:
         yield c
 
 

@@ -34,7 +34,7 @@ HEADER = ["CF_XDR_MC", "CF_XDR_LB", "CF_XDR_SHXYM", "CF_WSH", "CF_WFXW", "CF_CFL
 
 @pytest.fixture(scope="module")
 def city(graded_city):
-    with graded_city("rawgate", subjects=800, seed=5) as c:
+    with graded_city("rawgate") as c:
         yield c
 
 

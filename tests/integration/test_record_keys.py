@@ -33,7 +33,7 @@ REEXPORT = ["CF_JDRQ", "CF_WSH", "CF_XDR_SHXYM", "CF_XDR_MC", "CF_CFJG", "CF_NR_
 
 @pytest.fixture(scope="module")
 def city(graded_city):
-    with graded_city("recordkeys", subjects=3000, seed=42) as c:
+    with graded_city("recordkeys") as c:
         yield c
 
 

@@ -53,9 +53,13 @@ def run_dag(dag_id: str, env: dict, log_dir: Path, conf: dict | None = None) -> 
 
 
 def run_chain(env: dict, *, log_dir: Path | None = None, dags: list[str] | None = None,
-              on_done=None) -> list[DagRun]:  # fmt: skip
+              on_done=None, unpause: tuple[str, ...] = ()) -> list[DagRun]:  # fmt: skip
+    """Each DAG of ``dags`` (default: the whole chain) in order, stopping at the first that fails.
+    The DAGs named in ``unpause`` are unpaused first, so that asset events queue runs of them."""
     log_dir = log_dir or paths().run
     prepare_airflow(env)
+    for dag_id in unpause:
+        services.run_airflow(["dags", "unpause", dag_id], env, check=True)
     runs = []
     for dag_id in dags or DAG_ORDER:
         run = run_dag(dag_id, env, log_dir)
