@@ -41,7 +41,8 @@ from credit_platform.warehouse import access, migrate  # noqa: E402
 from credit_platform.warehouse.urls import admin_url, render, url_for  # noqa: E402
 
 # The longest test files, longest first: under xdist each process takes the next file when it is
-# free, so these start first and no process is left with a long file while the other has finished.
+# free, so these start first and no process is left with a long file while the other has finished
+# (xdist's own order, the files with the most tests first, is turned off in pytest_configure).
 LONGEST_FIRST = ["test_demo_chain.py", "test_reproducible_grades.py", "test_record_keys.py", "test_ingest_dags.py",
                  "test_publication.py", "test_raw_gate.py", "test_inspections.py", "test_whatif.py",
                  "test_airflow.py", "test_quality_gates.py", "test_grading_properties.py", "test_docs_site.py"]
@@ -49,6 +50,8 @@ LONGEST_FIRST = ["test_demo_chain.py", "test_reproducible_grades.py", "test_reco
 
 def pytest_configure(config):
     stuck_tests.pytest_configure(config)
+    if hasattr(config.option, "loadscopereorder"):  # xdist would start the files with the most tests first
+        config.option.loadscopereorder = False
     _run_tag()  # set in the controller before the xdist processes start, so they inherit it
 
 
