@@ -6,7 +6,10 @@ PYTHON ?= python3
 VENV   := .venv
 BIN    := $(VENV)/bin
 CP     := $(BIN)/credit-platform
-STAMP  := $(VENV)/.installed-$(shell cat requirements.lock pyproject.toml 2>/dev/null | cksum | cut -d' ' -f1)
+# The stamp changes with the pins and with how they are installed (INSTALL_REV), so a checkout's
+# .venv is brought up to date by the next make.
+INSTALL_REV := 2
+STAMP  := $(VENV)/.installed-$(shell (cat requirements.lock pyproject.toml; echo $(INSTALL_REV)) 2>/dev/null | cksum | cut -d' ' -f1)
 
 export DO_NOT_TRACK := 1
 export DBT_SEND_ANONYMOUS_USAGE_STATS := False
@@ -21,8 +24,13 @@ help: ## list the make targets
 	@grep -hE '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | sed -E 's/:.*## /\t/' | expand -t 18
 
 # The environment: .venv from requirements.lock, this package editable. Installed with uv (about
-# 10 s instead of about a minute with pip): the uv on PATH, else one installed from the package index
+# 30 s instead of over a minute with pip): the uv on PATH, else one installed from the package index
 # into .local/bootstrap (a wheel, a few seconds); pip only when neither can be had.
+# The dependencies are compiled to bytecode once, when installed (pip does it by default; after uv,
+# compileall; a few files that are not Python are skipped, as pip skips them): with
+# PYTHONDONTWRITEBYTECODE set, Python never writes the .pyc files it would otherwise cache, and every
+# process would compile Airflow, dbt and Great Expectations from source again (measured here:
+# `import great_expectations` 10.8 s -> 4.2 s, `import airflow` 5.4 s -> 2.6 s).
 BOOTSTRAP := .local/bootstrap
 UV_PIN    := uv>=0.5
 
@@ -40,7 +48,9 @@ $(STAMP): requirements.lock pyproject.toml
 	fi; \
 	if [ -n "$$uv" ]; then \
 	  "$$uv" pip install --quiet --python $(BIN)/python -r requirements.lock >&2 && \
-	  "$$uv" pip install --quiet --python $(BIN)/python --no-deps -e . >&2; \
+	  "$$uv" pip install --quiet --python $(BIN)/python --no-deps -e . >&2 && \
+	  { $(BIN)/python -m compileall -q -j 0 "$$($(BIN)/python -c 'import sysconfig; print(sysconfig.get_paths()["purelib"])')" \
+	      >/dev/null 2>&1 || true; }; \
 	else \
 	  $(BIN)/python -m pip install --quiet --disable-pip-version-check -r requirements.lock 2> >(grep -v '^WARNING: Location' >&2) >&2 && \
 	  $(BIN)/python -m pip install --quiet --disable-pip-version-check --no-deps -e . 2> >(grep -v '^WARNING: Location' >&2) >&2; \
