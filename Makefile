@@ -101,7 +101,7 @@ test: $(STAMP) $(MANIFEST) compose-tool ## install what is needed, lint, and run
 	if [ -n "$(SECOND_PG_URL)" ] && $(BIN)/python -c "import psycopg; psycopg.connect('$(SECOND_PG_URL)', connect_timeout=3).close()" 2>/dev/null; then \
 	  mkdir -p .local; \
 	  echo "the tests that depend on the server's version run alongside against $(SECOND_PG_URL); their output follows the first pass" >&2; \
-	  WAREHOUSE_URL="$(SECOND_PG_URL)" nice -n 10 $(BIN)/pytest -q -m "server_version" -p no:cacheprovider \
+	  CREDIT_TEST_CITY_SUBJECTS=300 WAREHOUSE_URL="$(SECOND_PG_URL)" nice -n 10 $(BIN)/pytest -q -m "server_version" -p no:cacheprovider \
 	    --basetemp=.local/pytest-second-pg > .local/test-second-pg.log 2>&1 & second=$$!; \
 	else echo "no second PostgreSQL at $(SECOND_PG_URL): the tests run on one server only" >&2; fi; \
 	$(BIN)/pytest $(if $(filter-out 0,$(TEST_WORKERS)),-n $(TEST_WORKERS) --dist loadfile); first=$$?; rc=0; \

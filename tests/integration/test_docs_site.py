@@ -1,8 +1,8 @@
 """``make docs``: the documentation site analysts browse, built from a real warehouse and served.
 
-One migrated database, built by dbt (seeds and models, no tests: the docs need relations, not
-checks), then ``credit_platform.local.docs.build_site`` against it, into scratch folders: nothing is
-written to ``dbt_project/target`` or ``.local``.
+A copy of the tests' graded city (every relation built by dbt), then
+``credit_platform.local.docs.build_site`` against it, into scratch folders: nothing is written to
+``dbt_project/target`` or ``.local``.
 """
 
 from __future__ import annotations
@@ -14,23 +14,16 @@ from pathlib import Path
 
 import pytest
 
-from credit_platform.grading.dbt_runner import run_dbt
 from credit_platform.local import docs
 
 GRADES = "model.credit_platform.fct_industry_credit_grades"
 
 
 @pytest.fixture(scope="module")
-def site(migrated_database, tmp_path_factory) -> docs.DocsBuild:
+def site(graded_city, tmp_path_factory) -> docs.DocsBuild:
     work = tmp_path_factory.mktemp("docs")
-    with migrated_database("docs") as url:
-        res = run_dbt(
-            ["build", "--quiet", "--exclude", "resource_type:test", "resource_type:unit_test",
-             "--target-path", str(work / "build" / "target"), "--log-path", str(work / "build" / "logs")],
-            base_url=url, capture=True,
-        )  # fmt: skip
-        assert res.returncode == 0, res.stdout[-4000:]
-        yield docs.build_site(url, site=work / "site", work_dir=work / "dbt-docs")
+    with graded_city("docs") as city:
+        yield docs.build_site(city["url"], site=work / "site", work_dir=work / "dbt-docs")
 
 
 @pytest.mark.integration
