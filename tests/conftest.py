@@ -261,6 +261,16 @@ def graded_city(server_url, city_template, tmp_path_factory) -> Callable[..., Ab
     return make
 
 
+def dbt_build(city: dict) -> None:
+    """``dbt build`` of a graded city whose data a test changed. dbt's unit tests are left out: they
+    test the models' SQL on fixtures, whatever the data, and run in the city's own build."""
+    from credit_platform.grading.dbt_runner import run_dbt
+
+    res = run_dbt(["build", "--quiet", "--exclude-resource-type", "unit_test"], base_url=city["url"], capture=True,
+                  project=city["project"])  # fmt: skip
+    assert res.returncode == 0, res.stdout[-4000:] + res.stderr[-2000:]
+
+
 @pytest.fixture
 def scratch_database(server_url: str) -> Iterator[str]:
     """An empty database (not migrated) for one test."""

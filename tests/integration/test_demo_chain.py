@@ -102,6 +102,8 @@ def test_the_summary_reports_what_the_chain_did(city):
     for platform in platforms:
         assert re.search(rf"^  {platform} +\w+ +\d+ batches", text, re.M), platform
     assert re.search(r"^  departments: [1-9]\d* workbooks", text, re.M)
+    measures = text.split("分级分类监管措施", 1)[1].split("\nEvaluation periods", 1)[0]
+    assert len(re.findall(r"^  [a-z]+ +[1-9]\d* +\d+ +\d+ +\d+ +\d+ +\d+$", measures, re.M)) >= 10, measures
     for department in departments:
         assert re.search(rf"^  \S+ {department} +\d+ matters, +\d+ subjects drawn", text, re.M), department
     assert f"results returned for {returned} of {tasks} tasks" in text
@@ -174,6 +176,8 @@ def test_each_platform_gets_its_batches_with_manifests_and_each_department_its_w
                              " WHERE platform LIKE 'department:%' AND dataset = 'grades'").fetchall()  # fmt: skip
         lists = conn.execute("SELECT dataset, count(*) FROM ops.publications WHERE platform LIKE 'department:%'"
                              " AND dataset LIKE 'inspection%' GROUP BY dataset").fetchall()  # fmt: skip
+        measures = conn.execute("SELECT platform, output_path, row_count FROM ops.publications"
+                                " WHERE platform LIKE 'department:%' AND dataset = 'measures'").fetchall()  # fmt: skip
     assert {p[0] for p in pubs} == {"city", "prefecture", "province"}
     grades = {}
     for platform, dataset, fmt, status, ups, wds, receipt, path, digest in pubs:
@@ -196,6 +200,10 @@ def test_each_platform_gets_its_batches_with_manifests_and_each_department_its_w
     for _platform, path, n in books:
         ws = load_workbook(path, read_only=True).active
         assert next(ws.iter_rows(max_row=1, values_only=True))[5] == "信用等级" and ws.max_row == n + 1
+    assert {p for p, *_ in measures} == {p for p, *_ in books}  # each department its measures too
+    for _platform, path, n in measures:
+        ws = load_workbook(path, read_only=True).active
+        assert next(ws.iter_rows(max_row=1, values_only=True))[6] == "措施名称" and ws.max_row == n + 1 and n > 0
 
 
 def test_inspection_lists_are_drawn_fairly_and_shown_to_analysts(city):

@@ -15,9 +15,9 @@ from __future__ import annotations
 import csv
 
 import pytest
+from conftest import dbt_build
 from sql import rows
 
-from credit_platform.grading.dbt_runner import run_dbt
 from credit_platform.grading.periods import rebuild
 from credit_platform.ingest import gate as ingest_gate
 from credit_platform.ingest.loader import Quarantined, load_department
@@ -93,8 +93,7 @@ def test_broken_batches_are_quarantined_and_feed_no_grade(city, monkeypatch, tmp
     # A second run finds the quarantined files done: they are not loaded again until they change.
     assert load_department(loader, DEPT, inbox=inbox, only_pending=True) == []
 
-    res = run_dbt(["build", "--quiet"], base_url=city["url"], capture=True, project=city["project"])
-    assert res.returncode == 0, res.stdout[-4000:] + res.stderr[-2000:]
+    dbt_build(city)
     ours = [nodate[0], bad30[0], ok10[0]]
     in_staging = dict(rows(admin, "SELECT batch_id, count(*) FROM staging.stg_departments__penalties"
                                    " WHERE batch_id = ANY(%s) GROUP BY 1", (ours,)))  # fmt: skip

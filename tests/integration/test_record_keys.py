@@ -15,10 +15,10 @@ import csv
 import json
 
 import pytest
+from conftest import dbt_build
 from psycopg import sql
 from sql import rows
 
-from credit_platform.grading.dbt_runner import run_dbt
 from credit_platform.grading.periods import close_period
 from credit_platform.ingest.config import sources
 from credit_platform.ingest.loader import load_file
@@ -69,11 +69,6 @@ def _penalty(uscc: str, number: str, fine: str, date: str = "2025-10-15") -> dic
             "CF_CFJG": "怀仁市市场监督管理局"}  # fmt: skip
 
 
-def _build(city) -> None:
-    res = run_dbt(["build", "--quiet"], base_url=city["url"], capture=True, project=city["project"])
-    assert res.returncode == 0, res.stdout[-4000:] + res.stderr[-2000:]
-
-
 def test_a_reexport_counts_once_and_a_changed_record_supersedes_the_old(city):
     admin, inbox, archive = city["admin"], city["inbox"], city["archive"]
     loader = libpq_url(url_for("loader", city["url"]))
@@ -97,7 +92,7 @@ def test_a_reexport_counts_once_and_a_changed_record_supersedes_the_old(city):
         assert result.status == "loaded", result
         batches.append(result.batch_id)
     old, new = batches
-    _build(city)
+    dbt_build(city)
 
     # Grading: one source record and one deduction per penalty.
     lines = {u: (n, ids, pts) for u, n, ids, pts in rows(admin,
@@ -193,13 +188,13 @@ def test_a_whole_department_reexported_after_closing_moves_no_grade(city):
     header = [c.headers[0] for c in reversed(columns)]
     records = [dict(zip(header, reversed(["" if v is None else str(v) for v in r]), strict=True)) for r in cells]
     close_period(admin, "2025-H1", requested_by="数据组")
-    _build(city)
+    dbt_build(city)
     before = _state(admin)
 
     _write(inbox / "departments" / dept / "penalties_resend_all.csv", header, records, crlf=True)
     result = load_file(loader, f"departments/{dept}/penalties_resend_all.csv", inbox=inbox, archive_dir=archive)
     assert result.status == "loaded" and result.rows_loaded == len(cells), result
-    _build(city)
+    dbt_build(city)
     assert _state(admin) == before, "a re-export moved a grade or an explanation"
     assert rows(admin, "SELECT DISTINCT version_status FROM staging.stg_raw__record_versions WHERE batch_id = %s",
                 (result.batch_id,)) == [("repeated",)]  # fmt: skip
@@ -213,7 +208,7 @@ def test_a_record_changed_after_closing_keeps_its_old_version_in_the_closed_peri
     loader = libpq_url(url_for("loader", city["url"]))
     if not rows(admin, "SELECT 1 FROM ops.period_closures WHERE evaluation_period = '2025-H1'"):
         close_period(admin, "2025-H1", requested_by="数据组")
-    _build(city)
+    dbt_build(city)
     before = [s for s in _state(admin) if s[2] == "2025-H1"]
     uscc, record = rows(admin,  # a penalty that counts in the closed period, and in the open one
         "SELECT h1.uscc, r FROM marts.fct_grade_explanations h1, unnest(h1.source_record_ids) r"
@@ -233,7 +228,7 @@ def test_a_record_changed_after_closing_keeps_its_old_version_in_the_closed_peri
     _write(inbox / "departments" / dept / "penalties_corrected.csv", list(changed), [changed], crlf=False)
     result = load_file(loader, f"departments/{dept}/penalties_corrected.csv", inbox=inbox, archive_dir=archive)
     assert result.status == "loaded" and result.rows_loaded == 1, result
-    _build(city)
+    dbt_build(city)
 
     assert [s for s in _state(admin) if s[2] == "2025-H1"] == before, "the closed period moved"
     (h2,) = rows(admin,

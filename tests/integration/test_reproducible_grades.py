@@ -16,6 +16,7 @@ from pathlib import Path
 
 import psycopg
 import pytest
+from conftest import dbt_build
 
 from credit_platform.grading.dbt_runner import run_dbt
 from credit_platform.grading.explain import explain, resolve
@@ -35,11 +36,6 @@ def city(graded_city):
     """A graded city of 1,500 subjects, loaded through the loader (so the archive has its ledger)."""
     with graded_city("repro") as c:
         yield c
-
-
-def _build(url: str, project: Path) -> None:
-    res = run_dbt(["build", "--quiet"], base_url=url, capture=True, project=project)
-    assert res.returncode == 0, res.stdout[-4000:] + res.stderr[-2000:]
 
 
 def _grades(admin: str, period: str | None = None) -> list[tuple]:
@@ -129,7 +125,7 @@ def test_closed_period_survives_late_data_weight_change_and_rebuild_from_archive
                      " VALUES ('2099-H1', '2099-01-01', '2099-06-30', 'half_year')")
     with pytest.raises(PeriodError, match="ends on 2099-06-30"):
         close_period(admin, "2099-H1", requested_by="数据组")
-    _build(url, project)
+    dbt_build(city)
     closed_before = _grades(admin, CLOSED)
     assert closed_before and {g[9] for g in closed_before} == {"HR-2025.1"}
 
@@ -150,7 +146,7 @@ def test_closed_period_survives_late_data_weight_change_and_rebuild_from_archive
     load_file(libpq_url(url_for("loader", url)), _late_province_push(inbox, graded_a), inbox=inbox,
               archive_dir=archive)  # fmt: skip
     _new_rule_version(project)
-    _build(url, project)
+    dbt_build(city)
 
     assert _grades(admin, CLOSED) == closed_before, "a closed period changed"
     open_after = _grades(admin, OPEN)
@@ -180,7 +176,7 @@ def test_closed_period_survives_late_data_weight_change_and_rebuild_from_archive
     with pytest.raises(PeriodError, match="reason"):
         regrade(admin, CLOSED, requested_by="王科长", reason=" ")
     regrade(admin, CLOSED, requested_by="王科长", reason="省级评价更正 2025H1-FIX")
-    _build(url, project)
+    dbt_build(city)
     regraded = {(g[0], g[1]): g for g in _grades(admin, CLOSED)}
     before = {(g[0], g[1]): g for g in closed_before}
     moved = {k for k in before if regraded[k][4] != before[k][4]}

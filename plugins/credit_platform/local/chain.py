@@ -119,6 +119,16 @@ def summary(base_url: str) -> str:
                     per_class=per_class), {"evaluation_period": period[0]}):  # fmt: skip
                 lines.append(f"  {ind:<24}" + "".join(f" {n:>6}" for n in counts) + f" {thin:>9}  {name}")
 
+        measures = conn.execute(_query("measures_in_force")).fetchall()
+        lines.append("\nSupervision measures in force today (分级分类监管措施; marts.fct_subject_measures):")
+        lines.append(f"  {'department':10} {'subjects':>8} {'incentive':>9} {'normal':>7} {'restrictive':>11}"
+                     f" {'disciplinary':>12} {'to record':>9}")  # fmt: skip
+        for dept, subjects, incentive, normal, restrictive, disciplinary, to_record in measures:
+            lines.append(f"  {dept:10} {subjects:>8} {incentive:>9} {normal:>7} {restrictive:>11} {disciplinary:>12}"
+                         f" {to_record:>9}")  # fmt: skip
+        if not measures:
+            lines.append("  none")
+
         lines.append("\nEvaluation periods:")
         for period_name, state, late, changes in conn.execute(_query("evaluation_periods")):
             lines.append(f"  {period_name:10} {state:40} {late:>6} late records  {changes:>6} class changes")

@@ -1,4 +1,5 @@
-"""Each department's Excel workbook of its subjects' grades (内部使用: a department sees its own).
+"""Each department's Excel workbooks (内部使用: a department sees its own): its subjects' grades,
+and the supervision measures those grades bring (分级分类监管措施, ``marts.fct_subject_measures``).
 
 One sheet, Chinese headers (grade, class, main reasons ...; publication.yml ``workbooks``), ready to
 print: frozen header row, filter, landscape, the header repeated on every page. Safe to open:
@@ -47,6 +48,25 @@ class Workbooks:
     path: Path
     rows: int
     status: str  # written, unchanged
+    workbook: str = "grades"  # the publication.yml workbook: grades, measures
+
+
+#: measure_kind (seed supervision_measures) as the measures workbook names it
+MEASURE_KINDS = {"incentive": "激励", "normal": "常规", "restrictive": "约束", "disciplinary": "惩戒"}
+
+# The measures of the grades a department's grade workbook lists: joined to publish.grades, so a
+# subject withheld there (an ID number in its record) is withheld here too. Columns as in
+# publication.yml ``workbooks.measures``.
+_MEASURES = """
+SELECT g.department_code, m.uscc, g.subject_name, g.industry_name, m.grade, m.grade_class, m.measure_code,
+       m.measure_name, coalesce(%(kinds)s::jsonb ->> m.measure_kind, m.measure_kind), m.applied_by, m.legal_basis,
+       m.due_from, m.due_until, CASE WHEN m.must_record THEN '是' ELSE '否' END, coalesce(m.ended_because, '')
+  FROM marts.fct_subject_measures AS m
+  JOIN publish.grades AS g
+    ON g.uscc = m.uscc AND g.industry_code = m.industry_code AND g.evaluation_period = m.evaluation_period
+ WHERE m.evaluation_period = %(period)s
+ ORDER BY g.department_code, m.industry_code, m.uscc, m.class_spell, m.measure_code
+"""
 
 
 def write(url: str, outbox: Path, period: str | None = None) -> list[Workbooks]:
@@ -64,6 +84,14 @@ def write(url: str, outbox: Path, period: str | None = None) -> list[Workbooks]:
         out = []
         for dept, rows in by_department.items():
             out.append(_one(conn, outbox, dept, period, rows))
+        measures: dict[str, list[tuple]] = {}
+        for dept, *values in conn.execute(_MEASURES, {"period": period, "kinds": json.dumps(MEASURE_KINDS)}):
+            measures.setdefault(dept, []).append(tuple(values))
+        for dept, rows in measures.items():
+            book = deliver(conn, outbox, dept, "measures", period, f"supervision_measures_{period}_{dept}.xlsx", rows,
+                           lambda r: render(r, period=period, workbook="measures"))  # fmt: skip
+            book.workbook = "measures"
+            out.append(book)
         conn.commit()
         return out
 
