@@ -2,7 +2,7 @@
 and the supervision measures those grades bring (分级分类监管措施, ``marts.fct_subject_measures``).
 
 One sheet, Chinese headers (grade, class, main reasons ...; publication.yml ``workbooks``), ready to
-print: frozen header row, filter, landscape, the header repeated on every page. Safe to open:
+print: frozen header row, filter, landscape A4, the header repeated on every page, page numbers. Safe to open:
 
 * every value is written as text or a number, never as a formula; a text beginning with ``=``,
   ``+``, ``-`` or ``@`` is also marked quote-prefixed (Excel's own leading apostrophe), so editing
@@ -174,6 +174,8 @@ def render(rows: list[tuple], *, period: str, workbook: str = "grades",
     ws.auto_filter.ref = ws.dimensions
     ws.print_title_rows = "1:1"
     ws.page_setup.orientation = "landscape"
+    ws.page_setup.paperSize = ws.PAPERSIZE_A4
+    ws.oddFooter.center.text = "第 &P 页，共 &N 页"
     ws.page_setup.fitToWidth = 1
     ws.page_setup.fitToHeight = 0
     ws.sheet_properties.pageSetUpPr.fitToPage = True
