@@ -113,7 +113,7 @@ def test_each_department_gets_its_subjects_measures_as_a_workbook(city, tmp_path
         ws = load_workbook(book.path).active
         assert [c.value for c in ws[1]] == headers and ws.max_row - 1 == book.rows
         assert ws.page_setup.orientation == "landscape" and ws.auto_filter.ref and ws.print_title_rows
-        assert int(ws.page_setup.paperSize) == ws.PAPERSIZE_A4 and "&P" in ws.oddFooter.center.text
+        assert int(ws.page_setup.paperSize) == int(ws.PAPERSIZE_A4) and "&P" in ws.oddFooter.center.text
         in_book = {(r[0], r[5]) for r in ws.iter_rows(min_row=2, values_only=True)}
         expected = set(_rows(city["admin"],
                              "SELECT m.uscc, m.measure_code FROM marts.fct_subject_measures m JOIN publish.grades g"
