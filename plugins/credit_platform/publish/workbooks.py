@@ -48,7 +48,7 @@ class Workbooks:
     path: Path
     rows: int
     status: str  # written, unchanged
-    workbook: str = "grades"  # the publication.yml workbook: grades, measures
+    workbook: str = "grades"  # the publication.yml workbook (and dataset): grades, measures, inspection_list ...
 
 
 #: measure_kind (seed supervision_measures) as the measures workbook names it
@@ -88,10 +88,8 @@ def write(url: str, outbox: Path, period: str | None = None) -> list[Workbooks]:
         for dept, *values in conn.execute(_MEASURES, {"period": period, "kinds": json.dumps(MEASURE_KINDS)}):
             measures.setdefault(dept, []).append(tuple(values))
         for dept, rows in measures.items():
-            book = deliver(conn, outbox, dept, "measures", period, f"supervision_measures_{period}_{dept}.xlsx", rows,
-                           lambda r: render(r, period=period, workbook="measures"))  # fmt: skip
-            book.workbook = "measures"
-            out.append(book)
+            out.append(deliver(conn, outbox, dept, "measures", period, f"supervision_measures_{period}_{dept}.xlsx",
+                               rows, lambda r: render(r, period=period, workbook="measures")))  # fmt: skip
         conn.commit()
         return out
 
@@ -111,7 +109,7 @@ def deliver(conn, outbox: Path, dept: str, dataset: str, period: str, name: str,
     folder = outbox / "departments" / dept
     seen = conn.execute("SELECT output_path FROM ops.publications WHERE idempotency_key = %s", (key,)).fetchone()
     if seen and Path(seen[0]).exists():
-        return Workbooks(dept, period, Path(seen[0]), len(rows), "unchanged")
+        return Workbooks(dept, period, Path(seen[0]), len(rows), "unchanged", dataset)
     data = make(rows)
     digest = hashlib.sha256(data).hexdigest()
     manifest = json.dumps({"platform": f"department:{dept}", "dataset": dataset, "period": period, "file": name,
@@ -127,7 +125,7 @@ def deliver(conn, outbox: Path, dept: str, dataset: str, period: str, name: str,
         (f"department:{dept}", period, dataset, key, str(folder / name), str(folder / f"{name}.manifest.json"),
          digest, len(rows), len(rows), receipt),
     )  # fmt: skip
-    return Workbooks(dept, period, folder / name, len(rows), "written")
+    return Workbooks(dept, period, folder / name, len(rows), "written", dataset)
 
 
 def render(rows: list[tuple], *, period: str, workbook: str = "grades",
