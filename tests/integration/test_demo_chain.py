@@ -102,8 +102,12 @@ def test_the_summary_reports_what_the_chain_did(city):
     for platform in platforms:
         assert re.search(rf"^  {platform} +\w+ +\d+ batches", text, re.M), platform
     assert re.search(r"^  departments: [1-9]\d* workbooks", text, re.M)
-    measures = text.split("分级分类监管措施", 1)[1].split("\nEvaluation periods", 1)[0]
+    measures = text.split("分级分类监管措施", 1)[1].split("\nMeasures to record", 1)[0]
     assert len(re.findall(r"^  [a-z]+ +[1-9]\d* +\d+ +\d+ +\d+ +\d+ +\d+$", measures, re.M)) >= 10, measures
+    # Graded today, the measures to record are all due, none applied or overdue yet; nothing was reported.
+    execution = text.split("信用监管执行情况", 1)[1].split("\nEvaluation periods", 1)[0]
+    due = re.findall(r"^  [a-z]+ +([1-9]\d*) +0 +0 +0 +([1-9]\d*) +\d{4}-\d\d-\d\d +0$", execution, re.M)
+    assert len(due) >= 10 and all(a == b for a, b in due), execution
     for department in departments:
         assert re.search(rf"^  \S+ {department} +\d+ matters, +\d+ subjects drawn", text, re.M), department
     assert f"results returned for {returned} of {tasks} tasks" in text

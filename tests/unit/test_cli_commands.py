@@ -44,6 +44,8 @@ COMMANDS = {
     "release": ["period", "--reason!", "--by!"],
     "verify-draw": ["plan_id", "--export"],
     "overdue-results": ["--today"],
+    "measure": [],
+    "measure record": ["--department!", "--uscc!", "--measure!", "--date!", "--by", "--document", "--note", "--name"],
     "publish": ["--as-of"],
     "stop": [],
 }

@@ -7,7 +7,7 @@ import ast
 from pathlib import Path
 
 PACKAGE = Path(__file__).resolve().parents[2] / "plugins" / "credit_platform"
-ROOT_MODULES = {"__init__", "settings", "uscc", "connections", "grade_levels", "cli"}
+ROOT_MODULES = {"__init__", "settings", "uscc", "connections", "grade_levels", "workdays", "cli"}
 
 # Folder -> the folders it may import (plugins/README.md); "root" is the root modules but cli.
 ALLOWED = {
@@ -18,8 +18,10 @@ ALLOWED = {
     "publish": {"ingest", "quality", "warehouse"},
     "grading": {"publish", "ingest", "quality", "warehouse"},
     "inspection": {"publish", "ingest", "warehouse"},
-    "orchestration": {"inspection", "publish", "grading", "ingest", "quality", "warehouse"},
-    "local": {"orchestration", "inspection", "publish", "grading", "ingest", "quality", "warehouse", "demo"},
+    "supervision": {"ingest", "warehouse"},
+    "orchestration": {"supervision", "inspection", "publish", "grading", "ingest", "quality", "warehouse"},
+    "local": {"orchestration", "supervision", "inspection", "publish", "grading", "ingest", "quality", "warehouse",
+              "demo"},
 }
 
 

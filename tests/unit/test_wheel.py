@@ -83,7 +83,7 @@ sys.path.insert(0, {str(tmp_path)!r})
 import credit_platform
 assert credit_platform.__file__.startswith({str(tmp_path)!r}), credit_platform.__file__
 from credit_platform.ingest import config
-from credit_platform.inspection import workdays
+from credit_platform import workdays
 from credit_platform.local import chain
 from credit_platform.publish import config as publication
 from credit_platform.warehouse import migrate

@@ -8,7 +8,7 @@ import logging
 
 import pytest
 
-from credit_platform.inspection import workdays
+from credit_platform import workdays
 
 D = dt.date
 
@@ -40,7 +40,7 @@ def test_a_year_in_neither_place_warns_and_counts_monday_to_friday(caplog, monke
     empty = tmp_path / "none.yml"
     empty.write_text("years: {}\n", encoding="utf-8")
     monkeypatch.setenv("CREDIT_HOLIDAYS_FILE", str(empty))
-    with caplog.at_level(logging.WARNING, logger="credit_platform.inspection.workdays"):
+    with caplog.at_level(logging.WARNING, logger="credit_platform.workdays"):
         assert workdays.add_workdays(D(2035, 12, 28), 5) == D(2036, 1, 4)  # no crash, Mon-Fri
     assert "no holiday calendar for 2035" in caplog.text and "no holiday calendar for 2036" in caplog.text
 

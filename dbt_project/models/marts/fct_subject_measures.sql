@@ -86,7 +86,7 @@ measured as (
         e.*,
         i.department_code,
         m.measure_list_version, m.measure_code, m.measure_name, m.measure_kind, m.applied_by, m.legal_basis,
-        m.valid_months, m.must_record,
+        m.valid_months, m.must_record, m.record_within_workdays,
         (e.due_from + make_interval(months => m.valid_months) - interval '1 day')::date as planned_until,
         (e.ended_at at time zone 'Asia/Shanghai')::date as ended_on
     from ended as e
@@ -117,6 +117,7 @@ select
     applied_by::text as applied_by,
     legal_basis::text as legal_basis,
     must_record::boolean as must_record,
+    record_within_workdays::integer as record_within_workdays,
     due_from::date as due_from,
     (case
         when ended_on is not null and ended_on <= planned_until then ended_on - 1

@@ -22,6 +22,7 @@
     credit-platform publish              publish to the file-drop platforms, write the departments' workbooks
     credit-platform verify-draw PLAN_ID  recompute a past inspection draw and say whether it matches
     credit-platform overdue-results      inspection results past their publication deadline (一公开)
+    credit-platform measure record       record a supervision measure applied (信用监管执行信息), checked first
     credit-platform stop                 stop Airflow and the embedded server
 
 Messages go to standard error; standard output carries only what a command is asked to print
@@ -29,8 +30,9 @@ Messages go to standard error; standard output carries only what a command is as
 
 Each command group lives in its own module and registers its commands with ``register(subparsers)``:
 ``warehouse`` (warehouse, health), ``ingest`` (check, load), ``grading`` (what-if, dbt, explain,
-close-period, regrade, rebuild, release), ``inspection`` (verify-draw, overdue-results), ``publish``
-and ``local`` (airflow, generate, demo, summary, bench, docs, stop); ``common`` holds what they share.
+close-period, regrade, rebuild, release), ``inspection`` (verify-draw, overdue-results),
+``supervision`` (measure record), ``publish`` and ``local`` (airflow, generate, demo, summary, bench,
+docs, stop); ``common`` holds what they share.
 Heavy imports stay inside the handlers: importing this package loads no database driver, dbt or Airflow.
 """
 
@@ -40,10 +42,10 @@ import argparse
 import logging
 import sys
 
-from credit_platform.cli import grading, ingest, inspection, local, publish, warehouse
+from credit_platform.cli import grading, ingest, inspection, local, publish, supervision, warehouse
 from credit_platform.cli.common import say
 
-GROUPS = (warehouse, ingest, grading, inspection, publish, local)
+GROUPS = (warehouse, ingest, grading, inspection, supervision, publish, local)
 
 
 def build_parser() -> argparse.ArgumentParser:

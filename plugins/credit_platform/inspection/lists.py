@@ -150,7 +150,7 @@ def overdue(url: str, today: dt.date | None = None) -> list[Overdue]:
     result arrived) although their deadline, ``results_deadline_workdays`` working days after the
     inspection, has passed. Read as the analyst at ``url``. Plans of departments that disclose
     them only internally have no publication deadline."""
-    from credit_platform.inspection.workdays import add_workdays, workdays_between
+    from credit_platform.workdays import add_workdays, workdays_between
 
     today = today or dt.date.today()
     out = []

@@ -128,6 +128,15 @@ def summary(base_url: str) -> str:
                          f" {to_record:>9}")  # fmt: skip
         if not measures:
             lines.append("  none")
+        executions = conn.execute(_query("measure_execution")).fetchall()
+        lines.append("\nMeasures to record as applied (信用监管执行情况; marts.fct_measure_execution):")
+        lines.append(f"  {'department':10} {'to record':>9} {'on time':>7} {'late':>5} {'overdue':>7} {'due':>6}"
+                     f" {'next deadline':>13} {'records rejected':>16}")  # fmt: skip
+        for dept, to_record, on_time, late, overdue, due, deadline, rejected in executions:
+            lines.append(f"  {dept:10} {to_record:>9} {on_time:>7} {late:>5} {overdue:>7} {due:>6}"
+                         f" {str(deadline or '-'):>13} {rejected:>16}")  # fmt: skip
+        if not executions:
+            lines.append("  none")
 
         lines.append("\nEvaluation periods:")
         for period_name, state, late, changes in conn.execute(_query("evaluation_periods")):

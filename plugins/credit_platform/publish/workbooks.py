@@ -60,10 +60,14 @@ MEASURE_KINDS = {"incentive": "激励", "normal": "常规", "restrictive": "约�
 _MEASURES = """
 SELECT g.department_code, m.uscc, g.subject_name, g.industry_name, m.grade, m.grade_class, m.measure_code,
        m.measure_name, coalesce(%(kinds)s::jsonb ->> m.measure_kind, m.measure_kind), m.applied_by, m.legal_basis,
-       m.due_from, m.due_until, CASE WHEN m.must_record THEN '是' ELSE '否' END, coalesce(m.ended_because, '')
+       m.due_from, m.due_until, CASE WHEN m.must_record THEN '是' ELSE '否' END, x.deadline, x.applied_on,
+       coalesce(x.status_label, ''), coalesce(m.ended_because, '')
   FROM marts.fct_subject_measures AS m
   JOIN publish.grades AS g
     ON g.uscc = m.uscc AND g.industry_code = m.industry_code AND g.evaluation_period = m.evaluation_period
+  LEFT JOIN marts.fct_measure_execution AS x
+    ON x.uscc = m.uscc AND x.industry_code = m.industry_code AND x.evaluation_period = m.evaluation_period
+   AND x.class_spell = m.class_spell AND x.measure_code = m.measure_code
  WHERE m.evaluation_period = %(period)s
  ORDER BY g.department_code, m.industry_code, m.uscc, m.class_spell, m.measure_code
 """

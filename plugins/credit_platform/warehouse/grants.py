@@ -44,6 +44,7 @@ OPS_TABLE_PRIVILEGES: dict[str, dict[str, frozenset[str]]] = {
         "inspection_plans": _R,
         "inspection_tasks": _R,
         "inspection_population": _R,
+        "work_calendar": _R,
         "schema_migrations": _R,
     },
     "publisher": {
@@ -57,6 +58,7 @@ OPS_TABLE_PRIVILEGES: dict[str, dict[str, frozenset[str]]] = {
         "inspection_tasks": frozenset({"SELECT", "INSERT", "DELETE"}),
         "inspection_population": frozenset({"SELECT", "INSERT", "DELETE"}),
         "validation_runs": frozenset({"SELECT", "INSERT"}),
+        "work_calendar": _R,
         "schema_migrations": _R,
     },
     "analyst": {
@@ -73,6 +75,7 @@ OPS_TABLE_PRIVILEGES: dict[str, dict[str, frozenset[str]]] = {
         "pull_watermarks": _R,
         "period_closures": _R,
         "publication_approvals": _R,
+        "work_calendar": _R,
         "schema_migrations": _R,
     },
     "public_reader": {},
@@ -91,6 +94,7 @@ OPS_TABLES = (
     "pull_watermarks",
     "period_closures",
     "publication_approvals",
+    "work_calendar",
     "schema_migrations",
 )
 TABLE_PRIVILEGE_NAMES = ("SELECT", "INSERT", "UPDATE", "DELETE")

@@ -3,7 +3,9 @@
 Files are ``migrations/V<NNNN>__<name>.sql`` in this package, applied in version order, each in
 its own transaction, and recorded in ``ops.schema_migrations`` with a checksum. Applying again
 changes nothing; a file that was edited after it was applied is an error (write a new migration
-instead). An advisory lock keeps two runners from applying at once.
+instead). An advisory lock keeps two runners from applying at once. After the migrations, the
+working-day calendar (``credit_platform.workdays``) is written to ``ops.work_calendar``, so that a
+year added to ``holidays.yml`` reaches the warehouse's deadlines with the next ``migrate``.
 
 Plain SQL files rather than Alembic: the warehouse has no ORM models to autogenerate from, and a
 database administrator can read and review SQL as it is.
@@ -20,10 +22,12 @@ from pathlib import Path
 
 import psycopg
 
+from credit_platform import workdays
 from credit_platform.warehouse.urls import libpq_url
 
 _NAME_RE = re.compile(r"^V(\d{4})__([a-z0-9_]+)\.sql$")
 _LOCK_KEY = 72_215_001  # pg_advisory_lock key reserved for migrations
+_CALENDAR_VERSION = 24  # the migration that creates ops.work_calendar, rewritten after every migrate
 
 _BOOKKEEPING = """
 CREATE SCHEMA IF NOT EXISTS ops;
@@ -129,6 +133,9 @@ def migrate(url: str, folder: Path | None = None) -> Outcome:
                 except psycopg.Error as exc:
                     raise MigrationError(f"{m.label} failed and was rolled back: {exc}") from exc
                 applied.append(m.label)
+            if any(m.version >= _CALENDAR_VERSION for m in migrations):
+                with conn.transaction():
+                    workdays.write_calendar(conn)
         finally:
             conn.execute("SELECT pg_advisory_unlock(%s)", (_LOCK_KEY,))
     return Outcome(applied, already)

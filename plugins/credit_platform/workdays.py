@@ -91,3 +91,41 @@ def workdays_between(start: dt.date, end: dt.date) -> int:
         day += dt.timedelta(days=1)
         count += is_workday(day)
     return count
+
+
+def source_of(day: dt.date) -> str:
+    """Which calendar decides ``day``: ``chinesecalendar``, ``holidays.yml`` or ``weekdays``."""
+    if day.year in _package_years():
+        return "chinesecalendar"
+    return "holidays.yml" if day.year in _table(table_path()) else "weekdays"
+
+
+def calendar_years(today: dt.date | None = None) -> range:
+    """The years written to ``ops.work_calendar``: from 2015 (the oldest records a grading reads)
+    to two years after ``today``, so that every deadline counted from a current date falls inside."""
+    today = today or dt.date.today()
+    known = _package_years() | frozenset(_table(table_path()))
+    return range(2015, max(today.year + 2, *known) + 1)
+
+
+def write_calendar(conn, years: range | None = None) -> int:
+    """Write the working days of ``years`` to ``ops.work_calendar`` (psycopg connection, committed
+    by the caller); rows already right are left alone. Returns the number of days written."""
+    years = years or calendar_years()
+    day, last = dt.date(years.start, 1, 1), dt.date(years.stop - 1, 12, 31)
+    rows = []
+    while day <= last:
+        source = source_of(day)
+        rows.append((day, day.weekday() < 5 if source == "weekdays" else is_workday(day), source))
+        day += dt.timedelta(days=1)
+    with conn.cursor() as cur:
+        cur.execute("CREATE TEMP TABLE work_calendar_new (LIKE ops.work_calendar) ON COMMIT DROP")
+        with cur.copy("COPY work_calendar_new (day, workday, calendar_source) FROM STDIN") as copy:
+            for row in rows:
+                copy.write_row(row)
+        cur.execute(
+            "INSERT INTO ops.work_calendar AS c SELECT * FROM work_calendar_new ON CONFLICT (day) DO UPDATE"
+            " SET workday = EXCLUDED.workday, calendar_source = EXCLUDED.calendar_source"
+            " WHERE (c.workday, c.calendar_source) IS DISTINCT FROM (EXCLUDED.workday, EXCLUDED.calendar_source)"
+        )
+        return cur.rowcount
