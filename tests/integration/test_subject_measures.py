@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import csv
 import datetime as dt
+import re
 
 import psycopg
 import pytest
@@ -21,6 +22,7 @@ from credit_platform.warehouse.urls import libpq_url, url_for
 pytestmark = pytest.mark.integration
 
 PERIOD = "2025-H2"
+PLANTED_ID = "110101199003077777"
 
 
 @pytest.fixture(scope="module")
@@ -106,9 +108,19 @@ def test_each_department_gets_its_subjects_measures_as_a_workbook(city, tmp_path
     publisher = libpq_url(url_for("publisher", city["url"]))
     assert run_checkpoint(publisher, "marts").success  # publication takes validated grades only
     publish(publisher, outbox=tmp_path / "outbox", spool=tmp_path / "spool")
+    # A re-grading's reason, typed by a clerk, that holds a resident ID number: the measures it ended
+    # reach the department without it.
+    ((uscc, code),) = _rows(city["admin"],
+                            "SELECT m.uscc, m.measure_code FROM marts.fct_subject_measures m JOIN publish.grades g"
+                            " USING (uscc, industry_code, evaluation_period) WHERE m.evaluation_period = %s"
+                            " ORDER BY 1, 2 LIMIT 1", (PERIOD,))  # fmt: skip
+    with psycopg.connect(city["admin"]) as conn:
+        conn.execute("UPDATE marts.fct_subject_measures SET ended_because = %s WHERE uscc = %s AND measure_code = %s",
+                     ("重新评价：申请人 张三 身份证 1101 0119 9003 0777 77 来电", uscc, code))  # fmt: skip
     written = [w for w in workbooks.write(publisher, tmp_path / "outbox") if w.workbook == "measures"]
     assert written and {w.status for w in written} == {"written"}
     headers = [h for _, h, *_ in config.load().workbooks["measures"].columns]
+    found = 0
     for book in written:
         ws = load_workbook(book.path).active
         assert [c.value for c in ws[1]] == headers and ws.max_row - 1 == book.rows
@@ -122,3 +134,9 @@ def test_each_department_gets_its_subjects_measures_as_a_workbook(city, tmp_path
         assert in_book == expected
         kinds = {r[7] for r in ws.iter_rows(min_row=2, values_only=True)}
         assert kinds <= set(workbooks.MEASURE_KINDS.values())
+        cells = [str(v) for r in ws.iter_rows(values_only=True) for v in r if v is not None]
+        assert not [c for c in cells if PLANTED_ID in re.sub(r"\s", "", c)], book.path
+        masked = [r for r in ws.iter_rows(min_row=2, values_only=True) if (r[0], r[5]) == (uscc, code)]
+        assert all(r[-1] == workbooks.MASKED_REASON for r in masked)
+        found += len(masked)
+    assert found == 1

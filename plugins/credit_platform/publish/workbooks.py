@@ -57,11 +57,17 @@ MEASURE_KINDS = {"incentive": "激励", "normal": "常规", "restrictive": "约�
 # The measures of the grades a department's grade workbook lists: joined to publish.grades, so a
 # subject withheld there (an ID number in its record) is withheld here too. Columns as in
 # publication.yml ``workbooks.measures``.
+# The reason a measure ended is the text of the grade version that ended it: an adjustment's reason or
+# a re-grading's, typed by a clerk. One that holds a resident ID number is not shown.
+MASKED_REASON = ("（原因含身份证号码，未显示；请查阅评价历史 / the reason holds a resident ID number:"
+                 " see the grade history）")
+
 _MEASURES = """
 SELECT g.department_code, m.uscc, g.subject_name, g.industry_name, m.grade, m.grade_class, m.measure_code,
        m.measure_name, coalesce(%(kinds)s::jsonb ->> m.measure_kind, m.measure_kind), m.applied_by, m.legal_basis,
        m.due_from, m.due_until, CASE WHEN m.must_record THEN '是' ELSE '否' END, x.deadline, x.applied_on,
-       coalesce(x.status_label, ''), coalesce(m.ended_because, '')
+       coalesce(x.status_label, ''),
+       CASE WHEN ops.has_resident_id(m.ended_because) THEN %(masked)s ELSE coalesce(m.ended_because, '') END
   FROM marts.fct_subject_measures AS m
   JOIN publish.grades AS g
     ON g.uscc = m.uscc AND g.industry_code = m.industry_code AND g.evaluation_period = m.evaluation_period
@@ -89,7 +95,8 @@ def write(url: str, outbox: Path, period: str | None = None) -> list[Workbooks]:
         for dept, rows in by_department.items():
             out.append(_one(conn, outbox, dept, period, rows))
         measures: dict[str, list[tuple]] = {}
-        for dept, *values in conn.execute(_MEASURES, {"period": period, "kinds": json.dumps(MEASURE_KINDS)}):
+        params = {"period": period, "kinds": json.dumps(MEASURE_KINDS), "masked": MASKED_REASON}
+        for dept, *values in conn.execute(_MEASURES, params):
             measures.setdefault(dept, []).append(tuple(values))
         for dept, rows in measures.items():
             out.append(deliver(conn, outbox, dept, "measures", period, f"supervision_measures_{period}_{dept}.xlsx",
