@@ -30,6 +30,13 @@ calendar as (
     select day, workday, workday_number from {{ ref('stg_ops__work_calendar') }}
 ),
 
+-- the status day's working-day number, looked up once (not once per measure)
+as_of_number as (
+    select as_of.as_of, c.workday_number as as_of_number
+    from as_of
+    left join calendar as c on c.day = as_of.as_of
+),
+
 dated as (
     select
         d.*,
@@ -46,6 +53,7 @@ judged as (
     select
         dated.*,
         as_of.as_of,
+        as_of.as_of_number,
         case
             when applied_on is not null and applied_on <= deadline then 'applied_on_time'
             when applied_on is not null then 'applied_late'
@@ -55,7 +63,7 @@ judged as (
             else 'overdue'
         end as status
     from dated
-    cross join as_of
+    cross join as_of_number as as_of
 )
 
 select
@@ -86,11 +94,10 @@ select
     end)::text as status_label,
     (case
         when j.status = 'applied_late' then la.workday_number - dl.workday_number
-        when j.status = 'overdue' then ao.workday_number - dl.workday_number
+        when j.status = 'overdue' then j.as_of_number - dl.workday_number
     end)::integer as workdays_late,
     j.as_of::date as status_on
 from judged as j
 left join {{ ref('dim_subjects') }} as s on s.uscc = j.uscc
 left join calendar as dl on dl.day = j.deadline
 left join calendar as la on la.day = j.applied_on
-left join calendar as ao on ao.day = j.as_of
