@@ -18,6 +18,8 @@ import pytest
 from credit_platform import cli
 from credit_platform.grading.dbt_runner import run_dbt
 from credit_platform.ingest.loader import load_file
+from credit_platform.local import chain
+from credit_platform.local.reports import report_measures
 from credit_platform.warehouse.urls import libpq_url, url_for
 
 pytestmark = pytest.mark.integration
@@ -173,3 +175,21 @@ def test_measure_record_checks_the_measure_then_loads_it_through_the_inbox(city,
                                    " WHERE uscc = %s AND measure_code = %s AND superseded_by_batch_id IS NULL",
                     (due[0], due[1]))  # fmt: skip
     assert current == [("怀住建罚〔2025〕1号（更正）",)]
+
+
+def test_the_demo_departments_reports_are_loaded_judged_and_summarised(city):
+    """make demo's last step: each department reports a share of its due measures as applied today,
+    and one measure the subject's grade did not bring, which is rejected as not applicable."""
+    reported = report_measures(city["url"], inbox=city["inbox"], project=city["project"])
+    assert reported.records > reported.mistakes > 0 and reported.loaded == reported.records, reported
+    verdicts = _rows(city["admin"], "SELECT accepted, reject_code, count(*) FROM marts.fct_measure_execution_records"
+                                    " WHERE source_file = ANY(%s) GROUP BY 1, 2", (reported.files,))  # fmt: skip
+    assert dict(((a, r), n) for a, r, n in verdicts) == {
+        (True, None): reported.records - reported.mistakes, (False, "not_applicable"): reported.mistakes}
+    with psycopg.connect(city["admin"]) as conn:
+        summary = conn.execute(chain._query("measure_execution")).fetchall()
+    assert len(summary) >= reported.mistakes
+    for _dept, to_record, on_time, late, overdue, due, _next, rejected in summary:
+        assert to_record == on_time + late + overdue + due and rejected >= 1
+    # reported today, weeks after the deadlines: applied late
+    assert sum(s[3] for s in summary) >= reported.records - reported.mistakes - 1
