@@ -2,13 +2,14 @@
 ### Grade industries (行业信用评价)
 
 Runs the dbt project (rendered by Cosmos from the manifest compiled by `make`; parsing this file
-runs no dbt): seeds, staging, indicator features, the grades with their explanations, history and
-class changes, then the dbt tests. The Great Expectations marts checkpoint then validates the
-grades; only when it passes is the asset `validated_industry_credit_grades` updated, which queues
-publication and the inspection draw. A failed checkpoint fails the run with the failed
-expectations in the log and is recorded in `ops.validation_runs`, and nothing is published. The
-class shares per industry are then compared with the previous period (PSI): a drift beyond
-`CREDIT_DRIFT_PSI_THRESHOLD` is logged and recorded, and publication waits until someone runs
+runs no dbt): the seeds and staging views in one task with their tests, then a task for each
+indicator feature, grade, explanation, history and class-change model, then the other dbt
+tests. The Great Expectations marts checkpoint then validates the grades; only when it passes
+is the asset `validated_industry_credit_grades` updated, which queues publication and the
+inspection draw. A failed checkpoint fails the run with the failed expectations in the log and
+is recorded in `ops.validation_runs`, and nothing is published. The class shares per industry
+are then compared with the previous period (PSI): a drift beyond `CREDIT_DRIFT_PSI_THRESHOLD` is
+logged and recorded, and publication waits until someone runs
 `credit-platform release PERIOD --reason ... --by ...`.
 
 Scheduled on new raw data (province pushes or department records). Airflow runs dbt as the
@@ -22,7 +23,7 @@ import pendulum
 from airflow.sdk import dag, task
 from cosmos import DbtTaskGroup
 
-from credit_platform.grading.dbt_cosmos import configs
+from credit_platform.grading.dbt_cosmos import configs, seeds_and_staging
 from credit_platform.orchestration.assets import GRADES, RAW_DEPARTMENTS, RAW_PROVINCE
 from credit_platform.orchestration.dag_defaults import default_args
 
@@ -40,6 +41,7 @@ DEFAULT_ARGS = default_args(retries=1, retry_delay_minutes=2)
     doc_md=__doc__,
 )
 def grade_industries():
+    upstream = seeds_and_staging(group_cache="grade_industries__dbt")
     dbt = DbtTaskGroup(group_id="dbt", default_args=DEFAULT_ARGS, **configs())
 
     @task(outlets=[GRADES], multiple_outputs=False)
@@ -59,7 +61,7 @@ def grade_industries():
         return {"evaluated": outcome.evaluated, "success": outcome.success, "drift_ok": drift.success,
                 "drift": drift.message()}
 
-    dbt >> validate_grades()
+    upstream >> dbt >> validate_grades()
 
 
 grade_industries()

@@ -120,11 +120,30 @@ def test_the_guard_catches_parse_time_access(tmp_path):
 
 
 def test_grading_runs_one_dbt_task_per_node_without_per_task_waste(dagbag):
-    """One task per seed, model and snapshot, the tests after all; each dbt invocation writes no
-    JSON artifacts, lists no relations up front and emits no per-model asset (see dbt_cosmos.py)."""
+    """The seeds and staging views in one task (with their tests), then one task per intermediate
+    model, mart and snapshot, the other tests after all; each dbt invocation writes no JSON
+    artifacts, lists no relations up front and emits no per-model asset (see dbt_cosmos.py)."""
+    from credit_platform.grading.dbt_runner import manifest_path
+
     dag = dagbag.dags["grade_industries"]
-    dbt_tasks = [t for t in dag.tasks if t.task_id.startswith("dbt.")]
-    assert len(dbt_tasks) > 50 and "dbt.dbt_project_test" in dag.task_dict
+    manifest = json.loads(manifest_path().read_text(encoding="utf-8"))
+    nodes = [n for n in manifest["nodes"].values() if n["resource_type"] in ("model", "seed", "snapshot")]
+    upstream = {n["name"] for n in nodes if n["resource_type"] == "seed" or n["original_file_path"].startswith(
+        "models/staging/")}  # fmt: skip
+    rendered = {t.task_id.removeprefix("dbt.").rsplit("_", 1)[0] for t in dag.tasks if t.task_id.startswith("dbt.")}
+    assert rendered == {n["name"] for n in nodes} - upstream | {"dbt_project"}  # dbt_project_test: the tests
+    first = dag.task_dict["dbt_seeds_and_staging"]
+    assert first.select == "resource_type:seed path:models/staging" and first.indirect_selection == "cautious"
+    assert {t.task_id for t in dag.tasks if not t.upstream_task_ids} == {"dbt_seeds_and_staging"}
+    # the tests after all: those touching a later node (the first task ran those on its nodes alone)
+    assert dag.task_dict["dbt.dbt_project_test"].select == "path:models/intermediate path:models/marts path:snapshots"
+    # Together every test runs once: a test's parents are all seeds or staging (first task,
+    # cautious) or one is a later node (eager), as long as every node lives in one of these paths.
+    paths = ("models/staging/", "models/intermediate/", "models/marts/", "snapshots/", "seeds/")
+    assert all(n["original_file_path"].startswith(paths) for n in nodes), "a node outside the rendered paths"
+    tests = [n for n in manifest["nodes"].values() if n["resource_type"] == "test"]
+    assert tests and all(n["depends_on"]["nodes"] for n in tests), "a test without a parent would run in neither"
+    dbt_tasks = [t for t in dag.tasks if t.task_id.startswith("dbt")]
     for t in dbt_tasks:
         assert {"--no-write-json", "--no-populate-cache"} <= set(t.dbt_cmd_flags), t.task_id
         assert t.emit_datasets is False, t.task_id
