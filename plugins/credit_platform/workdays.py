@@ -103,7 +103,9 @@ def source_of(day: dt.date) -> str:
 def calendar_years(today: dt.date | None = None) -> range:
     """The years written to ``ops.work_calendar``: from 2015 (the oldest records a grading reads)
     to two years after ``today``, so that every deadline counted from a current date falls inside."""
-    today = today or dt.date.today()
+    from credit_platform.settings import today as city_today
+
+    today = today or city_today()
     known = _package_years() | frozenset(_table(table_path()))
     return range(2015, max(today.year + 2, *known) + 1)
 

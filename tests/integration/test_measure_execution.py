@@ -152,6 +152,9 @@ def test_measure_record_checks_the_measure_then_loads_it_through_the_inbox(city,
     assert "适用期" in capsys.readouterr().err
     future = (dt.date.today() + dt.timedelta(days=3)).isoformat()
     assert cli.main([*base, "--measure", due[1], "--date", future]) == 2
+    assert cli.main([*base, "--measure", due[1], "--date", "2025-13-01"]) == 2
+    assert "YYYY-MM-DD" in capsys.readouterr().err
+    assert cli.main([*base, "--measure", "../../etc", "--date", city["due_from"].isoformat()]) == 2
     assert set((city["inbox"] / "departments" / department).iterdir()) == files  # nothing written when refused
 
     assert cli.main([*base, "--measure", due[1].lower(), "--date", city["due_from"].isoformat(),

@@ -15,10 +15,16 @@ def cmd_measure_record(args: argparse.Namespace) -> int:
     from credit_platform.supervision import records
     from credit_platform.warehouse.urls import libpq_url, url_for
 
+    try:
+        applied = dt.date.fromisoformat(args.date)
+    except ValueError:
+        say(f"已拒绝，未记录 / REFUSED, not recorded: 执行日期应为 YYYY-MM-DD / the date applied must be"
+            f" YYYY-MM-DD, not {args.date!r}")  # fmt: skip
+        return 2
     admin = setup_warehouse()
     try:
         e = records.normalised(records.Execution(
-            args.department, args.uscc, args.measure, dt.date.fromisoformat(args.date), args.by or "",
+            args.department, args.uscc, args.measure, applied, args.by or "",
             args.document or "", args.note or "", args.name or ""))  # fmt: skip
         measure = records.check_applies(libpq_url(url_for("analyst", admin)), e)
     except records.NotApplicable as exc:

@@ -13,7 +13,6 @@ depends on it), as the next grading run would.
 from __future__ import annotations
 
 import csv
-import datetime as dt
 import random
 from dataclasses import dataclass
 from pathlib import Path
@@ -22,10 +21,9 @@ import psycopg
 
 from credit_platform.grading.dbt_runner import run_dbt
 from credit_platform.ingest.loader import load_files
-from credit_platform.settings import paths
+from credit_platform.settings import paths, today
 from credit_platform.warehouse.urls import libpq_url, url_for
 
-TZ = dt.timezone(dt.timedelta(hours=8))
 HEADER = ["统一社会信用代码", "主体名称", "措施代码", "措施名称", "执行日期", "执行单位", "执行文书号"]
 
 
@@ -41,12 +39,12 @@ def report_measures(base_url: str, *, inbox: Path | None = None, share: float = 
                     project: Path | None = None) -> Reported:  # fmt: skip
     """Write, load and judge each department's execution records of today (Asia/Shanghai)."""
     inbox = inbox or paths().inbox
-    today = dt.datetime.now(TZ).date()
+    day = today()
     with psycopg.connect(libpq_url(url_for("analyst", base_url))) as conn:
         due = conn.execute(
             "SELECT department_code, uscc, subject_name, measure_code, measure_name, applied_by, industry_code,"
             " grade_class FROM marts.fct_measure_execution WHERE status = 'due' AND due_from <= %s"
-            " ORDER BY department_code, uscc, industry_code, measure_code", (today,)).fetchall()  # fmt: skip
+            " ORDER BY department_code, uscc, industry_code, measure_code", (day,)).fetchall()  # fmt: skip
         other = {}  # (department, industry, class) -> a measure of another class of the industry
         for dept, industry, cls, code, name in conn.execute(
                 "SELECT DISTINCT ON (department_code, industry_code, grade_class) department_code, industry_code,"
@@ -60,17 +58,17 @@ def report_measures(base_url: str, *, inbox: Path | None = None, share: float = 
         rows = by_department.setdefault(dept, [])
         if rng.random() < share:
             number = f"{dept.upper()}-{len(rows) + 1:05d}"
-            rows.append([uscc, name or "", code, measure, today.isoformat(), unit, number])
+            rows.append([uscc, name or "", code, measure, day.isoformat(), unit, number])
     for dept, rows in by_department.items():
         first = next((r for r in due if r[0] == dept), None)
         wrong = next((v for (d, ind, c), v in sorted(other.items())
                       if first and d == dept and ind == first[6] and c != first[7]), None)  # fmt: skip
         if wrong:
-            rows.append([first[1], first[2] or "", wrong[0], wrong[1], today.isoformat(), first[5], ""])
+            rows.append([first[1], first[2] or "", wrong[0], wrong[1], day.isoformat(), first[5], ""])
             mistakes += 1
     files = []
     for dept, rows in sorted(by_department.items()):
-        rel = f"departments/{dept}/measure_executions_{today:%Y%m%d}.csv"
+        rel = f"departments/{dept}/measure_executions_{day:%Y%m%d}.csv"
         path = inbox / rel
         if not path.exists():  # a second demo run the same day sends nothing again
             with open(path, "w", encoding="utf-8", newline="") as fh:

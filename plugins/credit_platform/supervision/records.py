@@ -17,13 +17,13 @@ import io
 import re
 from dataclasses import dataclass
 from pathlib import Path
+from zoneinfo import ZoneInfo
 
 import psycopg
 
 from credit_platform import uscc as credit_code
 from credit_platform.ingest import config
-
-TZ = dt.timezone(dt.timedelta(hours=8))
+from credit_platform.settings import TIMEZONE, today
 
 
 class NotApplicable(ValueError):
@@ -53,7 +53,7 @@ def normalised(e: Execution) -> Execution:
     measure = e.measure_code.strip().upper()
     if not re.fullmatch(r"[A-Z0-9][A-Z0-9-]{0,39}", measure):
         raise ValueError(f"措施代码格式不对 / not a measure code (letters, digits, hyphens): {e.measure_code!r}")
-    if e.applied_date > dt.datetime.now(TZ).date():
+    if e.applied_date > today():
         raise ValueError(f"执行日期不能晚于今天 / the date applied {e.applied_date} is in the future")
     return Execution(e.department_code, code, measure, e.applied_date, e.applied_by.strip(),
                      e.document_number.strip(), e.execution_note.strip(), e.subject_name.strip())  # fmt: skip
@@ -103,7 +103,7 @@ def write_file(inbox: Path, e: Execution, measure_name: str = "", now: dt.dateti
     writer = csv.writer(buf, lineterminator="\n")
     writer.writerow([header[k] for k in values])
     writer.writerow(list(values.values()))
-    now = now or dt.datetime.now(TZ)
+    now = now or dt.datetime.now(ZoneInfo(TIMEZONE))
     rel = (f"departments/{e.department_code}/measure_executions_recorded_{now:%Y%m%dT%H%M%S%f}_"
            f"{e.uscc}_{e.measure_code}.csv")
     path = inbox / rel
