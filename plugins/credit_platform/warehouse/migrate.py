@@ -27,6 +27,7 @@ from credit_platform.warehouse.urls import libpq_url
 
 _NAME_RE = re.compile(r"^V(\d{4})__([a-z0-9_]+)\.sql$")
 _LOCK_KEY = 72_215_001  # pg_advisory_lock key reserved for migrations
+_SERVER_LOCK_KEY = 72_215_002  # the same, held in the database postgres for the whole server
 _CALENDAR_VERSION = 24  # the migration that creates ops.work_calendar, rewritten after every migrate
 
 _BOOKKEEPING = """
@@ -100,6 +101,33 @@ def migrate(url: str, folder: Path | None = None) -> Outcome:
     migrations = discover(folder)
     applied: list[str] = []
     already: list[str] = []
+    server_lock = _server_lock(url)
+    try:
+        return _migrate(url, migrations, applied, already)
+    finally:
+        if server_lock is not None:
+            server_lock.close()  # ends the session, and with it the lock
+
+
+def _server_lock(url: str) -> psycopg.Connection | None:
+    """Hold the migrations' lock in the server's maintenance database ``postgres``. Advisory locks
+    belong to one database, but roles belong to the whole server: two databases migrated at once
+    (the tests' cities, the warehouse and a scratch copy) would both create a missing role. Where
+    ``postgres`` cannot be reached (a managed server), only the database's own lock is taken."""
+    from sqlalchemy.engine import make_url
+
+    from credit_platform.warehouse.urls import render
+
+    try:
+        conn = psycopg.connect(libpq_url(render(make_url(url).set(database="postgres"))), autocommit=True,
+                               connect_timeout=15)  # fmt: skip
+    except psycopg.Error:
+        return None
+    conn.execute("SELECT pg_advisory_lock(%s)", (_SERVER_LOCK_KEY,))
+    return conn
+
+
+def _migrate(url: str, migrations: list[Migration], applied: list[str], already: list[str]) -> Outcome:
     with psycopg.connect(libpq_url(url), autocommit=True, connect_timeout=15) as conn:
         conn.execute("SELECT pg_advisory_lock(%s)", (_LOCK_KEY,))
         try:
