@@ -2,9 +2,10 @@
 ### Publish grades and records (信用评价结果及双公示信息共享)
 
 Shares what changed since each platform's last acknowledgement: the industry credit grades at each
-industry's disclosure level, and the 双公示 penalties and licences and the commendations still in
-their publication window, with withdrawals for records whose window ended, records repaired and
-grades corrected (configuration: `plugins/credit_platform/publish/publication.yml`).
+industry's disclosure level, the 双公示 penalties and licences and the commendations still in
+their publication window, and the credit commitments whose subject consented, with withdrawals for
+records whose window ended, records repaired, consents withdrawn and grades corrected
+(configuration: `plugins/credit_platform/publish/publication.yml`).
 
 1. `prepare`: refuses unless the latest marts checkpoint passed and the period is not held back by
    drift; rebuilds the `publish` schema aside, withholding (and logging, `ops.publication_withheld`)

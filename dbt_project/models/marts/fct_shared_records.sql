@@ -1,6 +1,9 @@
 -- The records the city shares with the platforms besides grades: administrative penalties and
--- licences (双公示) and commendations, one row per record (its current version: staging keeps one
--- per business key), with the window in which it may be published. The publisher shares a record
+-- licences (双公示), commendations, and the credit commitments whose subject consented to their
+-- publication (是否同意公开 = 是), one row per record (its current version: staging keeps one per
+-- business key), with the window in which it may be published. A commitment whose consent a later
+-- delivery withdraws (the same commitment sent again with 否) leaves this model, and the platforms
+-- are told to withdraw it. The publisher shares a record
 -- while the day it publishes lies in the window and the record is not repaired; otherwise the
 -- platforms are told to withdraw it.
 -- Persons' records never reach this model (the loader keeps them apart), nor does any ID number.
@@ -34,6 +37,11 @@ commendations as (
     order by department_code, commendation_name, commendation_date, uscc, batch_id desc, row_number desc
 ),
 
+commitments as (
+    select * from {{ ref('fct_commitments') }}
+    where consent_to_publish and commitment_type is not null
+),
+
 records as (
     select
         'penalty' as record_type,
@@ -46,6 +54,7 @@ records as (
         penalty_category as title,
         violation_type as detail,
         fine_amount_10k_yuan,
+        null::text as fulfilment_status,
         null::date as valid_from_date,
         null::date as valid_to_date,
         decision_date as publication_start_date,
@@ -66,6 +75,7 @@ records as (
         licence_category,
         licence_number,
         null::numeric,
+        null::text,
         valid_from_date,
         valid_to_date,
         decision_date,
@@ -88,6 +98,7 @@ records as (
         commendation_name,
         commendation_level,
         null::numeric,
+        null::text,
         null::date,
         null::date,
         commendation_date,
@@ -96,6 +107,27 @@ records as (
         awarding_authority,
         batch_id
     from commendations
+    union all
+    select
+        'commitment',
+        commitment_key,
+        uscc,
+        subject_name,
+        department_code,
+        null::text,
+        commitment_date,
+        commitment_type,
+        commitment_content,
+        null::numeric,
+        case fulfilment_status when 'kept' then '已履约' when 'broken' then '未履约' when 'pending' then '履约中' end,
+        null::date,
+        null::date,
+        commitment_date,
+        null::date,
+        null::date,
+        accepting_unit,
+        batch_id
+    from commitments
 )
 
 select
@@ -110,6 +142,7 @@ select
     r.title,
     r.detail,
     r.fine_amount_10k_yuan::numeric(14, 4) as fine_amount_10k_yuan,
+    r.fulfilment_status,
     r.valid_from_date,
     r.valid_to_date,
     r.publication_start_date,

@@ -1,9 +1,10 @@
 """The ``publish`` schema: what may be shared, rebuilt from the marts at every publication.
 
 One table per dataset (``publish.grades``, ``publish.penalties``, ``publish.licences``,
-``publish.commendations``, ``publish.inspections``), each row with its key (``item_key``) and its disclosure level, and
-only the columns some level may carry (``publication.yml``): no ID number is ever selected. Views
-give each audience its part and nothing more:
+``publish.commendations``, ``publish.commitments``, ``publish.inspections``), each row with its key
+(``item_key``) and its disclosure level, and only the columns some level may carry
+(``publication.yml``): no ID number is ever selected. Views give each audience its part and
+nothing more:
 
 * ``publish.public_<dataset>``: fully public rows, public columns (copied into
   ``publish.<dataset>__public`` at each swap, so that no reader's query touches another row);
@@ -69,7 +70,8 @@ SELECT r.record_key AS item_key, %(level)s::text AS disclosure_level, r.departme
         OR (r.publication_end_date > r.publication_start_date AND r.publication_end_date >= %(as_of)s))
    AND (r.repaired_date IS NULL OR r.repaired_date > %(as_of)s)
 """
-RECORD_TYPES = {"penalties": "penalty", "licences": "licence", "commendations": "commendation"}
+RECORD_TYPES = {"penalties": "penalty", "licences": "licence", "commendations": "commendation",
+                "commitments": "commitment"}
 
 _INSPECTIONS = """
 SELECT o.outcome_key AS item_key, o.disclosure_level, o.department_code, {columns}

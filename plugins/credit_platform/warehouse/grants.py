@@ -59,6 +59,7 @@ OPS_TABLE_PRIVILEGES: dict[str, dict[str, frozenset[str]]] = {
         "inspection_population": frozenset({"SELECT", "INSERT", "DELETE"}),
         "validation_runs": frozenset({"SELECT", "INSERT"}),
         "work_calendar": _R,
+        "commitment_letters": frozenset({"SELECT", "INSERT", "UPDATE"}),
         "schema_migrations": _R,
     },
     "analyst": {
@@ -76,6 +77,7 @@ OPS_TABLE_PRIVILEGES: dict[str, dict[str, frozenset[str]]] = {
         "period_closures": _R,
         "publication_approvals": _R,
         "work_calendar": _R,
+        "commitment_letters": _R,
         "schema_migrations": _R,
     },
     "public_reader": {},
@@ -95,6 +97,7 @@ OPS_TABLES = (
     "period_closures",
     "publication_approvals",
     "work_calendar",
+    "commitment_letters",
     "schema_migrations",
 )
 TABLE_PRIVILEGE_NAMES = ("SELECT", "INSERT", "UPDATE", "DELETE")
