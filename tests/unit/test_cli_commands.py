@@ -46,6 +46,8 @@ COMMANDS = {
     "overdue-results": ["--today"],
     "measure": [],
     "measure record": ["--department!", "--uscc!", "--measure!", "--date!", "--by", "--document", "--note", "--name"],
+    "commitments": [],
+    "commitments letters": ["--department!", "--uscc", "--date", "--templates", "--out", "--no-pdf"],
     "publish": ["--as-of"],
     "stop": [],
 }

@@ -18,7 +18,7 @@ ALLOWED = {
     "publish": {"ingest", "quality", "warehouse"},
     "grading": {"publish", "ingest", "quality", "warehouse"},
     "inspection": {"publish", "ingest", "warehouse"},
-    "supervision": {"ingest", "warehouse"},
+    "supervision": {"publish", "ingest", "warehouse"},
     "orchestration": {"supervision", "inspection", "publish", "grading", "ingest", "quality", "warehouse"},
     "local": {"orchestration", "supervision", "inspection", "publish", "grading", "ingest", "quality", "warehouse",
               "demo"},

@@ -23,6 +23,7 @@
     credit-platform verify-draw PLAN_ID  recompute a past inspection draw and say whether it matches
     credit-platform overdue-results      inspection results past their publication deadline (一公开)
     credit-platform measure record       record a supervision measure applied (信用监管执行信息), checked first
+    credit-platform commitments letters  a department's credit commitment letters (信用承诺书), HTML and PDF
     credit-platform stop                 stop Airflow and the embedded server
 
 Messages go to standard error; standard output carries only what a command is asked to print
@@ -31,8 +32,8 @@ Messages go to standard error; standard output carries only what a command is as
 Each command group lives in its own module and registers its commands with ``register(subparsers)``:
 ``warehouse`` (warehouse, health), ``ingest`` (check, load), ``grading`` (what-if, dbt, explain,
 close-period, regrade, rebuild, release), ``inspection`` (verify-draw, overdue-results),
-``supervision`` (measure record), ``publish`` and ``local`` (airflow, generate, demo, summary, bench,
-docs, stop); ``common`` holds what they share.
+``supervision`` (measure record, commitments letters), ``publish`` and ``local`` (airflow, generate,
+demo, summary, bench, docs, stop); ``common`` holds what they share.
 Heavy imports stay inside the handlers: importing this package loads no database driver, dbt or Airflow.
 """
 

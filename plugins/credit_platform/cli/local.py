@@ -108,12 +108,17 @@ def cmd_demo(args: argparse.Namespace) -> int:
     runs = chain.run_chain(env, on_done=report)
     ok = all(r.success for r in runs) and len(runs) == len(chain.DAG_ORDER)
     if ok:
-        from credit_platform.local.reports import report_measures
+        from credit_platform.local.reports import report_commitments, report_measures
 
         t1 = time.monotonic()
         reported = report_measures(base)
         say(f"  departments reported {reported.records} measures applied, {reported.mistakes} of them not applicable,"
             f" in {len(reported.files)} files ({time.monotonic() - t1:.1f} s; 信用监管执行信息)")  # fmt: skip
+        t1 = time.monotonic()
+        c = report_commitments(base)
+        say(f"  {c.department} wrote {c.letters} commitment letters ({c.pdfs} PDF, {c.folder}); {c.signed} came back"
+            f" signed, {c.consenting} consenting to publication; {c.withdrawn} consent withdrawn"
+            f" ({time.monotonic() - t1:.1f} s; 信用承诺)")  # fmt: skip
     print("\n" + chain.summary(base))
     print(
         f"\n{'Done' if ok else 'FAILED'} in {time.monotonic() - t0:.0f} s."

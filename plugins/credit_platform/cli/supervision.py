@@ -1,9 +1,11 @@
-"""Supervision commands: ``measure record`` (信用监管执行信息, one record at a time)."""
+"""Supervision commands: ``measure record`` (信用监管执行信息, one record at a time) and
+``commitments letters`` (信用承诺书 for a department's supervised subjects)."""
 
 from __future__ import annotations
 
 import argparse
 import datetime as dt
+from pathlib import Path
 
 from credit_platform.cli.common import say, setup_warehouse
 
@@ -46,6 +48,39 @@ def cmd_measure_record(args: argparse.Namespace) -> int:
     return 0
 
 
+def cmd_commitments_letters(args: argparse.Namespace) -> int:
+    """Write a department's commitment letters (HTML and PDF) into its outbox folder."""
+    from credit_platform.settings import paths
+    from credit_platform.supervision import letters
+    from credit_platform.warehouse.urls import libpq_url, url_for
+
+    on = None
+    if args.date:
+        try:
+            on = dt.date.fromisoformat(args.date)
+        except ValueError:
+            say(f"已拒绝 / REFUSED: 日期应为 YYYY-MM-DD / the date must be YYYY-MM-DD, not {args.date!r}")
+            return 2
+    admin = setup_warehouse()
+    outbox = Path(args.out).resolve() if args.out else paths().outbox
+    try:
+        done = letters.write(libpq_url(url_for("analyst", admin)), libpq_url(url_for("publisher", admin)),
+                             args.department, outbox, on=on, usccs=args.uscc or None, templates=args.templates,
+                             pdf=not args.no_pdf)  # fmt: skip
+    except letters.LetterError as exc:
+        say(f"未生成承诺书 / NO LETTERS WRITTEN: {exc}")
+        return 2
+    if not done.letters:
+        say(f"{args.department}: 监管范围内没有主体，未生成承诺书 / no subject in the department's supervision"
+            " scope: load its supervision scopes (监管范围) and grade first")  # fmt: skip
+        return 1
+    say(f"{done.department_code}: {done.letters} 份信用承诺书 / commitment letters ({done.pdfs} PDF) in {done.folder}"
+        f" (template {done.template}, rules {done.rule_version}, measures list {done.measure_list_version or '-'});"
+        f" a signed letter comes back through the commitments source as 承诺类型"
+        f" {letters.COMMITMENT_TYPE}")  # fmt: skip
+    return 0
+
+
 def register(sub: argparse._SubParsersAction) -> None:
     m = sub.add_parser("measure", help="supervision measures: record one applied (信用监管执行信息)")
     msub = m.add_subparsers(dest="measure_command", required=True, metavar="COMMAND")
@@ -59,6 +94,21 @@ def register(sub: argparse._SubParsersAction) -> None:
     r.add_argument("--note", help="执行情况")
     r.add_argument("--name", help="主体名称 as the department writes it")
     m.set_defaults(func=cmd_measure)
+
+    c = sub.add_parser("commitments",
+                       help="credit commitments: the letters a department hands its subjects (信用承诺书)")
+    csub = c.add_subparsers(dest="commitments_command", required=True, metavar="COMMAND")
+    w = csub.add_parser("letters",
+                        help="write one commitment letter (HTML and PDF) per subject a department supervises")
+    w.add_argument("--department", required=True, help="the department's code (seed departments), e.g. zjj")
+    w.add_argument("--uscc", action="append", help="only this subject (统一社会信用代码; repeat for more)")
+    w.add_argument("--date",
+                   help="出具日期 YYYY-MM-DD (default: today in the city): the rules and measures in force then")
+    w.add_argument("--templates", help="folder of the departments' own templates, commitment_letter_<code>.html"
+                                       " (default: $CREDIT_LETTER_TEMPLATES, else the packaged letter)")  # fmt: skip
+    w.add_argument("--out", help="outbox folder (default: $CREDIT_OUTBOX); letters go to departments/<code>/")
+    w.add_argument("--no-pdf", action="store_true", help="HTML only (faster; the PDF is what a clerk prints)")
+    c.set_defaults(func=lambda a: {"letters": cmd_commitments_letters}[a.commitments_command](a))
 
 
 def cmd_measure(args: argparse.Namespace) -> int:

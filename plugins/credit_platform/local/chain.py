@@ -137,6 +137,15 @@ def summary(base_url: str) -> str:
                          f" {str(deadline or '-'):>13} {rejected:>16}")  # fmt: skip
         if not executions:
             lines.append("  none")
+        commitments = conn.execute(_query("commitments")).fetchall()
+        lines.append("\nCredit commitments (信用承诺; ops.commitment_letters, marts.fct_commitments):")
+        lines.append(f"  {'department':10} {'letters':>7} {'signed':>6} {'consenting':>10}  {'commitments':>11}"
+                     f" {'consented':>9} {'on platforms':>12}")  # fmt: skip
+        for dept, letters, signed, consenting, total, consented, held in commitments:
+            lines.append(f"  {dept:10} {letters:>7} {signed:>6} {consenting:>10}  {total:>11} {consented:>9}"
+                         f" {held:>12}")  # fmt: skip
+        if not commitments:
+            lines.append("  none")
 
         lines.append("\nEvaluation periods:")
         for period_name, state, late, changes in conn.execute(_query("evaluation_periods")):

@@ -1,4 +1,5 @@
-"""The demo's departments report what they did (信用监管执行信息), after the chain graded the city.
+"""The demo's departments report what they did (信用监管执行信息) and hand out commitment letters
+(信用承诺书), after the chain graded the city.
 
 Execution records name the measures a grade brought, so they can only be written after grading:
 the generator cannot send them with the other files. Here each department of the demo city
@@ -8,6 +9,13 @@ careless clerk's mistake, which the platform must reject with its reason). The f
 department's inbox folder as ``measure_executions_<date>.csv`` and are loaded like any file; then
 only the models that judge them are rebuilt (``stg_departments__measure_executions`` and what
 depends on it), as the next grading run would.
+
+Commitment letters state the grades' standards and measures, so they too follow the grading: one
+department writes letters to a sample of its subjects (``report_commitments``); most sign and
+return them, most of those consenting to publication, as rows of its commitments file; and one
+subject withdraws the consent it gave to an earlier commitment. The commitments marts are
+rebuilt; the platforms get the consented commitments, and withdraw the other, at the next
+publication.
 """
 
 from __future__ import annotations
@@ -85,3 +93,77 @@ def report_measures(base_url: str, *, inbox: Path | None = None, share: float = 
         raise RuntimeError("dbt could not judge the execution records:\n" + res.stdout[-3000:] + res.stderr[-2000:])
     return Reported(files, sum(len(r) for r in by_department.values()), mistakes,
                     sum(r.rows_loaded for r in results))  # fmt: skip
+
+
+COMMITMENT_HEADER = ["统一社会信用代码", "主体名称", "承诺类型", "承诺内容", "承诺日期", "是否同意公开", "履约状态",
+                     "承诺受理单位"]  # fmt: skip
+
+
+@dataclass
+class Committed:
+    department: str
+    letters: int
+    pdfs: int
+    signed: int
+    consenting: int
+    withdrawn: int
+    folder: Path
+
+
+def report_commitments(base_url: str, *, department: str = "zjj", sample: int = 30, signed_share: float = 0.7,
+                       consent_share: float = 0.75, inbox: Path | None = None, outbox: Path | None = None,
+                       seed: int = 7, project: Path | None = None) -> Committed:  # fmt: skip
+    """Letters to ``sample`` subjects of ``department`` (HTML and PDF), the signed ones returned
+    through its commitments file with one consent withdrawn, loaded and judged."""
+    from credit_platform.supervision import letters
+
+    inbox, outbox = inbox or paths().inbox, outbox or paths().outbox
+    day = today()
+    analyst = libpq_url(url_for("analyst", base_url))
+    with psycopg.connect(analyst) as conn:
+        subjects = [r[0] for r in conn.execute(
+            "SELECT DISTINCT uscc FROM marts.fct_supervision_scopes WHERE department_code = %s AND NOT is_deregistered"
+            " ORDER BY uscc", (department,))]  # fmt: skip
+        consented = conn.execute(
+            "SELECT uscc, subject_name, commitment_type, commitment_content, commitment_date, fulfilment_status,"
+            " accepting_unit FROM marts.fct_commitments WHERE department_code = %s AND consent_to_publish"
+            " AND commitment_type IS NOT NULL ORDER BY commitment_key LIMIT 1", (department,)).fetchone()  # fmt: skip
+    rng = random.Random(seed)
+    chosen = sorted(rng.sample(subjects, min(sample, len(subjects))))
+    written = letters.write(analyst, libpq_url(url_for("publisher", base_url)), department, outbox, on=day,
+                            usccs=chosen)  # fmt: skip
+    with psycopg.connect(analyst) as conn:
+        sent = conn.execute(
+            "SELECT uscc, subject_name, letter_number FROM ops.commitment_letters WHERE letter_number = ANY(%s)"
+            " ORDER BY uscc", (written.numbers,)).fetchall()  # fmt: skip
+        unit = conn.execute("SELECT department_name FROM marts.dim_industries WHERE department_code = %s LIMIT 1",
+                            (department,)).fetchone()[0]  # fmt: skip
+    rows, consenting = [], 0
+    for uscc, name, number in sent:
+        if rng.random() < signed_share:
+            consent = rng.random() < consent_share
+            consenting += consent
+            rows.append([uscc, name or "", letters.COMMITMENT_TYPE, f"{letters.COMMITMENT_CONTENT}（{number}）",
+                         day.isoformat(), "是" if consent else "否", "履约中", unit])  # fmt: skip
+    signed = len(rows)
+    fulfilment = {"kept": "已履约", "broken": "未履约", "pending": "履约中"}
+    if consented:  # the same commitment again, its consent withdrawn
+        uscc, name, ctype, content, cdate, status, accepting = consented
+        rows.append([uscc, name or "", ctype, content or "", cdate.isoformat(), "否", fulfilment.get(status, "履约中"),
+                     accepting or ""])  # fmt: skip
+    rel = f"departments/{department}/commitments_signed_{day:%Y%m%d}.csv"
+    path = inbox / rel
+    if not path.exists():  # a second demo run the same day sends nothing again
+        with open(path, "w", encoding="utf-8", newline="") as fh:
+            w = csv.writer(fh, lineterminator="\n")
+            w.writerow(COMMITMENT_HEADER)
+            w.writerows(rows)
+    _results, failures = load_files(libpq_url(url_for("loader", base_url)), [rel], inbox=inbox)
+    if failures:
+        raise RuntimeError("the demo's signed commitments did not load: " + "; ".join(failures))
+    judge = ["build", "--quiet", "--exclude-resource-type", "unit_test", "-s", "fct_commitments", "fct_shared_records"]
+    res = run_dbt(judge, base_url=base_url, capture=True, project=project)
+    if res.returncode != 0:
+        raise RuntimeError("dbt could not rebuild the commitments:\n" + res.stdout[-3000:] + res.stderr[-2000:])
+    return Committed(department, written.letters, written.pdfs, signed, consenting, int(consented is not None),
+                     written.folder)  # fmt: skip
