@@ -3,7 +3,8 @@
 
 Shares what changed since each platform's last acknowledgement: the industry credit grades at each
 industry's disclosure level, the 双公示 penalties and licences and the commendations still in
-their publication window, and the credit commitments whose subject consented, with withdrawals for
+their publication window, the credit commitments whose subject consented, and each 信用+ partner's
+list (the consenting subjects of the classes its programme admits), with withdrawals for
 records whose window ended, records repaired, consents withdrawn and grades corrected
 (configuration: `plugins/credit_platform/publish/publication.yml`).
 

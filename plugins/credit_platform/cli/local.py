@@ -104,6 +104,12 @@ def cmd_demo(args: argparse.Namespace) -> int:
 
     def report(run):
         say(f"  {run.dag_id:20} {'success' if run.success else 'FAILED':8} {run.seconds:6.1f} s")
+        if run.dag_id == "grade_industries" and run.success:  # before publication: the 信用+ partners
+            from credit_platform.local.reports import authorise_partners
+
+            partners = authorise_partners(base)
+            say(f"  {len(partners.recipients)} 信用+ partners ({', '.join(partners.recipients)}) authorised by"
+                f" {partners.authorisations} subjects in all (warehouse recipient authorise)")  # fmt: skip
 
     runs = chain.run_chain(env, on_done=report)
     ok = all(r.success for r in runs) and len(runs) == len(chain.DAG_ORDER)

@@ -146,6 +146,20 @@ def summary(base_url: str) -> str:
                          f" {held:>12}")  # fmt: skip
         if not commitments:
             lines.append("  none")
+        from credit_platform.publish import config as publication
+        from credit_platform.warehouse.roles import recipient_role_name
+
+        programmes = publication.load().programmes.values()
+        lines.append("\n信用+ lists (联合激励; the partner's list as it holds it, ops.publication_state):")
+        lines.append(f"  {'programme':12} {'authorising':>11} {'listed':>6} {'subjects':>8}  partner")
+        for prog in programmes:
+            authorising, listed, subjects = conn.execute(
+                _query("credit_plus"), {"role": recipient_role_name(prog.recipient), "platform": prog.platform}
+            ).fetchone()
+            lines.append(f"  {prog.name:12} {authorising:>11} {listed:>6} {subjects:>8}  {prog.partner} ({prog.title},"
+                         f" classes {'/'.join(prog.classes)})")  # fmt: skip
+        if not programmes:
+            lines.append("  none")
 
         lines.append("\nEvaluation periods:")
         for period_name, state, late, changes in conn.execute(_query("evaluation_periods")):
@@ -156,7 +170,7 @@ def summary(base_url: str) -> str:
         for platform, level, acked, open_, ups, wds, last in pubs:
             pending = f", {open_} waiting to be resent" if open_ else ""
             when = f"{last:%Y-%m-%d %H:%M}" if last else "never"
-            lines.append(f"  {platform:10} {level:10} {acked:>3} batches {ups:>7} upserts {wds:>6} withdrawals"
+            lines.append(f"  {platform:13} {level:10} {acked:>3} batches {ups:>7} upserts {wds:>6} withdrawals"
                          f"  last {when}{pending}")  # fmt: skip
         if not pubs:
             lines.append("  none")

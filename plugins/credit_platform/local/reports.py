@@ -167,3 +167,28 @@ def report_commitments(base_url: str, *, department: str = "zjj", sample: int = 
         raise RuntimeError("dbt could not rebuild the commitments:\n" + res.stdout[-3000:] + res.stderr[-2000:])
     return Committed(department, written.letters, written.pdfs, signed, consenting, int(consented is not None),
                      written.folder)  # fmt: skip
+
+
+@dataclass
+class Partners:
+    recipients: list[str]
+    authorisations: int
+
+
+def authorise_partners(base_url: str, *, share: float = 0.1, seed: int = 7) -> Partners:
+    """The 信用+ partners of ``publication.yml`` as recipients, each authorised by a seeded share of
+    the city's subjects (as if they had signed the partner's authorisation), before publication."""
+    from credit_platform.publish import config
+    from credit_platform.warehouse import access
+
+    with psycopg.connect(libpq_url(url_for("analyst", base_url))) as conn:
+        subjects = [u for (u,) in conn.execute("SELECT uscc FROM marts.dim_subjects ORDER BY uscc")]
+    done = Partners([], 0)
+    for i, programme in enumerate(config.load().programmes.values()):
+        rng = random.Random(seed + i)
+        access.add_recipient(base_url, programme.recipient)
+        chosen = sorted(rng.sample(subjects, int(len(subjects) * share)))
+        done.authorisations += access.authorise(base_url, programme.recipient, chosen,
+                                                reference=f"{programme.title} 授权书 (demo)")  # fmt: skip
+        done.recipients.append(programme.recipient)
+    return done

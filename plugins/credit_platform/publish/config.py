@@ -1,6 +1,7 @@
 """The publication configuration (``publication.yml``): levels, each industry's level, the columns
-each level may carry per dataset, the departments' workbooks, and the platforms with their format
-and transport. Every Chinese header of what is published or handed to a department is read here."""
+each level may carry per dataset, the departments' workbooks, the platforms with their format and
+transport, and the 信用+ programmes whose partners receive their own list. Every Chinese header of
+what is published or handed to a department is read here."""
 
 from __future__ import annotations
 
@@ -26,6 +27,7 @@ class Dataset:
     headers: dict[str, str]  # column -> Chinese header
     levels: dict[str, tuple[str, ...]]  # level -> the columns it may carry
     level: str | None = None  # every row's level (records); None: by industry (grades)
+    partners_only: bool = False  # goes only to the 信用+ programmes' partners, each its own rows
 
     def columns_for(self, clearance: str) -> tuple[str, ...]:
         """The columns a platform cleared for ``clearance`` receives: those of the most restricted
@@ -56,9 +58,31 @@ class Platform:
     transport: str
     connection: str | None = None
     envelope: dict = field(default_factory=dict)
+    programme: str | None = None  # a 信用+ partner: receives only that programme's list
 
     def levels(self) -> tuple[str, ...]:
         return LEVELS[: LEVELS.index(self.clearance) + 1]
+
+
+@dataclass(frozen=True)
+class Programme:
+    """A 信用+ programme (联合激励): the partner that receives the list, the database recipient it
+    reads as, the grade classes admitted, the industries (empty: all), the columns shared."""
+
+    name: str
+    title: str
+    partner: str
+    recipient: str  # the recipient's slug (credit-platform warehouse recipient add SLUG)
+    classes: tuple[str, ...]
+    industries: tuple[str, ...]
+    columns: tuple[str, ...]
+
+    @property
+    def platform(self) -> str:
+        return f"plus_{self.name}"
+
+
+PARTNER_DATASET = "credit_plus"
 
 
 @dataclass(frozen=True)
@@ -84,6 +108,17 @@ class Config:
     workbooks: dict[str, Workbook] = field(default_factory=dict)
     level_names: dict[str, str] = field(default_factory=dict)  # level -> its Chinese name
     exports: dict[str, dict[str, str]] = field(default_factory=dict)  # file -> column -> header, in order
+    programmes: dict[str, Programme] = field(default_factory=dict)
+
+    def columns_for(self, platform: Platform, dataset: Dataset) -> tuple[str, ...]:
+        """The columns ``platform`` receives of ``dataset`` (none: it does not receive it). A
+        partners-only dataset goes to the 信用+ partners alone, each with its programme's columns;
+        a partner receives nothing else."""
+        if dataset.partners_only != (platform.programme is not None):
+            return ()
+        if platform.programme is not None:
+            return self.programmes[platform.programme].columns
+        return dataset.columns_for(platform.clearance)
 
     def export_headers(self, name: str) -> dict[str, str]:
         """The columns and headers of one of the other files the platform writes (``exports``)."""
@@ -122,7 +157,7 @@ def parse(data: dict) -> Config:
         level = d.get("level")
         if level is not None and _level(level, f"datasets.{name}.level") not in levels:
             raise ConfigError(f"datasets.{name}: level {level!r} has no column list")
-        datasets[name] = Dataset(name, d.get("title", name), headers, levels, level)
+        datasets[name] = Dataset(name, d.get("title", name), headers, levels, level, bool(d.get("partners_only")))
     if "grades" not in datasets:
         raise ConfigError("datasets.grades is missing: grades are always shared")
     platforms = {}
@@ -148,8 +183,56 @@ def parse(data: dict) -> Config:
     for lv in names:
         _level(lv, "levels")
     exports = {str(k): {str(c): str(h) for c, h in (v or {}).items()} for k, v in (data.get("exports") or {}).items()}
+    programmes = _programmes(data.get("programmes") or {}, datasets, platforms)
     return Config(default, by_industry, datasets, platforms, int(data.get("batch_items", 20000)), r, prefixes,
-                  provinces, workbooks, names, exports)  # fmt: skip
+                  provinces, workbooks, names, exports, programmes)  # fmt: skip
+
+
+def _programmes(section: dict, datasets: dict[str, Dataset], platforms: dict[str, Platform]) -> dict[str, Programme]:
+    """The 信用+ programmes, each also a platform (``plus_<name>``, cleared for authorised rows) that
+    receives the partners-only dataset's rows of its programme."""
+    import re
+
+    from credit_platform.grade_levels import CLASSES
+
+    if not section:
+        return {}
+    dataset = datasets.get(PARTNER_DATASET)
+    if dataset is None or not dataset.partners_only:
+        raise ConfigError(f"programmes need datasets.{PARTNER_DATASET} with partners_only: true")
+    shareable = set(dataset.levels.get("authorised", ()))
+    out = {}
+    for name, p in section.items():
+        where = f"programmes.{name}"
+        if not re.fullmatch(r"[a-z][a-z0-9_]{0,40}", str(name)):
+            raise ConfigError(f"{where}: a programme's name is lower-case letters, digits and _")
+        classes = tuple(str(c) for c in p.get("classes") or ())
+        if not classes or set(classes) - set(CLASSES):
+            raise ConfigError(f"{where}.classes: {list(classes)} must be some of {', '.join(CLASSES)}")
+        columns = tuple(p.get("columns") or ())
+        unknown = [c for c in columns if c not in shareable]
+        if not columns or unknown or "uscc" not in columns:
+            raise ConfigError(f"{where}.columns: {list(columns)} must include uscc and be among"
+                              f" {', '.join(dataset.levels.get('authorised', ()))}")  # fmt: skip
+        for key in ("partner", "recipient"):
+            if not p.get(key):
+                raise ConfigError(f"{where}.{key} is missing")
+        if not re.fullmatch(r"[a-z][a-z0-9_]{0,40}", str(p["recipient"])):
+            raise ConfigError(f"{where}.recipient: {p['recipient']!r} is not a recipient name (lower-case, digits, _)")
+        prog = Programme(str(name), str(p.get("title", name)), str(p["partner"]), str(p["recipient"]), classes,
+                         tuple(str(i) for i in p.get("industries") or ()), columns)  # fmt: skip
+        fmt, transport = p.get("format", "csv"), p.get("transport", "file")
+        if fmt not in FORMATS or transport not in TRANSPORTS:
+            raise ConfigError(f"{where}: format {fmt!r} / transport {transport!r} not one of"
+                              f" {', '.join(FORMATS)} / {', '.join(TRANSPORTS)}")  # fmt: skip
+        if transport == "http" and not p.get("connection"):
+            raise ConfigError(f"{where}: transport http needs a connection (an Airflow connection id)")
+        if prog.platform in platforms:
+            raise ConfigError(f"{where}: a platform is already named {prog.platform}")
+        platforms[prog.platform] = Platform(prog.platform, prog.partner, "authorised", fmt, transport,
+                                            p.get("connection"), {}, prog.name)  # fmt: skip
+        out[prog.name] = prog
+    return out
 
 
 def _workbook(name: str, spec: dict, datasets: dict[str, Dataset]) -> Workbook:

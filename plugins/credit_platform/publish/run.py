@@ -212,13 +212,17 @@ def send(url: str, *, config: Config | None = None, outbox: Path | None = None, 
 # -- what an audience receives ---------------------------------------------------------------------
 
 
-def projection(dataset: Dataset, columns: tuple[str, ...], levels: tuple[str, ...], table: str) -> sql.Composed:
-    """The rows of ``levels`` with ``columns`` (after the key and level), ordered by key."""
-    return sql.SQL("SELECT item_key, disclosure_level{cols} FROM {table} WHERE disclosure_level IN ({levels})"
+def projection(dataset: Dataset, columns: tuple[str, ...], levels: tuple[str, ...], table: str,
+               programme: str | None = None) -> sql.Composed:  # fmt: skip
+    """The rows of ``levels`` with ``columns`` (after the key and level), ordered by key; of a
+    partners-only dataset, only the rows of ``programme``."""
+    own = sql.SQL(" AND programme = {}").format(sql.Literal(programme)) if programme else sql.SQL("")
+    return sql.SQL("SELECT item_key, disclosure_level{cols} FROM {table} WHERE disclosure_level IN ({levels}){own}"
                    " ORDER BY item_key").format(  # fmt: skip
         cols=sql.SQL("").join(sql.SQL(", ") + sql.Identifier(c) for c in columns),
         table=sql.Identifier("publish", table),
         levels=sql.SQL(", ").join(sql.Literal(lv) for lv in levels),
+        own=own,
     )
 
 
@@ -231,9 +235,10 @@ def audiences(config: Config) -> list[dict]:
                 out.append({"name": f"{ds.name}.view_{level}", "dataset": ds, "columns": ds.levels[level],
                             "levels": (level,)})  # fmt: skip
         for p in config.platforms.values():
-            cols = ds.columns_for(p.clearance)
+            cols = config.columns_for(p, ds)
             if cols:
-                out.append({"name": f"{ds.name}.{p.name}", "dataset": ds, "columns": cols, "levels": p.levels()})
+                out.append({"name": f"{ds.name}.{p.name}", "dataset": ds, "columns": cols, "levels": p.levels(),
+                            "programme": p.programme})  # fmt: skip
     return out
 
 
@@ -274,7 +279,8 @@ def _validate(url: str, conn, config: Config) -> int | None:
         for a in audiences(config):
             if a["dataset"] is ds:
                 checks.append({"name": a["name"], "columns": list(a["columns"]), "levels": a["levels"],
-                               "text_columns": [], "query": projection(ds, a["columns"], a["levels"], table)
+                               "text_columns": [], "query": projection(ds, a["columns"], a["levels"], table,
+                                                                       a.get("programme"))
                                .as_string(conn)})  # fmt: skip
     conn.commit()
     try:
@@ -305,7 +311,7 @@ def _publish_platform(conn, config: Config, platform: Platform, outbox: Path, sp
             raise PublicationBlocked(f"batch {key} in {path} was changed after it was prepared: not sent")
         _deliver(conn, config, platform, batch, data, outbox, endpoints, sleep, report)
     for ds in config.datasets.values():
-        cols = ds.columns_for(platform.clearance)
+        cols = config.columns_for(platform, ds)
         if not cols:
             continue
         for items in _changes(conn, ds, platform, cols, config.batch_items):
@@ -322,7 +328,7 @@ def _changes(conn, ds: Dataset, platform: Platform, cols: tuple[str, ...], size:
     and withdrawals of those it holds that are no longer published (or no longer at a level it
     is cleared for), in batches of at most ``size``."""
     desired = {}
-    for key, level, *values in conn.execute(projection(ds, cols, platform.levels(), ds.name)):
+    for key, level, *values in conn.execute(projection(ds, cols, platform.levels(), ds.name, platform.programme)):
         desired[key] = (level, values)
     held = {k: (lv, d) for k, lv, d in conn.execute(
         "SELECT item_key, disclosure_level, content_sha256 FROM ops.publication_state"

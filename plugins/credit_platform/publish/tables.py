@@ -28,8 +28,9 @@ import json
 import psycopg
 from psycopg import sql
 
-from credit_platform.publish.config import Config, Dataset
+from credit_platform.publish.config import PARTNER_DATASET, Config, Dataset
 from credit_platform.warehouse import access
+from credit_platform.warehouse.roles import recipient_role_name
 
 # Columns every base table has besides those of the configuration.
 KEY_COLUMNS = ("item_key", "disclosure_level")
@@ -73,6 +74,36 @@ SELECT r.record_key AS item_key, %(level)s::text AS disclosure_level, r.departme
 RECORD_TYPES = {"penalties": "penalty", "licences": "licence", "commendations": "commendation",
                 "commitments": "commitment"}
 
+_CREDIT_PLUS = """
+WITH programmes AS (
+    SELECT p ->> 'name' AS programme, p ->> 'title' AS programme_title, p ->> 'partner' AS partner,
+           p ->> 'recipient_role' AS recipient_role,
+           ARRAY(SELECT jsonb_array_elements_text(p -> 'classes')) AS classes,
+           ARRAY(SELECT jsonb_array_elements_text(p -> 'industries')) AS industries
+      FROM jsonb_array_elements(%(programmes)s::jsonb) AS p
+),
+latest AS (
+    SELECT DISTINCT ON (g.uscc, g.industry_code) g.*
+      FROM marts.fct_industry_credit_grades AS g
+     ORDER BY g.uscc, g.industry_code, g.period_end_date DESC
+)
+SELECT p.programme || '|' || g.industry_code || '|' || g.uscc AS item_key, 'authorised'::text AS disclosure_level,
+       p.programme, p.recipient_role, g.industry_code, i.department_code, {columns}
+  FROM latest AS g
+  JOIN programmes AS p ON g.grade_class = ANY (p.classes)
+                      AND (cardinality(p.industries) = 0 OR g.industry_code = ANY (p.industries))
+  JOIN marts.dim_subjects AS s USING (uscc)
+  JOIN marts.dim_industries AS i USING (industry_code)
+ WHERE coalesce(%(levels)s::jsonb ->> g.industry_code, %(default_level)s) IN ('public', 'authorised')
+   AND EXISTS (SELECT 1 FROM ops.recipient_authorisations AS a
+                WHERE a.recipient_role = p.recipient_role AND a.uscc = g.uscc AND a.valid_from <= %(as_of)s
+                  AND (a.valid_to IS NULL OR a.valid_to >= %(as_of)s))
+"""
+_CREDIT_PLUS_SOURCES = {
+    "programme_title": "p.programme_title", "partner": "p.partner", "subject_name": "s.subject_name",
+    "industry_name": "i.industry_name",
+}  # fmt: skip
+
 _INSPECTIONS = """
 SELECT o.outcome_key AS item_key, o.disclosure_level, o.department_code, {columns}
   FROM marts.fct_inspection_outcomes AS o
@@ -91,10 +122,14 @@ def _source_query(dataset: Dataset) -> sql.Composed:
         parts = [sql.SQL(f"{_GRADE_SOURCES[c]} AS ") + sql.Identifier(c) if c in _GRADE_SOURCES
                  else sql.SQL("g.") + sql.Identifier(c) for c in cols]  # fmt: skip
         return sql.SQL(_GRADES).format(columns=sql.SQL(", ").join(parts))
+    if dataset.name == PARTNER_DATASET:
+        parts = [sql.SQL(f"{_CREDIT_PLUS_SOURCES[c]} AS ") + sql.Identifier(c) if c in _CREDIT_PLUS_SOURCES
+                 else sql.SQL("g.") + sql.Identifier(c) for c in cols]  # fmt: skip
+        return sql.SQL(_CREDIT_PLUS).format(columns=sql.SQL(", ").join(parts))
     if dataset.name == "inspections":
         return sql.SQL(_INSPECTIONS).format(columns=sql.SQL(", ").join(sql.SQL("o.") + sql.Identifier(c) for c in cols))
     if dataset.name not in RECORD_TYPES:
-        raise ValueError(f"dataset {dataset.name!r} has no source (known: grades, inspections,"
+        raise ValueError(f"dataset {dataset.name!r} has no source (known: grades, inspections, {PARTNER_DATASET},"
                          f" {', '.join(RECORD_TYPES)})")  # fmt: skip
     parts = [sql.SQL("r.") + sql.Identifier(c) for c in cols]
     return sql.SQL(_RECORDS).format(columns=sql.SQL(", ").join(parts))
@@ -114,7 +149,10 @@ def rebuild(conn: psycopg.Connection, config: Config, as_of: dt.date, *, suffix:
         table = sql.Identifier("publish", name + suffix)
         params = {"levels": json.dumps(config.grade_levels), "default_level": config.grade_default_level,
                   "level": dataset.level or "public", "record_type": RECORD_TYPES.get(name),
-                  "as_of": as_of}  # fmt: skip
+                  "as_of": as_of, "programmes": json.dumps([
+                      {"name": p.name, "title": p.title, "partner": p.partner,
+                       "recipient_role": recipient_role_name(p.recipient), "classes": list(p.classes),
+                       "industries": list(p.industries)} for p in config.programmes.values()])}  # fmt: skip
         cur.execute(sql.SQL("DROP TABLE IF EXISTS {} CASCADE").format(table))
         cur.execute(sql.SQL("CREATE TABLE {} AS ").format(table) + _source_query(dataset), params)
         cur.execute(sql.SQL("ALTER TABLE {} ADD CONSTRAINT {} PRIMARY KEY (item_key)")
@@ -240,12 +278,14 @@ def _authorised_rows(cur, dataset: Dataset, table: sql.Identifier) -> sql.Identi
         (table.as_string(cur.connection),)).fetchall())  # fmt: skip
     out = sql.SQL(", ").join(sql.SQL("{} {}").format(sql.Identifier(c), sql.SQL(types[c])) for c in columns)
     cols = sql.SQL(", ").join(sql.SQL("d.") + sql.Identifier(c) for c in columns)
+    # A list made for one recipient (the 信用+ lists) shows each recipient its own rows only.
+    own = sql.SQL(" AND d.recipient_role = session_user") if "recipient_role" in types else sql.SQL("")
     body = sql.SQL(
         "#variable_conflict use_column\nBEGIN\n RETURN QUERY SELECT {cols} FROM {table} AS d"
-        " WHERE d.disclosure_level = 'authorised' AND EXISTS (SELECT 1 FROM ops.recipient_authorisations AS a"
+        " WHERE d.disclosure_level = 'authorised'{own} AND EXISTS (SELECT 1 FROM ops.recipient_authorisations AS a"
         " WHERE a.recipient_role = session_user AND a.uscc = d.uscc AND a.valid_from <= current_date"
         " AND (a.valid_to IS NULL OR a.valid_to >= current_date));\nEND"
-    ).format(cols=cols, table=table).as_string(cur.connection)
+    ).format(cols=cols, table=table, own=own).as_string(cur.connection)
     cur.execute(sql.SQL("DROP FUNCTION IF EXISTS {}() CASCADE").format(function))  # and its view
     cur.execute(sql.SQL("CREATE FUNCTION {}() RETURNS TABLE ({}) LANGUAGE plpgsql STABLE SECURITY DEFINER"
                         " SET search_path = pg_catalog, pg_temp AS {}")

@@ -2,6 +2,7 @@
 -- per supervised subject of a department, stating the information used in grading, the grade
 -- standards and the measures of each grade class. One row per letter written; a signed letter
 -- comes back as a row of the commitments source (raw.commitments) of the type the letter names.
+-- Also: the datasets ops.publications names now include commitments and the 信用+ lists.
 CREATE TABLE ops.commitment_letters (
     letter_id            bigint      GENERATED ALWAYS AS IDENTITY PRIMARY KEY,
     letter_number        text        NOT NULL UNIQUE,
@@ -31,4 +32,4 @@ COMMENT ON COLUMN ops.commitment_letters.written_on IS '出具日期';
 GRANT SELECT, INSERT, UPDATE ON ops.commitment_letters TO credit_publisher;  -- UPDATE: the same letter written again the same day
 GRANT SELECT ON ops.commitment_letters TO credit_analyst;
 
-COMMENT ON COLUMN ops.publications.dataset IS '数据集: grades 信用评价结果 / penalties 行政处罚 / licences 行政许可 / commendations 表彰奖励 / commitments 信用承诺 (only those whose subject consented) / inspections 双随机抽查计划与结果; for a department: grades, measures 分级分类监管措施, inspection_list 抽查任务清单, inspection_form 抽查结果反馈表';
+COMMENT ON COLUMN ops.publications.dataset IS '数据集: grades 信用评价结果 / penalties 行政处罚 / licences 行政许可 / commendations 表彰奖励 / commitments 信用承诺 (only those whose subject consented) / credit_plus 信用+名单 (to the partner of each programme) / inspections 双随机抽查计划与结果; for a department: grades, measures 分级分类监管措施, inspection_list 抽查任务清单, inspection_form 抽查结果反馈表';
