@@ -139,4 +139,12 @@ def test_each_department_gets_its_subjects_measures_as_a_workbook(city, tmp_path
         masked = [r for r in ws.iter_rows(min_row=2, values_only=True) if (r[0], r[5]) == (uscc, code)]
         assert all(r[-1] == workbooks.MASKED_REASON for r in masked)
         found += len(masked)
+        # Who applies each measure and its legal basis: a sheet of their own, one row per measure named.
+        basis = load_workbook(book.path)["措施依据"]
+        assert [c.value for c in basis[1]] == [h for _, h, *_ in config.load().workbooks["measure_basis"].columns]
+        listed = {r[0]: r for r in basis.iter_rows(min_row=2, values_only=True)}
+        assert set(listed) == {m for _, m in in_book} and basis.page_setup.orientation == "landscape"
+        with (paths().dbt_project / "seeds" / "supervision_measures.csv").open(encoding="utf-8") as fh:
+            seed = {m["measure_code"]: m for m in csv.DictReader(fh) if m["department_code"] == book.department_code}
+        assert all(listed[m][3:] == (seed[m]["applied_by"], seed[m]["legal_basis"]) for m in listed)
     assert found == 1

@@ -64,10 +64,11 @@ MASKED_REASON = ("（原因含身份证号码，未显示；请查阅评价历�
 
 _MEASURES = """
 SELECT g.department_code, m.uscc, g.subject_name, g.industry_name, m.grade, m.grade_class, m.measure_code,
-       m.measure_name, coalesce(%(kinds)s::jsonb ->> m.measure_kind, m.measure_kind), m.applied_by, m.legal_basis,
+       m.measure_name, coalesce(%(kinds)s::jsonb ->> m.measure_kind, m.measure_kind),
        m.due_from, m.due_until, CASE WHEN m.must_record THEN '是' ELSE '否' END, x.deadline, x.applied_on,
        coalesce(x.status_label, ''),
-       CASE WHEN ops.has_resident_id(m.ended_because) THEN %(masked)s ELSE coalesce(m.ended_because, '') END
+       CASE WHEN ops.has_resident_id(m.ended_because) THEN %(masked)s ELSE coalesce(m.ended_because, '') END,
+       m.applied_by, m.legal_basis
   FROM marts.fct_subject_measures AS m
   JOIN publish.grades AS g
     ON g.uscc = m.uscc AND g.industry_code = m.industry_code AND g.evaluation_period = m.evaluation_period
@@ -95,12 +96,16 @@ def write(url: str, outbox: Path, period: str | None = None) -> list[Workbooks]:
         for dept, rows in by_department.items():
             out.append(_one(conn, outbox, dept, period, rows))
         measures: dict[str, list[tuple]] = {}
+        basis: dict[str, dict[str, tuple]] = {}  # department -> measure -> its row on the 措施依据 sheet
         params = {"period": period, "kinds": json.dumps(MEASURE_KINDS), "masked": MASKED_REASON}
-        for dept, *values in conn.execute(_MEASURES, params):
+        for dept, *values, applied_by, legal_basis in conn.execute(_MEASURES, params):
             measures.setdefault(dept, []).append(tuple(values))
+            basis.setdefault(dept, {})[values[5]] = (values[5], values[6], values[7], applied_by, legal_basis)
         for dept, rows in measures.items():
+            sheet = [basis[dept][code] for code in sorted(basis[dept])]
             out.append(deliver(conn, outbox, dept, "measures", period, f"supervision_measures_{period}_{dept}.xlsx",
-                               rows, lambda r: render(r, period=period, workbook="measures")))  # fmt: skip
+                               rows, lambda r, b=sheet: render(r, period=period, workbook="measures",
+                                                               also={"measure_basis": b}), also=sheet))  # fmt: skip
         conn.commit()
         return out
 
@@ -111,10 +116,11 @@ def _one(conn, outbox: Path, dept: str, period: str, rows: list[tuple]) -> Workb
 
 
 def deliver(conn, outbox: Path, dept: str, dataset: str, period: str, name: str, rows: list[tuple],
-            make: Callable[[list[tuple]], bytes]) -> Workbooks:  # fmt: skip
+            make: Callable[[list[tuple]], bytes], also: list[tuple] = ()) -> Workbooks:  # fmt: skip
     """Drop the workbook ``make(rows)`` with its manifest into the department's outbox folder and
-    record it in ``ops.publications``, unless the same content was delivered already."""
-    content = hashlib.sha256(json.dumps([[formats.text(v) for v in r] for r in rows], ensure_ascii=False)
+    record it in ``ops.publications``, unless the same content (``rows`` and the rows of its other
+    sheets, ``also``) was delivered already."""
+    content = hashlib.sha256(json.dumps([[formats.text(v) for v in r] for r in [*rows, *also]], ensure_ascii=False)
                              .encode()).hexdigest()  # fmt: skip
     key = f"department:{dept}.{dataset}.{period}.{content[:32]}"
     folder = outbox / "departments" / dept
@@ -139,13 +145,24 @@ def deliver(conn, outbox: Path, dept: str, dataset: str, period: str, name: str,
     return Workbooks(dept, period, folder / name, len(rows), "written", dataset)
 
 
-def render(rows: list[tuple], *, period: str, workbook: str = "grades",
-           choices: dict[str, list[str]] | None = None) -> bytes:  # fmt: skip
+def render(rows: list[tuple], *, period: str, workbook: str = "grades", choices: dict[str, list[str]] | None = None,
+           also: dict[str, list[tuple]] | None = None) -> bytes:  # fmt: skip
     """One printable sheet of ``rows`` as publication.yml's ``workbooks.<workbook>`` lays it out
     (sheet name, page title after ``period``, columns with their headers); ``choices`` gives a
-    column's allowed values as a drop-down list (for forms a clerk fills in)."""
+    column's allowed values as a drop-down list (for forms a clerk fills in); ``also``: further
+    sheets, each the rows of another of the ``workbooks``, laid out the same way."""
     import io
 
+    wb = Workbook()
+    _sheet(wb.active, rows, period=period, workbook=workbook, choices=choices)
+    for name, more in (also or {}).items():
+        _sheet(wb.create_sheet(), more, period=period, workbook=name)
+    buf = io.BytesIO()
+    wb.save(buf)
+    return buf.getvalue()
+
+
+def _sheet(ws, rows: list[tuple], *, period: str, workbook: str, choices: dict[str, list[str]] | None = None) -> None:
     from openpyxl.worksheet.datavalidation import DataValidation
 
     from credit_platform.publish.config import load
@@ -153,8 +170,6 @@ def render(rows: list[tuple], *, period: str, workbook: str = "grades",
     cfg = load()
     book = cfg.workbooks[workbook]
     columns, title = book.columns, f"{period} {book.title}"
-    wb = Workbook()
-    ws = wb.active
     ws.title = book.sheet
     bold = Font(bold=True)
     for i, (_, header, width, _kind) in enumerate(columns, start=1):
@@ -189,9 +204,6 @@ def render(rows: list[tuple], *, period: str, workbook: str = "grades",
     ws.page_setup.fitToHeight = 0
     ws.sheet_properties.pageSetUpPr.fitToPage = True
     ws.oddHeader.center.text = title
-    buf = io.BytesIO()
-    wb.save(buf)
-    return buf.getvalue()
 
 
 def _set_text(cell, text: str) -> None:
