@@ -74,23 +74,10 @@ def report_measures(base_url: str, *, inbox: Path | None = None, share: float = 
         if wrong:
             rows.append([first[1], first[2] or "", wrong[0], wrong[1], day.isoformat(), first[5], ""])
             mistakes += 1
-    files = []
-    for dept, rows in sorted(by_department.items()):
-        rel = f"departments/{dept}/measure_executions_{day:%Y%m%d}.csv"
-        path = inbox / rel
-        if not path.exists():  # a second demo run the same day sends nothing again
-            with open(path, "w", encoding="utf-8", newline="") as fh:
-                w = csv.writer(fh, lineterminator="\n")
-                w.writerow(HEADER)
-                w.writerows(rows)
-        files.append(rel)
-    results, failures = load_files(libpq_url(url_for("loader", base_url)), files, inbox=inbox)
-    if failures:
-        raise RuntimeError("the demo departments' execution records did not load: " + "; ".join(failures))
-    judge = ["build", "--quiet", "--exclude-resource-type", "unit_test", "-s", "stg_departments__measure_executions+"]
-    res = run_dbt(judge, base_url=base_url, capture=True, project=project)
-    if res.returncode != 0:
-        raise RuntimeError("dbt could not judge the execution records:\n" + res.stdout[-3000:] + res.stderr[-2000:])
+    files = [_send(inbox, f"departments/{dept}/measure_executions_{day:%Y%m%d}.csv", HEADER, rows)
+             for dept, rows in sorted(by_department.items())]  # fmt: skip
+    results = _load_and_build(base_url, inbox, files, ["stg_departments__measure_executions+"], project,
+                              "the demo departments' execution records")  # fmt: skip
     return Reported(files, sum(len(r) for r in by_department.values()), mistakes,
                     sum(r.rows_loaded for r in results))  # fmt: skip
 
@@ -151,20 +138,9 @@ def report_commitments(base_url: str, *, department: str = "zjj", sample: int = 
         uscc, name, ctype, content, cdate, status, accepting = consented
         rows.append([uscc, name or "", ctype, content or "", cdate.isoformat(), "否", fulfilment.get(status, "履约中"),
                      accepting or ""])  # fmt: skip
-    rel = f"departments/{department}/commitments_signed_{day:%Y%m%d}.csv"
-    path = inbox / rel
-    if not path.exists():  # a second demo run the same day sends nothing again
-        with open(path, "w", encoding="utf-8", newline="") as fh:
-            w = csv.writer(fh, lineterminator="\n")
-            w.writerow(COMMITMENT_HEADER)
-            w.writerows(rows)
-    _results, failures = load_files(libpq_url(url_for("loader", base_url)), [rel], inbox=inbox)
-    if failures:
-        raise RuntimeError("the demo's signed commitments did not load: " + "; ".join(failures))
-    judge = ["build", "--quiet", "--exclude-resource-type", "unit_test", "-s", "fct_commitments", "fct_shared_records"]
-    res = run_dbt(judge, base_url=base_url, capture=True, project=project)
-    if res.returncode != 0:
-        raise RuntimeError("dbt could not rebuild the commitments:\n" + res.stdout[-3000:] + res.stderr[-2000:])
+    rel = _send(inbox, f"departments/{department}/commitments_signed_{day:%Y%m%d}.csv", COMMITMENT_HEADER, rows)
+    _load_and_build(base_url, inbox, [rel], ["fct_commitments", "fct_shared_records"], project,
+                    "the demo's signed commitments")  # fmt: skip
     return Committed(department, written.letters, written.pdfs, signed, consenting, int(consented is not None),
                      written.folder)  # fmt: skip
 
@@ -192,3 +168,28 @@ def authorise_partners(base_url: str, *, share: float = 0.1, seed: int = 7) -> P
                                                 reference=f"{programme.title} 授权书 (demo)")  # fmt: skip
         done.recipients.append(programme.recipient)
     return done
+
+
+def _send(inbox: Path, rel: str, header: list[str], rows: list[list]) -> str:
+    """A department's CSV file ``rel`` in the inbox (kept when there: a second demo run the same day
+    sends nothing again)."""
+    path = inbox / rel
+    if not path.exists():
+        with open(path, "w", encoding="utf-8", newline="") as fh:
+            w = csv.writer(fh, lineterminator="\n")
+            w.writerow(header)
+            w.writerows(rows)
+    return rel
+
+
+def _load_and_build(base_url: str, inbox: Path, files: list[str], models: list[str], project: Path | None,
+                    what: str) -> list:  # fmt: skip
+    """Load ``files`` as the loader, then build ``models`` (and their tests), as the next grading run would."""
+    results, failures = load_files(libpq_url(url_for("loader", base_url)), files, inbox=inbox)
+    if failures:
+        raise RuntimeError(f"{what} did not load: " + "; ".join(failures))
+    res = run_dbt(["build", "--quiet", "--exclude-resource-type", "unit_test", "-s", *models], base_url=base_url,
+                  capture=True, project=project)  # fmt: skip
+    if res.returncode != 0:
+        raise RuntimeError(f"dbt could not judge {what}:\n" + res.stdout[-3000:] + res.stderr[-2000:])
+    return results
