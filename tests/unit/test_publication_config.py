@@ -191,3 +191,22 @@ def test_export_headers_are_the_yamls():
                         created_at=dt.datetime(2026, 1, 1), envelope={})  # fmt: skip
     header = next(csv.reader(io.StringIO(formats.render("csv", meta, []).decode("gb18030"))))
     assert header == [*exports["publication_csv"].values(), "统一社会信用代码"]
+
+
+def test_a_wrapped_cell_gets_the_height_of_its_lines_when_printed():
+    from openpyxl import load_workbook
+
+    from credit_platform.publish import workbooks
+
+    assert workbooks.wrapped_lines("", 30) == 1
+    assert workbooks.wrapped_lines("降低“双随机”抽查比例和频次", 30) == 1  # 14 wide: 28 of 28.5
+    assert workbooks.wrapped_lines("降低“双随机”抽查比例和频次和", 30) == 2
+    assert workbooks.wrapped_lines("a" * 57 + "\n" + "b", 30) == 3
+    basis = "《国务院关于建立完善守信联合激励和失信联合惩戒制度加快推进社会诚信建设的指导意见》（国发〔2016〕33号）"
+    data = workbooks.render([("M-1", "日常监管", "常规", "执法检查科", basis), ("M-2", "短", "常规", "科", "短")],
+                           period="2025-H2", workbook="measure_basis")  # fmt: skip
+    ws = load_workbook(io.BytesIO(data)).active
+    width = dict(zip((c for c, *_ in config.load().workbooks["measure_basis"].columns),
+                     (w for _, _, w, _ in config.load().workbooks["measure_basis"].columns), strict=True))
+    assert ws.row_dimensions[2].height == workbooks.LINE_POINTS * workbooks.wrapped_lines(basis, width["legal_basis"])
+    assert ws.row_dimensions[2].height >= 2 * workbooks.LINE_POINTS and ws.row_dimensions[3].height is None

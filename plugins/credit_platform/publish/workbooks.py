@@ -178,7 +178,8 @@ def _sheet(ws, rows: list[tuple], *, period: str, workbook: str, choices: dict[s
         cell.alignment = Alignment(horizontal="center", vertical="center")
         ws.column_dimensions[get_column_letter(i)].width = width
     for r, values in enumerate(rows, start=2):
-        for i, ((column, _, _, kind), value) in enumerate(zip(columns, values, strict=True), start=1):
+        lines = 1
+        for i, ((column, _, width, kind), value) in enumerate(zip(columns, values, strict=True), start=1):
             cell = ws.cell(row=r, column=i)
             if kind == "number" and value is not None:
                 cell.value = float(value)
@@ -188,6 +189,12 @@ def _sheet(ws, rows: list[tuple], *, period: str, workbook: str, choices: dict[s
             _set_text(cell, text)
             if kind == "wrap":
                 cell.alignment = Alignment(wrap_text=True, vertical="top")
+                lines = max(lines, wrapped_lines(text, width))
+        if lines > 1:  # spreadsheets do not grow a row to its wrapped text when printing: set it
+            ws.row_dimensions[r].height = LINE_POINTS * lines
+            for (_, _, _, kind), cell in zip(columns, ws[r], strict=False):
+                if kind != "wrap":  # the row's other cells start at its top line too
+                    cell.alignment = TOP
     for i, (column, *_rest) in enumerate(columns, start=1):
         if choices and column in choices:
             letter = get_column_letter(i)
@@ -204,6 +211,26 @@ def _sheet(ws, rows: list[tuple], *, period: str, workbook: str, choices: dict[s
     ws.page_setup.fitToHeight = 0
     ws.sheet_properties.pageSetUpPr.fitToPage = True
     ws.oddHeader.center.text = title
+
+
+#: the height of one line of 11-point text in a row, in points
+LINE_POINTS = 15
+TOP = Alignment(vertical="top")
+
+
+def wrapped_lines(text: str, width: float) -> int:
+    """How many lines ``text`` takes in a wrapping column ``width`` characters wide: a Chinese (wide)
+    character takes two, as do the quotation marks and symbols a Chinese font sets wide, and a line
+    breaks at the column's edge (a little early: cells have margins)."""
+    import math
+    import unicodedata
+
+    room = max(width - 1.5, 1)
+    total = 0
+    for line in text.split("\n") or [""]:
+        used = sum(2 if unicodedata.east_asian_width(ch) in "WFA" else 1 for ch in line)
+        total += max(1, math.ceil(used / room))
+    return total
 
 
 def _set_text(cell, text: str) -> None:
