@@ -178,9 +178,10 @@ def _sheet(ws, rows: list[tuple], *, period: str, workbook: str, choices: dict[s
         cell.alignment = Alignment(horizontal="center", vertical="center")
         ws.column_dimensions[get_column_letter(i)].width = width
     for r, values in enumerate(rows, start=2):
-        lines = 1
+        lines, cells = 1, []
         for i, ((column, _, width, kind), value) in enumerate(zip(columns, values, strict=True), start=1):
             cell = ws.cell(row=r, column=i)
+            cells.append((kind, cell))
             if kind == "number" and value is not None:
                 cell.value = float(value)
                 cell.number_format = "0.00"
@@ -192,7 +193,7 @@ def _sheet(ws, rows: list[tuple], *, period: str, workbook: str, choices: dict[s
                 lines = max(lines, wrapped_lines(text, width))
         if lines > 1:  # spreadsheets do not grow a row to its wrapped text when printing: set it
             ws.row_dimensions[r].height = LINE_POINTS * lines
-            for (_, _, _, kind), cell in zip(columns, ws[r], strict=False):
+            for kind, cell in cells:
                 if kind != "wrap":  # the row's other cells start at its top line too
                     cell.alignment = TOP
     for i, (column, *_rest) in enumerate(columns, start=1):
