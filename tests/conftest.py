@@ -261,6 +261,19 @@ def graded_city(server_url, city_template, tmp_path_factory) -> Callable[..., Ab
     return make
 
 
+def department_file(city: dict, department: str, name: str, header: list[str], rows: list[list]) -> str:
+    """A CSV file ``name`` with ``header`` and ``rows`` in the department's inbox folder of a graded
+    city; returns its path relative to the inbox, as the loader takes it."""
+    import csv
+
+    rel = f"departments/{department}/{name}"
+    with open(city["inbox"] / rel, "w", encoding="utf-8", newline="") as fh:
+        w = csv.writer(fh)
+        w.writerow(header)
+        w.writerows(rows)
+    return rel
+
+
 def dbt_build(city: dict) -> None:
     """``dbt build`` of a graded city whose data a test changed. dbt's unit tests are left out: they
     test the models' SQL on fixtures, whatever the data, and run in the city's own build."""

@@ -13,6 +13,7 @@ import psycopg
 import pypdf
 import pytest
 import yaml
+from conftest import department_file
 from sql import rows
 
 from credit_platform import cli
@@ -63,13 +64,8 @@ def _pdf_text(path: Path) -> str:
     return "\n".join(page.extract_text() for page in pypdf.PdfReader(path).pages)
 
 
-def _write(city, department: str, name: str, lines: list[list[str]]) -> str:
-    rel = f"departments/{department}/{name}"
-    with open(city["inbox"] / rel, "w", encoding="utf-8", newline="") as fh:
-        w = csv.writer(fh)
-        w.writerow(HEADER)
-        w.writerows(lines)
-    return rel
+def _write(city, department: str, name: str, rows: list[list]) -> str:
+    return department_file(city, department, name, HEADER, rows)
 
 
 def _load_and_rebuild(city, rel: str) -> None:

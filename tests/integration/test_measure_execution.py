@@ -8,12 +8,12 @@ lays a calendar of its own over the window, so that every deadline is known by h
 
 from __future__ import annotations
 
-import csv
 import datetime as dt
 import json
 
 import psycopg
 import pytest
+from conftest import department_file
 
 from credit_platform import cli
 from credit_platform.grading.dbt_runner import run_dbt
@@ -67,13 +67,11 @@ def _due(city, department: str, n: int, kind: str) -> list[tuple]:
                  (department, kind, city["due_from"], n))  # fmt: skip
 
 
+HEADER = ["统一社会信用代码", "措施代码", "执行日期", "执行单位", "执行文书号"]
+
+
 def _write(city, department: str, name: str, rows: list[list]) -> str:
-    rel = f"departments/{department}/{name}"
-    with open(city["inbox"] / rel, "w", encoding="utf-8", newline="") as fh:
-        w = csv.writer(fh)
-        w.writerow(["统一社会信用代码", "措施代码", "执行日期", "执行单位", "执行文书号"])
-        w.writerows(rows)
-    return rel
+    return department_file(city, department, name, HEADER, rows)
 
 
 def test_due_on_time_late_overdue_and_rejected_on_a_fixed_calendar(city):

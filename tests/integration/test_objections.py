@@ -3,10 +3,10 @@ deadline in working days across the 2026 Spring Festival, on the shared graded c
 
 from __future__ import annotations
 
-import csv
 import datetime as dt
 
 import pytest
+from conftest import department_file
 from sql import rows
 
 from credit_platform.grading.dbt_runner import run_dbt
@@ -25,13 +25,8 @@ def city(graded_city):
         yield c
 
 
-def _write(city, department: str, name: str, lines: list[list[str]]) -> str:
-    rel = f"departments/{department}/{name}"
-    with open(city["inbox"] / rel, "w", encoding="utf-8", newline="") as fh:
-        w = csv.writer(fh)
-        w.writerow(HEADER)
-        w.writerows(lines)
-    return rel
+def _write(city, department: str, name: str, rows: list[list]) -> str:
+    return department_file(city, department, name, HEADER, rows)
 
 
 def _build(city, as_of: dt.date) -> None:
