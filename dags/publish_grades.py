@@ -24,6 +24,8 @@ records whose window ended, records repaired, consents withdrawn and grades corr
    that the city platform has not acknowledged although their deadline (the department's
    `results_deadline_workdays` working days after the inspection) has passed. It warns; it
    does not fail the run.
+5. `cases_due`: lists the objections (异议) and repair applications (信用修复申请) not answered by
+   their reply deadline (`credit-platform objection list --overdue`). It warns; it does not fail.
 
 The inspection plans and their results (dataset `inspections`) go at each department's
 disclosure setting. Receipts and failures: `ops.publications`. Scheduled on the assets
@@ -76,10 +78,16 @@ def publish_grades():
 
         return results_due()
 
+    @task(multiple_outputs=False)
+    def cases_due() -> dict:
+        from credit_platform.orchestration.tasks import cases_due
+
+        return cases_due()
+
     ready = prepare()
     sent = send()
     ready >> [sent, department_workbooks()]
-    sent >> results_due()
+    sent >> [results_due(), cases_due()]
 
 
 publish_grades()

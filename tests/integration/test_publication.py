@@ -135,8 +135,8 @@ def _publish(city, server, tmp_path, **kw):
 def _expected_public(city, as_of=AS_OF) -> set[str]:
     """The item keys the public platform should hold, straight from the marts."""
     cfg = make_config()
-    keys = {f"{i}|{u}|{p}" for i, u, p in rows(city["admin"],
-            "SELECT industry_code, uscc, evaluation_period FROM marts.fct_industry_credit_grades")
+    keys = {f"{i}|{u}|{p}|{g}" for i, u, p, g in rows(city["admin"],
+            "SELECT industry_code, uscc, evaluation_period, grade FROM marts.fct_industry_credit_grades")
             if cfg.grade_level(i) == "public"}  # fmt: skip
     keys |= {k for (k,) in rows(city["admin"],
              "SELECT record_key FROM marts.fct_shared_records WHERE publication_start_date <= %(d)s"
@@ -180,7 +180,8 @@ def test_a_retry_after_a_timeout_and_a_batch_accepted_twice_take_effect_once(cit
                                 " marts.fct_industry_credit_grades WHERE industry_code = 'commerce'"
                                 " ORDER BY uscc LIMIT 2")  # fmt: skip
     try:
-        # a corrected grade; the platform applies the batch but answers after the client gave up
+        # a corrected grade (the old one withdrawn, the new one sent); the platform applies the batch
+        # but answers after the client gave up
         rows(city["admin"], "UPDATE marts.fct_industry_credit_grades SET grade = 'D', grade_class = 'D'"
                             " WHERE industry_code = %s AND uscc = %s AND evaluation_period = %s",
              grade[0][:3])  # fmt: skip
@@ -190,9 +191,10 @@ def test_a_retry_after_a_timeout_and_a_batch_accepted_twice_take_effect_once(cit
         keys = server.requests[sent_before:]
         assert len(keys) == 2 and keys[0] == keys[1]  # the retry carried the same key
         assert server.applied[keys[0]] == 1
-        item = f"{grade[0][0]}|{grade[0][1]}|{grade[0][2]}"
-        assert server.events[events_before:] == [("upsert", item)] and server.state[item]["grade"] == "D"
-        assert [(b.upserts, b.withdrawals, b.attempts) for b in report.batches if b.platform == "portal"] == [(1, 0, 2)]
+        item, old = (f"{grade[0][0]}|{grade[0][1]}|{grade[0][2]}|{g}" for g in ("D", grade[0][3]))
+        assert server.events[events_before:] == [("upsert", item), ("withdraw", old)]
+        assert server.state[item]["grade"] == "D" and old not in server.state
+        assert [(b.upserts, b.withdrawals, b.attempts) for b in report.batches if b.platform == "portal"] == [(1, 1, 2)]
 
         # the platform acknowledges, but the run dies before recording it: the next run resends
         # the batch, the platform accepts it a second time and applies it once
@@ -214,7 +216,7 @@ def test_a_retry_after_a_timeout_and_a_batch_accepted_twice_take_effect_once(cit
         _publish(city, server, spool)
         key = server.requests[-1]
         assert server.requests[-2:] == [key, key] and server.applied[key] == 1
-        item = f"{grade[1][0]}|{grade[1][1]}|{grade[1][2]}"
+        item = f"{grade[1][0]}|{grade[1][1]}|{grade[1][2]}|C"
         assert [e for e in server.events if e[1] == item][-1] == ("upsert", item)
         assert sum(1 for e in server.events[events_before:] if e[1] == item) == 1
         assert rows(city["admin"], "SELECT status, attempts FROM ops.publications WHERE idempotency_key = %s",
@@ -373,7 +375,8 @@ def test_records_with_an_id_number_are_withheld_and_everything_else_is_published
         in_code = _both_valid("140681")
         rows(city["admin"], "UPDATE marts.fct_shared_records SET uscc = %s WHERE record_key = %s", (in_code, p2))
         grade_keys = {k for (k,) in rows(city["admin"], "SELECT industry_code || '|' || uscc || '|' ||"
-                                                        " evaluation_period FROM marts.fct_industry_credit_grades"
+                                                        " evaluation_period || '|' || grade"
+                                                        " FROM marts.fct_industry_credit_grades"
                                                         " WHERE uscc = %s",
                                          (subject[0],))}  # fmt: skip
         report = _publish(city, server, spool)  # not blocked: the rest goes out

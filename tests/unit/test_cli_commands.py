@@ -48,6 +48,23 @@ COMMANDS = {
     "measure record": ["--department!", "--uscc!", "--measure!", "--date!", "--by", "--document", "--note", "--name"],
     "commitments": [],
     "commitments letters": ["--department!", "--uscc", "--date", "--templates", "--out", "--no-pdf"],
+    "objection": [],
+    "objection file": ["--department!", "--uscc!", "--industry!", "--period!", "--grounds!", "--evidence",
+                       "--answer-by=书面{书面|电子邮件|短信|当面}", "--date", "--number", "--name"],  # fmt: skip
+    "objection decide": ["number", "--department!", "--to!", "--by!", "--why!",
+                         "--reason{out_of_scope|out_of_time|too_early}", "--grade", "--correction", "--date",
+                         "--out", "--no-pdf"],  # fmt: skip
+    "objection list": ["--department", "--overdue", "--state", "--json"],
+    "objection history": ["number", "--department!"],
+    "repair": [],
+    "repair file": ["--department!", "--uscc!", "--record-type!{penalty|serious_dishonesty}", "--record!",
+                    "--grounds!", "--evidence", "--answer-by=书面{书面|电子邮件|短信|当面}", "--date",
+                    "--number", "--name"],  # fmt: skip
+    "repair decide": ["number", "--department!", "--to!", "--by!", "--why!",
+                      "--reason{out_of_scope|out_of_time|too_early}", "--date", "--out", "--no-pdf"],  # fmt: skip
+    "repair list": ["--department", "--overdue", "--state", "--json"],
+    "repair history": ["number", "--department!"],
+    "letter": ["uscc", "--industry", "--period", "--changed", "--department", "--date", "--out", "--no-pdf"],
     "publish": ["--as-of"],
     "stop": [],
 }

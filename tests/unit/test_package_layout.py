@@ -19,9 +19,10 @@ ALLOWED = {
     "grading": {"publish", "ingest", "quality", "warehouse"},
     "inspection": {"publish", "ingest", "warehouse"},
     "supervision": {"publish", "ingest", "warehouse"},
-    "orchestration": {"supervision", "inspection", "publish", "grading", "ingest", "quality", "warehouse"},
-    "local": {"orchestration", "supervision", "inspection", "publish", "grading", "ingest", "quality", "warehouse",
-              "demo"},
+    "redress": {"supervision", "grading", "publish", "ingest", "warehouse"},
+    "orchestration": {"redress", "supervision", "inspection", "publish", "grading", "ingest", "quality", "warehouse"},
+    "local": {"orchestration", "redress", "supervision", "inspection", "publish", "grading", "ingest", "quality",
+              "warehouse", "demo"},
 }
 
 

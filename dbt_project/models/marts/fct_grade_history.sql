@@ -19,6 +19,7 @@ with versions as (
 explained as (
     select
         versions.*,
+        objection.objection_id,
         case
             when version_number = 1 then '首次评价 / first graded: ' || basis_reason
             when regrade.reason is not null then
@@ -27,6 +28,16 @@ explained as (
             else '数据更新 / new data: ' || basis_reason
         end as valid_because
     from versions
+    left join lateral (
+        -- the objection a correction answers (the adjustment names it; marts.fct_objections registers it)
+        select a.objection_id
+        from {{ ref('stg_departments__grade_adjustments') }} as a
+        where versions.grade_basis = 'objection_correction' and a.adjustment_id = versions.adjustment_id
+            and a.uscc = versions.uscc and a.industry_code = versions.industry_code
+            and a.evaluation_period = versions.evaluation_period and a.objection_id is not null
+        order by a.superseded_by_batch_id is null desc, a.batch_id desc
+        limit 1
+    ) as objection on true
     left join lateral (
         select c.reason, c.requested_by
         from {{ ref('stg_ops__period_closures') }} as c
@@ -49,6 +60,7 @@ select
     veto_rule_code::text as veto_rule_code,
     rule_version::text as rule_version,
     adjustment_id::text as adjustment_id,
+    objection_id::text as objection_id,
     grade_basis::text as grade_basis,
     valid_from::timestamptz as valid_from,
     valid_to::timestamptz as valid_to,

@@ -24,6 +24,9 @@
     credit-platform overdue-results      inspection results past their publication deadline (一公开)
     credit-platform measure record       record a supervision measure applied (信用监管执行信息), checked first
     credit-platform commitments letters  a department's credit commitment letters (信用承诺书), HTML and PDF
+    credit-platform objection file|decide|list|history   objections (异议), their steps and reply deadlines
+    credit-platform repair file|decide|list|history      repair applications (信用修复申请), the same way
+    credit-platform letter USCC          a grade's explanation letter (信用评价说明书), HTML and PDF (--changed: all)
     credit-platform stop                 stop Airflow and the embedded server
 
 Messages go to standard error; standard output carries only what a command is asked to print
@@ -32,7 +35,8 @@ Messages go to standard error; standard output carries only what a command is as
 Each command group lives in its own module and registers its commands with ``register(subparsers)``:
 ``warehouse`` (warehouse, health), ``ingest`` (check, load), ``grading`` (what-if, dbt, explain,
 close-period, regrade, rebuild, release), ``inspection`` (verify-draw, overdue-results),
-``supervision`` (measure record, commitments letters), ``publish`` and ``local`` (airflow, generate,
+``supervision`` (measure record, commitments letters), ``redress`` (objection, repair, letter),
+``publish`` and ``local`` (airflow, generate,
 demo, summary, bench, docs, stop); ``common`` holds what they share.
 Heavy imports stay inside the handlers: importing this package loads no database driver, dbt or Airflow.
 """
@@ -43,10 +47,10 @@ import argparse
 import logging
 import sys
 
-from credit_platform.cli import grading, ingest, inspection, local, publish, supervision, warehouse
+from credit_platform.cli import grading, ingest, inspection, local, publish, redress, supervision, warehouse
 from credit_platform.cli.common import say
 
-GROUPS = (warehouse, ingest, grading, inspection, supervision, publish, local)
+GROUPS = (warehouse, ingest, grading, inspection, supervision, redress, publish, local)
 
 
 def build_parser() -> argparse.ArgumentParser:

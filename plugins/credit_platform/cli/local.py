@@ -114,7 +114,7 @@ def cmd_demo(args: argparse.Namespace) -> int:
     runs = chain.run_chain(env, on_done=report)
     ok = all(r.success for r in runs) and len(runs) == len(chain.DAG_ORDER)
     if ok:
-        from credit_platform.local.reports import report_commitments, report_measures
+        from credit_platform.local.reports import report_cases, report_commitments, report_measures
 
         t1 = time.monotonic()
         reported = report_measures(base)
@@ -125,6 +125,11 @@ def cmd_demo(args: argparse.Namespace) -> int:
         say(f"  {c.department} wrote {c.letters} commitment letters ({c.pdfs} PDF, {c.folder}); {c.signed} came back"
             f" signed, {c.consenting} consenting to publication; {c.withdrawn} consent withdrawn"
             f" ({time.monotonic() - t1:.1f} s; 信用承诺)")  # fmt: skip
+        t1 = time.monotonic()
+        k = report_cases(base)
+        say(f"  departments received {k.objections} objections and {k.repairs} repair applications, took {k.steps}"
+            f" steps on them and wrote {k.answers} answer letters; {k.overdue} are overdue"
+            f" ({time.monotonic() - t1:.1f} s; 异议、信用修复)")  # fmt: skip
     print("\n" + chain.summary(base))
     print(
         f"\n{'Done' if ok else 'FAILED'} in {time.monotonic() - t0:.0f} s."

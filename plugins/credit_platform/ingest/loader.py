@@ -567,7 +567,7 @@ def _message(landed, reasons: dict) -> str:
 LOAD_ORDER = ["subject_register", "supervision_scope", "inspection_matter", "inspector_roster",
               "serious_dishonesty", "commendation", "penalty", "licence", "commitment", "inspection_result",
               "credit_repair", "complaint", "external_grade", "grade_adjustment", "measure_execution",
-              "objection"]  # fmt: skip
+              "objection", "repair_application"]  # fmt: skip
 
 
 def departments_with_files(url: str | None = None, inbox: Path | None = None) -> list[str]:

@@ -146,6 +146,16 @@ def summary(base_url: str) -> str:
                          f" {held:>12}")  # fmt: skip
         if not commitments:
             lines.append("  none")
+        cases = conn.execute(_query("cases")).fetchall()
+        lines.append("\nObjections and repair applications (异议、信用修复申请; marts.fct_objections,"
+                     " marts.fct_repair_applications):")
+        lines.append(f"  {'department':10} {'kind':9} {'cases':>5} {'received':>8} {'in review':>9} {'refused':>7}"
+                     f" {'upheld':>6} {'rejected':>8} {'answered':>8} {'overdue':>7} {'letters':>7}")  # fmt: skip
+        for dept, kind, total, received, review, refused, upheld, rejected, answered, overdue, letters in cases:
+            lines.append(f"  {dept:10} {kind:9} {total:>5} {received:>8} {review:>9} {refused:>7} {upheld:>6}"
+                         f" {rejected:>8} {answered:>8} {overdue:>7} {letters:>7}")  # fmt: skip
+        if not cases:
+            lines.append("  none")
         from credit_platform.publish import config as publication
         from credit_platform.warehouse.roles import recipient_role_name
 

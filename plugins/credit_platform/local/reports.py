@@ -16,11 +16,19 @@ return them, most of those consenting to publication, as rows of its commitments
 subject withdraws the consent it gave to an earlier commitment. The commitments marts are
 rebuilt; the platforms get the consented commitments, and withdraw the other, at the next
 publication.
+
+Objections and repair applications follow a grade too (``report_cases``): three departments each
+receive a file of objections and take them through every step a clerk can (accepting, refusing,
+reviewing, upholding with a corrected grade, rejecting, answering with a letter), leaving some
+open and one past its reply deadline; and each files repair applications for its penalties, one
+before its minimum publication period ended (refused as too early), one granted (a repair
+decision), one rejected and one still open. The corrections they file count at the next grading.
 """
 
 from __future__ import annotations
 
 import csv
+import datetime as dt
 import random
 from dataclasses import dataclass
 from pathlib import Path
@@ -193,3 +201,111 @@ def _load_and_build(base_url: str, inbox: Path, files: list[str], models: list[s
     if res.returncode != 0:
         raise RuntimeError(f"dbt could not judge {what}:\n" + res.stdout[-3000:] + res.stderr[-2000:])
     return results
+
+
+@dataclass
+class Cases:
+    objections: int
+    repairs: int
+    steps: int
+    answers: int
+    overdue: int
+
+
+#: The demo's objections per department: (days before today received, the states it goes through).
+OBJECTION_PLAN = [
+    (2, []),
+    (6, ["accepted"]),
+    (9, ["refused:out_of_time", "answered"]),
+    (12, ["accepted", "under_review"]),
+    (16, ["accepted", "under_review", "upheld"]),
+    (20, ["accepted", "under_review", "rejected", "answered"]),
+    (26, ["accepted", "under_review", "partly_upheld", "answered"]),
+    (45, ["accepted", "under_review"]),  # not answered within its deadline: overdue
+]
+REPAIR_PLAN = [["accepted", "under_review", "upheld", "answered"], ["accepted", "under_review", "rejected"], []]
+
+
+def report_cases(base_url: str, *, departments: tuple[str, ...] = ("scjgj", "zjj", "swj"), inbox: Path | None = None,
+                 outbox: Path | None = None, seed: int = 7) -> Cases:  # fmt: skip
+    """Objections received as a file by each of ``departments`` and repair applications filed one by
+    one, each taken through the steps of its plan, the answers written as letters."""
+    from credit_platform.grade_levels import GRADES
+    from credit_platform.ingest import config
+    from credit_platform.redress import cases
+
+    inbox, outbox = inbox or paths().inbox, outbox or paths().outbox
+    day = today()
+    urls = {role: libpq_url(url_for(role, base_url)) for role in ("analyst", "loader", "publisher", "transformer")}
+    rng = random.Random(seed)
+    source = config.sources()["objection"]
+    header = [c.headers[0] for c in source.columns]
+    done = Cases(0, 0, 0, 0, 0)
+
+    def take(kind: str, department: str, number: str, received: dt.date, plan: list[str], grade: str | None) -> None:
+        for i, step in enumerate(plan):
+            to, _, code = step.partition(":")
+            on = min(day, received + dt.timedelta(days=2 * (i + 1)))
+            corrects = kind == "objection" and to in ("upheld", "partly_upheld")
+            taken = cases.decide(urls, inbox, outbox, kind, department, number, to, "演示办理人",
+                                 f"{cases.STATE_LABELS[kind][to]}：依据核查情况", on=on, reason_code=code or None,
+                                 grade=grade if corrects else None)  # fmt: skip
+            done.steps += 1
+            done.answers += to == "answered"
+            assert taken.to_state == to
+
+    for department in departments:
+        with psycopg.connect(urls["analyst"]) as conn:
+            graded = conn.execute(
+                "SELECT g.uscc, coalesce(s.subject_name, ''), g.industry_code, g.evaluation_period, g.grade"
+                " FROM marts.fct_industry_credit_grades AS g JOIN marts.dim_industries AS i USING (industry_code)"
+                " LEFT JOIN marts.dim_subjects AS s USING (uscc) WHERE i.department_code = %s"
+                " AND g.evaluation_period = (SELECT max(evaluation_period) FROM marts.fct_industry_credit_grades)"
+                " ORDER BY g.uscc, g.industry_code", (department,)).fetchall()  # fmt: skip
+            penalties = conn.execute(
+                "SELECT uscc, record_reference, may_apply_from FROM marts.fct_repairable_records WHERE department_code"
+                " = %s AND record_type = 'penalty' AND repaired_date IS NULL AND publication_end_date > %s"
+                " ORDER BY record_reference", (department, day)).fetchall()  # fmt: skip
+        chosen = rng.sample(graded, min(len(OBJECTION_PLAN), len(graded)))
+        rows, plans = [], []
+        for n, ((received_days, plan), (uscc, name, industry, period, grade)) in enumerate(
+                zip(OBJECTION_PLAN, chosen, strict=False), start=1):  # fmt: skip
+            received = day - dt.timedelta(days=received_days)
+            number = f"YY-{department.upper()}-DEMO-{n:02d}"
+            rows.append([number, uscc, name, industry, period, "评价所依据的信息有误，请求更正", f"证明材料 {n}",
+                         "书面", received.isoformat()])  # fmt: skip
+            better = GRADES[max(0, GRADES.index(grade) - 1)]
+            plans.append((number, received, plan, better))
+        if rows:
+            rel = _send(inbox, f"departments/{department}/objections_demo_{day:%Y%m%d}.csv", header, rows)
+            results, failures = load_files(urls["loader"], [rel], inbox=inbox)
+            if failures:
+                raise RuntimeError("the demo's objections did not load: " + "; ".join(failures))
+            done.objections += results[0].rows_loaded if results else 0
+            for number, received, plan, better in plans:
+                if cases.case(urls["analyst"], "objection", department, number)["state"] == "received":
+                    take("objection", department, number, received, plan, better)
+        early = [p for p in penalties if p[2] > day]
+        ready = [p for p in penalties if p[2] <= day - dt.timedelta(days=10)]
+        filings = ([(early[0], day, None)] if early else []) + [
+            (p, p[2] + dt.timedelta(days=1 + i), plan) for i, (p, plan) in enumerate(zip(ready, REPAIR_PLAN,
+                                                                                         strict=False))]  # fmt: skip
+        for n, ((uscc, reference, _may), received, plan) in enumerate(filings, start=1):
+            number = f"XF-{department.upper()}-DEMO-{n:02d}"
+            f = cases.checked(cases.Filing("repair", department, number, uscc, min(received, day),
+                                           "已整改到位，申请信用修复", record_type="penalty",
+                                           record_reference=reference))  # fmt: skip
+            try:
+                existing = cases.case(urls["analyst"], "repair", department, number)
+            except cases.CaseNotFound:
+                existing = None
+            if existing is None:
+                filed = cases.file_case(urls, inbox, f)
+                done.repairs += 1
+                if filed.refused is None and plan:
+                    take("repair", department, number, f.received_date, plan, None)
+    with psycopg.connect(urls["analyst"]) as conn:
+        done.overdue = conn.execute("SELECT (SELECT count(*) FROM marts.fct_objections WHERE is_overdue)"
+                                    " + (SELECT count(*) FROM marts.fct_repair_applications WHERE is_overdue)"
+                                    ).fetchone()[0]  # fmt: skip
+    return done

@@ -187,6 +187,25 @@ def inspection_lists() -> list[dict]:
     return [{"department": li.department_code, "tasks": li.tasks, "status": li.status} for li in out]
 
 
+def cases_due() -> dict:
+    """Objections (异议) and repair applications (信用修复申请) not answered by their reply deadline,
+    listed in the log for the data team (a warning, not a failure)."""
+    from credit_platform.redress import cases
+    from credit_platform.warehouse.urls import libpq_url
+
+    url = libpq_url(warehouse_url("analyst"))
+    out = {}
+    for kind, number in (("objection", "objection_number"), ("repair", "application_number")):
+        late = cases.listing(url, kind, overdue=True)
+        for c in late:
+            log.warning("overdue %s: %s %s (%s %s) received %s, %s, answer due %s", kind, c["department_code"],
+                        c[number], c["uscc"], c["subject_name"] or "", c["received_date"], c["state"],
+                        c["reply_deadline"])  # fmt: skip
+        log.info("%d %s(s) not answered by their reply deadline", len(late), kind)
+        out[kind] = len(late)
+    return {"overdue_objections": out["objection"], "overdue_repairs": out["repair"]}
+
+
 def results_due() -> dict:
     """一公开: results past their publication deadline, listed in the log (a warning, not a failure)."""
     from credit_platform.inspection import lists as inspection_lists

@@ -48,7 +48,7 @@ reasons AS (
     SELECT uscc, industry_code, evaluation_period, string_agg(detail, '；' ORDER BY rank) AS main_reasons
       FROM lines WHERE rank <= 3 GROUP BY 1, 2, 3
 )
-SELECT g.industry_code || '|' || g.uscc || '|' || g.evaluation_period AS item_key,
+SELECT g.industry_code || '|' || g.uscc || '|' || g.evaluation_period || '|' || g.grade AS item_key,
        coalesce(%(levels)s::jsonb ->> g.industry_code, %(default_level)s) AS disclosure_level,
        g.industry_code, i.department_code, {columns}
   FROM marts.fct_industry_credit_grades AS g

@@ -45,6 +45,7 @@ OPS_TABLE_PRIVILEGES: dict[str, dict[str, frozenset[str]]] = {
         "inspection_tasks": _R,
         "inspection_population": _R,
         "work_calendar": _R,
+        "case_events": _R,
         "schema_migrations": _R,
     },
     "publisher": {
@@ -60,6 +61,8 @@ OPS_TABLE_PRIVILEGES: dict[str, dict[str, frozenset[str]]] = {
         "validation_runs": frozenset({"SELECT", "INSERT"}),
         "work_calendar": _R,
         "commitment_letters": frozenset({"SELECT", "INSERT", "UPDATE"}),
+        "case_events": frozenset({"SELECT", "INSERT"}),
+        "subject_letters": frozenset({"SELECT", "INSERT", "UPDATE"}),
         "schema_migrations": _R,
     },
     "analyst": {
@@ -78,6 +81,8 @@ OPS_TABLE_PRIVILEGES: dict[str, dict[str, frozenset[str]]] = {
         "publication_approvals": _R,
         "work_calendar": _R,
         "commitment_letters": _R,
+        "case_events": _R,
+        "subject_letters": _R,
         "schema_migrations": _R,
     },
     "public_reader": {},
@@ -98,6 +103,8 @@ OPS_TABLES = (
     "publication_approvals",
     "work_calendar",
     "commitment_letters",
+    "case_events",
+    "subject_letters",
     "schema_migrations",
 )
 TABLE_PRIVILEGE_NAMES = ("SELECT", "INSERT", "UPDATE", "DELETE")

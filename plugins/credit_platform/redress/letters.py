@@ -1,0 +1,288 @@
+"""Letters to a graded subject: the explanation letter (信用评价说明书) and the answers to its
+objections and repair applications (异议答复书, 信用修复申请答复书), in Chinese, as HTML and PDF.
+
+An explanation letter states one grade (a subject in an industry and period): the grade and class,
+the rule version and its cut points, each indicator's points with the records behind them
+(document numbers and dates, read back from the raw rows ``marts.fct_grade_explanations`` names),
+what changed since the previous period and why, the measures and the inspection frequency the class
+brings, and how and by when the subject may object or apply for repair. Every figure is read from
+the marts, so the letter says what the explanation rows say. Read as the transformer role (the
+records are in ``raw``); each letter is logged in ``ops.subject_letters`` as the publisher role.
+Letters go to ``<outbox>/departments/<code>/letters_<date>/``.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import hashlib
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import psycopg
+
+from credit_platform import workdays
+from credit_platform.redress.states import REFUSAL_REASONS, STATE_LABELS
+from credit_platform.settings import today
+
+#: Working days from the letter within which the subject may object, when seed objection_settings
+#: gives the department none.
+OBJECTION_WINDOW_WORKDAYS = 15
+DECISION_EFFECTS = {
+    ("objection", "upheld"): "异议成立。本机关已更正您的信用等级，更正后的等级将在下次评价运行后公布，原等级同时撤回。",
+    ("objection", "partly_upheld"): "异议部分成立。本机关已按查明的事实更正您的信用等级，"
+                                    "更正后的等级将在下次评价运行后公布，原等级同时撤回。",
+    ("objection", "rejected"): "异议不成立。经复核，原评价所依据的信息和标准无误，维持原信用等级。",
+    ("objection", "refused"): "不予受理。",
+    ("repair", "upheld"): "准予信用修复。该信息自修复决定之日起不再计入信用评价，不再公示，已通知各共享平台撤下。",
+    ("repair", "partly_upheld"): "部分准予信用修复。已修复的信息自修复决定之日起不再计入信用评价，不再公示，"
+                                 "已通知各共享平台撤下。",
+    ("repair", "rejected"): "不予信用修复。该信息继续按原公示期限公示并计入信用评价。",
+    ("repair", "refused"): "不予受理。",
+}  # fmt: skip
+
+
+class LetterError(ValueError):
+    pass
+
+
+@dataclass
+class Written:
+    folder: Path
+    letters: list[str] = field(default_factory=list)
+    pdfs: int = 0
+
+
+def _dec(value) -> str:
+    return "" if value is None else f"{float(value):g}"
+
+
+def _records(conn, ids: list[str]) -> list[str]:
+    from credit_platform.grading.explain import RECORD_FIELDS, resolve
+
+    out = []
+    for rid in ids or []:
+        rec = resolve(conn, rid)
+        fields = "，".join(f"{label} {rec.get(col)}" for label, col in RECORD_FIELDS.get(rec["table"], [])
+                          if rec.get(col) not in (None, ""))  # fmt: skip
+        out.append(fields or f"{rec['batch_file']} 第 {rec['row_number']} 行")
+    return out
+
+
+def gather(url: str, uscc: str, *, industry: str | None = None, period: str | None = None,
+           on: dt.date | None = None) -> list[dict]:  # fmt: skip
+    """One context per grade the letter states: the subject's grades in ``period`` (default its latest),
+    in ``industry`` or in each industry. Raises ``LetterError`` when the subject has no such grade."""
+    on = on or today()
+    with psycopg.connect(url) as conn:
+        grades = conn.execute(
+            "SELECT g.industry_code, i.industry_name, i.department_code, i.department_name, g.evaluation_period,"
+            " g.score, g.grade, g.grade_class, g.rule_version, g.basis_reason, g.grade_basis, r.description"
+            " FROM marts.fct_industry_credit_grades g JOIN marts.dim_industries i USING (industry_code)"
+            " LEFT JOIN marts.dim_rule_versions r ON r.rule_version = g.rule_version"
+            " WHERE g.uscc = %(u)s AND (%(i)s::text IS NULL OR g.industry_code = %(i)s)"
+            " AND g.evaluation_period = coalesce(%(p)s, (SELECT max(evaluation_period)"
+            "   FROM marts.fct_industry_credit_grades WHERE uscc = %(u)s"
+            "   AND (%(i)s::text IS NULL OR industry_code = %(i)s)))"
+            " ORDER BY g.industry_code", {"u": uscc, "i": industry, "p": period}).fetchall()  # fmt: skip
+        if not grades:
+            raise LetterError(f"{uscc} 没有{'行业 ' + industry + ' ' if industry else ''}{period or ''}的信用等级 /"
+                              " no grade"
+                              f"{' in ' + industry if industry else ''}{' for ' + period if period else ''}:"
+                              " check the code, the industry and the period (`credit-platform explain`)")  # fmt: skip
+        name = conn.execute("SELECT subject_name FROM marts.dim_subjects WHERE uscc = %s", (uscc,)).fetchone()
+        out = []
+        for (ind, ind_name, dept, dept_name, p, score, grade, cls, rule, basis, grade_basis,
+             rule_description) in grades:  # fmt: skip
+            levels = conn.execute(
+                "SELECT grade, grade_class, lower_bound, upper_bound, is_lower_inclusive FROM marts.dim_grade_levels"
+                " WHERE rule_version = %s ORDER BY level_rank", (rule,)).fetchall()  # fmt: skip
+            names = {r[0]: (r[1], r[2]) for r in conn.execute(
+                "SELECT indicator_code, indicator_name, dimension_name FROM marts.dim_indicators"
+                " WHERE rule_version = %s AND industry_code = %s", (rule, ind))}  # fmt: skip
+            lines = _lines(conn, uscc, ind, p)
+            previous = conn.execute(
+                "SELECT evaluation_period, score, grade, grade_class FROM marts.fct_industry_credit_grades"
+                " WHERE uscc = %s AND industry_code = %s AND evaluation_period < %s"
+                " ORDER BY evaluation_period DESC LIMIT 1", (uscc, ind, p)).fetchone()  # fmt: skip
+            changes, rule_changes = [], []
+            if previous:
+                before = {(ln["line_kind"], ln["indicator_code"] or ln["rule_code"]): ln
+                          for ln in _lines(conn, uscc, ind, previous[0])}  # fmt: skip
+                for ln in lines:
+                    old = before.pop((ln["line_kind"], ln["indicator_code"] or ln["rule_code"]), None)
+                    if ln["line_kind"] == "indicator":
+                        delta = float(ln["points"]) - float(old["points"] if old else 0)
+                        if abs(delta) >= 0.005:
+                            indicator = names.get(ln["indicator_code"], (ln["indicator_code"],))[0]
+                            changes.append({"indicator_name": indicator,
+                                            "before": _dec(old["points"]) if old else "0", "after": _dec(ln["points"]),
+                                            "delta": f"{delta:+g}", "detail": ln["detail"]})  # fmt: skip
+                    elif old is None:
+                        rule_changes.append(f"新增：{ln['detail']}")
+                rule_changes += [f"不再适用：{ln['detail']}" for (kind, _c), ln in before.items()
+                                 if kind != "indicator"]
+                changes.sort(key=lambda c: -abs(float(c["delta"])))
+            measures = conn.execute(
+                "SELECT DISTINCT measure_code, measure_name, measure_kind, due_from, due_until"
+                " FROM marts.fct_subject_measures"
+                " WHERE uscc = %s AND industry_code = %s AND evaluation_period = %s AND ended_on IS NULL"
+                " ORDER BY measure_code", (uscc, ind, p)).fetchall()  # fmt: skip
+            ratio = conn.execute("SELECT sampling_ratio, min_count, max_per_year FROM marts.dim_inspection_ratios"
+                                 " WHERE department_code = %s AND grade_class = %s",
+                                 (dept, cls)).fetchone()  # fmt: skip
+            window = conn.execute("SELECT objection_window_workdays FROM marts.dim_objection_settings"
+                                  " WHERE department_code = %s", (dept,)).fetchone()  # fmt: skip
+            repairs = conn.execute(
+                "SELECT record_reference, record_date, severity, publication_rule, may_apply_from, publication_end_date"
+                " FROM marts.fct_repairable_records WHERE record_type = 'penalty' AND uscc = %s"
+                " AND department_code = %s"
+                " AND repaired_date IS NULL AND publication_end_date >= %s ORDER BY record_date",
+                (uscc, dept, on)).fetchall()  # fmt: skip
+            from credit_platform.supervision.letters import CLASS_LABELS
+
+            window_days = int(window[0]) if window and window[0] is not None else OBJECTION_WINDOW_WORKDAYS
+            out.append({
+                "uscc": uscc, "subject_name": (name[0] if name else "") or "", "industry_code": ind,
+                "industry_name": ind_name, "department_code": dept, "department_name": dept_name,
+                "evaluation_period": p, "score": _dec(score), "grade": grade, "grade_class": cls,
+                "class_label": CLASS_LABELS.get(cls, cls), "rule_version": rule,
+                "rule_description": rule_description or "",
+                "basis_reason": basis or "", "grade_basis": grade_basis,
+                "grade_levels": [{"grade": g, "grade_class": c, "class_label": CLASS_LABELS.get(c, c),
+                                  "range": f"{float(lo):g} {'≤' if inc else '<'} 得分 ≤ {float(hi):g}"}
+                                 for g, c, lo, hi, inc in levels],
+                "indicators": [{"dimension_name": names.get(ln["indicator_code"], ("", ""))[1] or "",
+                                "indicator_name": names.get(ln["indicator_code"], (ln["indicator_code"],))[0],
+                                "weight": _dec(ln["weight"]), "points": _dec(ln["points"]), "detail": ln["detail"],
+                                "records": _records(conn, ln["source_record_ids"])}
+                               for ln in lines if ln["line_kind"] == "indicator"],
+                "rules": [{"detail": ln["detail"], "records": _records(conn, ln["source_record_ids"])}
+                          for ln in lines if ln["line_kind"] != "indicator"],
+                "total_points": _dec(sum(float(ln["points"]) for ln in lines)),
+                "previous": {"evaluation_period": previous[0], "score": _dec(previous[1]), "grade": previous[2],
+                             "grade_class": previous[3]} if previous else None,
+                "changes": changes, "rule_changes": rule_changes,
+                "measures": [{"measure_code": m[0], "measure_name": m[1], "kind": m[2], "due_from": m[3],
+                              "due_until": m[4]} for m in measures],
+                "inspection": {"ratio": f"{float(ratio[0]) * 100:g}%", "min_count": ratio[1],
+                               "max_per_year": ratio[2]} if ratio else None,
+                "objection_window_workdays": window_days,
+                "objection_by": workdays.add_workdays(on, window_days).isoformat(),
+                "repairable": [{"decision_number": r[0], "decision_date": r[1], "severity": r[2], "rule": r[3],
+                                "from": r[4], "until": r[5]} for r in repairs],
+            })  # fmt: skip
+    return out
+
+
+def _lines(conn, uscc: str, industry: str, period: str) -> list[dict]:
+    cur = conn.execute(
+        "SELECT line_kind, indicator_code, rule_code, weight, points, detail, source_record_ids"
+        " FROM marts.fct_grade_explanations WHERE uscc = %s AND industry_code = %s AND evaluation_period = %s"
+        " ORDER BY line_number", (uscc, industry, period))  # fmt: skip
+    names = [d.name for d in cur.description]
+    return [dict(zip(names, r, strict=True)) for r in cur.fetchall()]
+
+
+def _environment():
+    import jinja2
+
+    return jinja2.Environment(loader=jinja2.PackageLoader("credit_platform.redress", "templates"), autoescape=True,
+                              undefined=jinja2.StrictUndefined, trim_blocks=True, lstrip_blocks=True)  # fmt: skip
+
+
+def _write(publisher_url: str, folder: Path, stem: str, html: str, pdf: bool, log: dict, done: Written) -> None:
+    from credit_platform.supervision.letters import render_pdf
+
+    folder.mkdir(parents=True, exist_ok=True)
+    (folder / f"{stem}.html").write_text(html, encoding="utf-8")
+    digest = None
+    if pdf:
+        data = render_pdf(html)
+        (folder / f"{stem}.pdf").write_bytes(data)
+        digest = hashlib.sha256(data).hexdigest()
+        done.pdfs += 1
+    with psycopg.connect(publisher_url) as conn:
+        conn.execute(
+            "INSERT INTO ops.subject_letters (letter_number, letter_kind, department_code, uscc, industry_code,"
+            " evaluation_period, case_number, html_path, pdf_path, pdf_sha256, written_on)"
+            " VALUES (%(letter_number)s, %(letter_kind)s, %(department_code)s, %(uscc)s, %(industry_code)s,"
+            " %(evaluation_period)s, %(case_number)s, %(html)s, %(pdf)s, %(sha)s, %(written_on)s)"
+            " ON CONFLICT (letter_number) DO UPDATE SET html_path = EXCLUDED.html_path, pdf_path = EXCLUDED.pdf_path,"
+            " pdf_sha256 = EXCLUDED.pdf_sha256, written_at = now()",
+            {**log, "html": str(folder / f"{stem}.html"), "pdf": str(folder / f"{stem}.pdf") if pdf else None,
+             "sha": digest})  # fmt: skip
+    done.letters.append(log["letter_number"])
+
+
+def write_explanations(transformer_url: str, publisher_url: str, uscc: str, outbox: Path, *,
+                       industry: str | None = None, period: str | None = None, on: dt.date | None = None,
+                       pdf: bool = True, contexts: list[dict] | None = None) -> Written:  # fmt: skip
+    """The explanation letter of each grade ``gather`` finds, one file per industry, in the department's folder."""
+    on = on or today()
+    template = _environment().get_template("explanation_letter.html")
+    done = None
+    for ctx in contexts if contexts is not None else gather(transformer_url, uscc, industry=industry, period=period,
+                                                            on=on):  # fmt: skip
+        number = f"XYSM-{ctx['department_code'].upper()}-{ctx['evaluation_period']}-{ctx['industry_code']}-{uscc}"
+        folder = outbox / "departments" / ctx["department_code"] / f"letters_{on:%Y%m%d}"
+        done = done or Written(folder)
+        html = template.render(**ctx, letter_number=number, written_on=on.isoformat())
+        _write(publisher_url, folder, f"explanation_{ctx['industry_code']}_{ctx['evaluation_period']}_{uscc}", html,
+               pdf, {"letter_number": number, "letter_kind": "explanation", "department_code": ctx["department_code"],
+                     "uscc": uscc, "industry_code": ctx["industry_code"], "evaluation_period": ctx["evaluation_period"],
+                     "case_number": None, "written_on": on}, done)  # fmt: skip
+    return done
+
+
+def changed_subjects(url: str, *, period: str | None = None,
+                     department: str | None = None) -> list[tuple[str, str, str]]:  # fmt: skip
+    """(uscc, industry, period) of every grade whose class changed from the previous period (marts.fct_grade_changes):
+    the latest period unless ``period`` names one."""
+    with psycopg.connect(url) as conn:
+        return conn.execute(
+            "SELECT c.uscc, c.industry_code, c.to_period FROM marts.fct_grade_changes c"
+            " JOIN marts.dim_industries i USING (industry_code)"
+            " WHERE c.to_period = coalesce(%(p)s, (SELECT max(to_period) FROM marts.fct_grade_changes))"
+            " AND (%(d)s::text IS NULL OR i.department_code = %(d)s) ORDER BY 2, 1",
+            {"p": period, "d": department}).fetchall()  # fmt: skip
+
+
+def write_answer(transformer_url: str, publisher_url: str, kind: str, c: dict, steps: list[dict], outbox: Path, *,
+                 on: dt.date, pdf: bool = True) -> Written:  # fmt: skip
+    """The answer to an objection or a repair application (its register row ``c`` and its steps), stating
+    the decision and its effect, in the department's folder."""
+    number = c["objection_number" if kind == "objection" else "application_number"]
+    decision = next((s for s in reversed(steps) if s["to_state"] in ("upheld", "partly_upheld", "rejected", "refused")),
+                    None)  # fmt: skip
+    if decision is None:
+        raise LetterError(f"{number} 尚无处理结论，不能答复 / the case has no decision yet: it cannot be answered")
+    with psycopg.connect(transformer_url) as conn:
+        dept = conn.execute("SELECT department_name FROM marts.dim_industries WHERE department_code = %s LIMIT 1",
+                            (c["department_code"],)).fetchone()  # fmt: skip
+    ctx = {
+        "kind": kind, "case": c, "number": number, "department_name": dept[0] if dept else c["department_code"],
+        "decision_label": STATE_LABELS[kind][decision["to_state"]], "decision_reason": decision["reason"],
+        "decided_by": decision["actor"], "decided_on": decision["decided_on"],
+        "refusal": REFUSAL_REASONS.get(decision["reason_code"] or "", "").split(" / ")[0],
+        "effect_text": DECISION_EFFECTS[(kind, decision["to_state"])], "effect": c.get("effect") or "",
+        "steps": [{**s, "label": STATE_LABELS[kind][s["to_state"]]} for s in steps],
+        "grades": [],
+    }  # fmt: skip
+    if kind == "objection" and c.get("industry_code") and c.get("evaluation_period"):
+        try:
+            ctx["grades"] = gather(transformer_url, c["uscc"], industry=c["industry_code"],
+                                   period=c["evaluation_period"], on=on)  # fmt: skip
+        except LetterError:
+            ctx["grades"] = []
+    letter_kind = "objection_answer" if kind == "objection" else "repair_answer"
+    letter_number = f"{'YYDF' if kind == 'objection' else 'XFDF'}-{number}"
+    folder = outbox / "departments" / c["department_code"] / f"letters_{on:%Y%m%d}"
+    done = Written(folder)
+    html = _environment().get_template("answer_letter.html").render(**ctx, letter_number=letter_number,
+                                                                    written_on=on.isoformat())  # fmt: skip
+    _write(publisher_url, folder, f"{letter_kind}_{number}", html, pdf,
+           {"letter_number": letter_number, "letter_kind": letter_kind, "department_code": c["department_code"],
+            "uscc": c["uscc"], "industry_code": c.get("industry_code"), "evaluation_period": c.get("evaluation_period"),
+            "case_number": number, "written_on": on}, done)  # fmt: skip
+    return done
+
