@@ -24,7 +24,9 @@ records whose window ended, records repaired, consents withdrawn and grades corr
    that the city platform has not acknowledged although their deadline (the department's
    `results_deadline_workdays` working days after the inspection) has passed. It warns; it
    does not fail the run.
-5. `cases_due`: lists the objections (异议) and repair applications (信用修复申请) not answered by
+5. `explanation_letters`: a 信用评价说明书 (HTML) for every subject whose class changed from the
+   previous period, into its department's outbox folder (`letters_<date>/`), each written once.
+6. `cases_due`: lists the objections (异议) and repair applications (信用修复申请) not answered by
    their reply deadline (`credit-platform objection list --overdue`). It warns; it does not fail.
 
 The inspection plans and their results (dataset `inspections`) go at each department's
@@ -79,6 +81,12 @@ def publish_grades():
         return results_due()
 
     @task(multiple_outputs=False)
+    def explanation_letters() -> dict:
+        from credit_platform.orchestration.tasks import explanation_letters
+
+        return explanation_letters()
+
+    @task(multiple_outputs=False)
     def cases_due() -> dict:
         from credit_platform.orchestration.tasks import cases_due
 
@@ -86,7 +94,7 @@ def publish_grades():
 
     ready = prepare()
     sent = send()
-    ready >> [sent, department_workbooks()]
+    ready >> [sent, department_workbooks(), explanation_letters()]
     sent >> [results_due(), cases_due()]
 
 

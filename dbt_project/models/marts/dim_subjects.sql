@@ -1,3 +1,5 @@
+{{ config(indexes=[{'columns': ['uscc']}]) }}
+-- Indexed by subject (a subject's name is looked up one by one).
 select
     uscc,
     subject_name,

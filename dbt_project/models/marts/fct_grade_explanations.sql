@@ -1,8 +1,10 @@
+{{ config(indexes=[{'columns': ['uscc', 'industry_code', 'evaluation_period']}]) }}
 -- Why each grade is what it is: one row per subject, industry, period and indicator with its
 -- points, plus one row (zero points) for each veto, cap or manual adjustment that bears on the
 -- grade, with its rule code. source_record_ids name the raw rows behind each line as
 -- 'raw.<table>/<batch_id>/<row_number>' (each resolves to its row and its load batch). The points
--- of a grade's lines sum to its score.
+-- of a grade's lines sum to its score. Indexed by subject, industry and period: an explanation
+-- (credit-platform explain, the explanation letters) reads one grade's lines.
 with grades as (
     select * from {{ ref('fct_industry_credit_grades') }}
 ),

@@ -1,3 +1,5 @@
+{{ config(indexes=[{'columns': ['uscc']}]) }}
+-- Indexed by subject: a subject's grades are looked up one by one (explanations, letters).
 -- Industry credit grades (行业信用评价结果): one row per subject, industry and evaluation period.
 -- score = the sum of the points of the industry's indicators (int_indicator_points), in [0, 100],
 -- before any veto. The grade follows the cut points of the rule version in force, then:

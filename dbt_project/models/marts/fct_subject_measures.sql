@@ -1,3 +1,5 @@
+{{ config(indexes=[{'columns': ['uscc']}]) }}
+-- Indexed by subject: a subject's measures are looked up one by one (letters, measure record).
 -- Who gets what (分级分类监管措施): one row per subject, industry, period, measure and class spell.
 -- A class spell is a run of consecutive versions of a grade (marts.fct_grade_history) in the same
 -- grade class: a new version in the same class (new data, the same class) keeps the measures going;

@@ -166,16 +166,12 @@ def cmd_letter(args: argparse.Namespace) -> int:
             say(f"统一社会信用代码无效 / not a valid unified social credit code: {args.uscc!r}")
             return 2
         targets = [(code, args.industry, args.period)]
-    count, pdfs, folders = 0, 0, set()
-    for uscc, industry, period in targets:
-        try:
-            done = letters.write_explanations(urls["transformer"], urls["publisher"], uscc, outbox, industry=industry,
-                                              period=period, on=on, pdf=not args.no_pdf)  # fmt: skip
-        except letters.LetterError as exc:
-            say(f"未生成 / NOT WRITTEN: {exc}")
-            return 1
-        count, pdfs = count + len(done.letters), pdfs + done.pdfs
-        folders.add(str(done.folder))
+    try:
+        done = letters.write_many(urls["transformer"], urls["publisher"], targets, outbox, on=on, pdf=not args.no_pdf)
+    except letters.LetterError as exc:
+        say(f"未生成 / NOT WRITTEN: {exc}")
+        return 1
+    count, pdfs, folders = done.letters, done.pdfs, done.folders
     say(f"{count} 份信用评价说明书 / explanation letters ({pdfs} PDF) in {', '.join(sorted(folders)) or '-'}")
     return 0
 

@@ -206,6 +206,23 @@ def cases_due() -> dict:
     return {"overdue_objections": out["objection"], "overdue_repairs": out["repair"]}
 
 
+def explanation_letters() -> dict:
+    """信用评价说明书 for every subject whose class changed from the previous period, into each
+    department's outbox folder (HTML; ``credit-platform letter USCC`` writes any one as PDF too), not
+    again for a letter already written. Reads as the transformer (the records behind the points are
+    raw rows) and logs each letter as the publisher."""
+    from credit_platform.redress import letters
+    from credit_platform.settings import paths
+    from credit_platform.warehouse.urls import libpq_url
+
+    targets = letters.changed_subjects(libpq_url(warehouse_url("analyst")))
+    done = letters.write_many(libpq_url(warehouse_url("transformer")), libpq_url(warehouse_url("publisher")), targets,
+                              paths().outbox, pdf=False, skip_written=True)  # fmt: skip
+    log.info("%d explanation letters written (%d already written) for %d class changes, in %s", done.letters,
+             done.skipped, len(targets), ", ".join(sorted(done.folders)) or "-")  # fmt: skip
+    return {"letters": done.letters, "already_written": done.skipped, "class_changes": len(targets)}
+
+
 def results_due() -> dict:
     """一公开: results past their publication deadline, listed in the log (a warning, not a failure)."""
     from credit_platform.inspection import lists as inspection_lists

@@ -15,7 +15,9 @@ from __future__ import annotations
 
 import datetime as dt
 import hashlib
+from contextlib import contextmanager
 from dataclasses import dataclass, field
+from functools import cache
 from pathlib import Path
 
 import psycopg
@@ -52,6 +54,16 @@ class Written:
     pdfs: int = 0
 
 
+@contextmanager
+def _connected(target: str | psycopg.Connection):
+    """A connection: ``target`` itself when it is one (a batch of letters shares it), else a new one."""
+    if isinstance(target, str):
+        with psycopg.connect(target) as conn:
+            yield conn
+    else:
+        yield target
+
+
 def _dec(value) -> str:
     return "" if value is None else f"{float(value):g}"
 
@@ -69,11 +81,19 @@ def _records(conn, ids: list[str]) -> list[str]:
 
 
 def gather(url: str, uscc: str, *, industry: str | None = None, period: str | None = None,
-           on: dt.date | None = None) -> list[dict]:  # fmt: skip
+           on: dt.date | None = None, memo: dict | None = None) -> list[dict]:  # fmt: skip
     """One context per grade the letter states: the subject's grades in ``period`` (default its latest),
     in ``industry`` or in each industry. Raises ``LetterError`` when the subject has no such grade."""
     on = on or today()
-    with psycopg.connect(url) as conn:
+    memo = {} if memo is None else memo  # what many letters share: cut points, indicator names, ratios
+
+    def once(key: tuple, query: str, params: tuple, one: bool = False):
+        if key not in memo:
+            cur = conn.execute(query, params)
+            memo[key] = cur.fetchone() if one else cur.fetchall()
+        return memo[key]
+
+    with _connected(url) as conn:
         grades = conn.execute(
             "SELECT g.industry_code, i.industry_name, i.department_code, i.department_name, g.evaluation_period,"
             " g.score, g.grade, g.grade_class, g.rule_version, g.basis_reason, g.grade_basis, r.description"
@@ -93,11 +113,11 @@ def gather(url: str, uscc: str, *, industry: str | None = None, period: str | No
         out = []
         for (ind, ind_name, dept, dept_name, p, score, grade, cls, rule, basis, grade_basis,
              rule_description) in grades:  # fmt: skip
-            levels = conn.execute(
-                "SELECT grade, grade_class, lower_bound, upper_bound, is_lower_inclusive FROM marts.dim_grade_levels"
-                " WHERE rule_version = %s ORDER BY level_rank", (rule,)).fetchall()  # fmt: skip
-            names = {r[0]: (r[1], r[2]) for r in conn.execute(
-                "SELECT indicator_code, indicator_name, dimension_name FROM marts.dim_indicators"
+            levels = once(("levels", rule),
+                          "SELECT grade, grade_class, lower_bound, upper_bound, is_lower_inclusive"
+                          " FROM marts.dim_grade_levels WHERE rule_version = %s ORDER BY level_rank", (rule,))
+            names = {r[0]: (r[1], r[2]) for r in once(
+                ("names", rule, ind), "SELECT indicator_code, indicator_name, dimension_name FROM marts.dim_indicators"
                 " WHERE rule_version = %s AND industry_code = %s", (rule, ind))}  # fmt: skip
             lines = _lines(conn, uscc, ind, p)
             previous = conn.execute(
@@ -127,11 +147,11 @@ def gather(url: str, uscc: str, *, industry: str | None = None, period: str | No
                 " FROM marts.fct_subject_measures"
                 " WHERE uscc = %s AND industry_code = %s AND evaluation_period = %s AND ended_on IS NULL"
                 " ORDER BY measure_code", (uscc, ind, p)).fetchall()  # fmt: skip
-            ratio = conn.execute("SELECT sampling_ratio, min_count, max_per_year FROM marts.dim_inspection_ratios"
-                                 " WHERE department_code = %s AND grade_class = %s",
-                                 (dept, cls)).fetchone()  # fmt: skip
-            window = conn.execute("SELECT objection_window_workdays FROM marts.dim_objection_settings"
-                                  " WHERE department_code = %s", (dept,)).fetchone()  # fmt: skip
+            ratio = once(("ratio", dept, cls), "SELECT sampling_ratio, min_count, max_per_year"
+                         " FROM marts.dim_inspection_ratios WHERE department_code = %s AND grade_class = %s",
+                         (dept, cls), one=True)  # fmt: skip
+            window = once(("window", dept), "SELECT objection_window_workdays FROM marts.dim_objection_settings"
+                          " WHERE department_code = %s", (dept,), one=True)  # fmt: skip
             repairs = conn.execute(
                 "SELECT record_reference, record_date, severity, publication_rule, may_apply_from, publication_end_date"
                 " FROM marts.fct_repairable_records WHERE record_type = 'penalty' AND uscc = %s"
@@ -183,6 +203,7 @@ def _lines(conn, uscc: str, industry: str, period: str) -> list[dict]:
     return [dict(zip(names, r, strict=True)) for r in cur.fetchall()]
 
 
+@cache
 def _environment():
     import jinja2
 
@@ -201,7 +222,7 @@ def _write(publisher_url: str, folder: Path, stem: str, html: str, pdf: bool, lo
         (folder / f"{stem}.pdf").write_bytes(data)
         digest = hashlib.sha256(data).hexdigest()
         done.pdfs += 1
-    with psycopg.connect(publisher_url) as conn:
+    with _connected(publisher_url) as conn:
         conn.execute(
             "INSERT INTO ops.subject_letters (letter_number, letter_kind, department_code, uscc, industry_code,"
             " evaluation_period, case_number, html_path, pdf_path, pdf_sha256, written_on)"
@@ -214,16 +235,21 @@ def _write(publisher_url: str, folder: Path, stem: str, html: str, pdf: bool, lo
     done.letters.append(log["letter_number"])
 
 
-def write_explanations(transformer_url: str, publisher_url: str, uscc: str, outbox: Path, *,
+def _explanation_number(ctx: dict) -> str:
+    return f"XYSM-{ctx['department_code'].upper()}-{ctx['evaluation_period']}-{ctx['industry_code']}-{ctx['uscc']}"
+
+
+def write_explanations(transformer_url, publisher_url, uscc: str, outbox: Path, *,
                        industry: str | None = None, period: str | None = None, on: dt.date | None = None,
-                       pdf: bool = True, contexts: list[dict] | None = None) -> Written:  # fmt: skip
+                       pdf: bool = True, contexts: list[dict] | None = None,
+                       memo: dict | None = None) -> Written:  # fmt: skip
     """The explanation letter of each grade ``gather`` finds, one file per industry, in the department's folder."""
     on = on or today()
     template = _environment().get_template("explanation_letter.html")
     done = None
     for ctx in contexts if contexts is not None else gather(transformer_url, uscc, industry=industry, period=period,
-                                                            on=on):  # fmt: skip
-        number = f"XYSM-{ctx['department_code'].upper()}-{ctx['evaluation_period']}-{ctx['industry_code']}-{uscc}"
+                                                            on=on, memo=memo):  # fmt: skip
+        number = _explanation_number(ctx)
         folder = outbox / "departments" / ctx["department_code"] / f"letters_{on:%Y%m%d}"
         done = done or Written(folder)
         html = template.render(**ctx, letter_number=number, written_on=on.isoformat())
@@ -231,6 +257,33 @@ def write_explanations(transformer_url: str, publisher_url: str, uscc: str, outb
                pdf, {"letter_number": number, "letter_kind": "explanation", "department_code": ctx["department_code"],
                      "uscc": uscc, "industry_code": ctx["industry_code"], "evaluation_period": ctx["evaluation_period"],
                      "case_number": None, "written_on": on}, done)  # fmt: skip
+    return done
+
+
+@dataclass
+class Batch:
+    letters: int = 0
+    pdfs: int = 0
+    skipped: int = 0
+    folders: set[str] = field(default_factory=set)
+
+
+def write_many(transformer_url: str, publisher_url: str, targets: list[tuple[str, str | None, str | None]],
+               outbox: Path, *, on: dt.date | None = None, pdf: bool = True, skip_written: bool = False) -> Batch:
+    """The explanation letters of ``targets`` (uscc, industry or None, period or None) over two shared
+    connections; with ``skip_written``, not those whose letter number is already logged."""
+    done, memo = Batch(), {}
+    with psycopg.connect(transformer_url) as reader, psycopg.connect(publisher_url, autocommit=True) as log:
+        written = {n for (n,) in log.execute("SELECT letter_number FROM ops.subject_letters"
+                                             " WHERE letter_kind = 'explanation'")} if skip_written else set()
+        for uscc, industry, period in targets:
+            contexts = [ctx for ctx in gather(reader, uscc, industry=industry, period=period, on=on, memo=memo)
+                        if _explanation_number(ctx) not in written]  # fmt: skip
+            done.skipped += 0 if contexts else 1
+            if contexts:
+                w = write_explanations(reader, log, uscc, outbox, on=on, pdf=pdf, contexts=contexts)
+                done.letters, done.pdfs = done.letters + len(w.letters), done.pdfs + w.pdfs
+                done.folders.add(str(w.folder))
     return done
 
 
