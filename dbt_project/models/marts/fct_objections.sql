@@ -35,7 +35,7 @@ select
     o.department_code::text as department_code,
     o.objection_number::text as objection_number,
     o.uscc::text as uscc,
-    o.subject_name::text as subject_name,
+    coalesce(o.subject_name, subj.subject_name)::text as subject_name,
     i.industry_code::text as industry_code,
     o.industry::text as industry_as_delivered,
     o.evaluation_period::text as evaluation_period,
@@ -64,4 +64,5 @@ left join settings as s on s.department_code = o.department_code
 left join {{ ref('industries') }} as i on i.industry_code = o.industry or i.industry_name = o.industry
 left join calendar as rc on rc.day = o.received_date
 left join calendar as dl on dl.workday and dl.workday_number = rc.workday_number + coalesce(s.reply_workdays, 15)
+left join {{ ref('dim_subjects') }} as subj on subj.uscc = o.uscc
 left join states as st on st.department_code = o.department_code and st.case_number = o.objection_number

@@ -51,7 +51,7 @@ select
     a.department_code::text as department_code,
     a.application_number::text as application_number,
     a.uscc::text as uscc,
-    a.subject_name::text as subject_name,
+    coalesce(a.subject_name, subj.subject_name)::text as subject_name,
     a.record_type::text as record_type,
     a.record_reference::text as record_reference,
     (r.application_number is not null)::boolean as record_found,
@@ -88,4 +88,5 @@ left join records as r on r.department_code = a.department_code and r.applicatio
 left join settings as s on s.department_code = a.department_code
 left join calendar as rc on rc.day = a.received_date
 left join calendar as dl on dl.workday and dl.workday_number = rc.workday_number + coalesce(s.reply_workdays, 15)
+left join {{ ref('dim_subjects') }} as subj on subj.uscc = a.uscc
 left join states as st on st.department_code = a.department_code and st.case_number = a.application_number

@@ -4,7 +4,8 @@
 -- department's mapping, int_penalties_classified; a list entry in the serious tier from its
 -- listing date), the end of its publication, and the day it was repaired (a repair decision for a
 -- penalty, 移出日期 for a list entry). What repair applications are checked against
--- (marts.fct_repair_applications) and what the explanation letter offers to repair.
+-- (marts.fct_repair_applications) and what the explanation letter offers to repair. A penalty
+-- delivered without a decision number cannot be named, so it is not here.
 select
     'penalty'::text as record_type,
     p.department_code::text as department_code,
@@ -19,7 +20,7 @@ select
     null::text as listing_authority,
     null::text as listing_reason
 from {{ ref('int_penalties_classified') }} as p
-where p.superseded_by_batch_id is null
+where p.superseded_by_batch_id is null and p.decision_number is not null  -- an application names it by its number
 union all
 select
     'serious_dishonesty',

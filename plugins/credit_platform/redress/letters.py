@@ -30,8 +30,9 @@ from credit_platform.settings import today
 #: gives the department none.
 OBJECTION_WINDOW_WORKDAYS = 15
 DECISION_EFFECTS = {
-    ("objection", "upheld"): "异议成立。本机关已更正您的信用等级，更正后的等级将在下次评价运行后公布，原等级同时撤回。",
-    ("objection", "partly_upheld"): "异议部分成立。本机关已按查明的事实更正您的信用等级，"
+    ("objection", "upheld"): "异议成立。本机关已更正贵单位的信用等级，"
+                             "更正后的等级将在下次评价运行后公布，原等级同时撤回。",
+    ("objection", "partly_upheld"): "异议部分成立。本机关已按查明的事实更正贵单位的信用等级，"
                                     "更正后的等级将在下次评价运行后公布，原等级同时撤回。",
     ("objection", "rejected"): "异议不成立。经复核，原评价所依据的信息和标准无误，维持原信用等级。",
     ("objection", "refused"): "不予受理。",
@@ -309,15 +310,26 @@ def write_answer(transformer_url: str, publisher_url: str, kind: str, c: dict, s
                     None)  # fmt: skip
     if decision is None:
         raise LetterError(f"{number} 尚无处理结论，不能答复 / the case has no decision yet: it cannot be answered")
+    effect_text = DECISION_EFFECTS[(kind, decision["to_state"])]
     with psycopg.connect(transformer_url) as conn:
         dept = conn.execute("SELECT department_name FROM marts.dim_industries WHERE department_code = %s LIMIT 1",
                             (c["department_code"],)).fetchone()  # fmt: skip
+        corrected = conn.execute(
+            "SELECT h.grade, h.grade_class, (h.valid_from AT TIME ZONE 'Asia/Shanghai')::date, p.grade"
+            " FROM marts.fct_grade_history AS h LEFT JOIN marts.fct_grade_history AS p USING (uscc, industry_code,"
+            " evaluation_period) WHERE h.objection_id = %s AND h.uscc = %s AND p.version_number = h.version_number - 1"
+            " ORDER BY h.version_number DESC LIMIT 1", (number, c["uscc"])).fetchone() if kind == "objection" else None
+    if corrected:  # the next grading run has taken the correction: say what it did
+        grade, cls, since, before = corrected
+        effect_text = (f"{STATE_LABELS[kind][decision['to_state']]}。本机关已将贵单位的信用等级由 {before}"
+                       f" 更正为 {grade}（{cls} 类），自 {since} 起生效；"
+                       "已通知各共享平台撤回原等级并公布更正后的等级。")  # fmt: skip
     ctx = {
         "kind": kind, "case": c, "number": number, "department_name": dept[0] if dept else c["department_code"],
         "decision_label": STATE_LABELS[kind][decision["to_state"]], "decision_reason": decision["reason"],
         "decided_by": decision["actor"], "decided_on": decision["decided_on"],
         "refusal": REFUSAL_REASONS.get(decision["reason_code"] or "", "").split(" / ")[0],
-        "effect_text": DECISION_EFFECTS[(kind, decision["to_state"])], "effect": c.get("effect") or "",
+        "effect_text": effect_text, "effect": c.get("effect") or "",
         "steps": [{**s, "label": STATE_LABELS[kind][s["to_state"]]} for s in steps],
         "grades": [],
     }  # fmt: skip
