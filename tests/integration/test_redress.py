@@ -226,10 +226,13 @@ def test_the_explanation_letter_states_the_explanation_rows(city, clerk, tmp_pat
                                 " WHERE e.uscc = %s AND e.industry_code = %s AND e.evaluation_period = %s"
                                 " AND e.line_kind = 'indicator' ORDER BY e.line_number",
                  (uscc, industry, period))  # fmt: skip
+    def reason(detail: str) -> str:  # the Chinese of an explanation line, without the names before ": "
+        return detail.rsplit(" / ", 1)[0].split(": ", 1)[1]
+
     for weight, points, detail, name in lines:  # each indicator's row: name, weight, points, its reason
         i = cells.index(name)
         assert cells[i + 1:i + 3] == [f"{float(weight):g}", f"{float(points):g}"], (name, cells[i:i + 4])
-        assert cells[i + 3].startswith(detail)
+        assert cells[i + 3].startswith(reason(detail)) and "record(s)" not in cells[i + 3], cells[i + 3]
     grade, cls, score, prev = rows(city["admin"], (
         "SELECT c.to_grade, c.to_class, c.to_score, c.from_grade FROM marts.fct_grade_changes AS c"
         " WHERE c.uscc = %s AND c.industry_code = %s AND c.to_period = %s"), (uscc, industry, period))[0]  # fmt: skip
@@ -244,7 +247,7 @@ def test_the_explanation_letter_states_the_explanation_rows(city, clerk, tmp_pat
         assert re.search(re.escape(g) + r"[A-D]类.*?" + re.escape(f"{float(low):g}") + "[≤<]得分≤"
                          + re.escape(f"{float(high):g}"), text), g
     for _w, _p, detail, _n in lines:  # the reasons
-        assert _flat(detail)[:30] in text
+        assert _flat(reason(detail))[:30] in text
     # The records behind the points are named by their document numbers, not by internal ids.
     assert "raw." not in html and "batch" not in html
     # --changed writes one for every subject whose class changed, in its department's folder.

@@ -6,12 +6,7 @@
 -- on or after that day, whether the record is already repaired, the reply deadline as for
 -- objections (marts.dim_objection_settings), where it stands (ops.case_events)
 -- and whether it is overdue on the status day (var objections_as_of, default today).
-{% set as_of = var('objections_as_of', none) %}
-with as_of as (
-    select {% if as_of %}'{{ as_of }}'::date{% else %}(now() at time zone 'Asia/Shanghai')::date{% endif %} as as_of
-),
-
-applications as (
+with applications as (
     select distinct on (department_code, application_number) *
     from {{ ref('stg_departments__repair_applications') }}
     where superseded_by_batch_id is null and application_number is not null
@@ -34,17 +29,7 @@ records as (
         r.department_code = a.department_code desc, r.repaired_date is null desc, r.record_date desc
 ),
 
-settings as (
-    select department_code, reply_workdays from {{ ref('dim_objection_settings') }}
-),
-
-calendar as (
-    select day, workday, workday_number from {{ ref('stg_ops__work_calendar') }}
-),
-
-states as (
-    select * from {{ ref('int_case_states') }} where case_kind = 'repair'
-)
+{{ case_register_ctes('repair') }}
 
 select
     (a.department_code || '|' || a.application_number)::text as application_key,
@@ -66,27 +51,7 @@ select
     a.grounds::text as grounds,
     a.evidence_reference::text as evidence_reference,
     a.answer_channel::text as answer_channel,
-    a.received_date::date as received_date,
-    coalesce(s.reply_workdays, 15)::integer as reply_workdays,
-    dl.day::date as reply_deadline,
-    coalesce(st.state, 'received')::text as state,
-    st.state_since::date as state_since,
-    st.last_actor::text as last_actor,
-    st.decision::text as decision,
-    st.decision_reason::text as decision_reason,
-    st.refusal_reason::text as refusal_reason,
-    st.effect::text as effect,
-    st.answered_on::date as answered_on,
-    coalesce(st.answered_on > dl.day, false)::boolean as answered_late,
-    coalesce(st.answered_on is null and dl.day < x.as_of, false)::boolean as is_overdue,
-    x.as_of::date as status_on,
-    a.batch_id::bigint as batch_id,
-    a.source_file::text as source_file
+{{ case_register_columns('a') }}
 from applications as a
-cross join as_of as x
 left join records as r on r.department_code = a.department_code and r.application_number = a.application_number
-left join settings as s on s.department_code = a.department_code
-left join calendar as rc on rc.day = a.received_date
-left join calendar as dl on dl.workday and dl.workday_number = rc.workday_number + coalesce(s.reply_workdays, 15)
-left join {{ ref('dim_subjects') }} as subj on subj.uscc = a.uscc
-left join states as st on st.department_code = a.department_code and st.case_number = a.application_number
+{{ case_register_joins('a', 'application_number') }}

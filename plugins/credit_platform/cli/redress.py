@@ -98,7 +98,9 @@ def cmd_decide(args: argparse.Namespace) -> int:
     say(f"已记录 / recorded: {args.number} {label[step.from_state]} → {label[step.to_state]} ({step.to_state})"
         f" by {step.actor} on {on}" + (f"; {step.effect}" if step.effect else ""))  # fmt: skip
     if step.to_state in ("upheld", "partly_upheld"):
-        say("the next grading run takes the correction; publication then withdraws the old grade and sends the new")
+        say("the next grading run takes the correction; publication then withdraws the old grade and sends the new"
+            if kind == "objection" else
+            "the next grading run leaves the record out; publication then withdraws it from the platforms")  # fmt: skip
     return 0
 
 

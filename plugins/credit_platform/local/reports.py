@@ -288,8 +288,8 @@ def report_cases(base_url: str, *, departments: tuple[str, ...] = ("scjgj", "zjj
         early = [p for p in penalties if p[2] > day]
         ready = [p for p in penalties if p[2] <= day - dt.timedelta(days=10)]
         filings = ([(early[0], day, None)] if early else []) + [
-            (p, p[2] + dt.timedelta(days=1 + i), plan) for i, (p, plan) in enumerate(zip(ready, REPAIR_PLAN,
-                                                                                         strict=False))]  # fmt: skip
+            (p, max(p[2], day - dt.timedelta(days=20)) + dt.timedelta(days=1 + i), plan)
+            for i, (p, plan) in enumerate(zip(ready, REPAIR_PLAN, strict=False))]  # fmt: skip
         for n, ((uscc, reference, _may), received, plan) in enumerate(filings, start=1):
             number = f"XF-{department.upper()}-DEMO-{n:02d}"
             f = cases.checked(cases.Filing("repair", department, number, uscc, min(received, day),

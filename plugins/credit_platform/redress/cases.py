@@ -28,7 +28,7 @@ import psycopg
 
 from credit_platform import uscc as credit_code
 from credit_platform.ingest import config
-from credit_platform.redress.states import KIND_REFUSALS, KINDS, REFUSAL_REASONS, STATE_LABELS, STEPS  # noqa: F401
+from credit_platform.redress.states import KIND_REFUSALS, KINDS, PLATFORM_ACTOR, REFUSAL_REASONS, STATE_LABELS, STEPS  # noqa: F401 (KINDS, STATE_LABELS: the names callers use)
 from credit_platform.settings import TIMEZONE, today
 
 ANSWER_CHANNELS = ("书面", "电子邮件", "短信", "当面")
@@ -45,10 +45,6 @@ class CaseNotFound(LookupError):
 
 class NotLoaded(RuntimeError):
     """A file the step wrote into the inbox did not load: nothing was recorded."""
-
-
-#: Who the platform names as the actor of the steps it takes itself (a repair application filed too early).
-PLATFORM_ACTOR = "credit-platform"
 
 
 @dataclass(frozen=True)
@@ -356,8 +352,8 @@ def file_case(urls: dict[str, str], inbox: Path, f: Filing) -> Filed:
         return Filed(rel, result.batch_id, None)
     if f.kind == "repair" and c["record_found"] and not c["is_after_minimum_period"]:
         step = plan_step(c, "repair", "refused", PLATFORM_ACTOR,
-                         f"最短公示期未满（{c['publication_rule']}），自 {c['may_apply_from']} 起方可申请 / the minimum"
-                         f" publication period ends on {c['may_apply_from']}", on=f.received_date,
+                         f"最短公示期未满（公示规则 {c['publication_rule']}），"
+                         f"自 {c['may_apply_from']} 起方可申请信用修复", on=f.received_date,
                          reason_code="too_early")  # fmt: skip
         record_step(urls["publisher"], step)
         return Filed(rel, result.batch_id, case(urls["analyst"], f.kind, f.department_code, f.number), step)

@@ -23,7 +23,7 @@ from pathlib import Path
 import psycopg
 
 from credit_platform import workdays
-from credit_platform.redress.states import REFUSAL_REASONS, STATE_LABELS
+from credit_platform.redress.states import PLATFORM_ACTOR, REFUSAL_REASONS, STATE_LABELS
 from credit_platform.settings import today
 
 #: Working days from the letter within which the subject may object, when seed objection_settings
@@ -35,12 +35,12 @@ DECISION_EFFECTS = {
     ("objection", "partly_upheld"): "异议部分成立。本机关已按查明的事实更正贵单位的信用等级，"
                                     "更正后的等级将在下次评价运行后公布，原等级同时撤回。",
     ("objection", "rejected"): "异议不成立。经复核，原评价所依据的信息和标准无误，维持原信用等级。",
-    ("objection", "refused"): "不予受理。",
+    ("objection", "refused"): "本异议不予受理，原信用等级不变。",
     ("repair", "upheld"): "准予信用修复。该信息自修复决定之日起不再计入信用评价，不再公示，已通知各共享平台撤下。",
     ("repair", "partly_upheld"): "部分准予信用修复。已修复的信息自修复决定之日起不再计入信用评价，不再公示，"
                                  "已通知各共享平台撤下。",
     ("repair", "rejected"): "不予信用修复。该信息继续按原公示期限公示并计入信用评价。",
-    ("repair", "refused"): "不予受理。",
+    ("repair", "refused"): "本申请不予受理，该信息继续按原公示期限公示并计入信用评价。",
 }  # fmt: skip
 
 
@@ -63,6 +63,17 @@ def _connected(target: str | psycopg.Connection):
             yield conn
     else:
         yield target
+
+
+def chinese(detail: str) -> str:
+    """An explanation line's reason as a letter states it: its Chinese part, without the English
+    translation after the last " / " and without the dimension and indicator names before ": "
+    (the letter's table has columns for them)."""
+    parts = (detail or "").split(" / ")
+    if len(parts) > 1 and parts[-1].isascii():
+        parts = parts[:-1]
+    text = " / ".join(parts)
+    return text.split(": ", 1)[1] if ": " in text else text
 
 
 def _dec(value) -> str:
@@ -137,10 +148,10 @@ def gather(url: str, uscc: str, *, industry: str | None = None, period: str | No
                             indicator = names.get(ln["indicator_code"], (ln["indicator_code"],))[0]
                             changes.append({"indicator_name": indicator,
                                             "before": _dec(old["points"]) if old else "0", "after": _dec(ln["points"]),
-                                            "delta": f"{delta:+g}", "detail": ln["detail"]})  # fmt: skip
+                                            "delta": f"{delta:+g}", "detail": chinese(ln["detail"])})  # fmt: skip
                     elif old is None:
-                        rule_changes.append(f"新增：{ln['detail']}")
-                rule_changes += [f"不再适用：{ln['detail']}" for (kind, _c), ln in before.items()
+                        rule_changes.append(f"新增：{chinese(ln['detail'])}")
+                rule_changes += [f"不再适用：{chinese(ln['detail'])}" for (kind, _c), ln in before.items()
                                  if kind != "indicator"]
                 changes.sort(key=lambda c: -abs(float(c["delta"])))
             measures = conn.execute(
@@ -174,10 +185,11 @@ def gather(url: str, uscc: str, *, industry: str | None = None, period: str | No
                                  for g, c, lo, hi, inc in levels],
                 "indicators": [{"dimension_name": names.get(ln["indicator_code"], ("", ""))[1] or "",
                                 "indicator_name": names.get(ln["indicator_code"], (ln["indicator_code"],))[0],
-                                "weight": _dec(ln["weight"]), "points": _dec(ln["points"]), "detail": ln["detail"],
+                                "weight": _dec(ln["weight"]), "points": _dec(ln["points"]),
+                                "detail": chinese(ln["detail"]),
                                 "records": _records(conn, ln["source_record_ids"])}
                                for ln in lines if ln["line_kind"] == "indicator"],
-                "rules": [{"detail": ln["detail"], "records": _records(conn, ln["source_record_ids"])}
+                "rules": [{"detail": chinese(ln["detail"]), "records": _records(conn, ln["source_record_ids"])}
                           for ln in lines if ln["line_kind"] != "indicator"],
                 "total_points": _dec(sum(float(ln["points"]) for ln in lines)),
                 "previous": {"evaluation_period": previous[0], "score": _dec(previous[1]), "grade": previous[2],
@@ -208,8 +220,10 @@ def _lines(conn, uscc: str, industry: str, period: str) -> list[dict]:
 def _environment():
     import jinja2
 
-    return jinja2.Environment(loader=jinja2.PackageLoader("credit_platform.redress", "templates"), autoescape=True,
-                              undefined=jinja2.StrictUndefined, trim_blocks=True, lstrip_blocks=True)  # fmt: skip
+    loader = jinja2.ChoiceLoader([jinja2.PackageLoader("credit_platform.redress", "templates"),
+                                  jinja2.PackageLoader("credit_platform.supervision", "templates")])  # the page style
+    return jinja2.Environment(loader=loader, autoescape=True, undefined=jinja2.StrictUndefined, trim_blocks=True,
+                              lstrip_blocks=True)  # fmt: skip
 
 
 def _write(publisher_url: str, folder: Path, stem: str, html: str, pdf: bool, log: dict, done: Written) -> None:
@@ -330,7 +344,8 @@ def write_answer(transformer_url: str, publisher_url: str, kind: str, c: dict, s
         "decided_by": decision["actor"], "decided_on": decision["decided_on"],
         "refusal": REFUSAL_REASONS.get(decision["reason_code"] or "", "").split(" / ")[0],
         "effect_text": effect_text, "effect": c.get("effect") or "",
-        "steps": [{**s, "label": STATE_LABELS[kind][s["to_state"]]} for s in steps],
+        "steps": [{**s, "label": STATE_LABELS[kind][s["to_state"]],
+                   "actor": "系统核验" if s["actor"] == PLATFORM_ACTOR else s["actor"]} for s in steps],
         "grades": [],
     }  # fmt: skip
     if kind == "objection" and c.get("industry_code") and c.get("evaluation_period"):

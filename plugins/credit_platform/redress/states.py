@@ -31,3 +31,6 @@ REFUSAL_REASONS = {
     "too_early": "未满最短公示期 / the minimum publication period has not ended",
 }
 KIND_REFUSALS = {"objection": ("out_of_scope", "out_of_time"), "repair": ("out_of_scope", "out_of_time", "too_early")}
+
+#: Who the platform names as the actor of the steps it takes itself (a repair application filed too early).
+PLATFORM_ACTOR = "credit-platform"
