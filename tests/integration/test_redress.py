@@ -285,7 +285,30 @@ def test_reply_deadlines_run_across_2027_on_the_configured_holiday_table(city, c
     monkeypatch.delenv("CREDIT_HOLIDAYS_FILE")
     migrate.migrate(city["url"])
     assert deadline() == dt.date(2027, 1, 15)
-    # A later objection in the list, overdue once its deadline passes.
+    # The list shows it with that deadline, not yet overdue; then zjj's own term again.
     code, said = clerk("objection", "list", "--department", "zjj", "--json")
     listed = {r["objection_number"]: r for r in json.JSONDecoder().raw_decode(said)[0]}
     assert listed["YY-2027"]["reply_deadline"] == "2027-01-15" and listed["YY-2027"]["is_overdue"] is False
+    rows(city["admin"], "UPDATE marts.dim_objection_settings SET reply_workdays = 15 WHERE department_code = 'zjj'")
+
+
+def test_the_demo_takes_cases_through_every_state_and_counts_them(city, tmp_path):
+    """The demo step (credit-platform demo): objections and repair applications in each state, the
+    overdue ones among them, and the summary's table counting them per department."""
+    from credit_platform.local import chain
+    from credit_platform.local.reports import OBJECTION_PLAN, report_cases
+
+    done = report_cases(city["url"], departments=("zjj", "scjgj"), outbox=tmp_path)
+    assert done.objections == 2 * len(OBJECTION_PLAN) and done.repairs >= 2 and done.answers >= 4
+    states = dict(rows(city["admin"], "SELECT state, count(*) FROM marts.fct_objections WHERE objection_number"
+                                      " LIKE 'YY-%%-DEMO-%%' GROUP BY 1"))  # fmt: skip
+    assert set(states) == {"received", "accepted", "under_review", "upheld", "answered"}, states
+    assert rows(city["admin"], "SELECT count(*) FROM marts.fct_objections WHERE objection_number LIKE 'YY-%%-DEMO-%%'"
+                               " AND is_overdue")[0][0] >= 2  # fmt: skip
+    repairs = {s for (s,) in rows(city["admin"], "SELECT DISTINCT state FROM marts.fct_repair_applications"
+                                                 " WHERE application_number LIKE 'XF-%%-DEMO-%%'")}  # fmt: skip
+    assert {"refused", "answered"} <= repairs, repairs
+    again = report_cases(city["url"], departments=("zjj", "scjgj"), outbox=tmp_path)  # a second run adds nothing
+    assert (again.objections, again.repairs, again.steps) == (0, 0, 0)
+    text = chain.summary(city["url"])
+    assert "Objections and repair applications" in text and "  zjj        objection    " in text
