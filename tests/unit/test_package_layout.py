@@ -19,7 +19,7 @@ ALLOWED = {
     "grading": {"publish", "ingest", "quality", "warehouse"},
     "inspection": {"publish", "ingest", "warehouse"},
     "supervision": {"publish", "ingest", "warehouse"},
-    "redress": {"supervision", "grading", "publish", "ingest", "warehouse"},
+    "redress": {"supervision", "grading", "ingest", "warehouse"},
     "orchestration": {"redress", "supervision", "inspection", "publish", "grading", "ingest", "quality", "warehouse"},
     "local": {"orchestration", "redress", "supervision", "inspection", "publish", "grading", "ingest", "quality",
               "warehouse", "demo"},
