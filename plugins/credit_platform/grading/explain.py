@@ -51,6 +51,13 @@ def resolve(conn, record_id: str) -> dict:
     return {"table": table, **dict(zip(names, rows[0], strict=True))}
 
 
+def describe(rec: dict) -> str:
+    """A resolved raw row as a reader names it: its document numbers and dates (RECORD_FIELDS), or
+    "" when its table has none to show."""
+    return "，".join(f"{label} {rec.get(col)}" for label, col in RECORD_FIELDS.get(rec["table"], [])
+                    if rec.get(col) not in (None, ""))  # fmt: skip
+
+
 def explain(url: str, uscc: str, *, industry: str | None = None, period: str | None = None) -> str:
     """The explanation of a subject's grades (each industry; the latest period unless one is named)."""
     with psycopg.connect(url) as conn:
@@ -83,8 +90,7 @@ def explain(url: str, uscc: str, *, industry: str | None = None, period: str | N
                 out.append(head if kind == "indicator" else f"{head} [{rule_code}]")
                 for rid in ids:
                     rec = resolve(conn, rid)
-                    fields = "，".join(f"{label} {rec.get(col)}" for label, col in RECORD_FIELDS.get(rec["table"], [])
-                                      if rec.get(col) not in (None, ""))  # fmt: skip
+                    fields = describe(rec)
                     out.append(f"      · {fields or rid} — 来源 {rec['batch_file']} 第 {rec['row_number']} 行"
                                f"（批次 {rec['batch_id']}，{rec['loaded_at']:%Y-%m-%d} 入库） [{rid}]")  # fmt: skip
             out.append(f"  合计 total {total} = 得分 score {score}")

@@ -81,14 +81,12 @@ def _dec(value) -> str:
 
 
 def _records(conn, ids: list[str]) -> list[str]:
-    from credit_platform.grading.explain import RECORD_FIELDS, resolve
+    from credit_platform.grading.explain import describe, resolve
 
     out = []
     for rid in ids or []:
         rec = resolve(conn, rid)
-        fields = "，".join(f"{label} {rec.get(col)}" for label, col in RECORD_FIELDS.get(rec["table"], [])
-                          if rec.get(col) not in (None, ""))  # fmt: skip
-        out.append(fields or f"{rec['batch_file']} 第 {rec['row_number']} 行")
+        out.append(describe(rec) or f"{rec['batch_file']} 第 {rec['row_number']} 行")
     return out
 
 
