@@ -108,7 +108,7 @@ LEDGER = "ledger.jsonl"
 LEDGER_FIELDS = (
     "batch_id", "source", "department_code", "source_file", "file_sha256", "file_size", "file_mtime",
     "started_at", "finished_at", "as_of", "rows_in", "rows_loaded", "rows_rejected", "rows_protected",
-    "missing_columns", "status", "quarantine_reason", "quarantined_at", "gated_at",
+    "rows_not_returned", "header_row", "missing_columns", "status", "quarantine_reason", "quarantined_at", "gated_at",
 )  # fmt: skip
 
 

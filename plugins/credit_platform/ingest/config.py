@@ -51,6 +51,7 @@ class Source:
     department_from_path: bool
     department_headers: dict  # department_code -> column -> extra spellings
     conflict: tuple[tuple[str, ...], str] | None  # (key columns, value column): differing values reject all
+    returned_by: tuple[str, ...] = ()  # a form's columns the department fills in: all blank = not yet returned
 
     def matches(self, relative_path: str) -> bool:
         return any(path_matches(relative_path, p) for p in self.paths)
@@ -104,6 +105,9 @@ def sources() -> dict[str, Source]:
                 values_by=(by["column"], {str(k): tuple(map(str, v)) for k, v in by["values"].items()}) if by else None,
             ))  # fmt: skip
         conflict = spec.get("conflict")
+        returned_by = tuple(spec.get("returned_by") or ())
+        if unknown := sorted(set(returned_by) - set(spec["columns"])):
+            raise ValueError(f"sources.yml: {name}.returned_by names no column {unknown}")
         out[name] = Source(
             name=name,
             table=spec["table"],
@@ -113,6 +117,7 @@ def sources() -> dict[str, Source]:
             department_from_path=bool(spec.get("department_from_path")),
             department_headers={str(k): v for k, v in (spec.get("department_headers") or {}).items()},
             conflict=(tuple(conflict["key"]), conflict["value"]) if conflict else None,
+            returned_by=returned_by,
         )
     return out
 

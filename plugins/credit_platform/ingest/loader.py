@@ -60,6 +60,7 @@ class LoadResult:
     rows_rejected: int = 0
     rejected_by_reason: dict[str, int] = field(default_factory=dict)
     rows_protected: int = 0
+    rows_not_returned: int = 0  # rows of a returned form not filled in yet (not in rows_in; ops.unreturned_rows)
     quarantine_reason: str | None = None  # with status "quarantined": the file, the failed checks, Data Docs
     gate_error: str | None = None  # with status "landed" after a gate: why its checks could not run
 
@@ -284,7 +285,7 @@ def _result_of(conn, b: dict) -> LoadResult:
                                 " GROUP BY 1 ORDER BY 1", (b["batch_id"],)).fetchall())  # fmt: skip
     return LoadResult(b["source"], b["source_file"], b["file_sha256"], b["batch_id"], b["status"], b["rows_in"] or 0,
                       b["rows_loaded"] or 0, b["rows_rejected"] or 0, reasons, b["rows_protected"] or 0,
-                      b.get("quarantine_reason"), b.get("gate_error"))  # fmt: skip
+                      b.get("rows_not_returned") or 0, b.get("quarantine_reason"), b.get("gate_error"))  # fmt: skip
 
 
 def apply_gate(url: str, results: list[LoadResult], *, archive_dir: Path | None = None,
@@ -457,6 +458,7 @@ def _load_rows(conn, source: Source, path: Path, relative: str, archive_dir: Pat
     blanks = validate.build(conn, source, landed, department=department, as_of=as_of, rules=rules())
     issues = sql.Identifier(validate.ISSUES)
     conn.execute(sql.SQL("ANALYZE {}").format(issues))
+    not_returned = validate.not_returned(conn)
     has_uscc = any(c.type == "uscc" for c in source.columns) and "uscc" in landed.positions
     schema, name = source.table.split(".")
     raw_table = sql.Identifier(schema, name)
@@ -471,6 +473,10 @@ def _load_rows(conn, source: Source, path: Path, relative: str, archive_dir: Pat
         "INSERT INTO raw.protected_person_records (batch_id, source, source_file, row_number, record)"
         " SELECT %s, %s, %s, s.row_number, {} FROM {} s"
     ).format(record, aside("is_natural_person")), (batch_id, source.name, relative)).rowcount  # fmt: skip
+    if not_returned:  # a form's rows the department has not filled in yet: kept aside, a later file returns them
+        conn.execute(sql.SQL("INSERT INTO ops.unreturned_rows (batch_id, row_number, record)"
+                             " SELECT %s, s.row_number, {} FROM {} s").format(record, aside("is_pending")),
+                     (batch_id,))  # fmt: skip
 
     cells = sql.SQL(" ").join(
         sql.SQL("WHEN {} THEN s.{}").format(sql.Literal(col), sql.Identifier(col)) for col in landed.positions
@@ -494,14 +500,14 @@ def _load_rows(conn, source: Source, path: Path, relative: str, archive_dir: Pat
         # write the normalised credit codes and the warning flags onto the rows that need them.
         conn.execute(sql.SQL(
             "DELETE FROM {} s WHERE s.ctid = ANY(ARRAY("
-            " SELECT tid FROM {} WHERE reasons <> '{{}}' OR is_natural_person OR is_blank))"
+            " SELECT tid FROM {} WHERE reasons <> '{{}}' OR is_natural_person OR is_blank OR is_pending))"
         ).format(raw_table, issues))  # fmt: skip
         fix_uscc = (sql.SQL("uscc = v.uscc, uscc_original = CASE WHEN s.uscc IS DISTINCT FROM v.uscc THEN s.uscc END, ")
                     if has_uscc else sql.SQL(""))  # fmt: skip
         conn.execute(sql.SQL(
             "UPDATE {} s SET {}flags = v.flags FROM {} v"
             " WHERE s.ctid = ANY(ARRAY(SELECT tid FROM {} WHERE reasons = '{{}}' AND NOT is_natural_person"
-            "   AND NOT is_blank))"
+            "   AND NOT is_blank AND NOT is_pending))"
             " AND v.row_number = s.row_number").format(raw_table, fix_uscc, issues, issues))  # fmt: skip
     else:
         present = list(landed.positions)
@@ -518,11 +524,11 @@ def _load_rows(conn, source: Source, path: Path, relative: str, archive_dir: Pat
         conn.execute(sql.SQL(
             "INSERT INTO {} ({}) SELECT {} FROM {} s LEFT JOIN {} v USING (row_number)"
             " WHERE v.row_number IS NULL"
-            " OR (v.reasons = '{{}}' AND NOT v.is_natural_person AND NOT v.is_blank)").format(
+            " OR (v.reasons = '{{}}' AND NOT v.is_natural_person AND NOT v.is_blank AND NOT v.is_pending)").format(
             raw_table, sql.SQL(", ").join(map(sql.Identifier, target)), sql.SQL(", ").join(values),
             landed.relation, issues))  # fmt: skip
 
-    rows_in = landed.rows_in - blanks  # rows of empty cells are not rows
+    rows_in = landed.rows_in - blanks - not_returned  # rows of empty cells are not rows; unreturned ones wait
     rows_loaded = rows_in - rows_rejected
     reasons = dict(conn.execute(
         "SELECT reason_code, count(*) FROM ops.rejected_rows WHERE batch_id = %s GROUP BY 1 ORDER BY 1", (batch_id,)
@@ -532,11 +538,12 @@ def _load_rows(conn, source: Source, path: Path, relative: str, archive_dir: Pat
     stamp = sql.Identifier("relanded_at" if reland else "finished_at")
     conn.execute(sql.SQL(
         "UPDATE ops.load_batches SET status = 'landed', rows_in = %s, rows_loaded = %s, rows_rejected = %s,"
-        " rows_protected = %s, missing_columns = %s, {} = clock_timestamp(), message = %s WHERE batch_id = %s"
+        " rows_protected = %s, missing_columns = %s, {} = clock_timestamp(), message = %s, header_row = %s,"
+        " rows_not_returned = %s WHERE batch_id = %s"
     ).format(stamp), (rows_in, rows_loaded, rows_rejected, protected, landed.missing_required(source) or None,
-                      _message(landed, reasons), batch_id))  # fmt: skip
+                      _message(landed, reasons), landed.header_row, not_returned, batch_id))  # fmt: skip
     return LoadResult(source.name, relative, digest, batch_id, "landed", rows_in, rows_loaded, rows_rejected,
-                      reasons, protected)  # fmt: skip
+                      reasons, protected, not_returned)  # fmt: skip
 
 
 def _record_sql(landed) -> sql.Composable:

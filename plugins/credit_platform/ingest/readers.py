@@ -41,6 +41,7 @@ class Table:
     rows: Iterator[tuple[int, list]]  # (data row number, 1-based; cells)
     encoding: str | None
     sheet: str | None = None
+    header_row: int = 0  # the header's row in the sheet, 1-based (0: JSON, whose records have no rows)
 
 
 def _data_rows(rows: list[list], start: int) -> Iterator[tuple[int, list]]:
@@ -113,7 +114,7 @@ def read_xlsx(path: Path, score_header: Callable[[list], int]) -> Table:
     if _has_formulas(path):
         _mark_formulas_without_value(path, title, rows, at)
     header = ["" if h is None else str(h) for h in rows[at]]
-    return Table(header, _data_rows(rows, at + 1), None, sheet=title)
+    return Table(header, _data_rows(rows, at + 1), None, sheet=title, header_row=at + 1)
 
 
 _FORMULA = re.compile(rb"<(?:\w+:)?f[\s>/]")

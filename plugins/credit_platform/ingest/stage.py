@@ -71,6 +71,11 @@ class Landed:
     batch_id: int | None = None  # set when the rows landed in the raw table
     digest: str | None = None  # SHA-256 of the file, when computed (and archived) while it was read
     cell_warnings: list[tuple[int, str]] = field(default_factory=list)  # (row number, code@column), reading's
+    header_row: int = 1  # the header's row as the clerk sees it (1-based; 0 for JSON): a row's is this + row_number
+
+    def sheet_row(self, row_number: int) -> int:
+        """The row as the clerk sees it in the sheet (title and header rows counted)."""
+        return self.header_row + row_number
 
     @property
     def in_raw(self) -> bool:
@@ -274,7 +279,7 @@ def stage_csv(conn, source: Source, path: Path, spellings: dict[str, Column], ta
         n, digest = _copy_file(conn, path, offset, table, columns, encoding, tap)
         conn.execute("RELEASE SAVEPOINT fast_copy")
         return Landed(header, columns, positions, encoding, None, n, "server", table,
-                      target.batch_id if into_raw else None, digest)  # fmt: skip
+                      target.batch_id if into_raw else None, digest, header_row=best + 1)  # fmt: skip
     except Exception:  # noqa: BLE001 - any COPY error: parse in Python instead
         conn.execute("ROLLBACK TO SAVEPOINT fast_copy")
         conn.execute("RELEASE SAVEPOINT fast_copy")
@@ -293,7 +298,8 @@ def stage_csv(conn, source: Source, path: Path, spellings: dict[str, Column], ta
             n = _copy_rows(conn, columns, enumerate(csv.reader(text), start=1), warnings)
         except UnicodeDecodeError as exc:  # detection read the file whole; kept as a guard all the same
             raise UnreadableFile(f"not {encoding} after all (undecodable bytes: {exc.reason})") from None
-    return Landed(header, columns, positions, encoding, None, n, "python", STAGING, cell_warnings=warnings)
+    return Landed(header, columns, positions, encoding, None, n, "python", STAGING, cell_warnings=warnings,
+                  header_row=best + 1)  # fmt: skip
 
 
 def _copy_file(conn, path: Path, offset: int, table: str, columns: list[str], encoding: str,
@@ -378,4 +384,4 @@ def stage_file(conn, source: Source, path: Path, department: str | None, target:
     warnings: list[tuple[int, str]] = []
     n = _copy_rows(conn, columns, table.rows, warnings)
     return Landed(header, columns, positions, table.encoding, table.sheet, n, "python", STAGING,
-                  cell_warnings=warnings)  # fmt: skip
+                  cell_warnings=warnings, header_row=table.header_row)  # fmt: skip

@@ -5,7 +5,8 @@ distinct value, in small dictionary tables: one scan of the landed rows collects
 cells of every checked column (``GROUPING SETS``), a second picks out the rows that need
 anything. The outcome is the temporary table ``row_issues``, holding only those rows: ``reasons``
 (every problem, as ``code@column``; such a row is rejected), ``flags`` (warnings on a row that
-loads), ``is_natural_person`` and ``uscc`` (the normalised or register-resolved code). The loader
+loads), ``is_natural_person``, ``is_pending`` (a returned form's row not filled in yet: the
+source's ``returned_by`` columns all blank) and ``uscc`` (the normalised or register-resolved code). The loader
 and ``credit-platform check`` both use it, so they cannot disagree.
 """
 
@@ -182,19 +183,25 @@ def build(conn, source: Source, landed: Landed, *, department: str | None, as_of
         sql.Identifier(c))) for c in landed.columns) if landed.columns else sql.SQL("false")  # fmt: skip
     if not any(c.required for c in source.columns):  # else a blank row already fails a required cell
         suspects.append(blank)
+    pending = _not_returned(source, landed)
+    if pending is not None:
+        suspects.append(pending)
     conn.execute(sql.SQL("DROP TABLE IF EXISTS {}").format(sql.Identifier(ISSUES)))
     conn.execute(sql.SQL(
         "CREATE TEMPORARY TABLE {issues} AS"
         " SELECT row_number, tid, is_blank, is_natural_person AND NOT is_blank AS is_natural_person,"
-        "   CASE WHEN is_blank THEN '{{}}' ELSE reasons END AS reasons,"
-        "   CASE WHEN is_blank THEN '{{}}' ELSE flags END AS flags, uscc FROM ("
-        " SELECT s.row_number, s.tid, {blank} AS is_blank, {natural} AS is_natural_person,"
+        "   is_pending AND NOT is_blank AND NOT is_natural_person AS is_pending,"
+        "   CASE WHEN is_blank OR (is_pending AND NOT is_natural_person) THEN '{{}}' ELSE reasons END AS reasons,"
+        "   CASE WHEN is_blank OR (is_pending AND NOT is_natural_person) THEN '{{}}' ELSE flags END AS flags,"
+        "   uscc FROM ("
+        " SELECT s.row_number, s.tid, {blank} AS is_blank, {natural} AS is_natural_person, {pending} AS is_pending,"
         " CASE WHEN {natural} THEN '{{}}'::text[]"
         "      ELSE array_remove(ARRAY[{shape}, {errors}]::text[], NULL) END AS reasons,"
         " array_remove(ARRAY[{flags}]::text[], NULL) AS flags,"
         " {resolved} AS uscc"
         " FROM (SELECT s.ctid AS tid, s.* FROM {rel} s WHERE {where} AND ({suspects})) s {joins}) i").format(
         issues=sql.Identifier(ISSUES), natural=natural, shape=shape, blank=blank,
+        pending=pending if pending is not None else sql.SQL("false"),
         errors=sql.SQL(", ").join(errors) if errors else sql.SQL("NULL"),
         flags=sql.SQL(", ").join(flags) if flags else sql.SQL("NULL"),
         resolved=resolved, rel=landed.relation, where=landed.where,
@@ -205,6 +212,20 @@ def build(conn, source: Source, landed: Landed, *, department: str | None, as_of
         _conflicts(conn, source, landed, joins, typed)
     _cell_warnings(conn, landed)
     return conn.execute(sql.SQL("SELECT count(*) FROM {} WHERE is_blank").format(sql.Identifier(ISSUES))).fetchone()[0]
+
+
+def _not_returned(source: Source, landed: Landed) -> sql.Composable | None:
+    """A form's row the department has not filled in: every ``returned_by`` column of the file blank."""
+    cells = [landed.cell(c) for c in source.returned_by if landed.cell(c) is not None]
+    if not cells:  # not a returned form (or none of its columns in the header: the missing columns say so)
+        return None
+    return sql.SQL(" AND ").join(sql.SQL("({c} IS NULL OR btrim({c}) = '')").format(c=c) for c in cells)
+
+
+def not_returned(conn) -> int:
+    """How many rows of ``row_issues`` are not yet returned (after ``build``)."""
+    query = sql.SQL("SELECT count(*) FROM {} WHERE is_pending").format(sql.Identifier(ISSUES))
+    return conn.execute(query).fetchone()[0]
 
 
 def _cell_warnings(conn, landed: Landed) -> None:
@@ -225,11 +246,13 @@ def _cell_warnings(conn, landed: Landed) -> None:
     per_row = sql.SQL("(SELECT row_number, array_agg(DISTINCT flag ORDER BY flag) AS flags FROM cell_warnings"
                       " GROUP BY row_number) w")  # fmt: skip
     conn.execute(sql.SQL("UPDATE {i} SET flags = {i}.flags || w.flags FROM {w}"
-                         " WHERE w.row_number = {i}.row_number AND NOT {i}.is_blank").format(i=issues, w=per_row))
+                         " WHERE w.row_number = {i}.row_number AND NOT {i}.is_blank AND NOT {i}.is_pending").format(
+        i=issues, w=per_row))  # fmt: skip
     uscc = landed.cell("uscc") or sql.SQL("NULL::text")
     conn.execute(sql.SQL(
-        "INSERT INTO {i} (row_number, tid, is_blank, is_natural_person, reasons, flags, uscc)"
-        " SELECT s.row_number, s.ctid, false, false, '{{}}', w.flags, {uscc} FROM {rel} s JOIN {w} USING (row_number)"
+        "INSERT INTO {i} (row_number, tid, is_blank, is_natural_person, is_pending, reasons, flags, uscc)"
+        " SELECT s.row_number, s.ctid, false, false, false, '{{}}', w.flags, {uscc}"
+        " FROM {rel} s JOIN {w} USING (row_number)"
         " WHERE {where} AND NOT EXISTS (SELECT FROM {i} WHERE {i}.row_number = s.row_number)").format(
         i=issues, uscc=uscc, rel=landed.relation, w=per_row, where=landed.where))  # fmt: skip
 
@@ -265,7 +288,7 @@ def _conflicts(conn, source: Source, landed: Landed, joins: list, typed: dict) -
         "CREATE TEMPORARY TABLE conflicts AS"
         " WITH typed AS (SELECT s.row_number, s.ctid AS tid, {exprs} FROM {rel} s {joins}"
         "   WHERE {where} AND NOT EXISTS (SELECT FROM {issues} i WHERE i.row_number = s.row_number"
-        "     AND (i.reasons <> '{{}}' OR i.is_natural_person OR i.is_blank)))"
+        "     AND (i.reasons <> '{{}}' OR i.is_natural_person OR i.is_blank OR i.is_pending)))"
         " SELECT t.row_number, t.tid FROM typed t JOIN (SELECT {k} FROM typed GROUP BY {k}"
         "   HAVING count(DISTINCT {v}) > 1) c USING ({k})").format(
         exprs=exprs, rel=landed.relation, joins=sql.SQL(" ").join(joins), where=landed.where,
@@ -274,8 +297,8 @@ def _conflicts(conn, source: Source, landed: Landed, joins: list, typed: dict) -
     conn.execute(sql.SQL("UPDATE {i} SET reasons = reasons || {code}::text FROM conflicts c"
                          " WHERE c.row_number = {i}.row_number").format(i=sql.Identifier(ISSUES), code=code))
     conn.execute(sql.SQL(
-        "INSERT INTO {i} (row_number, tid, is_blank, is_natural_person, reasons, flags)"
-        " SELECT c.row_number, c.tid, false, false, ARRAY[{code}::text], '{{}}' FROM conflicts c"
+        "INSERT INTO {i} (row_number, tid, is_blank, is_natural_person, is_pending, reasons, flags)"
+        " SELECT c.row_number, c.tid, false, false, false, ARRAY[{code}::text], '{{}}' FROM conflicts c"
         " WHERE NOT EXISTS (SELECT FROM {i} WHERE {i}.row_number = c.row_number)").format(
         i=sql.Identifier(ISSUES), code=code))  # fmt: skip
 

@@ -34,6 +34,7 @@ OPS_TABLE_PRIVILEGES: dict[str, dict[str, frozenset[str]]] = {
     "loader": {
         "load_batches": frozenset({"SELECT", "INSERT", "UPDATE"}),
         "rejected_rows": frozenset({"SELECT", "INSERT"}),
+        "unreturned_rows": frozenset({"SELECT", "INSERT"}),
         "pull_watermarks": frozenset({"SELECT", "INSERT", "UPDATE"}),
         "validation_runs": frozenset({"SELECT", "INSERT"}),
         "schema_migrations": _R,
@@ -68,6 +69,7 @@ OPS_TABLE_PRIVILEGES: dict[str, dict[str, frozenset[str]]] = {
     "analyst": {
         "load_batches": _R,
         "rejected_rows": _R,
+        "unreturned_rows": _R,
         "publications": _R,
         "publication_batch_items": _R,
         "publication_state": _R,
@@ -90,6 +92,7 @@ OPS_TABLE_PRIVILEGES: dict[str, dict[str, frozenset[str]]] = {
 OPS_TABLES = (
     "load_batches",
     "rejected_rows",
+    "unreturned_rows",
     "publications",
     "publication_batch_items",
     "publication_state",
