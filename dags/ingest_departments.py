@@ -53,12 +53,9 @@ def ingest_departments():
 
     @task(multiple_outputs=False, map_index_template="{{ task.op_kwargs['department_code'] }}")
     def load_department(department_code: str) -> list[dict]:
-        from credit_platform.ingest.loader import load_department
-        from credit_platform.orchestration.tasks import fail_if_quarantined, warehouse_url
+        from credit_platform.orchestration.tasks import load_department_files
 
-        results = fail_if_quarantined(lambda: load_department(warehouse_url("loader"), department_code,
-                                                              only_pending=True))  # fmt: skip
-        return [r.as_dict() for r in results]
+        return load_department_files(department_code)
 
     # Runs when every department is done, failed ones included, so that what did load reaches grading.
     @task(outlets=[RAW_DEPARTMENTS], multiple_outputs=False, trigger_rule="all_done")

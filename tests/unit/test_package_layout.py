@@ -19,10 +19,12 @@ ALLOWED = {
     "grading": {"publish", "ingest", "quality", "warehouse"},
     "inspection": {"publish", "ingest", "warehouse"},
     "supervision": {"publish", "ingest", "warehouse"},
-    "redress": {"supervision", "grading", "ingest", "warehouse"},
-    "orchestration": {"redress", "supervision", "inspection", "publish", "grading", "ingest", "quality", "warehouse"},
-    "local": {"orchestration", "redress", "supervision", "inspection", "publish", "grading", "ingest", "quality",
-              "warehouse", "demo"},
+    "receipts": {"publish", "ingest", "quality", "warehouse"},
+    "redress": {"receipts", "supervision", "grading", "ingest", "warehouse"},
+    "orchestration": {"redress", "receipts", "supervision", "inspection", "publish", "grading", "ingest", "quality",
+                      "warehouse"},
+    "local": {"orchestration", "redress", "receipts", "supervision", "inspection", "publish", "grading", "ingest",
+              "quality", "warehouse", "demo"},
 }
 
 

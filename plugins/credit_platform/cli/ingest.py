@@ -30,14 +30,18 @@ def cmd_check_file(args: argparse.Namespace) -> int:
 
 def cmd_load(args: argparse.Namespace) -> int:
     from credit_platform.ingest.loader import discover, load_files
+    from credit_platform.receipts.write import last_batch, write_since_logged
     from credit_platform.settings import paths
     from credit_platform.warehouse.urls import admin_url, libpq_url, url_for
 
     url = libpq_url(url_for("loader", admin_url()))
     inbox = paths().inbox
     files, refused = _inbox_paths(args.paths or discover(inbox), inbox)
+    after = last_batch(url)
     # Batches an earlier load left landed (stopped before its gate decided) are gated too.
     results, failures = load_files(url, files, inbox=inbox, finish="")
+    for receipt in write_since_logged(url, after, paths().outbox):
+        say(f"回执 receipt: {receipt.path}")
     for r in results:
         say(f"{r.file}: {r.status}, {r.rows_in} read, {r.rows_loaded} loaded, {r.rows_rejected} rejected"
              + (f" {r.rejected_by_reason}" if r.rejected_by_reason else ""))  # fmt: skip

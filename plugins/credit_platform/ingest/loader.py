@@ -483,14 +483,14 @@ def _load_rows(conn, source: Source, path: Path, relative: str, archive_dir: Pat
     ) if landed.positions else sql.SQL("")  # fmt: skip
     rows_rejected = conn.execute(sql.SQL(
         "INSERT INTO ops.rejected_rows (batch_id, source_file, row_number, reason_code, reason, column_name,"
-        " raw_value, record, reason_codes)"
+        " raw_value, record, reason_codes, problems)"
         " SELECT %s, %s, v.row_number, split_part(v.reasons[1], '@', 1),"
         "   (SELECT string_agg(coalesce(%s::jsonb ->> split_part(r, '@', 1), split_part(r, '@', 1))"
         "           || CASE WHEN split_part(r, '@', 2) = 'row' THEN '' ELSE ' (' || split_part(r, '@', 2) || ')' END,"
         "           '; ') FROM unnest(v.reasons) r),"
         "   nullif(split_part(v.reasons[1], '@', 2), 'row'),"
         "   CASE split_part(v.reasons[1], '@', 2) {} END,"
-        "   {}, (SELECT array_agg(split_part(r, '@', 1)) FROM unnest(v.reasons) r)"
+        "   {}, (SELECT array_agg(split_part(r, '@', 1)) FROM unnest(v.reasons) r), v.reasons"
         " FROM {} s JOIN {} v USING (row_number) WHERE v.reasons <> '{{}}' AND NOT v.is_natural_person").format(
         cells, record, aside("reasons <> '{}' AND NOT is_natural_person"), issues),
         (batch_id, relative, validate.reason_messages_json())).rowcount  # fmt: skip

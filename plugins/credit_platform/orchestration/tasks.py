@@ -80,6 +80,21 @@ def fail_if_quarantined(load):
     return result
 
 
+def load_department_files(department_code: str) -> list[dict]:
+    """Load the department's pending files, then write a receipt (回执) for each batch, whatever became of it."""
+    from credit_platform.ingest.loader import load_department
+    from credit_platform.receipts.write import last_batch, write_since_logged
+    from credit_platform.settings import paths
+
+    url = warehouse_url("loader")
+    after = last_batch(url)
+    try:
+        results = fail_if_quarantined(lambda: load_department(url, department_code, only_pending=True))
+    finally:  # a quarantined or unreadable file is told too
+        write_since_logged(url, after, paths().outbox, department=department_code)
+    return [r.as_dict() for r in results]
+
+
 def pull_from_portal() -> dict:
     """Pull new province results from the credit portal, when the connection ``credit_portal`` exists."""
     from airflow.sdk import Connection

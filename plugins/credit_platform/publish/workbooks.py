@@ -187,7 +187,7 @@ def _sheet(ws, rows: list[tuple], *, period: str, workbook: str, choices: dict[s
                 cell.number_format = "0.00"
                 continue
             text = cfg.level_names.get(value, value) if column == "disclosure_level" else formats.text(value)
-            _set_text(cell, text)
+            set_text(cell, text)
             if kind == "wrap":
                 cell.alignment = Alignment(wrap_text=True, vertical="top")
                 lines = max(lines, wrapped_lines(text, width))
@@ -205,7 +205,12 @@ def _sheet(ws, rows: list[tuple], *, period: str, workbook: str, choices: dict[s
     ws.freeze_panes = "A2"
     ws.auto_filter.ref = ws.dimensions
     ws.print_title_rows = "1:1"
-    ws.page_setup.orientation = "landscape"
+    print_setup(ws, title)
+
+
+def print_setup(ws, title: str, *, landscape: bool = True) -> None:
+    """A4, as wide as the page, the title in the header and page numbers in the footer."""
+    ws.page_setup.orientation = "landscape" if landscape else "portrait"
     ws.page_setup.paperSize = ws.PAPERSIZE_A4
     ws.oddFooter.center.text = "第 &P 页，共 &N 页"
     ws.page_setup.fitToWidth = 1
@@ -234,7 +239,7 @@ def wrapped_lines(text: str, width: float) -> int:
     return total
 
 
-def _set_text(cell, text: str) -> None:
+def set_text(cell, text: str) -> None:
     """A text cell that no spreadsheet will evaluate."""
     cell.value = text
     cell.data_type = "s"  # openpyxl would take a leading '=' for a formula

@@ -325,8 +325,12 @@ def write_repair(url: str, inbox: Path, c: dict, on: dt.date) -> list[str]:
 def load(loader_url: str, inbox: Path, files: list[str]) -> list:
     """Load one-row files written into the inbox; ``NotLoaded`` unless each loaded its row."""
     from credit_platform.ingest.loader import load_files
+    from credit_platform.receipts.write import last_batch, write_since_logged
+    from credit_platform.settings import paths
 
+    after = last_batch(loader_url)
     results, failures = load_files(loader_url, files, inbox=inbox)
+    write_since_logged(loader_url, after, paths().outbox)
     if failures or len(results) != len(files) or any(r.rows_loaded != 1 for r in results):
         raise NotLoaded("写入收件箱的文件未能装载 / the file written into the inbox did not load: "
                         + ("; ".join(failures) or ", ".join(files)))  # fmt: skip

@@ -1,5 +1,8 @@
 -- What a department is told about each file it sent (回执), and forms that come back in parts.
 --
+-- rejected_rows.problems: every problem of a rejected row with its column (code@column); reason_codes
+-- keeps the codes alone.
+--
 -- header_row: the sheet row (1-based, as the clerk sees it in Excel) of the file's header, so that
 -- a row is named by its sheet row (header_row + row_number); 0 for JSON, whose records have no rows.
 -- rows_not_returned: rows of a returned form that the department has not filled in yet (a result
@@ -11,6 +14,9 @@ ALTER TABLE ops.load_batches ADD COLUMN header_row integer CHECK (header_row >= 
 ALTER TABLE ops.load_batches ADD COLUMN rows_not_returned integer NOT NULL DEFAULT 0 CHECK (rows_not_returned >= 0);
 COMMENT ON COLUMN ops.load_batches.header_row IS '表头所在行 (sheet row of the header; a row''s sheet row is header_row + row_number)';
 COMMENT ON COLUMN ops.load_batches.rows_not_returned IS '尚未回填行数 (form rows the department has not filled in yet; not in rows_in)';
+
+ALTER TABLE ops.rejected_rows ADD COLUMN problems text[];
+COMMENT ON COLUMN ops.rejected_rows.problems IS '全部问题 (every problem as code@column, so that each is told with its own column and cell)';
 
 CREATE TABLE ops.unreturned_rows (
     batch_id    bigint  NOT NULL REFERENCES ops.load_batches (batch_id),
