@@ -23,6 +23,7 @@ from credit_platform.inspection import lists as inspection_lists
 from credit_platform.publish import config as publication_config
 from credit_platform.publish import publish
 from credit_platform.quality.checkpoints import run_checkpoint
+from credit_platform.receipts.write import last_batch, write_since
 from credit_platform.warehouse.urls import libpq_url, url_for
 
 pytestmark = pytest.mark.integration
@@ -205,20 +206,53 @@ def test_lists_and_the_result_form_go_back_through_the_ingest_into_grading(city)
     # The clerk fills in the form and drops it into the inbox.
     wb = load_workbook(li.form_path)
     form = wb.active
-    assert [c.value for c in form[1]] == [h for _, h, *_ in inspection_lists.form_columns()]
-    assert [c.value for c in form[1]] == [c.headers[0] for c in sources()["inspection_result"].columns]
-    assert form.data_validations.dataValidation, "检查结果 offers the four results"
-    filled = 0
-    for i, row in enumerate(form.iter_rows(min_row=2), start=1):
-        row[4].value = "2026-03-20"
-        row[5].value = inspection_lists.results()[2] if i % 5 == 0 else inspection_lists.results()[0]
-        filled += 1
+    header = [c.value for c in form[1]]
+    assert header == [h for _, h, *_ in inspection_lists.form_columns()]
+    assert header == [c.headers[0] for c in sources()["inspection_result"].columns]
+    at = {h: i for i, h in enumerate(header)}
+    assert header.index("事项名称") == header.index("事项编码") + 1, "the matter's name beside its code"
+    names = dict(rows(city["admin"], "SELECT matter_code, matter_name FROM marts.dim_inspection_matters"
+                                     " WHERE department_code = %(d)s", {"d": li.department_code}))  # fmt: skip
+    assert all(r[at["事项名称"]].value == names[r[at["事项编码"]].value] for r in form.iter_rows(min_row=2))
+    lists = {str(dv.sqref).split(":")[0].rstrip("0123456789"): dv for dv in form.data_validations.dataValidation}
+    result_dv, date_dv = lists[_letter(at["检查结果"])], lists[_letter(at["检查日期"])]
+    assert result_dv.type == "list" and result_dv.showErrorMessage and result_dv.errorStyle == "stop", \
+        "the drop-down refuses a typed value that is not one of the four results"
+    assert date_dv.type == "date" and date_dv.showErrorMessage
+    assert form.cell(row=2, column=at["检查日期"] + 1).number_format == "yyyy-mm-dd"
+    for i, (_, heading, _width, kind) in enumerate(inspection_lists.form_columns(), start=1):
+        if kind != "wrap":  # every column wide enough for its content
+            longest = max(len(str(c.value or "")) for c in form[_letter(i - 1)][1:])
+            assert form.column_dimensions[_letter(i - 1)].width >= longest, heading
+    assert str(form.page_setup.paperSize) == form.PAPERSIZE_A4 and "&P" in form.oddFooter.center.text
+    body = list(form.iter_rows(min_row=2))
+    # First only three results come back: the other rows are not yet returned, neither loaded nor rejected.
+    for row in body[:3]:
+        row[at["检查日期"]].value = dt.date(2026, 3, 20)
+        row[at["检查结果"]].value = inspection_lists.results()[0]
     rel = f"departments/{li.department_code}/{li.form_path.name}"
     (city["inbox"] / rel).parent.mkdir(parents=True, exist_ok=True)
     wb.save(city["inbox"] / rel)
-    loaded = load_file(libpq_url(url_for("loader", city["url"])), rel, inbox=city["inbox"],
-                       archive_dir=city["archive"])  # fmt: skip
-    assert (loaded.status, loaded.rows_in, loaded.rows_loaded, loaded.rows_rejected) == ("loaded", filled, filled, 0)
+    loader = libpq_url(url_for("loader", city["url"]))
+    after = last_batch(loader)
+    first = load_file(loader, rel, inbox=city["inbox"], archive_dir=city["archive"])
+    assert (first.status, first.rows_in, first.rows_loaded, first.rows_rejected, first.rows_not_returned) == (
+        "loaded", 3, 3, 0, len(body) - 3)
+    [receipt] = write_since(loader, after, city["outbox"])
+    sheet = load_workbook(receipt.path).active
+    cells = [str(c.value) for row in sheet.iter_rows() for c in row if c.value is not None]
+    assert cells[0].startswith("已装载，全部数据参与评价") and f"尚未回填 {len(body) - 3} 行" in " ".join(cells)
+    assert "尚未回填的行" in " ".join(cells) and str(sheet.page_setup.paperSize) == sheet.PAPERSIZE_A4
+    # Then the form comes back whole (the three again among them): every row loads, none twice.
+    filled = 0
+    for i, row in enumerate(body, start=1):
+        row[at["检查日期"]].value = dt.date(2026, 3, 20)
+        row[at["检查结果"]].value = inspection_lists.results()[2] if i % 5 == 0 else inspection_lists.results()[0]
+        filled += 1
+    wb.save(city["inbox"] / rel)
+    loaded = load_file(loader, rel, inbox=city["inbox"], archive_dir=city["archive"])
+    assert (loaded.status, loaded.rows_in, loaded.rows_loaded, loaded.rows_rejected, loaded.rows_not_returned) == (
+        "loaded", filled, filled, 0, 0)
     res = run_dbt(["build", "--quiet", "-s", "+fct_inspection_outcomes", "int_indicator_records"],
                   base_url=city["url"], capture=True, project=city["project"])  # fmt: skip
     assert res.returncode == 0, res.stdout[-3000:]
@@ -232,6 +266,12 @@ def test_lists_and_the_result_form_go_back_through_the_ingest_into_grading(city)
                  {"b": loaded.batch_id})  # fmt: skip
     assert feeds[0][0] == filled // 5
     city["returned"] = li.department_code
+
+
+def _letter(index: int) -> str:
+    from openpyxl.utils import get_column_letter
+
+    return get_column_letter(index + 1)
 
 
 def test_results_are_published_at_the_departments_level_and_overdue_ones_listed(city, tmp_path):

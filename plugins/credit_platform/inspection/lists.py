@@ -6,10 +6,14 @@ Per department and round, in ``$CREDIT_OUTBOX/departments/<code>/``:
   subject, its grade class, why it was drawn (随机抽取 or 必检 and the reason), the two inspectors
   and the other departments of a joint inspection; ready to print;
 * ``inspection_results_<round>_<code>.xlsx`` (抽查结果反馈表): the same tasks keyed by 任务编号,
-  with 检查日期 and 检查结果 (a drop-down of the four results) to fill in. Its name and headers are
-  those of the ``inspection_result`` source, so the filled form goes back into the inbox under
-  ``departments/<code>/`` and the ingest reads it like any department file; rows left blank are
-  rejected with their reason, so return the form when every row is filled in (or delete the rows).
+  with the matter's name beside its code, 检查日期 (a date cell) and 检查结果 (a drop-down of the four
+  results that refuses anything else) to fill in. Its name and headers are those of the
+  ``inspection_result`` source, so the filled form goes back into the inbox under
+  ``departments/<code>/`` and the ingest reads it like any department file. It may come back in
+  parts: a row whose date, result and remarks are all blank is *not yet returned* (counted and
+  listed in the department's receipt, neither loaded nor rejected), and the same form sent again
+  later with more rows filled in loads those (a result is one record per task, matter and subject,
+  so the rows returned before count once).
 
 Sheet names, titles and column headers come from publication.yml (``workbooks``; the form's
 headers from the ``inspection_result`` source of sources.yml). Both are written as the grade
@@ -115,7 +119,7 @@ def _department(conn, outbox: Path, dept: str, draw_round: str, rows: list[tuple
         how = REASONS.get(reason, reason) if selection == "override" else "随机抽取"
         listed.append((task_id, matter, matter_name, uscc, name, industry, cls, how, inspectors, joint, drawn))
         known = {"task_id": task_id, "uscc": uscc, "subject_name": name, "matter_code": matter,
-                 "inspectors": inspectors}  # fmt: skip
+                 "matter_name": matter_name, "inspectors": inspectors}  # fmt: skip
         form.append(tuple(known.get(c, "") for c, *_ in form_columns()))
     tag = f"{draw_round}_{dept}"
     a = workbooks.deliver(conn, outbox, dept, "inspection_list", draw_round, f"inspection_list_{tag}.xlsx", listed,

@@ -36,7 +36,7 @@ class Dataset:
         return self.levels[allowed[-1]] if allowed else ()
 
 
-KINDS = ("text", "number", "wrap")
+KINDS = ("text", "number", "wrap", "date")  # date: a date cell (a form's column a clerk fills in)
 
 
 @dataclass(frozen=True)

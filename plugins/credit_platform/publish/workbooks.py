@@ -17,6 +17,7 @@ recorded in ``ops.publications`` as platform ``department:<code>``.
 
 from __future__ import annotations
 
+import datetime as dt
 import hashlib
 import json
 from collections.abc import Callable
@@ -186,6 +187,10 @@ def _sheet(ws, rows: list[tuple], *, period: str, workbook: str, choices: dict[s
                 cell.value = float(value)
                 cell.number_format = "0.00"
                 continue
+            if kind == "date":  # a date cell (typed by a clerk, read back as a date)
+                cell.value = value if isinstance(value, dt.date) else (dt.date.fromisoformat(value) if value else None)
+                cell.number_format = DATE_FORMAT
+                continue
             text = cfg.level_names.get(value, value) if column == "disclosure_level" else formats.text(value)
             set_text(cell, text)
             if kind == "wrap":
@@ -196,12 +201,26 @@ def _sheet(ws, rows: list[tuple], *, period: str, workbook: str, choices: dict[s
             for kind, cell in cells:
                 if kind != "wrap":  # the row's other cells start at its top line too
                     cell.alignment = TOP
-    for i, (column, *_rest) in enumerate(columns, start=1):
-        if choices and column in choices:
-            letter = get_column_letter(i)
-            dv = DataValidation(type="list", formula1='"' + ",".join(choices[column]) + '"', allow_blank=True)
-            dv.add(f"{letter}2:{letter}{max(len(rows) + 1, 2)}")
+    last = max(len(rows) + 1, 2)
+    for i, (column, _header, _width, kind) in enumerate(columns, start=1):
+        letter = get_column_letter(i)
+        if choices and column in choices:  # only these values: anything else typed is refused
+            dv = DataValidation(type="list", formula1='"' + ",".join(choices[column]) + '"', allow_blank=True,
+                                showErrorMessage=True, errorStyle="stop", errorTitle="取值不在范围内",
+                                error="请从下拉列表中选择：" + "、".join(choices[column]),
+                                showInputMessage=True, promptTitle="请选择", prompt="从下拉列表中选择")  # fmt: skip
+            dv.add(f"{letter}2:{letter}{last}")
             ws.add_data_validation(dv)
+        elif kind == "date":
+            dv = DataValidation(type="date", operator="greaterThan", formula1="36526", allow_blank=True,
+                                showErrorMessage=True, errorStyle="stop", errorTitle="日期格式不对",
+                                error="请输入日期，如 2026-03-15", showInputMessage=True, promptTitle="日期",
+                                prompt="如 2026-03-15")  # fmt: skip
+            dv.add(f"{letter}2:{letter}{last}")
+            ws.add_data_validation(dv)
+            for r in range(len(rows) + 2, last + 1):
+                ws.cell(row=r, column=i).number_format = DATE_FORMAT
+    _fit_widths(ws, columns, rows)
     ws.freeze_panes = "A2"
     ws.auto_filter.ref = ws.dimensions
     ws.print_title_rows = "1:1"
@@ -217,6 +236,31 @@ def print_setup(ws, title: str, *, landscape: bool = True) -> None:
     ws.page_setup.fitToHeight = 0
     ws.sheet_properties.pageSetUpPr.fitToPage = True
     ws.oddHeader.center.text = title
+
+
+#: how a date cell shows its date
+DATE_FORMAT = "yyyy-mm-dd"
+#: the widest a column grows to fit its content (wider text wraps, or is a wrap column)
+MAX_WIDTH = 60
+
+
+def display_width(text: str) -> int:
+    """Characters as a spreadsheet sets them: a Chinese (wide) character takes two."""
+    import unicodedata
+
+    return sum(2 if unicodedata.east_asian_width(ch) in "WFA" else 1 for ch in text)
+
+
+def _fit_widths(ws, columns, rows: list[tuple]) -> None:
+    """Every column at least as wide as its header and its longest cell (a wrap column keeps its width)."""
+    for i, (_column, header, width, kind) in enumerate(columns, start=1):
+        need = display_width(header) + 4  # the filter button beside the header
+        if kind not in ("wrap",):
+            for values in rows:
+                value = values[i - 1]
+                if value is not None:
+                    need = max(need, display_width(value.isoformat() if isinstance(value, dt.date) else str(value)) + 2)
+        ws.column_dimensions[get_column_letter(i)].width = min(max(width, need), MAX_WIDTH)
 
 
 #: the height of one line of 11-point text in a row, in points

@@ -30,3 +30,7 @@ COMMENT ON COLUMN ops.unreturned_rows.record IS '该行原样 (header -> cell, a
 
 GRANT SELECT, INSERT ON ops.unreturned_rows TO credit_loader;
 GRANT SELECT ON ops.unreturned_rows TO credit_analyst;
+
+-- The result form names each matter beside its code (抽查事项名称); read back with the form.
+ALTER TABLE raw.inspection_results ADD COLUMN matter_name text;
+COMMENT ON COLUMN raw.inspection_results.matter_name IS '抽查事项名称 as delivered (the form writes it beside the code)';
