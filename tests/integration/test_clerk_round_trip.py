@@ -136,7 +136,8 @@ def test_receipts_never_claim_success_for_bad_input(loader, tmp_path):
         return [str(c.value) for row in ws.iter_rows() for c in row if c.value is not None]
 
     cells = first_cells("penalties_good.xlsx")
-    assert cells[0].startswith("已装载，但有 1 行被拒收") and any("读取 11 行：装载 10 行，拒收 1 行" in c for c in cells[:5])
+    assert cells[0].startswith("已装载，但有 1 行被拒收")
+    assert any("读取 11 行：装载 10 行，拒收 1 行" in c for c in cells[:5])
     at = cells.index("表格行号")
     assert cells[at + 5: at + 10] == ["12", "CF_NR_FK", "-1", "金额为负数",
                                       "改为：不小于 0 的数字，如 5000 或 5,000.00"]  # fmt: skip

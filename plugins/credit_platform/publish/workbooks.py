@@ -187,9 +187,9 @@ def _sheet(ws, rows: list[tuple], *, period: str, workbook: str, choices: dict[s
                 cell.value = float(value)
                 cell.number_format = "0.00"
                 continue
-            if kind == "date":  # a date cell (typed by a clerk, read back as a date)
-                cell.value = value if isinstance(value, dt.date) else (dt.date.fromisoformat(value) if value else None)
-                cell.number_format = DATE_FORMAT
+            if kind == "date" and (isinstance(value, dt.date) or not value or _is_iso_date(value)):
+                cell.value = dt.date.fromisoformat(value) if isinstance(value, str) and value else (value or None)
+                cell.number_format = DATE_FORMAT  # a date cell (typed by a clerk, read back as a date)
                 continue
             text = cfg.level_names.get(value, value) if column == "disclosure_level" else formats.text(value)
             set_text(cell, text)
@@ -242,6 +242,14 @@ def print_setup(ws, title: str, *, landscape: bool = True) -> None:
 DATE_FORMAT = "yyyy-mm-dd"
 #: the widest a column grows to fit its content (wider text wraps, or is a wrap column)
 MAX_WIDTH = 60
+
+
+def _is_iso_date(value) -> bool:
+    try:
+        dt.date.fromisoformat(str(value))
+    except ValueError:
+        return False
+    return True
 
 
 def display_width(text: str) -> int:
