@@ -182,6 +182,7 @@ def render(data: dict, verdict: str) -> bytes:
     for i, w in enumerate(widths, start=1):
         ws.column_dimensions[chr(64 + i)].width = w
     wrap = Alignment(wrap_text=True, vertical="top")
+    LEFT_TOP = Alignment(horizontal="left", vertical="top")  # noqa: N806 - a style, named as the others
     red = verdict in ("quarantined", "failed", "loaded_with_rejections", "interrupted")
 
     def line(r: int, text: str, *, bold: bool = False, fill: str | None = None) -> int:
@@ -229,7 +230,7 @@ def render(data: dict, verdict: str) -> bytes:
                     cell.value = value
                 else:
                     set_text(cell, value)
-                cell.alignment = wrap
+                cell.alignment = LEFT_TOP if i == 1 else wrap
                 lines = max(lines, wrapped_lines(str(value), widths[i - 1]))
             ws.row_dimensions[r].height = LINE_POINTS * lines
             r += 1
