@@ -15,6 +15,7 @@ import subprocess
 import sys
 from pathlib import Path
 
+import openpyxl
 import psycopg
 import pytest
 from sqlalchemy.engine import make_url
@@ -107,8 +108,9 @@ def test_a_broken_file_fails_its_department_only_and_a_rerun_takes_only_what_is_
     _damaged_sheet(inbox / "departments/zjj/penalties_dagtest_damaged.xlsx")
     _csv(inbox / "departments/zjj/penalties_dagtest_good.csv", ["CF_XDR_MC", "CF_XDR_SHXYM", "CF_CFLB", "CF_JDRQ"],
          [["己", GOOD, "警告", "2025-08-09"]])  # fmt: skip
+    outbox = tmp_path / "outbox"
     env = {**airflow_test_env, "CREDIT_INBOX": str(inbox), "CREDIT_ARCHIVE": str(tmp_path / "archive"),
-           "CREDIT_TASK_RETRIES": "0"}  # fmt: skip
+           "CREDIT_OUTBOX": str(outbox), "CREDIT_TASK_RETRIES": "0"}  # fmt: skip
     events_before = _asset_events(warehouse, airflow_db)
 
     out = _dags_test(env, "ingest_departments")
@@ -130,6 +132,14 @@ def test_a_broken_file_fails_its_department_only_and_a_rerun_takes_only_what_is_
     ]
     assert sorted(_batches(warehouse, "%_dagtest%")) == after_first
     assert _asset_events(warehouse, airflow_db) == events_before + 1  # what loaded still reaches grading
+    # Each department finds a receipt per file, the quarantined and unreadable ones saying so first.
+    receipts = {p.parent.name + "/" + p.name.split("_", 3)[3]: p for p in outbox.glob("departments/*/回执_*.xlsx")}
+    assert set(receipts) == {f"{rel.split('/')[1]}/{Path(rel).stem}.xlsx" for rel, _ in after_first}
+    first_line = {k: openpyxl.load_workbook(p).active["A1"].value for k, p in receipts.items()}
+    assert first_line["sthjj/penalties_dagtest.xlsx"].startswith("已隔离")
+    assert first_line["jtj/penalties_dagtest.xlsx"].startswith("无法读取")
+    assert first_line["scjgj/penalties_dagtest.xlsx"].startswith("已装载，但有 1 行被拒收")
+    assert first_line["zjj/complaints_dagtest.xlsx"].startswith("已装载，全部数据参与评价")
 
     # Run again: the loaded and quarantined files are not taken again; the unreadable one still fails.
     out = _dags_test(env, "ingest_departments")
