@@ -15,6 +15,7 @@ from pathlib import Path
 import pypdf
 import pytest
 import yaml
+from openpyxl import load_workbook
 from sql import rows
 
 from credit_platform import cli, workdays
@@ -101,6 +102,8 @@ def test_an_upheld_objection_changes_that_grade_alone_republishes_it_and_is_answ
     assert code == 0, said
     number = re.search(r"filed: 异议 / objection (\S+)", said).group(1)
     assert number == f"YY-ZJJ-{received:%Y%m%d}-001"
+    receipt = load_workbook(next((tmp_path / "outbox/departments/zjj").glob("回执_*_objections*.xlsx"))).active
+    assert receipt["A1"].value.startswith("已装载，全部数据参与评价")  # the clerk's receipt for the filed case
     assert f"reply by {workdays.add_workdays(received, 15)}" in said
 
     def decide(to: str, *extra: str, on: dt.date = received) -> tuple[int, str]:
