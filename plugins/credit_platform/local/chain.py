@@ -99,6 +99,10 @@ def summary(base_url: str) -> str:
         reasons = conn.execute(_query("loads_rejected_by_reason")).fetchall()
         if reasons:
             lines.append("  rejected by reason: " + ", ".join(f"{r} {n}" for r, n in reasons))
+        outbox = paths().outbox
+        receipts = len(list(outbox.glob("departments/*/回执_*.xlsx")))
+        lines.append(f"  receipts (回执) the departments find, one per file loaded: {receipts} in"
+                     f" {outbox}/departments/<code>/")  # fmt: skip
 
         lines.append("\nQuality gates (Great Expectations; latest run per stage, Data Docs under make docs):")
         gates = conn.execute(_query("quality_gates")).fetchall()
