@@ -74,7 +74,8 @@ def test_every_dag_of_the_chain_succeeds(city):
     assert failed == [], "\n".join(Path(f.split(": ")[1]).read_text()[-3000:] for f in failed)
 
 
-def test_the_summary_reports_what_the_chain_did(city):
+def test_the_summary_reports_what_the_chain_did(city, monkeypatch):
+    monkeypatch.setenv("CREDIT_OUTBOX", str(city.root / "outbox"))
     text = chain.summary(city.url)
     with _analyst(city) as conn:
         sources = conn.execute("SELECT source, count(*) FILTER (WHERE status = 'loaded'), sum(rows_loaded)"
@@ -94,6 +95,10 @@ def test_the_summary_reports_what_the_chain_did(city):
     assert sources and industries and platforms and departments
     for source, loaded_files, rows in sources:
         assert re.search(rf"^  {source} +{loaded_files} +\d+ +{rows} ", text, re.M), source
+    with _analyst(city) as conn:  # a receipt for every department file the chain loaded
+        (files,) = conn.execute("SELECT count(*) FROM ops.load_batches WHERE department_code IS NOT NULL"
+                                " AND source_file LIKE 'departments/%'").fetchone()  # fmt: skip
+    assert files and f"receipts (回执) the departments find, one per file loaded: {files} in" in text
     for stage in ("raw", "marts", "publication"):  # the latest run of each stage
         assert re.search(rf"^  {stage} +(passed|FAILED) +\d+/\d+ expectations", text, re.M), stage
     for industry in industries:
