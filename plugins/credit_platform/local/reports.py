@@ -190,10 +190,20 @@ def _send(inbox: Path, rel: str, header: list[str], rows: list[list]) -> str:
     return rel
 
 
+def _load(loader_url: str, files: list[str], inbox: Path, outbox: Path | None = None) -> tuple[list, list[str]]:
+    """Load ``files`` as the loader; the departments get their receipts, as after any load."""
+    from credit_platform.receipts.write import last_batch, write_since_logged
+
+    after = last_batch(loader_url)
+    results, failures = load_files(loader_url, files, inbox=inbox)
+    write_since_logged(loader_url, after, outbox or paths().outbox)
+    return results, failures
+
+
 def _load_and_build(base_url: str, inbox: Path, files: list[str], models: list[str], project: Path | None,
                     what: str) -> list:  # fmt: skip
     """Load ``files`` as the loader, then build ``models`` (and their tests), as the next grading run would."""
-    results, failures = load_files(libpq_url(url_for("loader", base_url)), files, inbox=inbox)
+    results, failures = _load(libpq_url(url_for("loader", base_url)), files, inbox)
     if failures:
         raise RuntimeError(f"{what} did not load: " + "; ".join(failures))
     res = run_dbt(["build", "--quiet", "--exclude-resource-type", "unit_test", "-s", *models], base_url=base_url,
@@ -278,7 +288,7 @@ def report_cases(base_url: str, *, departments: tuple[str, ...] = ("scjgj", "zjj
             plans.append((number, received, plan, better))
         if rows:
             rel = _send(inbox, f"departments/{department}/objections_demo_{day:%Y%m%d}.csv", header, rows)
-            results, failures = load_files(urls["loader"], [rel], inbox=inbox)
+            results, failures = _load(urls["loader"], [rel], inbox, outbox)
             if failures:
                 raise RuntimeError("the demo's objections did not load: " + "; ".join(failures))
             done.objections += results[0].rows_loaded if results else 0

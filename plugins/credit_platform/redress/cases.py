@@ -322,15 +322,16 @@ def write_repair(url: str, inbox: Path, c: dict, on: dt.date) -> list[str]:
     return files
 
 
-def load(loader_url: str, inbox: Path, files: list[str]) -> list:
-    """Load one-row files written into the inbox; ``NotLoaded`` unless each loaded its row."""
+def load(loader_url: str, inbox: Path, files: list[str], outbox: Path | None = None) -> list:
+    """Load one-row files written into the inbox (the department gets its receipts in ``outbox``, default
+    the configured one); ``NotLoaded`` unless each loaded its row."""
     from credit_platform.ingest.loader import load_files
     from credit_platform.receipts.write import last_batch, write_since_logged
     from credit_platform.settings import paths
 
     after = last_batch(loader_url)
     results, failures = load_files(loader_url, files, inbox=inbox)
-    write_since_logged(loader_url, after, paths().outbox)
+    write_since_logged(loader_url, after, outbox or paths().outbox)
     if failures or len(results) != len(files) or any(r.rows_loaded != 1 for r in results):
         raise NotLoaded("写入收件箱的文件未能装载 / the file written into the inbox did not load: "
                         + ("; ".join(failures) or ", ".join(files)))  # fmt: skip
@@ -380,7 +381,7 @@ def decide(urls: dict[str, str], inbox: Path, outbox: Path, kind: str, departmen
     if kind == "objection" and decided:
         if grade:
             rel = write_correction(inbox, c, grade.strip().upper(), step.actor, step.reason, on)
-            (result,) = load(urls["loader"], inbox, [rel])
+            (result,) = load(urls["loader"], inbox, [rel], outbox)
             step.effect = (f"人工调整 YYGZ-{c['objection_number']} → {grade.strip().upper()}"
                            f" ({rel}, batch {result.batch_id})")  # fmt: skip
         elif correction:
@@ -392,7 +393,7 @@ def decide(urls: dict[str, str], inbox: Path, outbox: Path, kind: str, departmen
                 " (a grade adjustment naming the objection) or --correction 'the corrected record sent, e.g. its file'")
     elif kind == "repair" and decided:
         files = write_repair(urls["analyst"], inbox, c, on)
-        results = load(urls["loader"], inbox, files)
+        results = load(urls["loader"], inbox, files, outbox)
         step.effect = "修复决定 / repair decision " + ", ".join(
             f"{f} (batch {r.batch_id})" for f, r in zip(files, results, strict=True))  # fmt: skip
     if to_state == "answered":
