@@ -266,6 +266,39 @@ def test_each_public_plan_has_a_kit_the_reference_script_checks_alone(city, tmp_
     assert f"class {cls}: the drawn subjects differ" in res.stdout
 
 
+def test_the_command_line_announces_records_the_value_and_writes_the_kits(city, monkeypatch, tmp_path, capsys):
+    from credit_platform import cli
+
+    monkeypatch.setenv("WAREHOUSE_URL", city["url"])
+    monkeypatch.setenv("CREDIT_OUTBOX", str(tmp_path / "outbox"))
+
+    def run(*argv: str) -> tuple[int, str]:
+        capsys.readouterr()
+        code = cli.main(list(argv))
+        out = capsys.readouterr()
+        return code, out.out + out.err
+
+    (now,) = rows(city["publisher"], "SELECT now()")[0]
+    when = (now + dt.timedelta(days=1)).astimezone(dt.timezone(dt.timedelta(hours=8)))
+    code, out = run("announce-draw", "2026-RC", "--source", "福彩3D 第2026320期开奖号码, 2026-12-01",
+                    "--draw-at", when.strftime("%Y-%m-%d %H:%M"))  # the city's time, no zone given
+    assert code == 0 and "福彩3D 第2026320期开奖号码" in out and "record-draw-value 2026-RC" in out, out
+    assert rows(city["analyst"], "SELECT draw_at FROM ops.draw_announcements WHERE draw_round = '2026-RC'")[0][0] \
+        == when.replace(second=0, microsecond=0)
+    code, out = run("announce-draw", "2026-RC", "--source", "another", "--draw-at", "2027-01-01 10:00")
+    assert code == 1 and "公告不能更改" in out and "never changed" in out
+    assert run("announce-draw", "2026-RD", "--source", "x", "--draw-at", "tomorrow")[0] == 2
+    code, out = run("record-draw-value", "2026-RC", "3 7 1")
+    assert code == 0 and "3 7 1" in out
+    assert run("record-draw-value", "2026-RC", "3 7 1")[0] == 0  # the same value again: nothing changes
+    code, out = run("record-draw-value", "2026-RC", "9 9 9")
+    assert code == 1 and "cannot be changed" in out
+    code, out = run("record-draw-value", "2026-RN", "1")
+    assert code == 1 and "was not announced" in out
+    code, out = run("draw-kits", "2026-R1")
+    assert code == 0 and len(list((tmp_path / "outbox" / "inspections" / "2026-R1").glob("kit_*.json"))) > 0
+
+
 def test_a_second_round_respects_the_yearly_caps(city):
     first = {(d, u) for d, u in rows(city["admin"], "SELECT department_code, uscc FROM ops.inspection_tasks")}
     announce(city["publisher"], "2026-R2", "second")
