@@ -104,7 +104,7 @@ def check(plan):
                 problems.append(f"class {cls}: more subjects drawn from ({len(population)}) than counted ({n})")
         must = set(overrides.get(cls, []))
         if not must <= set(population):
-            problems.append(f"class {cls}: overrides outside the population: {sorted(must - set(population))[:5]}")
+            problems.append(f"class {cls}: overrides outside the population: {sorted(must - set(population))}")
         rest = [u for u in population if u not in must]
         k = min(len(rest), max(0, plan["sample_sizes"].get(cls, 0) - len(must)))
         if rng is not None:
@@ -113,7 +113,7 @@ def check(plan):
             chosen = sorted(rest, key=lambda u: (rank(seed, u), u))[:k]
         drawn, stored = set(must) | set(chosen), set(plan["drawn"].get(cls, []))
         if drawn != stored:
-            extra, missing = sorted(stored - drawn)[:5], sorted(drawn - stored)[:5]
+            extra, missing = sorted(stored - drawn), sorted(drawn - stored)
             problems.append(f"class {cls}: the drawn subjects differ from the recomputed draw"
                             f" (listed but not drawn: {extra}; drawn but not listed: {missing})")
     return problems
