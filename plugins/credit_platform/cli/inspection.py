@@ -81,8 +81,9 @@ def cmd_draw_kits(args: argparse.Namespace) -> int:
     written = kits.write(url_for("analyst", setup_warehouse()), outbox, args.round)
     for k in written:
         print(f"{k.path}\t{k.status}\t{k.masked} masked")
-    say(f"{len(written)} verification kit(s) of round {args.round} in {kits.kit_dir(outbox, args.round)};"
-        " check one with plugins/credit_platform/inspection/reference/verify_draw.py KIT")  # fmt: skip
+    say(f"抽查批次 {args.round} 的验证包 {len(written)} 个，在 {kits.kit_dir(outbox, args.round)} / {len(written)}"
+        f" verification kit(s) of round {args.round} (public credit-draw-3 plans) in that folder; check them with"
+        " plugins/credit_platform/inspection/reference/verify_draw.py KIT_OR_FOLDER")  # fmt: skip
     return 0 if written else 1
 
 
