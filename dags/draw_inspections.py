@@ -6,14 +6,21 @@ inspection matter (抽查事项清单): subjects by grade class at the departmen
 and minimums (`marts.dim_inspection_ratios`), deregistered subjects left out, the seriously
 dishonest and subjects with an open complaint always included where the department's settings say
 so (`marts.fct_inspection_overrides`), two inspectors each from the department's roster without a
-declared conflict, joint inspections across departments. The seed is SHA-256 of the plan id and
-the announced value (the `announced_value` parameter; by default the run id), recorded in
-`ops.inspection_plans` with the algorithm version and hashes of the population, which is kept in
-`ops.inspection_population`; tasks go to `ops.inspection_tasks` and are shown in
-`marts.fct_inspection_tasks`. `credit-platform verify-draw PLAN_ID` recomputes any plan.
+declared conflict, joint inspections across departments (algorithm `credit-draw-3`).
+
+The round must have been announced before its draw time (`credit-platform announce-draw ROUND
+--source ... --draw-at ...`) and its value recorded once the source published it
+(`credit-platform record-draw-value ROUND VALUE`), in `ops.draw_announcements`: the seed is SHA-256
+of the plan id and that value. Without them, or before the draw time, the task fails with what to
+do next and draws nothing. The seed is recorded in `ops.inspection_plans` with the algorithm
+version and hashes of the population, which is kept in `ops.inspection_population`; tasks go to
+`ops.inspection_tasks` and are shown in `marts.fct_inspection_tasks`. `credit-platform verify-draw
+PLAN_ID` recomputes any plan.
 
 1. `draw`: the round's plans (parameter `draw_round`, default the period); plans already drawn in
-   the round are kept.
+   the round are kept. Then each public plan's verification kit in
+   `$CREDIT_OUTBOX/inspections/<round>/kit_<plan_id>.json`, which
+   `plugins/credit_platform/inspection/reference/verify_draw.py` checks with nothing else.
 2. `lists`: each department's task list and result-return form (Excel) in
    `$CREDIT_OUTBOX/departments/<code>/`; the filled form goes back into the inbox.
 
@@ -40,7 +47,6 @@ DEFAULT_ARGS = default_args(retries=1, retry_delay_minutes=5)
     max_active_runs=1,
     default_args=DEFAULT_ARGS,
     params={
-        "announced_value": Param("", type="string", description="value announced before the draw"),
         "draw_round": Param("", type="string", description="抽查批次 (default: the graded period)"),
     },
     tags=["inspection", "supervision"],
@@ -48,10 +54,10 @@ DEFAULT_ARGS = default_args(retries=1, retry_delay_minutes=5)
 )
 def draw_inspections():
     @task(multiple_outputs=False, outlets=[INSPECTION_PLANS])
-    def draw(params: dict | None = None, run_id: str | None = None) -> dict:
+    def draw(params: dict | None = None) -> dict:
         from credit_platform.orchestration.tasks import draw_inspection_plans
 
-        return draw_inspection_plans(params or {}, run_id)
+        return draw_inspection_plans(params or {})
 
     @task
     def lists() -> list[dict]:

@@ -283,6 +283,33 @@ def test_every_draw_verifies_and_any_tampering_is_reported(city, tmp_path):
     assert inspection.verify(analyst, plan).matches
 
 
+def test_the_demo_draw_was_announced_with_a_demo_value_and_its_kits_verify(city):
+    from credit_platform.inspection import announcements
+    from credit_platform.inspection import draw as inspection
+
+    with _analyst(city) as conn:
+        plans = conn.execute("SELECT p.plan_id, p.draw_round, p.announced_value, p.algorithm_version, p.created_at,"
+                             " a.value_source, a.announced_value, a.announced_at, a.draw_at, p.disclosure"
+                             " FROM ops.inspection_plans p LEFT JOIN ops.draw_announcements a USING (draw_round)"
+                             ).fetchall()  # fmt: skip
+    assert plans
+    for _plan, rnd, value, version, drawn_at, source, announced, announced_at, draw_at, _ in plans:
+        assert version == inspection.ALGORITHM_VERSION == "credit-draw-3"
+        assert source == announcements.DEMO_SOURCE and "demo value, not a real lottery draw" in source
+        assert value == announced == announcements.demo_value(rnd) and "非真实开奖" in value
+        assert announced_at < draw_at <= drawn_at
+    rounds = {rnd for _, rnd, *_ in plans}
+    public = {p for p, *_, disclosure in plans if disclosure == "public"}
+    folders = [city.root / "outbox" / "inspections" / rnd for rnd in rounds]
+    kits = sorted(k for f in folders for k in f.glob("kit_*.json"))
+    assert public and {k.name for k in kits} == {f"kit_{p}.json" for p in public}
+    reference = Path(inspection.__file__).with_name("reference") / "verify_draw.py"
+    res = subprocess.run(["env", "-i", f"PATH={os.defpath}", sys.executable, "-I", str(reference),
+                          *map(str, folders)], capture_output=True, text=True)  # fmt: skip
+    assert res.returncode == 0, res.stdout + res.stderr
+    assert sorted(res.stdout.splitlines()) == sorted(f"{p}: MATCH" for p in public)
+
+
 def test_ingesting_again_loads_nothing_twice_and_records_the_duplicates(city):
     loaded = "SELECT count(*), sum(rows_loaded) FROM ops.load_batches WHERE status = 'loaded'"
     batches = "SELECT count(*) FROM ops.load_batches"

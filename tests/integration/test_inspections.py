@@ -1,14 +1,22 @@
 """Double-random inspections on a generated city graded for real: the draw per department and
-matter (sizes, overrides, deregistered subjects, inspectors, joint inspections), a second round's
-yearly caps, verification and tampering, the departments' Excel list and result form read back
-with openpyxl, the filled form loaded through the ingest into the next grading, and 一公开: the
-results published at each department's disclosure level and listed when overdue."""
+matter (sizes, overrides, deregistered subjects, inspectors, joint inspections), refused without
+an announcement made before its draw time, a second round's yearly caps, verification and
+tampering, each public plan's verification kit checked by the reference script alone, the
+departments' Excel list and result form read back with openpyxl, the filled form loaded through
+the ingest into the next grading, and 一公开: the results published at each department's
+disclosure level and listed when overdue."""
 
 from __future__ import annotations
 
 import datetime as dt
+import json
 import math
+import os
 import shutil
+import subprocess
+import sys
+import time
+from pathlib import Path
 
 import psycopg
 import pytest
@@ -18,6 +26,7 @@ from sql import rows
 from credit_platform.grading.dbt_runner import run_dbt
 from credit_platform.ingest.config import sources
 from credit_platform.ingest.loader import load_file
+from credit_platform.inspection import announcements, kits
 from credit_platform.inspection import draw as inspection
 from credit_platform.inspection import lists as inspection_lists
 from credit_platform.publish import config as publication_config
@@ -29,6 +38,15 @@ from credit_platform.warehouse.urls import libpq_url, url_for
 pytestmark = pytest.mark.integration
 
 DRAWN_ON = dt.date(2026, 3, 2)
+VALUE = "上证指数 2026-03-02 收盘 3341.27"
+
+
+def announce(publisher: str, draw_round: str, value: str, source: str = "上证指数收盘点位, 2026-03-02") -> None:
+    """Announce ``draw_round`` to be drawn a moment from now, record its value, wait for the draw time."""
+    (now,) = rows(publisher, "SELECT now()")[0]
+    a = announcements.announce(publisher, draw_round, source, now + dt.timedelta(milliseconds=300))
+    announcements.record_value(publisher, draw_round, value)
+    time.sleep(max(0.0, (a.draw_at - rows(publisher, "SELECT now()")[0][0]).total_seconds()) + 0.05)
 
 
 @pytest.fixture(scope="module")
@@ -38,8 +56,9 @@ def city(graded_city, tmp_path_factory):
         c["analyst"] = libpq_url(url_for("analyst", c["url"]))
         c["period"] = rows(c["admin"], "SELECT evaluation_period FROM marts.fct_industry_credit_grades"
                                        " ORDER BY period_end_date DESC LIMIT 1")[0][0]  # fmt: skip
-        c["results"] = inspection.draw(c["publisher"], c["period"], "上证指数 2026-03-02 收盘 3341.27",
-                                       draw_round="2026-R1", drawn_on=DRAWN_ON)  # fmt: skip
+        announce(c["publisher"], "2026-R1", VALUE)
+        c["results"] = inspection.draw(c["publisher"], c["period"], VALUE, draw_round="2026-R1",
+                                       drawn_on=DRAWN_ON)  # fmt: skip
         c["outbox"] = tmp_path_factory.mktemp("outbox")
         yield c
 
@@ -139,8 +158,152 @@ def test_every_plan_verifies_and_tampering_is_reported(city):
     assert inspection.verify(city["analyst"], plan).matches
 
 
+def test_the_draw_refuses_without_an_announcement_made_before_its_draw_time(city):
+    def plans(draw_round: str) -> int:
+        return rows(city["admin"], "SELECT count(*) FROM ops.inspection_plans WHERE draw_round = %s",
+                    (draw_round,))[0][0]  # fmt: skip
+
+    # Never announced: nothing drawn, and the error says what to do next in both languages.
+    with pytest.raises(inspection.DrawError, match="没有抽查公告") as err:
+        inspection.draw(city["publisher"], city["period"], draw_round="2026-RX", drawn_on=DRAWN_ON)
+    assert "was not announced" in str(err.value) and "credit-platform announce-draw 2026-RX" in str(err.value)
+    assert plans("2026-RX") == 0
+    # The platform refuses to announce a draw time already past ...
+    (now,) = rows(city["publisher"], "SELECT now()")[0]
+    with pytest.raises(inspection.DrawError, match="not after now"):
+        announcements.announce(city["publisher"], "2026-RY", "福彩3D 第2026050期开奖号码, 2026-02-28",
+                               now - dt.timedelta(hours=1))  # fmt: skip
+    # ... and an announcement made after the draw time (written behind its back) stops the draw.
+    with psycopg.connect(city["admin"], autocommit=True) as conn:
+        conn.execute("INSERT INTO ops.draw_announcements (draw_round, value_source, draw_at, announced_value,"
+                     " value_recorded_at) VALUES ('2026-RY', '福彩3D 第2026050期开奖号码, 2026-02-28',"
+                     " now() - interval '1 hour', '3 7 1', now())")  # fmt: skip
+    with pytest.raises(inspection.DrawError, match="不早于抽取时间.*not before its draw time"):
+        inspection.draw(city["publisher"], city["period"], draw_round="2026-RY", drawn_on=DRAWN_ON)
+    assert plans("2026-RY") == 0
+    # Announced, but the draw time has not come, or the value is not recorded yet.
+    later = announcements.announce(city["publisher"], "2026-RZ", "福彩3D 第2026060期开奖号码, 2026-03-10",
+                                   now + dt.timedelta(hours=1))  # fmt: skip
+    assert later.announced_at < later.draw_at and later.announced_value is None
+    with pytest.raises(inspection.DrawError, match="announced to be drawn at"):
+        inspection.draw(city["publisher"], city["period"], draw_round="2026-RZ", drawn_on=DRAWN_ON)
+    (now,) = rows(city["publisher"], "SELECT now()")[0]
+    announcements.announce(city["publisher"], "2026-RV", "福彩3D 第2026061期开奖号码, 2026-03-11",
+                           now + dt.timedelta(milliseconds=300))  # fmt: skip
+    time.sleep(0.5)
+    with pytest.raises(inspection.DrawError, match="公布值尚未录入.*record-draw-value 2026-RV"):
+        inspection.draw(city["publisher"], city["period"], draw_round="2026-RV", drawn_on=DRAWN_ON)
+    assert plans("2026-RZ") == plans("2026-RV") == 0
+    # Another value than the one recorded is refused; an announcement and its value never change.
+    with pytest.raises(inspection.DrawError, match="not the value recorded"):
+        inspection.draw(city["publisher"], city["period"], "another", draw_round="2026-R1")
+    with pytest.raises(inspection.DrawError, match="cannot be changed"):
+        announcements.record_value(city["publisher"], "2026-R1", "another")
+    with pytest.raises(inspection.DrawError, match="never changed"):
+        announcements.announce(city["publisher"], "2026-R1", "another source", now + dt.timedelta(hours=2))
+    with psycopg.connect(city["publisher"]) as conn, pytest.raises(psycopg.errors.CheckViolation):
+        conn.execute("UPDATE ops.draw_announcements SET draw_at = draw_at + interval '1 day'"
+                     " WHERE draw_round = '2026-R1'")  # fmt: skip
+    with psycopg.connect(city["publisher"]) as conn, pytest.raises(psycopg.errors.InsufficientPrivilege):
+        conn.execute("DELETE FROM ops.draw_announcements WHERE draw_round = '2026-R1'")
+    assert rows(city["analyst"], "SELECT announced_value FROM ops.draw_announcements"
+                                 " WHERE draw_round = '2026-R1'") == [(VALUE,)]  # fmt: skip
+
+
+def test_each_public_plan_has_a_kit_the_reference_script_checks_alone(city, tmp_path):
+    public = {p for (p,) in rows(city["admin"], "SELECT plan_id FROM ops.inspection_plans"
+                                                " WHERE draw_round = '2026-R1' AND disclosure = 'public'")}  # fmt: skip
+    assert public, "some departments publish their plans"
+    written = kits.write(city["analyst"], tmp_path / "outbox", "2026-R1")
+    assert {k.plan_id for k in written} == public and {k.status for k in written} == {"written"}
+    assert {k.status for k in kits.write(city["analyst"], tmp_path / "outbox", "2026-R1")} == {"unchanged"}
+    folder = tmp_path / "outbox" / "inspections" / "2026-R1"
+    assert sorted(p.name for p in folder.iterdir()) == sorted(f"kit_{p}.json" for p in public)
+    # Nothing personal: organisations' credit codes, natural persons' subjects as their rank key only.
+    masked = 0
+    for k in written:
+        kit = json.loads(k.path.read_text(encoding="utf-8"))
+        assert kit["algorithm_version"] == "credit-draw-3" and kit["announced_value"] == VALUE
+        assert kit["announcement"]["value_source"] == "上证指数收盘点位, 2026-03-02"
+        when = [dt.datetime.fromisoformat(t) for t in (kit["announcement"]["announced_at"],
+                                                       kit["announcement"]["draw_at"], kit["drawn_at"])]
+        assert when[0] < when[1] <= when[2]
+        entries = [u for part in ("population", "overrides", "drawn") for c in inspection.CLASSES
+                   for u in kit[part][c]]  # fmt: skip
+        assert all(u.startswith("masked:") or kits.is_public_code(u) for u in entries)
+        hidden = [u for (u,) in rows(city["admin"], "SELECT uscc FROM ops.inspection_population WHERE plan_id = %s"
+                                                    " AND uscc LIKE '92%%'", (k.plan_id,))]  # fmt: skip
+        text = k.path.read_text(encoding="utf-8")
+        assert not any(u in text for u in hidden)
+        assert kit["masked_entries"] == len(hidden)
+        masked += len(hidden)
+    assert masked, "the generated city's individual businesses (个体工商户) are masked"
+
+    # The reference script alone, copied elsewhere, in a process without the package or a database.
+    alone = tmp_path / "auditor"
+    shutil.copytree(folder, alone / "kits")
+    script = shutil.copy(Path(inspection.__file__).with_name("reference") / "verify_draw.py", alone)
+    python = shutil.which("python3", path="/usr/local/bin:/usr/bin:/bin") or sys.executable
+
+    def verify(target: Path) -> subprocess.CompletedProcess:
+        return subprocess.run(["env", "-i", f"PATH={os.defpath}", python, "-I", script, str(target)],
+                              capture_output=True, text=True, cwd=alone, timeout=120)  # fmt: skip
+
+    res = verify(alone / "kits")
+    assert res.returncode == 0, res.stdout + res.stderr
+    assert sorted(res.stdout.splitlines()) == sorted(f"{p}: MATCH" for p in public)
+    # One drawn credit code changed in a copy of a kit: refused, naming both codes.
+    kit_path = max(alone.glob("kits/kit_*.json"), key=lambda p: len(json.loads(p.read_text())["drawn"]["C"]))
+    kit = json.loads(kit_path.read_text(encoding="utf-8"))
+    cls = next(c for c in "CBDA" if any(not u.startswith("masked:") and u not in kit["overrides"][c]
+                                        for u in kit["drawn"][c]))  # fmt: skip
+    drawn = next(u for u in kit["drawn"][cls] if not u.startswith("masked:") and u not in kit["overrides"][cls])
+    other = next(u for u in kit["population"][cls] if u not in kit["drawn"][cls] and not u.startswith("masked:"))
+    kit["drawn"][cls] = sorted({*kit["drawn"][cls]} - {drawn} | {other})
+    tampered = alone / "tampered.json"
+    tampered.write_text(json.dumps(kit, ensure_ascii=False), encoding="utf-8")
+    res = verify(tampered)
+    assert res.returncode == 1 and drawn in res.stdout and other in res.stdout, res.stdout
+    assert f"class {cls}: the drawn subjects differ" in res.stdout
+
+
+def test_the_command_line_announces_records_the_value_and_writes_the_kits(city, monkeypatch, tmp_path, capsys):
+    from credit_platform import cli
+
+    monkeypatch.setenv("WAREHOUSE_URL", city["url"])
+    monkeypatch.setenv("CREDIT_OUTBOX", str(tmp_path / "outbox"))
+
+    def run(*argv: str) -> tuple[int, str]:
+        capsys.readouterr()
+        code = cli.main(list(argv))
+        out = capsys.readouterr()
+        return code, out.out + out.err
+
+    (now,) = rows(city["publisher"], "SELECT now()")[0]
+    when = (now + dt.timedelta(days=1)).astimezone(dt.timezone(dt.timedelta(hours=8)))
+    code, out = run("announce-draw", "2026-RC", "--source", "福彩3D 第2026320期开奖号码, 2026-12-01",
+                    "--draw-at", when.strftime("%Y-%m-%d %H:%M"))  # the city's time, no zone given
+    assert code == 0 and "福彩3D 第2026320期开奖号码" in out and "record-draw-value 2026-RC" in out, out
+    assert rows(city["analyst"], "SELECT draw_at FROM ops.draw_announcements WHERE draw_round = '2026-RC'")[0][0] \
+        == when.replace(second=0, microsecond=0)
+    code, out = run("announce-draw", "2026-RC", "--source", "another", "--draw-at", "2027-01-01 10:00")
+    assert code == 1 and "公告不能更改" in out and "never changed" in out
+    assert run("announce-draw", "2026-RD", "--source", "x", "--draw-at", "tomorrow")[0] == 2
+    code, out = run("record-draw-value", "2026-RC", "3 7 1")
+    assert code == 0 and "3 7 1" in out
+    assert run("record-draw-value", "2026-RC", "3 7 1")[0] == 0  # the same value again: nothing changes
+    code, out = run("record-draw-value", "2026-RC", "9 9 9")
+    assert code == 1 and "cannot be changed" in out
+    code, out = run("record-draw-value", "2026-RN", "1")
+    assert code == 1 and "was not announced" in out
+    code, out = run("draw-kits", "2026-R1")
+    assert code == 0 and len(list((tmp_path / "outbox" / "inspections" / "2026-R1").glob("kit_*.json"))) > 0
+
+
 def test_a_second_round_respects_the_yearly_caps(city):
     first = {(d, u) for d, u in rows(city["admin"], "SELECT department_code, uscc FROM ops.inspection_tasks")}
+    announce(city["publisher"], "2026-R2", "second")
+    announce(city["publisher"], "2027-R1", "third")
     again = inspection.draw(city["publisher"], city["period"], "second", draw_round="2026-R2",
                             drawn_on=DRAWN_ON + dt.timedelta(days=90))  # fmt: skip
     assert sum(r.capped for r in again) > 0
@@ -172,6 +335,7 @@ def test_a_department_short_of_inspectors_is_named_and_the_others_still_draw(cit
         conn.execute("DELETE FROM marts.dim_inspectors WHERE department_code = %s"
                      " AND inspector_id <> (SELECT min(inspector_id) FROM saved)", (dept,))  # fmt: skip
         conn.commit()
+        announce(city["publisher"], "2026-R9", "short")
         try:
             with pytest.raises(inspection.DrawError, match="1 department") as err:
                 inspection.draw(city["publisher"], city["period"], "short", draw_round="2026-R9", drawn_on=DRAWN_ON)

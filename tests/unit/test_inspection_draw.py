@@ -165,3 +165,159 @@ def test_the_draw_benchmark_draws_with_the_seeds_defaults():
     from credit_platform.local import bench
     out = bench.draw(subjects=5_000, inspectors=6)
     assert out.startswith("Drawing one plan from 5,000 graded subjects") and "recomputing the draw" in out
+
+
+# --- credit-draw-3: ranked by SHA-256, reproducible anywhere ----------------------------------
+
+def test_the_draw_takes_the_lowest_sha256_of_seed_and_code_by_hand():
+    """Three subjects, one drawn: the one whose SHA-256 hex of ``<seed>|<uscc>`` is lowest."""
+    import hashlib
+
+    seed = hashlib.sha256(b"2026-R1-scjgj-M1|3 7 1").hexdigest()
+    assert I.seed_of("2026-R1-scjgj-M1", "3 7 1") == seed
+    codes = ["91140681MA0K12348C", "91140681MA0K12349A", "91140681MA0K1234AB"]
+    keys = {u: hashlib.sha256(f"{seed}|{u}".encode()).hexdigest() for u in codes}
+    assert [I.rank_key(seed, u) for u in codes] == [keys[u] for u in codes]
+    by_hand = sorted(codes, key=keys.get)
+    assert I.lowest_ranked(seed, codes, 1) == by_hand[:1]
+    assert I.lowest_ranked(seed, list(reversed(codes)), 2) == by_hand[:2]  # the input's order does not matter
+    drawn = I.draw_sizes("2026-R1-scjgj-M1", "3 7 1", {"C": codes}, {"C": 1})
+    assert drawn == {"A": [], "B": [], "C": by_hand[:1], "D": []}
+    # An override counts towards the size: with it, one more of the others is taken only if the size allows.
+    assert I.draw_sizes("2026-R1-scjgj-M1", "3 7 1", {"C": codes}, {"C": 2}, {"C": [by_hand[2]]}) == {
+        "A": [], "B": [], "C": sorted([by_hand[0], by_hand[2]]), "D": []}
+
+
+def test_the_new_version_is_the_default_and_differs_from_the_old_one():
+    subjects = population(2_000)
+    assert I.ALGORITHM_VERSION == "credit-draw-3"
+    new = I.draw_matter("2026-H2-scjgj-M1", "v1", subjects, POLICY)
+    old = I.draw_matter("2026-H2-scjgj-M1", "v1", subjects, POLICY, version="credit-draw-2")
+    assert new.sizes == old.sizes and new.drawn != old.drawn
+    seed = I.seed_of("2026-H2-scjgj-M1", "v1")
+    for cls in CLASSES:  # every drawn subject ranks below every eligible subject left out
+        left = set(new.eligible[cls]) - set(new.drawn[cls])
+        if new.drawn[cls] and left:
+            assert max(I.rank_key(seed, u) for u in new.drawn[cls]) < min(I.rank_key(seed, u) for u in left)
+
+
+def test_inspectors_are_picked_by_sha256_in_version_3():
+    import hashlib
+
+    roster = {"E1": set(), "E2": set(), "E3": set()}
+    seed = "ab" * 32
+    out = I.assign_inspectors(seed, ["91140681MA0K12348C"], roster)
+    first = min(roster, key=lambda i: hashlib.sha256(f"{seed}|91140681MA0K12348C|{i}".encode()).hexdigest())
+    assert first in out["91140681MA0K12348C"] and len(out["91140681MA0K12348C"]) == 2
+    # the version 2 plans keep their random.Random picks
+    assert I.assign_inspectors(seed, ["91140681MA0K12348C"], roster, version="credit-draw-2") == I.assign_inspectors(
+        seed, ["91140681MA0K12348C"], roster, version="credit-draw-2")
+
+
+def _record(version: str, subjects: dict[str, str], listed: dict[str, str] | None = None) -> dict:
+    md = I.draw_matter("2026-H2-scjgj-M1", "v1", subjects, POLICY, overrides=listed, version=version)
+    return {"plan_id": "2026-H2-scjgj-M1", "announced_value": "v1", "algorithm_version": version,
+            "seed_sha256": I.seed_of("2026-H2-scjgj-M1", "v1"), "sample_sizes": md.sizes,
+            "population_sha256": {c: I.population_hash(md.eligible[c]) for c in CLASSES},
+            "population": md.eligible, "overrides": {c: sorted(f) for c, f in md.forced.items()},
+            "drawn": md.drawn}  # fmt: skip
+
+
+def _reference(tmp_path: Path, rec: dict) -> subprocess.CompletedProcess:
+    script = Path(I.__file__).with_name("reference") / "verify_draw.py"
+    path = tmp_path / "plan.json"
+    path.write_text(json.dumps(rec, ensure_ascii=False), encoding="utf-8")
+    return subprocess.run([sys.executable, "-I", str(script), str(path)], capture_output=True, text=True)
+
+
+@pytest.mark.parametrize("version", ["credit-draw-2", "credit-draw-3"])
+def test_plans_of_each_version_verify_with_their_own_algorithm(version, tmp_path):
+    subjects = population(800)
+    record = _record(version, subjects, {sorted(subjects)[7]: "serious_dishonesty"})
+    assert I.verify_record(record) == []
+    assert _reference(tmp_path, record).returncode == 0
+    other = "credit-draw-3" if version == "credit-draw-2" else "credit-draw-2"
+    assert I.verify_record({**record, "algorithm_version": other})  # the other algorithm draws others
+    assert _reference(tmp_path, {**record, "algorithm_version": other}).returncode == 1
+
+
+def test_the_reference_script_checks_a_kit_with_masked_subjects_and_its_announcement(tmp_path):
+    subjects = population(600)
+    individual = {f"92140681MA{i:07d}X": "B" for i in range(40)}  # 个体工商户: masked in a kit
+    record = _record("credit-draw-3", {**subjects, **individual})
+    seed = record["seed_sha256"]
+
+    def shown(us: list[str]) -> list[str]:
+        return sorted(u if u.startswith("91") else "masked:" + I.rank_key(seed, u) for u in us)
+
+    kit = {**record, "kit_format": "credit-draw-kit-1", "drawn_at": "2026-12-02T10:00:05+08:00",
+           "announcement": {"draw_round": "2026-H2", "value_source": "福彩3D 第2026320期开奖号码, 2026-12-01",
+                            "draw_at": "2026-12-02T10:00:00+08:00", "announced_at": "2026-11-28T09:00:00+08:00",
+                            "announced_value": "v1", "value_recorded_at": "2026-12-02T08:00:00+08:00"},
+           "policy": {c: vars(POLICY[c]) for c in CLASSES},
+           "population_counts": {c: len(record["population"][c]) for c in CLASSES},
+           "population": {c: shown(v) for c, v in record["population"].items()},
+           "overrides": {c: shown(v) for c, v in record["overrides"].items()},
+           "drawn": {c: shown(v) for c, v in record["drawn"].items()}}  # fmt: skip
+    assert any(u.startswith("masked:") for u in kit["drawn"]["B"]), "a masked subject among the drawn"
+    res = _reference(tmp_path, kit)
+    assert (res.returncode, res.stdout) == (0, "2026-H2-scjgj-M1: MATCH\n"), res.stdout
+    late = {**kit, "announcement": {**kit["announcement"], "announced_at": "2026-12-02T10:00:01+08:00"}}
+    res = _reference(tmp_path, late)
+    assert res.returncode == 1 and "not before the draw time" in res.stdout
+    early = {**kit, "drawn_at": "2026-12-02T09:59:00+08:00"}
+    assert "before the announced draw time" in _reference(tmp_path, early).stdout
+    other_value = {**kit, "announcement": {**kit["announcement"], "announced_value": "v2"}}
+    assert "differs from the announced value" in _reference(tmp_path, other_value).stdout
+    swapped = {**kit, "drawn": {**kit["drawn"], "B": kit["drawn"]["B"][1:] + [kit["population"]["A"][0]]}}
+    res = _reference(tmp_path, swapped)
+    assert res.returncode == 1 and "class B: the drawn subjects differ" in res.stdout
+    bigger = {**kit, "sample_sizes": {**kit["sample_sizes"], "D": kit["sample_sizes"]["D"] + 1}}
+    assert "class D: sample size" in _reference(tmp_path, bigger).stdout
+
+
+def test_kits_show_only_organisations_credit_codes():
+    from credit_platform.inspection import kits
+    from credit_platform.uscc import make
+
+    organisation, individual = make("91", "140681", "MA0K1234"), make("92", "140681", "MA0K1234")
+    assert kits.is_public_code(organisation) and not kits.is_public_code(individual)
+    resident_id = "11010519491231002X"  # the GB 11643 example
+    assert kits.is_resident_id(resident_id) and not kits.is_public_code(resident_id)
+    assert not kits.is_public_code("110105491231002")  # 15 digits
+    assert not kits.is_public_code(organisation[:-1] + ("0" if organisation[-1] != "0" else "1"))  # bad check
+    seed = "ab" * 32
+    assert kits.public_form(seed, organisation) == organisation
+    assert kits.public_form(seed, individual) == "masked:" + I.rank_key(seed, individual)
+
+
+def _announcement(**changes) -> I.Announcement:
+    import datetime as dt
+
+    tz = dt.timezone(dt.timedelta(hours=8))
+    base = {"draw_round": "2026-R1", "value_source": "福彩3D 第2026320期开奖号码, 2026-12-01",
+            "draw_at": dt.datetime(2026, 12, 2, 10, tzinfo=tz), "announced_at": dt.datetime(2026, 11, 28, 9, tzinfo=tz),
+            "announced_value": "3 7 1", "value_recorded_at": dt.datetime(2026, 12, 2, 8, tzinfo=tz)}  # fmt: skip
+    return I.Announcement(**{**base, **changes})
+
+
+def test_the_draw_refuses_without_an_announcement_made_before_it():
+    import datetime as dt
+
+    a = _announcement()
+    later = a.draw_at + dt.timedelta(minutes=5)
+    assert I.check_announcement(a, "2026-R1", later) == "3 7 1"
+    assert I.check_announcement(a, "2026-R1", later, "3 7 1") == "3 7 1"
+    cases = [
+        (None, later, None, "没有抽查公告.*was not announced.*announce-draw 2026-R1"),
+        (_announcement(announced_at=a.draw_at + dt.timedelta(seconds=1)), later, None,
+         "不早于抽取时间.*not before its draw time"),
+        (_announcement(announced_at=a.draw_at), later, None, "not before its draw time"),
+        (a, a.draw_at - dt.timedelta(seconds=1), None, "未到时间.*announced to be drawn at"),
+        (_announcement(announced_value=None, value_recorded_at=None), later, None,
+         "公布值尚未录入.*record-draw-value 2026-R1"),
+        (a, later, "3 7 2", "与抽查批次 2026-R1 录入的公布值不同.*not the value recorded"),
+    ]  # fmt: skip
+    for announced, now, value, message in cases:
+        with pytest.raises(I.DrawError, match=message):
+            I.check_announcement(announced, "2026-R1", now, value)

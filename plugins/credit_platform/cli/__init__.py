@@ -20,6 +20,9 @@
     credit-platform docs                 build the dbt docs site and serve it (--no-serve: build only)
     credit-platform bench                loader speed and memory (make bench)
     credit-platform publish              publish to the file-drop platforms, write the departments' workbooks
+    credit-platform announce-draw ROUND  announce a draw before it is made (--source, --draw-at; 抽查公告)
+    credit-platform record-draw-value ROUND VALUE   the value the announced source published
+    credit-platform draw-kits ROUND      write the verification kit of each public plan of a round
     credit-platform verify-draw PLAN_ID  recompute a past inspection draw and say whether it matches
     credit-platform overdue-results      inspection results past their publication deadline (一公开)
     credit-platform measure record       record a supervision measure applied (信用监管执行信息), checked first
@@ -34,7 +37,8 @@ Messages go to standard error; standard output carries only what a command is as
 
 Each command group lives in its own module and registers its commands with ``register(subparsers)``:
 ``warehouse`` (warehouse, health), ``ingest`` (check, load), ``grading`` (what-if, dbt, explain,
-close-period, regrade, rebuild, release), ``inspection`` (verify-draw, overdue-results),
+close-period, regrade, rebuild, release), ``inspection`` (announce-draw, record-draw-value,
+draw-kits, verify-draw, overdue-results),
 ``supervision`` (measure record, commitments letters), ``redress`` (objection, repair, letter),
 ``publish`` and ``local`` (airflow, generate,
 demo, summary, bench, docs, stop); ``common`` holds what they share.

@@ -111,7 +111,7 @@ def cmd_demo(args: argparse.Namespace) -> int:
             say(f"  {len(partners.recipients)} 信用+ partners ({', '.join(partners.recipients)}) authorised by"
                 f" {partners.authorisations} subjects in all (warehouse recipient authorise)")  # fmt: skip
 
-    runs = chain.run_chain(env, on_done=report)
+    runs = chain.run_chain(env, on_done=report, base_url=base)
     ok = all(r.success for r in runs) and len(runs) == len(chain.DAG_ORDER)
     if ok:
         from credit_platform.local.reports import report_cases, report_commitments, report_measures

@@ -1,13 +1,18 @@
 """The whole job end to end, as ``make demo`` runs it: data generated into the inbox, then each
 DAG run in order with ``airflow dags test`` (real task runs against the warehouse), then a summary.
 
+Before the draw, the demo announces its round (the graded period) with a value that says it is a
+demo, not a real lottery draw (``announce_demo_draw``): the draw refuses a round that was not
+announced before its draw time.
+
 Running it again is safe: the data is regenerated only when the seed or size changed (the loader
 skips files it has loaded), grades are rebuilt, unchanged publications are not repeated, and
-existing inspection plans are kept.
+existing inspection plans and announcements are kept.
 """
 
 from __future__ import annotations
 
+import datetime as dt
 import json
 import time
 from dataclasses import dataclass
@@ -52,16 +57,47 @@ def run_dag(dag_id: str, env: dict, log_dir: Path, conf: dict | None = None) -> 
     return DagRun(dag_id, time.monotonic() - t0, ok, log)
 
 
+def announce_demo_draw(base_url: str, *, draw_round: str | None = None):
+    """Announce the demo's draw round (default: the latest graded period) a second ahead, with the
+    source ``DEMO_SOURCE`` (演示数据，非真实开奖 / demo value, not a real lottery draw), record its
+    demo value, and wait for the draw time. A round announced already is kept as it is (its demo
+    value recorded if it has none yet). Returns the announcement, as the publisher reads it."""
+    from credit_platform.inspection import announcements
+    from credit_platform.inspection.draw import announcement
+    from credit_platform.publish import latest_period
+
+    url = libpq_url(url_for("publisher", base_url))
+    with psycopg.connect(url) as conn:
+        draw_round = draw_round or latest_period(conn)
+        a = announcement(conn, draw_round)
+        (now,) = conn.execute("SELECT now()").fetchone()
+    if a is None:
+        a = announcements.announce(url, draw_round, announcements.DEMO_SOURCE, now + dt.timedelta(seconds=1))
+    if a.announced_value is None and a.value_source == announcements.DEMO_SOURCE:
+        a = announcements.record_value(url, draw_round, announcements.demo_value(draw_round))
+    with psycopg.connect(url) as conn:
+        (now,) = conn.execute("SELECT now()").fetchone()
+    if now <= a.draw_at:
+        time.sleep((a.draw_at - now).total_seconds() + 0.05)
+    return a
+
+
 def run_chain(env: dict, *, log_dir: Path | None = None, dags: list[str] | None = None,
-              on_done=None, unpause: tuple[str, ...] = ()) -> list[DagRun]:  # fmt: skip
+              on_done=None, unpause: tuple[str, ...] = (), base_url: str | None = None) -> list[DagRun]:  # fmt: skip
     """Each DAG of ``dags`` (default: the whole chain) in order, stopping at the first that fails.
-    The DAGs named in ``unpause`` are unpaused first, so that asset events queue runs of them."""
+    The DAGs named in ``unpause`` are unpaused first, so that asset events queue runs of them.
+    Before ``draw_inspections`` the demo round is announced (``announce_demo_draw``) in the
+    warehouse at ``base_url`` (default ``env['WAREHOUSE_URL']``, else the administrator URL)."""
+    from credit_platform.warehouse.urls import admin_url
+
     log_dir = log_dir or paths().run
     prepare_airflow(env)
     for dag_id in unpause:
         services.run_airflow(["dags", "unpause", dag_id], env, check=True)
     runs = []
     for dag_id in dags or DAG_ORDER:
+        if dag_id == "draw_inspections":
+            announce_demo_draw(base_url or env.get("WAREHOUSE_URL") or admin_url())
         run = run_dag(dag_id, env, log_dir)
         runs.append(run)
         if on_done:
@@ -192,6 +228,14 @@ def summary(base_url: str) -> str:
         lines.append(f"  departments: {books[0]} workbooks, {books[1]} rows (outbox/departments/<code>/)")
 
         lines.append("\nInspection lists (double random draw), the latest round:")
+        announced = conn.execute(_query("inspection_announcement")).fetchone()
+        if announced:
+            rnd, source, draw_at, at, value, recorded, versions, public = announced
+            lines.append(f"  {rnd} announced {at:%Y-%m-%d %H:%M:%S %Z} to be drawn {draw_at:%Y-%m-%d %H:%M:%S %Z}"
+                         f" ({versions}); value source: {source}")  # fmt: skip
+            lines.append(f"  value {value!r} recorded {recorded:%Y-%m-%d %H:%M:%S %Z}; {public} public plans,"
+                         f" each with its verification kit in outbox/inspections/{rnd}/" if value else
+                         "  value not recorded yet (credit-platform record-draw-value)")  # fmt: skip
         per_class = _per_class("count(DISTINCT t.uscc) FILTER (WHERE t.grade_class = {})")
         plans = conn.execute(sql.SQL(_query("inspection_round")).format(per_class=per_class)).fetchall()
         for rnd, dept, n_plans, drawn, *counts, forced, joint, population in plans:

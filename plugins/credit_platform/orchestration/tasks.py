@@ -166,27 +166,35 @@ def department_workbooks() -> list[dict]:
             for wb in out]  # fmt: skip
 
 
-def draw_inspection_plans(params: dict, run_id: str | None) -> dict:
-    """The draw task: every department's plans of the round, from the latest graded period."""
+def draw_inspection_plans(params: dict) -> dict:
+    """The draw task: every department's plans of the round, from the latest graded period, with the
+    value announced for the round in ``ops.draw_announcements`` (refused without one); then each
+    public plan's verification kit in ``$CREDIT_OUTBOX/inspections/<round>/``."""
     import psycopg
     from airflow.sdk.exceptions import AirflowFailException
 
+    from credit_platform.inspection import kits
     from credit_platform.inspection.draw import DrawError, draw
     from credit_platform.publish import latest_period
+    from credit_platform.settings import paths
 
     url = warehouse_url("publisher")
     with psycopg.connect(url) as conn:
         period = latest_period(conn)
-    announced = params.get("announced_value") or run_id
+    draw_round = params.get("draw_round") or period
     try:
-        results = draw(url, period, announced, draw_round=params.get("draw_round") or None)
-    except DrawError as exc:  # configuration or roster: retrying cannot help
+        results = draw(url, period, draw_round=draw_round)
+    except DrawError as exc:  # no announcement, configuration or roster: retrying cannot help
         raise AirflowFailException(f"DrawError: {exc}") from exc
     for r in results:
         log.info("%s: %s, population %s, sizes %s, drawn %s, overrides %d, capped %d, %d subjects",
                  r.plan_id, r.status, r.population, r.sample_sizes, r.drawn, r.overrides, r.capped, r.tasks)
-    return {"period": period, "plans": len(results), "drawn": sum(r.status == "drawn" for r in results),
-            "subjects": sum(r.tasks for r in results if r.status == "drawn")}  # fmt: skip
+    written = kits.write(url, paths().outbox, draw_round)
+    for k in written:
+        log.info("verification kit of %s %s: %s (%d masked entries)", k.plan_id, k.status, k.path, k.masked)
+    return {"period": period, "round": draw_round, "plans": len(results),
+            "drawn": sum(r.status == "drawn" for r in results),
+            "subjects": sum(r.tasks for r in results if r.status == "drawn"), "kits": len(written)}  # fmt: skip
 
 
 def inspection_lists() -> list[dict]:

@@ -64,6 +64,7 @@ OPS_TABLE_PRIVILEGES: dict[str, dict[str, frozenset[str]]] = {
         "commitment_letters": frozenset({"SELECT", "INSERT", "UPDATE"}),
         "case_events": frozenset({"SELECT", "INSERT"}),
         "subject_letters": frozenset({"SELECT", "INSERT", "UPDATE"}),
+        "draw_announcements": frozenset({"SELECT", "INSERT", "UPDATE"}),
         "schema_migrations": _R,
     },
     "analyst": {
@@ -85,6 +86,7 @@ OPS_TABLE_PRIVILEGES: dict[str, dict[str, frozenset[str]]] = {
         "commitment_letters": _R,
         "case_events": _R,
         "subject_letters": _R,
+        "draw_announcements": _R,
         "schema_migrations": _R,
     },
     "public_reader": {},
@@ -108,6 +110,7 @@ OPS_TABLES = (
     "commitment_letters",
     "case_events",
     "subject_letters",
+    "draw_announcements",
     "schema_migrations",
 )
 TABLE_PRIVILEGE_NAMES = ("SELECT", "INSERT", "UPDATE", "DELETE")
