@@ -27,6 +27,8 @@ def cmd_dbt(args: argparse.Namespace) -> int:
 
 
 def cmd_explain(args: argparse.Namespace) -> int:
+    import psycopg
+
     from credit_platform.grading.explain import InvalidCode, NotGraded, check_code, gather, render
 
     try:
@@ -43,6 +45,10 @@ def cmd_explain(args: argparse.Namespace) -> int:
                         period=args.period)  # fmt: skip
     except NotGraded as exc:
         say(f"无法说明 / CANNOT EXPLAIN: {exc}")
+        return 1
+    except psycopg.errors.UndefinedTable:
+        say("无法说明 / CANNOT EXPLAIN: 数据仓库尚无评价结果，请先运行评价（make demo 或 grade_industries DAG）/"
+            " the warehouse holds no grades yet: run the grading first (make demo, or the grade_industries DAG)")
         return 1
     if args.format == "json":
         print(json.dumps(grades, ensure_ascii=False, indent=2, default=str))
