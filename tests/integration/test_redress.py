@@ -319,7 +319,7 @@ def test_explain_shows_the_previous_grade_cut_points_and_how_to_object_or_repair
     for g, cls, low, high, inclusive in rows(city["admin"], "SELECT grade, grade_class, lower_bound, upper_bound,"
                                                             " is_lower_inclusive FROM marts.dim_grade_levels"
                                                             " WHERE rule_version = %s", (rule,)):  # fmt: skip
-        assert re.search(rf"\n    {re.escape(g)} +{cls} 类 \S+ +{float(low):g} {'≤' if inclusive else '<'} 得分 ≤"
+        assert re.search(rf"\n    {re.escape(g)} +{cls} 类（\S+） {float(low):g} {'≤' if inclusive else '<'} 得分 ≤"
                          rf" {float(high):g}\n", said), g
     # how and by when to object: the department's window in working days from today
     ((window,),) = rows(city["admin"], "SELECT objection_window_workdays FROM marts.dim_objection_settings"

@@ -333,7 +333,7 @@ def render(contexts: list[dict]) -> str:
                            f"（批次 {s['batch_id']}，{s['loaded_on']} 入库） [{s['record_id']}]")  # fmt: skip
         out.append(f"  合计 total {c['total_points']} = 得分 score {score}")
         out.append(f"  等级标准 cut points (rule version {c['rule_version']}):")
-        out += [f"    {g['grade']:<3} {g['grade_class']} 类 {g['class_label']:<4} {g['range']}"
+        out += [f"    {g['grade']:<3} {g['grade_class']} 类（{g['class_label']}） {g['range']}"
                 for g in c["grade_levels"]]
         p = c["previous"]
         if p is None:
