@@ -75,7 +75,8 @@ def _local_airflow_env(monkeypatch, tmp_path) -> dict:
     from credit_platform.local.airflow_env import airflow_env
 
     monkeypatch.setenv("CREDIT_LOCAL_DIR", str(tmp_path / "local"))
-    monkeypatch.delenv("AIRFLOW_HOME", raising=False)
+    for name in ("AIRFLOW_HOME", "AIRFLOW__CORE__DEFAULT_TIMEZONE", "AIRFLOW__CORE__DAGS_ARE_PAUSED_AT_CREATION"):
+        monkeypatch.delenv(name, raising=False)
     return airflow_env(base_url="postgresql://postgres:pw@127.0.0.1:1/credit", airflow_db="airflow", port=18080)
 
 

@@ -33,7 +33,9 @@ def cmd_airflow(args: argparse.Namespace) -> int:
     if args.action == "start":
         t0 = time.monotonic()
         services.prepare(env)
-        services.unpause_all(env)  # the DAGs run on their schedules and assets (dags/README.md)
+        running = env["AIRFLOW__CORE__DAGS_ARE_PAUSED_AT_CREATION"].lower() == "false"
+        if running:  # the DAGs run on their schedules and assets (dags/README.md)
+            services.unpause_all(env)
         services.start(env)
         port = int(env["AIRFLOW__API__PORT"])
         try:
@@ -43,13 +45,16 @@ def cmd_airflow(args: argparse.Namespace) -> int:
             return 1
         login = services.login_details(env)
         password = repr(login.password) if login.password else f"(see {login.source})"
+        tz = env["AIRFLOW__CORE__DEFAULT_TIMEZONE"]
+        dags = ("every DAG is unpaused: the ingests run hourly, platform_health daily, the rest on their assets"
+                if running else "DAGs start paused (AIRFLOW__CORE__DAGS_ARE_PAUSED_AT_CREATION is set):"
+                " unpause them in the UI")
         say(
             f"\nAirflow is up after {time.monotonic() - t0:.0f} s: {login.url}\n"
             f"  log in as {login.username!r} with password {password}\n"
             f"  password file: {login.source}\n"
-            f"  every DAG is unpaused: the ingests run hourly, platform_health daily, the rest on their assets;"
-            f" schedules in {env['AIRFLOW__CORE__DEFAULT_TIMEZONE']} (the UI shows the browser's time zone:"
-            f" pick {env['AIRFLOW__CORE__DEFAULT_TIMEZONE']} in its user menu if yours differs)\n"
+            f"  {dags}; schedules in {tz} (the UI shows the browser's time zone: pick {tz} in its user menu"
+            f" if yours differs)\n"
             f"  service logs: {services.paths().run}/<service>.log;"
             f" task logs: in the UI and {env['AIRFLOW__LOGGING__BASE_LOG_FOLDER']}\n"
             f"  stop with: make stop\n"

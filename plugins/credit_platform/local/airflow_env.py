@@ -26,7 +26,8 @@ from credit_platform.warehouse.urls import admin_url, url_for
 #: the moment it is first parsed, as dags/README.md describes them (hourly ingests, a daily health check,
 #: the rest queued by assets, which a paused DAG ignores). Airflow 3 has no server setting for the time
 #: zone the UI shows (Airflow 2's ``[webserver] default_ui_timezone`` is gone): the UI shows the
-#: browser's, and a user elsewhere picks Asia/Shanghai in the UI's user menu once.
+#: browser's, and a user elsewhere picks Asia/Shanghai in the UI's user menu once. The environment may
+#: say otherwise (the tests keep DAGs paused: a scheduler they start runs only what they run).
 PLATFORM_SETTINGS = {
     "AIRFLOW__CORE__DEFAULT_TIMEZONE": TIMEZONE,
     "AIRFLOW__CORE__DAGS_ARE_PAUSED_AT_CREATION": "False",
@@ -104,7 +105,7 @@ def airflow_env(*, base_url: str | None = None, airflow_db: str | None = None, p
         "AIRFLOW__LOGGING__BASE_LOG_FOLDER": str(home / "logs"),
         "DO_NOT_TRACK": "1",
         "DBT_SEND_ANONYMOUS_USAGE_STATS": "False",
-        **PLATFORM_SETTINGS,
+        **{k: os.environ.get(k) or v for k, v in PLATFORM_SETTINGS.items()},  # the tests keep their DAGs paused
     }
     local = _local_secrets(home)
     for key in _SECRET_SETTINGS:
