@@ -314,7 +314,10 @@ def make_airflow_env(base_url: str, airflow_db: str, local: Path, **extra: str) 
 
     # The scratch local folder has no password file: point libpq (and the URL builders) at the
     # embedded server's, so Airflow's processes find its passwords.
-    overrides = {"CREDIT_LOCAL_DIR": str(local), "PGPASSFILE": str(paths().warehouse_passfile), **extra}
+    # DAGs stay paused: the Airflow services a test starts must run only what the test runs (never an
+    # hourly ingest of the checkout's inbox).
+    overrides = {"CREDIT_LOCAL_DIR": str(local), "PGPASSFILE": str(paths().warehouse_passfile),
+                 "AIRFLOW__CORE__DAGS_ARE_PAUSED_AT_CREATION": "True", **extra}
     saved = {k: os.environ.get(k) for k in [*overrides, "AIRFLOW_HOME"]}
     os.environ.update(overrides)
     os.environ.pop("AIRFLOW_HOME", None)

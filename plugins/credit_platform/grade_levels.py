@@ -18,6 +18,9 @@ from dataclasses import dataclass
 from functools import cache
 from pathlib import Path
 
+#: Names of the grade classes as the letters and explanations print them.
+CLASS_LABELS = {"A": "诚信", "B": "基本诚信", "C": "失信", "D": "严重失信"}
+
 
 @dataclass(frozen=True)
 class Level:

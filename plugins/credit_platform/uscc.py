@@ -1,4 +1,5 @@
-"""The unified social credit code (统一社会信用代码, GB 32100-2015): normalise, check, make.
+"""The unified social credit code (统一社会信用代码, GB 32100-2015): normalise, check, make; and a
+resident ID number given in its place told apart.
 
 18 characters over ``0123456789ABCDEFGHJKLMNPQRTUWXY``. Position 1 may be a letter (A, N, Y ...),
 so codes are not required to start with eight digits (``stdnum.cn.uscc`` requires that and so
@@ -39,6 +40,18 @@ def has_valid_shape(code: str) -> bool:
 def is_valid(code: str) -> bool:
     """Shape and check character both right (after ``normalise``)."""
     return has_valid_shape(code) and check_char(code[:17]) == code[17]
+
+
+_RESIDENT_DATE = r"(0[1-9]|1[0-2])(0[1-9]|[12]\d|3[01])"
+_RESIDENT_ID = re.compile(rf"^[1-9]\d{{5}}(18|19|20)\d{{2}}{_RESIDENT_DATE}\d{{3}}[\dX]$"  # 18 characters
+                          rf"|^[1-9]\d{{7}}{_RESIDENT_DATE}\d{{3}}$")  # the old 15 digits
+
+
+def looks_like_resident_id(code: str) -> bool:
+    """A resident ID number (居民身份证号码, 18 characters or the old 15 digits: a division code and a
+    birth date), by its shape after ``normalise``. Given where a credit code is asked for, it names a
+    person, not an organisation; a code that is a valid credit code is not taken for one."""
+    return bool(_RESIDENT_ID.match(code)) and not is_valid(code)
 
 
 def org_check_char(first8: str) -> str:

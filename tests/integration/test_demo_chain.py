@@ -72,6 +72,10 @@ def test_every_dag_of_the_chain_succeeds(city):
     assert [r.dag_id for r in city.runs] == chain.DAG_ORDER
     failed = [f"{r.dag_id}: {r.log}" for r in city.runs if not r.success]
     assert failed == [], "\n".join(Path(f.split(": ")[1]).read_text()[-3000:] for f in failed)
+    # each task's log is where the Airflow UI of the same AIRFLOW_HOME reads it
+    folder = Path(city.env["AIRFLOW__LOGGING__BASE_LOG_FOLDER"])
+    for r in city.runs:
+        assert r.task_logs and all(p.is_file() and folder / f"dag_id={r.dag_id}" in p.parents for p in r.task_logs)
 
 
 def test_the_summary_reports_what_the_chain_did(city, monkeypatch):

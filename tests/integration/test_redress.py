@@ -261,6 +261,130 @@ def test_the_explanation_letter_states_the_explanation_rows(city, clerk, tmp_pat
     assert code == 0 and f"{changed} 份信用评价说明书" in said, said
 
 
+def test_explain_shows_the_previous_grade_cut_points_and_how_to_object_or_repair(city, clerk, capsys):
+    """``credit-platform explain`` states what the letter states: the previous period's grade and each
+    indicator that moved, the cut points, the objection window (zjj's own term, counted in working
+    days) and the records that may be repaired from when; every date YYYY-MM-DD, text and JSON."""
+    uscc, industry, period, before_period, before_grade, department, rule = rows(city["admin"], (
+        "SELECT g.uscc, g.industry_code, g.evaluation_period, p.evaluation_period, p.grade, i.department_code,"
+        " g.rule_version FROM marts.fct_industry_credit_grades AS g"
+        " JOIN marts.fct_industry_credit_grades AS p ON p.uscc = g.uscc AND p.industry_code = g.industry_code"
+        "   AND p.evaluation_period < g.evaluation_period"
+        " JOIN marts.dim_industries AS i ON i.industry_code = g.industry_code"
+        " WHERE g.evaluation_period = (SELECT max(evaluation_period) FROM marts.fct_industry_credit_grades)"
+        " AND g.score <> p.score AND EXISTS (SELECT FROM marts.fct_repairable_records AS r WHERE r.uscc = g.uscc"
+        "   AND r.department_code = i.department_code AND r.repaired_date IS NULL"
+        "   AND r.publication_end_date >= %(t)s)"
+        " AND EXISTS (SELECT FROM marts.fct_grade_explanations AS e, unnest(e.source_record_ids) AS id"
+        "   WHERE e.uscc = g.uscc AND e.industry_code = g.industry_code AND e.evaluation_period = g.evaluation_period"
+        "   AND id LIKE 'raw.penalties/%%')"
+        " ORDER BY g.uscc, g.industry_code LIMIT 1"), {"t": TODAY})[0]  # fmt: skip
+    # A penalty behind the grade delivered with its date written 2025/3/4: explained as 2025-03-04.
+    record = rows(city["admin"], "SELECT id FROM marts.fct_grade_explanations AS e, unnest(e.source_record_ids) AS id"
+                                 " WHERE e.uscc = %s AND e.industry_code = %s AND e.evaluation_period = %s"
+                                 " AND id LIKE 'raw.penalties/%%' ORDER BY id LIMIT 1",
+                  (uscc, industry, period))[0][0]  # fmt: skip
+    batch, row_number = (int(x) for x in record.split("/")[1:])
+    ((delivered, decided),) = rows(city["admin"], "SELECT decision_date, ops.to_date(decision_date)"
+                                                  " FROM raw.penalties WHERE batch_id = %s AND row_number = %s",
+                                   (batch, row_number))  # fmt: skip
+    rows(city["admin"], "UPDATE raw.penalties SET decision_date = %s WHERE batch_id = %s AND row_number = %s",
+         (f"{decided.year}/{decided.month}/{decided.day}", batch, row_number))
+    try:
+        code, said = clerk("explain", uscc, "--industry", industry, "--period", period)
+    finally:
+        rows(city["admin"], "UPDATE raw.penalties SET decision_date = %s WHERE batch_id = %s AND row_number = %s",
+             (delivered, batch, row_number))  # fmt: skip
+    assert code == 0, said
+    assert f"决定日期 {decided.isoformat()}" in said and f"{decided.year}/{decided.month}/" not in said
+    # every date in one format: none written otherwise, each YYYY-MM-DD
+    assert not re.search(r"\d{4}/\d{1,2}/\d{1,2}|\d{4}年\d{1,2}月\d{1,2}日|\d{4}\.\d{1,2}\.\d{1,2}", said), said
+    assert all(re.fullmatch(r"\d{4}-\d{2}-\d{2}", d) for d in re.findall(r"(?<![\d-])\d{4}-\d{1,2}-\d{1,2}(?![\d-])",
+                                                                               said))  # fmt: skip
+    # the previous period and what changed, indicator by indicator
+    ((before_score,),) = rows(city["admin"], "SELECT score FROM marts.fct_industry_credit_grades WHERE uscc = %s"
+                                             " AND industry_code = %s AND evaluation_period = %s",
+                              (uscc, industry, before_period))  # fmt: skip
+    assert f"上一评价期 previous period {before_period}: 得分 {float(before_score):g}，等级 {before_grade}" in said
+    moved = rows(city["admin"], (
+        "SELECT d.indicator_name, coalesce(b.points, 0), n.points FROM marts.fct_grade_explanations AS n"
+        " JOIN marts.dim_indicators AS d ON d.rule_version = %(r)s AND d.industry_code = n.industry_code"
+        "   AND d.indicator_code = n.indicator_code"
+        " LEFT JOIN marts.fct_grade_explanations AS b ON b.uscc = n.uscc AND b.industry_code = n.industry_code"
+        "   AND b.evaluation_period = %(b)s AND b.line_kind = 'indicator' AND b.indicator_code = n.indicator_code"
+        " WHERE n.uscc = %(u)s AND n.industry_code = %(i)s AND n.evaluation_period = %(p)s"
+        " AND n.line_kind = 'indicator' AND abs(n.points - coalesce(b.points, 0)) >= 0.005"),
+        {"r": rule, "b": before_period, "u": uscc, "i": industry, "p": period})  # fmt: skip
+    assert moved and "变化 what changed:" in said
+    for name, old, new in moved:
+        assert f"    {name}: {float(old):g} → {float(new):g} ({float(new) - float(old):+g})" in said, name
+    # the rule version's cut points
+    for g, cls, low, high, inclusive in rows(city["admin"], "SELECT grade, grade_class, lower_bound, upper_bound,"
+                                                            " is_lower_inclusive FROM marts.dim_grade_levels"
+                                                            " WHERE rule_version = %s", (rule,)):  # fmt: skip
+        assert re.search(rf"\n    {re.escape(g)} +{cls} 类（\S+） {float(low):g} {'≤' if inclusive else '<'} 得分 ≤"
+                         rf" {float(high):g}\n", said), g
+    # how and by when to object: the department's window in working days from today
+    ((window,),) = rows(city["admin"], "SELECT objection_window_workdays FROM marts.dim_objection_settings"
+                                       " WHERE department_code = %s", (department,))  # fmt: skip
+    by = workdays.add_workdays(TODAY, window).isoformat()
+    assert f"请于 {by} 前（自 {TODAY.isoformat()} 起 {window} 个工作日内）" in said
+    assert f"by {by} ({window} working days from {TODAY.isoformat()})" in said
+    # the records that may be repaired, from when
+    repairable = rows(city["admin"], "SELECT record_type, record_reference, record_date, may_apply_from"
+                                     " FROM marts.fct_repairable_records WHERE uscc = %s AND department_code = %s"
+                                     " AND repaired_date IS NULL AND publication_end_date >= %s",
+                      (uscc, department, TODAY))  # fmt: skip
+    assert repairable
+    for _kind, reference, date, may_apply in repairable:
+        assert f"{reference}（{date.isoformat()}）：可自 {may_apply.isoformat()} 起申请" in said, reference
+    # JSON: the same facts, one object per grade, dates YYYY-MM-DD
+    capsys.readouterr()
+    assert cli.main(["explain", uscc, "--format", "json"]) == 0
+    grades = json.loads(capsys.readouterr().out)
+    (mine,) = [g for g in grades if g["industry_code"] == industry]
+    assert mine["previous"]["evaluation_period"] == before_period and mine["previous"]["grade"] == before_grade
+    assert mine["objection_by"] == by and mine["objection_window_workdays"] == window
+    assert {(r["decision_number"], r["from"]) for r in mine["repairable"]} == {
+        (reference, may_apply.isoformat()) for _k, reference, _d, may_apply in repairable}
+    assert [g["grade"] for g in mine["grade_levels"]] and {c["indicator_name"] for c in mine["changes"]} == {
+        name for name, _o, _n in moved}
+    dates = [s["loaded_on"] for ln in mine["lines"] for s in ln["sources"]] + [mine["objection_from"]]
+    assert dates and all(re.fullmatch(r"\d{4}-\d{2}-\d{2}", d) for d in dates)
+
+
+@pytest.mark.parametrize(("given", "says"), [
+    ("91140681MA0K12348D", ("校验码", "check character")),  # one character wrong
+    ("91140681MA0K1234", ("应为 18 位", "has 18 characters")),
+    ("110101199003071234", ("居民身份证号码", "resident ID number")),  # a person, not an organisation
+    ("11010119900307123", ("应为 18 位", "has 18 characters")),
+    ("110101900307123", ("居民身份证号码", "resident ID number")),  # the old 15 digits
+    ("91140681MA0K1234O8", ("不用的字符", "does not use")),
+])  # fmt: skip
+def test_explain_refuses_an_invalid_code_saying_what_to_do(clerk, given, says):
+    code, said = clerk("explain", given)
+    assert code == 1 and all(s in said for s in says) and "Traceback" not in said, said
+    assert said.startswith("无法说明 / CANNOT EXPLAIN:") and "请" in said and ("check" in said or "give" in said)
+    if "resident" in says[1]:
+        assert given not in said  # a person's ID number is not repeated
+
+
+def test_explain_names_a_code_the_warehouse_does_not_know(city, clerk):
+    from credit_platform import uscc as credit_code
+
+    unknown = credit_code.make("91", "140681", "MB7Q0001")
+    assert credit_code.is_valid(unknown)
+    assert not rows(city["admin"], "SELECT FROM marts.dim_subjects WHERE uscc = %s", (unknown,))
+    code, said = clerk("explain", unknown)
+    assert code == 1 and "Traceback" not in said, said
+    assert f"数据仓库中没有统一社会信用代码为 {unknown} 的主体" in said
+    assert f"no subject with the code {unknown} is in the warehouse" in said
+    # a known subject asked for an industry it is not graded in is told so, also with status 1
+    uscc = rows(city["admin"], "SELECT uscc FROM marts.fct_industry_credit_grades ORDER BY uscc LIMIT 1")[0][0]
+    code, said = clerk("explain", uscc, "--period", "1999-H1")
+    assert code == 1 and "no grade for 1999-H1" in said, said
+
+
 def test_reply_deadlines_run_across_2027_on_the_configured_holiday_table(city, clerk, tmp_path, monkeypatch):
     """A holiday table for 2027 (a test's own, not the State Council's notice): 1, 4 and 5 January
     off. zjj's reply term made 30 working days; an objection received on Friday 2026-12-04."""

@@ -37,7 +37,7 @@ COMMANDS = {
     "bench": ["--rows:int=1000000", "--small:int=100000", "--no-pandas", "--rounds:int=3",
               "--draw-subjects:int=1000000", "--draw-only"],  # fmt: skip
     "docs": ["--port:int", "--site", "--no-serve"],
-    "explain": ["uscc", "--industry", "--period"],
+    "explain": ["uscc", "--industry", "--period", "--format=text{text|json}"],
     "close-period": ["period", "--by!", "--reason"],
     "regrade": ["period", "--reason!", "--by!", "--rule-version", "--no-build"],
     "rebuild": ["--yes"],

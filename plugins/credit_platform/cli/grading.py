@@ -4,6 +4,7 @@
 from __future__ import annotations
 
 import argparse
+import json
 from pathlib import Path
 
 from credit_platform.cli.common import say, setup_warehouse
@@ -26,18 +27,33 @@ def cmd_dbt(args: argparse.Namespace) -> int:
 
 
 def cmd_explain(args: argparse.Namespace) -> int:
-    from credit_platform.grading.explain import NotGraded, explain
+    import psycopg
 
+    from credit_platform.grading.explain import InvalidCode, NotGraded, check_code, gather, render
+
+    try:
+        code = check_code(args.uscc)
+    except InvalidCode as exc:
+        say(f"无法说明 / CANNOT EXPLAIN: {exc}")
+        return 1
     setup_warehouse()
     from credit_platform.warehouse.urls import admin_url, libpq_url, url_for
 
     try:
         # the transformer reads marts and the raw rows and load batches they name
-        print(explain(libpq_url(url_for("transformer", admin_url())), args.uscc.strip().upper(), industry=args.industry,
-                      period=args.period))  # fmt: skip
+        grades = gather(libpq_url(url_for("transformer", admin_url())), code, industry=args.industry,
+                        period=args.period)  # fmt: skip
     except NotGraded as exc:
-        say(str(exc))
+        say(f"无法说明 / CANNOT EXPLAIN: {exc}")
         return 1
+    except psycopg.errors.UndefinedTable:
+        say("无法说明 / CANNOT EXPLAIN: 数据仓库尚无评价结果，请先运行评价（make demo 或 grade_industries DAG）/"
+            " the warehouse holds no grades yet: run the grading first (make demo, or the grade_industries DAG)")
+        return 1
+    if args.format == "json":
+        print(json.dumps(grades, ensure_ascii=False, indent=2, default=str))
+    else:
+        print(render(grades))
     return 0
 
 
@@ -129,6 +145,8 @@ def register(sub: argparse._SubParsersAction) -> None:
     ex.add_argument("uscc")
     ex.add_argument("--industry", help="one industry (default: every industry it is graded in)")
     ex.add_argument("--period", help="the evaluation period (default: the latest)")
+    ex.add_argument("--format", choices=["text", "json"], default="text",
+                    help="text (default) or JSON: one object per grade, dates YYYY-MM-DD")  # fmt: skip
     ex.set_defaults(func=cmd_explain)
     cp = sub.add_parser("close-period", help="close an ended evaluation period: its grades keep the data loaded so far")
     cp.add_argument("period")

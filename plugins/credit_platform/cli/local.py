@@ -33,6 +33,9 @@ def cmd_airflow(args: argparse.Namespace) -> int:
     if args.action == "start":
         t0 = time.monotonic()
         services.prepare(env)
+        running = env["AIRFLOW__CORE__DAGS_ARE_PAUSED_AT_CREATION"].lower() == "false"
+        if running:  # the DAGs run on their schedules and assets (dags/README.md)
+            services.unpause_all(env)
         services.start(env)
         port = int(env["AIRFLOW__API__PORT"])
         try:
@@ -42,15 +45,28 @@ def cmd_airflow(args: argparse.Namespace) -> int:
             return 1
         login = services.login_details(env)
         password = repr(login.password) if login.password else f"(see {login.source})"
+        tz = env["AIRFLOW__CORE__DEFAULT_TIMEZONE"]
+        dags = ("every DAG is unpaused: the ingests run hourly, platform_health daily, the rest on their assets"
+                if running else "DAGs start paused (AIRFLOW__CORE__DAGS_ARE_PAUSED_AT_CREATION is set):"
+                " unpause them in the UI")
         say(
             f"\nAirflow is up after {time.monotonic() - t0:.0f} s: {login.url}\n"
             f"  log in as {login.username!r} with password {password}\n"
             f"  password file: {login.source}\n"
-            f"  logs: {services.paths().run}/<service>.log\n"
+            f"  {dags}; schedules in {tz} (the UI shows the browser's time zone: pick {tz} in its user menu"
+            f" if yours differs)\n"
+            f"  service logs: {services.paths().run}/<service>.log;"
+            f" task logs: in the UI and {env['AIRFLOW__LOGGING__BASE_LOG_FOLDER']}\n"
             f"  stop with: make stop\n"
         )
         return 0
     raise AssertionError(args.action)
+
+
+def services_run_dir() -> Path:
+    from credit_platform.settings import paths
+
+    return paths().run
 
 
 def _demo_manifest() -> Path:
@@ -103,7 +119,8 @@ def cmd_demo(args: argparse.Namespace) -> int:
     say("running the DAG chain with `airflow dags test` (logs in .local/run/dags-test-<dag>.log) ...")
 
     def report(run):
-        say(f"  {run.dag_id:20} {'success' if run.success else 'FAILED':8} {run.seconds:6.1f} s")
+        say(f"  {run.dag_id:20} {'success' if run.success else 'FAILED':8} {run.seconds:6.1f} s"
+            f"  ({len(run.task_logs)} task logs)")
         if run.dag_id == "grade_industries" and run.success:  # before publication: the 信用+ partners
             from credit_platform.local.reports import authorise_partners
 
@@ -135,6 +152,9 @@ def cmd_demo(args: argparse.Namespace) -> int:
         f"\n{'Done' if ok else 'FAILED'} in {time.monotonic() - t0:.0f} s."
         + ("" if ok else f" See {runs[-1].log}.")
         + "\nOpen the Airflow UI:  make airflow   (then http://127.0.0.1:8080)"
+        + f"\nTask logs:            in the UI (each run of each DAG, a task's Logs tab), files under"
+          f" {env['AIRFLOW__LOGGING__BASE_LOG_FOLDER']}; each DAG run's whole output in"
+          f" {services_run_dir()}/dags-test-<dag>.log"
         + "\nQuery the warehouse:  make psql      (e.g. TABLE marts.fct_industry_credit_grades LIMIT 10;)"
     )
     return 0 if ok else 1

@@ -1,5 +1,7 @@
 """The whole job end to end, as ``make demo`` runs it: data generated into the inbox, then each
 DAG run in order with ``airflow dags test`` (real task runs against the warehouse), then a summary.
+Each run's whole output is ``.local/run/dags-test-<dag>.log``; each task's part of it is also written
+where the Airflow UI of ``make airflow`` reads that task's log (same ``AIRFLOW_HOME``).
 
 Before the draw, the demo announces its round (the graded period) with a value that says it is a
 demo, not a real lottery draw (``announce_demo_draw``): the draw refuses a round that was not
@@ -14,8 +16,9 @@ from __future__ import annotations
 
 import datetime as dt
 import json
+import re
 import time
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from importlib.resources import files
 from pathlib import Path
 
@@ -30,12 +33,51 @@ from credit_platform.warehouse.urls import libpq_url, url_for
 DAG_ORDER = ["ingest_province", "ingest_departments", "grade_industries", "draw_inspections", "publish_grades"]
 
 
+#: Airflow's default ``[logging] log_filename_template`` (the local environment keeps it): where, under
+#: ``[logging] base_log_folder``, the UI reads the log of a task's attempt.
+LOG_FILENAME = "dag_id={dag_id}/run_id={run_id}/task_id={task_id}/{map_part}attempt={attempt}.log"
+_TASK_MARK = re.compile(r"\[DAG TEST\] (starting|end task) task_id=(\S+) map_index=(-?\d+)")
+_TASK_RUN = re.compile(r"\[DAG TEST\] running task <TaskInstance: \S+ (\S+) \[")
+
+
 @dataclass
 class DagRun:
     dag_id: str
     seconds: float
     success: bool
     log: Path
+    task_logs: list[Path] = field(default_factory=list)
+
+
+def write_task_logs(dag_id: str, output: str, base_log_folder: Path) -> list[Path]:
+    """Each task's lines of an ``airflow dags test`` run, written where the Airflow UI reads that task's
+    log. ``dags test`` runs the tasks in its own process and prints their logs to its output only, so
+    without this the UI lists the demo's runs with empty task logs. A task's lines run from its
+    ``[DAG TEST] starting`` to its ``[DAG TEST] end``; a task started again in the run (a retry) is its
+    next attempt."""
+    written, attempts, current, lines, run_id = [], {}, None, [], None
+    for line in output.splitlines(keepends=True):
+        mark = _TASK_MARK.search(line)
+        if mark and mark.group(1) == "starting":
+            current, lines, run_id = (mark.group(2), int(mark.group(3))), [], None
+        if current is None:
+            continue
+        lines.append(line)
+        run = _TASK_RUN.search(line)
+        if run and run_id is None:
+            run_id = run.group(1)
+        if mark and mark.group(1) == "end task" and (mark.group(2), int(mark.group(3))) == current:
+            if run_id:
+                attempts[current] = attempts.get(current, 0) + 1
+                task_id, map_index = current
+                path = base_log_folder / LOG_FILENAME.format(
+                    dag_id=dag_id, run_id=run_id, task_id=task_id, attempt=attempts[current],
+                    map_part=f"map_index={map_index}/" if map_index >= 0 else "")  # fmt: skip
+                path.parent.mkdir(parents=True, exist_ok=True)
+                path.write_text("".join(lines), encoding="utf-8")
+                written.append(path)
+            current = None
+    return written
 
 
 def prepare_airflow(env: dict) -> None:
@@ -54,7 +96,9 @@ def run_dag(dag_id: str, env: dict, log_dir: Path, conf: dict | None = None) -> 
     res = services.run_airflow(args, env, log=log)
     text = log.read_text(errors="replace")
     ok = res.returncode == 0 and "state=success" in text and "DagRun Finished" in text
-    return DagRun(dag_id, time.monotonic() - t0, ok, log)
+    folder = env.get("AIRFLOW__LOGGING__BASE_LOG_FOLDER")
+    task_logs = write_task_logs(dag_id, text, Path(folder)) if folder else []
+    return DagRun(dag_id, time.monotonic() - t0, ok, log, task_logs)
 
 
 def announce_demo_draw(base_url: str, *, draw_round: str | None = None):

@@ -75,6 +75,13 @@ def prepare(env: dict) -> None:
     run_airflow(["db", "migrate"], env, check=True)
 
 
+def unpause_all(env: dict) -> None:
+    """Every DAG already in Airflow's metadata database unpaused (one made paused before
+    ``AIRFLOW__CORE__DAGS_ARE_PAUSED_AT_CREATION`` was False, or paused by hand since); DAGs parsed
+    for the first time start unpaused through that setting. Nothing to unpause is not an error."""
+    run_airflow(["dags", "unpause", "--treat-dag-id-as-regex", "--yes", ".*"], env)
+
+
 def start(env: dict, services: tuple[str, ...] = SERVICES) -> dict[str, int]:
     run = paths().run
     run.mkdir(parents=True, exist_ok=True)

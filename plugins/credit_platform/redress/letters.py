@@ -6,7 +6,8 @@ the rule version and its cut points, each indicator's points with the records be
 (document numbers and dates, read back from the raw rows ``marts.fct_grade_explanations`` names),
 what changed since the previous period and why, the measures and the inspection frequency the class
 brings, and how and by when the subject may object or apply for repair. Every figure is read from
-the marts, so the letter says what the explanation rows say. Read as the transformer role (the
+the marts, so the letter says what the explanation rows say; the facts are gathered by
+``grading/explain.py``, which ``credit-platform explain`` prints. Read as the transformer role (the
 records are in ``raw``); each letter is logged in ``ops.subject_letters`` as the publisher role.
 Letters go to ``<outbox>/departments/<code>/letters_<date>/``.
 """
@@ -15,20 +16,16 @@ from __future__ import annotations
 
 import datetime as dt
 import hashlib
-from contextlib import contextmanager
 from dataclasses import dataclass, field
 from functools import cache
 from pathlib import Path
 
 import psycopg
 
-from credit_platform import workdays
+from credit_platform.grading import explain
 from credit_platform.redress.states import PLATFORM_ACTOR, REFUSAL_REASONS, STATE_LABELS
 from credit_platform.settings import today
 
-#: Working days from the letter within which the subject may object, when seed objection_settings
-#: gives the department none.
-OBJECTION_WINDOW_WORKDAYS = 15
 DECISION_EFFECTS = {
     ("objection", "upheld"): "异议成立。本机关已更正贵单位的信用等级，"
                              "更正后的等级将在下次评价运行后公布，原等级同时撤回。",
@@ -55,163 +52,15 @@ class Written:
     pdfs: int = 0
 
 
-@contextmanager
-def _connected(target: str | psycopg.Connection):
-    """A connection: ``target`` itself when it is one (a batch of letters shares it), else a new one."""
-    if isinstance(target, str):
-        with psycopg.connect(target) as conn:
-            yield conn
-    else:
-        yield target
-
-
-def chinese(detail: str) -> str:
-    """An explanation line's reason as a letter states it: its Chinese part, without the English
-    translation after the last " / " and without the dimension and indicator names before ": "
-    (the letter's table has columns for them)."""
-    parts = (detail or "").split(" / ")
-    if len(parts) > 1 and parts[-1].isascii():
-        parts = parts[:-1]
-    text = " / ".join(parts)
-    return text.split(": ", 1)[1] if ": " in text else text
-
-
-def _dec(value) -> str:
-    return "" if value is None else f"{float(value):g}"
-
-
-def _records(conn, ids: list[str]) -> list[str]:
-    from credit_platform.grading.explain import describe, resolve
-
-    out = []
-    for rid in ids or []:
-        rec = resolve(conn, rid)
-        out.append(describe(rec) or f"{rec['batch_file']} 第 {rec['row_number']} 行")
-    return out
-
-
-def gather(url: str, uscc: str, *, industry: str | None = None, period: str | None = None,
+def gather(url: str | psycopg.Connection, uscc: str, *, industry: str | None = None, period: str | None = None,
            on: dt.date | None = None, memo: dict | None = None) -> list[dict]:  # fmt: skip
-    """One context per grade the letter states: the subject's grades in ``period`` (default its latest),
-    in ``industry`` or in each industry. Raises ``LetterError`` when the subject has no such grade."""
-    on = on or today()
-    memo = {} if memo is None else memo  # what many letters share: cut points, indicator names, ratios
-
-    def once(key: tuple, query: str, params: tuple, one: bool = False):
-        if key not in memo:
-            cur = conn.execute(query, params)
-            memo[key] = cur.fetchone() if one else cur.fetchall()
-        return memo[key]
-
-    with _connected(url) as conn:
-        grades = conn.execute(
-            "SELECT g.industry_code, i.industry_name, i.department_code, i.department_name, g.evaluation_period,"
-            " g.score, g.grade, g.grade_class, g.rule_version, g.basis_reason, g.grade_basis, r.description"
-            " FROM marts.fct_industry_credit_grades g JOIN marts.dim_industries i USING (industry_code)"
-            " LEFT JOIN marts.dim_rule_versions r ON r.rule_version = g.rule_version"
-            " WHERE g.uscc = %(u)s AND (%(i)s::text IS NULL OR g.industry_code = %(i)s)"
-            " AND g.evaluation_period = coalesce(%(p)s, (SELECT max(evaluation_period)"
-            "   FROM marts.fct_industry_credit_grades WHERE uscc = %(u)s"
-            "   AND (%(i)s::text IS NULL OR industry_code = %(i)s)))"
-            " ORDER BY g.industry_code", {"u": uscc, "i": industry, "p": period}).fetchall()  # fmt: skip
-        if not grades:
-            raise LetterError(f"{uscc} 没有{'行业 ' + industry + ' ' if industry else ''}{period or ''}的信用等级 /"
-                              " no grade"
-                              f"{' in ' + industry if industry else ''}{' for ' + period if period else ''}:"
-                              " check the code, the industry and the period (`credit-platform explain`)")  # fmt: skip
-        name = conn.execute("SELECT subject_name FROM marts.dim_subjects WHERE uscc = %s", (uscc,)).fetchone()
-        out = []
-        for (ind, ind_name, dept, dept_name, p, score, grade, cls, rule, basis, grade_basis,
-             rule_description) in grades:  # fmt: skip
-            levels = once(("levels", rule),
-                          "SELECT grade, grade_class, lower_bound, upper_bound, is_lower_inclusive"
-                          " FROM marts.dim_grade_levels WHERE rule_version = %s ORDER BY level_rank", (rule,))
-            names = {r[0]: (r[1], r[2]) for r in once(
-                ("names", rule, ind), "SELECT indicator_code, indicator_name, dimension_name FROM marts.dim_indicators"
-                " WHERE rule_version = %s AND industry_code = %s", (rule, ind))}  # fmt: skip
-            lines = _lines(conn, uscc, ind, p)
-            previous = conn.execute(
-                "SELECT evaluation_period, score, grade, grade_class FROM marts.fct_industry_credit_grades"
-                " WHERE uscc = %s AND industry_code = %s AND evaluation_period < %s"
-                " ORDER BY evaluation_period DESC LIMIT 1", (uscc, ind, p)).fetchone()  # fmt: skip
-            changes, rule_changes = [], []
-            if previous:
-                before = {(ln["line_kind"], ln["indicator_code"] or ln["rule_code"]): ln
-                          for ln in _lines(conn, uscc, ind, previous[0])}  # fmt: skip
-                for ln in lines:
-                    old = before.pop((ln["line_kind"], ln["indicator_code"] or ln["rule_code"]), None)
-                    if ln["line_kind"] == "indicator":
-                        delta = float(ln["points"]) - float(old["points"] if old else 0)
-                        if abs(delta) >= 0.005:
-                            indicator = names.get(ln["indicator_code"], (ln["indicator_code"],))[0]
-                            changes.append({"indicator_name": indicator,
-                                            "before": _dec(old["points"]) if old else "0", "after": _dec(ln["points"]),
-                                            "delta": f"{delta:+g}", "detail": chinese(ln["detail"])})  # fmt: skip
-                    elif old is None:
-                        rule_changes.append(f"新增：{chinese(ln['detail'])}")
-                rule_changes += [f"不再适用：{chinese(ln['detail'])}" for (kind, _c), ln in before.items()
-                                 if kind != "indicator"]
-                changes.sort(key=lambda c: -abs(float(c["delta"])))
-            measures = conn.execute(
-                "SELECT DISTINCT measure_code, measure_name, measure_kind, due_from, due_until"
-                " FROM marts.fct_subject_measures"
-                " WHERE uscc = %s AND industry_code = %s AND evaluation_period = %s AND ended_on IS NULL"
-                " ORDER BY measure_code", (uscc, ind, p)).fetchall()  # fmt: skip
-            ratio = once(("ratio", dept, cls), "SELECT sampling_ratio, min_count, max_per_year"
-                         " FROM marts.dim_inspection_ratios WHERE department_code = %s AND grade_class = %s",
-                         (dept, cls), one=True)  # fmt: skip
-            window = once(("window", dept), "SELECT objection_window_workdays FROM marts.dim_objection_settings"
-                          " WHERE department_code = %s", (dept,), one=True)  # fmt: skip
-            repairs = conn.execute(
-                "SELECT record_reference, record_date, severity, publication_rule, may_apply_from, publication_end_date"
-                " FROM marts.fct_repairable_records WHERE record_type = 'penalty' AND uscc = %s"
-                " AND department_code = %s"
-                " AND repaired_date IS NULL AND publication_end_date >= %s ORDER BY record_date",
-                (uscc, dept, on)).fetchall()  # fmt: skip
-            from credit_platform.supervision.letters import CLASS_LABELS
-
-            window_days = int(window[0]) if window and window[0] is not None else OBJECTION_WINDOW_WORKDAYS
-            out.append({
-                "uscc": uscc, "subject_name": (name[0] if name else "") or "", "industry_code": ind,
-                "industry_name": ind_name, "department_code": dept, "department_name": dept_name,
-                "evaluation_period": p, "score": _dec(score), "grade": grade, "grade_class": cls,
-                "class_label": CLASS_LABELS.get(cls, cls), "rule_version": rule,
-                "rule_description": rule_description or "",
-                "basis_reason": basis or "", "grade_basis": grade_basis,
-                "grade_levels": [{"grade": g, "grade_class": c, "class_label": CLASS_LABELS.get(c, c),
-                                  "range": f"{float(lo):g} {'≤' if inc else '<'} 得分 ≤ {float(hi):g}"}
-                                 for g, c, lo, hi, inc in levels],
-                "indicators": [{"dimension_name": names.get(ln["indicator_code"], ("", ""))[1] or "",
-                                "indicator_name": names.get(ln["indicator_code"], (ln["indicator_code"],))[0],
-                                "weight": _dec(ln["weight"]), "points": _dec(ln["points"]),
-                                "detail": chinese(ln["detail"]),
-                                "records": _records(conn, ln["source_record_ids"])}
-                               for ln in lines if ln["line_kind"] == "indicator"],
-                "rules": [{"detail": chinese(ln["detail"]), "records": _records(conn, ln["source_record_ids"])}
-                          for ln in lines if ln["line_kind"] != "indicator"],
-                "total_points": _dec(sum(float(ln["points"]) for ln in lines)),
-                "previous": {"evaluation_period": previous[0], "score": _dec(previous[1]), "grade": previous[2],
-                             "grade_class": previous[3]} if previous else None,
-                "changes": changes, "rule_changes": rule_changes,
-                "measures": [{"measure_code": m[0], "measure_name": m[1], "kind": m[2], "due_from": m[3],
-                              "due_until": m[4]} for m in measures],
-                "inspection": {"ratio": f"{float(ratio[0]) * 100:g}%", "min_count": ratio[1],
-                               "max_per_year": ratio[2]} if ratio else None,
-                "objection_window_workdays": window_days,
-                "objection_by": workdays.add_workdays(on, window_days).isoformat(),
-                "repairable": [{"decision_number": r[0], "decision_date": r[1], "severity": r[2], "rule": r[3],
-                                "from": r[4], "until": r[5]} for r in repairs],
-            })  # fmt: skip
-    return out
-
-
-def _lines(conn, uscc: str, industry: str, period: str) -> list[dict]:
-    cur = conn.execute(
-        "SELECT line_kind, indicator_code, rule_code, weight, points, detail, source_record_ids"
-        " FROM marts.fct_grade_explanations WHERE uscc = %s AND industry_code = %s AND evaluation_period = %s"
-        " ORDER BY line_number", (uscc, industry, period))  # fmt: skip
-    names = [d.name for d in cur.description]
-    return [dict(zip(names, r, strict=True)) for r in cur.fetchall()]
+    """One context per grade the letter states (``grading.explain.gather``, which ``credit-platform
+    explain`` prints too): the subject's grades in ``period`` (default its latest), in ``industry`` or in
+    each industry. Raises ``LetterError`` when the subject has no such grade."""
+    try:
+        return explain.gather(url, uscc, industry=industry, period=period, on=on, memo=memo)
+    except explain.NotGraded as exc:
+        raise LetterError(str(exc)) from exc
 
 
 @cache
@@ -235,7 +84,7 @@ def _write(publisher_url: str, folder: Path, stem: str, html: str, pdf: bool, lo
         (folder / f"{stem}.pdf").write_bytes(data)
         digest = hashlib.sha256(data).hexdigest()
         done.pdfs += 1
-    with _connected(publisher_url) as conn:
+    with explain.connected(publisher_url) as conn:
         conn.execute(
             "INSERT INTO ops.subject_letters (letter_number, letter_kind, department_code, uscc, industry_code,"
             " evaluation_period, case_number, html_path, pdf_path, pdf_sha256, written_on)"

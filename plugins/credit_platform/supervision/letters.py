@@ -26,14 +26,13 @@ from pathlib import Path
 import psycopg
 
 from credit_platform import uscc as credit_code
+from credit_platform.grade_levels import CLASS_LABELS
 from credit_platform.settings import today
 
 #: 承诺类型 a signed letter is recorded with (one of the national types: 主动型 信用承诺).
 COMMITMENT_TYPE = "主动型"
 #: 承诺内容 of a signed letter: the letter's number follows.
 COMMITMENT_CONTENT = "分级分类监管信用承诺"
-#: Names of the grade classes as the letters print them.
-CLASS_LABELS = {"A": "诚信", "B": "基本诚信", "C": "失信", "D": "严重失信"}
 DEFAULT_TEMPLATE = "commitment_letter.html"
 FONT = "STSong-Light"
 
