@@ -15,6 +15,7 @@ import re
 import threading
 import time
 import xml.etree.ElementTree as ET  # noqa: S405 - parses files this test's own code wrote
+from collections import Counter
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from importlib import resources
 
@@ -98,14 +99,13 @@ class Platform:
                 self.state.pop(record["key"], None)
 
 
-def make_config(batch_items: int = 20000) -> config.Config:
+def make_config(max_items: int | None = None) -> config.Config:
     data = yaml.safe_load(resources.files("credit_platform.publish").joinpath("publication.yml").read_text("utf-8"))
     data["platforms"] = {
         "portal": {"name": "信用门户", "clearance": "public", "format": "json", "transport": "http",
-                   "connection": "credit_portal_receiver"},
+                   "connection": "credit_portal_receiver", "max_items": max_items},
         "province": data["platforms"]["province"],
     }  # fmt: skip
-    data["batch_items"] = batch_items
     data["retry"] = {"attempts": 3, "backoff_seconds": 0.01, "timeout_seconds": 0.5}
     return config.parse(data)
 
@@ -243,14 +243,14 @@ def test_withdrawals_for_ended_publication_and_repair_and_a_run_resumed_midway(c
     expected = _expected_public(city, later)
     ended = held - expected
     assert penalty in ended and len(ended) > 20
-    # small batches, and the platform fails after accepting two of them
+    # a platform that accepts at most 10 records a file, and fails after accepting two of them
     server.script = ["ok", "ok", "500", "500", "500"]
     sent_before = len(server.requests)
     with pytest.raises(PublicationFailed):
-        _publish(city, server, spool, as_of=later, config=make_config(batch_items=10))
+        _publish(city, server, spool, as_of=later, config=make_config(max_items=10))
     first = server.requests[sent_before:]
     assert len(set(first)) == 3 and len(first) == 5
-    report = _publish(city, server, spool, as_of=later, config=make_config(batch_items=10))
+    report = _publish(city, server, spool, as_of=later, config=make_config(max_items=10))
     again = server.requests[sent_before + len(first):]
     assert again[0] == first[-1] and not set(again[1:]) & set(first)  # resumed, nothing acknowledged resent
     assert set(server.state) == expected
@@ -337,15 +337,53 @@ def test_grades_reach_the_public_view_end_to_end(city, server, tmp_path_factory)
         assert int(header.findtext("RecordCount")) == manifest["rows"]["total"] == len(root.find("Body"))
 
 
-def test_csv_is_gb18030_with_chinese_headers(city, tmp_path):
-    cfg = config.load()  # the shipped configuration: city CSV, prefecture JSON, province XML, all files
-    publish(city["publisher"], config=cfg, as_of=AS_OF, outbox=tmp_path / "outbox", spool=tmp_path / "spool")
-    path = sorted((tmp_path / "outbox" / "city").glob("grades_*.csv"))[0]
-    text = path.read_bytes().decode("gb18030")
-    header = next(csv.reader(io.StringIO(text)))
+def test_each_platform_gets_one_file_per_dataset_that_its_manifest_describes(city, tmp_path):
+    # the shipped platforms (city CSV, prefecture JSON, province XML, all files), under names of their
+    # own: a first publication to each
+    data = yaml.safe_load(resources.files("credit_platform.publish").joinpath("publication.yml").read_text("utf-8"))
+    data["platforms"] = {f"first_{name}": p for name, p in data["platforms"].items()}
+    cfg = config.parse(data)
+    report = publish(city["publisher"], config=cfg, as_of=AS_OF, outbox=tmp_path / "outbox",
+                     spool=tmp_path / "spool")  # fmt: skip
+    # one batch per platform and dataset, holding every item the platform is to hold
+    sent = Counter((b.platform, b.dataset) for b in report.batches)
+    assert sent and set(sent.values()) == {1}, sent
+    held = dict(rows(city["admin"], "SELECT platform || '.' || dataset, count(*) FROM ops.publication_state"
+                                    " WHERE platform LIKE 'first%%' GROUP BY 1"))  # fmt: skip
+    assert {f"{b.platform}.{b.dataset}": b.upserts for b in report.batches} == held
+    assert {p for p, _ in sent} == {"first_city", "first_prefecture", "first_province"}
+    for platform in ("first_city", "first_prefecture", "first_province"):
+        files = [f for f in (tmp_path / "outbox" / platform).glob(f"*.{cfg.platforms[platform].format}")
+                 if not f.name.endswith(".manifest.json")]  # fmt: skip
+        assert sorted(f.name.split("_2")[0] for f in files) == sorted(d for p, d in sent if p == platform)
+
+    path, = (tmp_path / "outbox" / "first_city").glob("grades_*.csv")
+    with open(path, encoding="gb18030", newline="") as fh:
+        header, *records = list(csv.reader(fh))
     assert header[:5] == ["操作", "记录键", "公开级别", "统一社会信用代码", "主体名称"] and "评价得分" not in header
-    manifest = json.loads((tmp_path / "outbox" / "city" / f"{path.name}.manifest.json").read_text())
+    manifest = json.loads((path.parent / f"{path.name}.manifest.json").read_text(encoding="utf-8"))
     assert manifest["encoding"] == "GB18030"
+    assert [c["name"] for c in manifest["columns"]] == header  # the manifest lists the file's header, in order
+    assert [c["code"] for c in manifest["columns"]] == ["action", "record_key", "disclosure_level",
+                                                        *cfg.datasets["grades"].levels["public"]]  # fmt: skip
+    assert len(records) == manifest["rows"]["total"] == held["first_city.grades"]
+    assert {r[0] for r in records} == {"新增或更新"} and {r[2] for r in records} == {"完全公开"}
+    back = {v["value"]: v["code"] for v in manifest["codes"]["disclosure_level"]}
+    assert {back[r[2]] for r in records} == {"public"}
+    # the province's XML: its codes in Chinese too, its manifest naming each record's attributes and fields
+    path, = (tmp_path / "outbox" / "first_province").glob("grades_*.xml")
+    manifest = json.loads((path.parent / f"{path.name}.manifest.json").read_text(encoding="utf-8"))
+    body = ET.fromstring(path.read_bytes()).find("Body")  # noqa: S314 - our own file
+    assert [c["code"] for c in manifest["columns"]] == [*body[0].keys(), *(e.tag for e in body[0])]
+    names = dict(cfg.level_names)
+    assert {r.get("level") for r in body} == {names[lv] for lv in ("public", "authorised", "internal")}
+    assert {r.get("action") for r in body} == {"新增或更新"}
+    # the prefecture's JSON keeps English codes
+    path, = (tmp_path / "outbox" / "first_prefecture").glob("grades_*[0-9].json")
+    manifest = json.loads((path.parent / f"{path.name}.manifest.json").read_text(encoding="utf-8"))
+    first = json.loads(path.read_bytes())["records"][0]
+    assert [c["code"] for c in manifest["columns"]] == [*list(first)[:3], *first["fields"]]
+    assert (first["action"], first["disclosure_level"]) == ("upsert", "public")
 
 
 def _published_penalties(city, n: int) -> list[tuple]:
