@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import csv
 import datetime as dt
+import decimal
 import hashlib
 import io
 import json
@@ -386,6 +387,45 @@ def test_each_platform_gets_one_file_per_dataset_that_its_manifest_describes(cit
     assert (first["action"], first["disclosure_level"]) == ("upsert", "public")
 
 
+def test_main_reasons_name_in_chinese_what_moved_each_grade_largest_first(city, server, tmp_path_factory):
+    spool = tmp_path_factory.mktemp("pub")
+    _publish(city, server, spool)
+    cfg = make_config()
+    labels = set(cfg.main_reasons.labels.values())
+    published = rows(city["admin"], "SELECT uscc, industry_code, evaluation_period, main_reasons, score"
+                                    " FROM publish.grades")  # fmt: skip
+    # every indicator that lost points, from the explanations: (name, points lost)
+    lost: dict[tuple, list[tuple[str, decimal.Decimal]]] = {}
+    for uscc, industry, period, name, points in rows(city["admin"], """
+            SELECT e.uscc, e.industry_code, e.evaluation_period, d.indicator_name, e.weight - e.points
+              FROM marts.fct_grade_explanations AS e
+              JOIN marts.dim_indicators AS d USING (rule_version, industry_code, indicator_code)
+             WHERE e.line_kind = 'indicator' AND e.points < e.weight
+             ORDER BY e.weight - e.points DESC, e.line_number"""):  # fmt: skip
+        lost.setdefault((uscc, industry, period), []).append((name, points))
+    longest = 0
+    for uscc, industry, period, reasons, score in published:
+        assert not re.search(r"[A-Za-z]", reasons), reasons  # Chinese only: no English, no codes
+        items = reasons.split("；") if reasons else []
+        assert len(items) <= 5, reasons
+        deciding = [r for r in items if r in labels or r.startswith(tuple(labels))]
+        assert items[: len(deciding)] == deciding  # what decided the grade comes first
+        named = [re.fullmatch(r"(.+) -(\d+(?:\.\d+)?)分", r) for r in items[len(deciding):]]
+        assert all(named), reasons
+        points = [decimal.Decimal(m[2]) for m in named]
+        assert all(p > 0 for p in points) and points == sorted(points, reverse=True), reasons
+        expected = lost.get((uscc, industry, period), [])
+        assert [(m[1], p) for m, p in zip(named, points, strict=True)] == [
+            (n, p.normalize()) for n, p in expected[: 5 - len(deciding)]], reasons  # fmt: skip
+        if score == 100:
+            assert not named  # full marks: no indicator to name
+        longest = max(longest, len(items))
+    assert longest == 5  # some grades lost points on more than five indicators: the five largest are named
+    vetoed = rows(city["admin"], "SELECT main_reasons FROM publish.grades WHERE veto_rule_code = 'SERIOUS_DISHONESTY'"
+                                 " AND grade = 'D' AND score > 40")  # fmt: skip
+    assert vetoed and all(r.startswith(cfg.main_reasons.labels["serious_dishonesty"]) for (r,) in vetoed)
+
+
 def _published_penalties(city, n: int) -> list[tuple]:
     return rows(city["admin"], "SELECT record_key, uscc, subject_name, decision_number, title, detail,"
                                " fine_amount_10k_yuan, authority_name FROM marts.fct_shared_records"
@@ -616,5 +656,14 @@ def test_department_workbooks_are_safe_and_typed(city, server, tmp_path_factory)
             assert r[7].data_type == "n"
             assert not any(c.data_type == "f" for c in r)
         assert ws.max_row - 1 == swj.rows
+        # 主要原因 wraps, each row as high as its wrapped text; every page A4 with its number
+        (_, _, width, kind), = [c for c in config.load().workbooks["grades"].columns if c[0] == "main_reasons"]
+        at = header.index("主要原因")
+        assert kind == "wrap" and any(len(r[at].value) > width for r in ws.iter_rows(min_row=2))
+        for r in ws.iter_rows(min_row=2):
+            assert r[at].alignment.wrap_text and not re.search(r"[A-Za-z]", r[at].value)
+            lines = workbooks.wrapped_lines(r[at].value, width)
+            assert ws.row_dimensions[r[at].row].height == (workbooks.LINE_POINTS * lines if lines > 1 else None)
+        assert str(ws.page_setup.paperSize) == "9" and ws.oddFooter.center.text == "第 &P 页，共 &N 页"
     finally:
         rows(city["admin"], "UPDATE marts.dim_subjects SET subject_name = %s WHERE uscc = %s", (name, uscc))

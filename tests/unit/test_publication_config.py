@@ -48,6 +48,8 @@ def test_the_shipped_configuration_reads_and_levels_nest():
     (lambda d: d["personal_data"].update(uscc_provinces=["1"]), "not two-digit codes: 1"),
     (lambda d: d.update(batch_items=20000), "one batch per dataset"),
     (lambda d: d["platforms"]["city"].update(max_items=0), "platforms.city.max_items"),
+    (lambda d: d["main_reasons"]["labels"].update(cap="capped"), "main_reasons.labels.cap: Chinese only"),
+    (lambda d: d["main_reasons"]["labels"].pop("veto"), "main_reasons.labels: give veto"),
 ])  # fmt: skip
 def test_a_mistake_in_the_configuration_is_named(change, message):
     data = _shipped()

@@ -86,6 +86,16 @@ class Programme:
 
 
 PARTNER_DATASET = "credit_plus"
+REASON_LABELS = ("serious_dishonesty", "veto", "cap", "objection", "adjustment")
+
+
+@dataclass(frozen=True)
+class MainReasons:
+    """How a grade's 主要原因 is written (publish.tables): at most ``max_items`` lines, and the
+    Chinese words for the lines that decided a grade rather than lost points (``REASON_LABELS``)."""
+
+    max_items: int = 5
+    labels: dict[str, str] = field(default_factory=dict)
 
 
 @dataclass(frozen=True)
@@ -111,6 +121,7 @@ class Config:
     level_names: dict[str, str] = field(default_factory=dict)  # level -> its Chinese name
     exports: dict[str, dict[str, str]] = field(default_factory=dict)  # file -> column -> header, in order
     programmes: dict[str, Programme] = field(default_factory=dict)
+    main_reasons: MainReasons = MainReasons()
 
     def columns_for(self, platform: Platform, dataset: Dataset) -> tuple[str, ...]:
         """The columns ``platform`` receives of ``dataset`` (none: it does not receive it). A
@@ -191,7 +202,8 @@ def parse(data: dict) -> Config:
     exports = {str(k): {str(c): str(h) for c, h in (v or {}).items()} for k, v in (data.get("exports") or {}).items()}
     programmes = _programmes(data.get("programmes") or {}, datasets, platforms)
     return Config(default, by_industry, datasets, platforms, r, prefixes, provinces, workbooks, names, exports,
-                  programmes)  # fmt: skip
+                  programmes,
+                  _main_reasons(data.get("main_reasons") or {}))  # fmt: skip
 
 
 def _max_items(spec: dict, where: str) -> int | None:
@@ -201,6 +213,26 @@ def _max_items(spec: dict, where: str) -> int | None:
     if not isinstance(value, int) or isinstance(value, bool) or value < 1:
         raise ConfigError(f"{where}.max_items: {value!r} is not a positive number of records")
     return value
+
+
+def _main_reasons(section: dict) -> MainReasons:
+    """主要原因: every label given, in Chinese (no ASCII letter: a receiver reads them as they are)."""
+    import re
+
+    labels = {str(k): str(v) for k, v in (section.get("labels") or {}).items()}
+    missing = [k for k in REASON_LABELS if not labels.get(k)]
+    if missing:
+        raise ConfigError(f"main_reasons.labels: give {', '.join(missing)}")
+    unknown = sorted(set(labels) - set(REASON_LABELS))
+    if unknown:
+        raise ConfigError(f"main_reasons.labels: unknown {', '.join(unknown)} (known: {', '.join(REASON_LABELS)})")
+    latin = [k for k, v in labels.items() if re.search(r"[A-Za-z]", v)]
+    if latin:
+        raise ConfigError(f"main_reasons.labels.{latin[0]}: Chinese only, no ASCII letters")
+    items = int(section.get("max_items", 5))
+    if items < 1:
+        raise ConfigError("main_reasons.max_items must be at least 1")
+    return MainReasons(items, labels)
 
 
 def _programmes(section: dict, datasets: dict[str, Dataset], platforms: dict[str, Platform]) -> dict[str, Programme]:
