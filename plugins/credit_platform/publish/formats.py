@@ -165,34 +165,41 @@ def _csv(meta: Meta, items: list[Item]) -> bytes:
 
 
 def _json(meta: Meta, items: list[Item]) -> bytes:
-    doc = {
+    """One JSON document; the records are written one at a time, so that a large batch (a first
+    publication holds every grade) is never a tree in memory."""
+    head = {
         "platform": meta.platform, "dataset": meta.dataset, "idempotency_key": meta.idempotency_key,
         "created_at": meta.created_at.isoformat(), "columns": {c: meta.headers[c] for c in meta.columns},
-        "records": [{"action": it.action, "key": it.key, "disclosure_level": it.level,
-                     "fields": {c: text(it.values.get(c)) for c in meta.columns} if it.action == "upsert" else {}}
-                    for it in items],
     }  # fmt: skip
-    return json.dumps(doc, ensure_ascii=False, indent=1).encode("utf-8")
+    records = (json.dumps({"action": it.action, "key": it.key, "disclosure_level": it.level,
+                           "fields": {c: text(it.values.get(c)) for c in meta.columns}
+                           if it.action == "upsert" else {}}, ensure_ascii=False) for it in items)  # fmt: skip
+    opening = json.dumps(head, ensure_ascii=False, indent=1).removesuffix("\n}")
+    return (opening + ',\n "records": [\n  ' + ",\n  ".join(records) + "\n ]\n}").encode("utf-8")
 
 
 def _xml(meta: Meta, items: list[Item]) -> bytes:
+    """The exchange envelope; each record is serialised on its own and appended, so that a large
+    batch is never one element tree in memory."""
     env = meta.envelope
-    root = ET.Element("ExchangeMessage")
-    header = ET.SubElement(root, "Header")
+    header = ET.Element("Header")
     for tag, value in [("Sender", env.get("sender", "")), ("Receiver", env.get("receiver", meta.platform_title)),
                        ("Flow", env.get("flow", "")), ("Item", meta.dataset_title),
                        ("SerialNumber", meta.idempotency_key), ("SecurityType", env.get("security_type", "")),
                        ("Operator", env.get("operator", "")), ("SendTime", meta.created_at.isoformat()),
                        ("RecordCount", str(len(items)))]:  # fmt: skip
         ET.SubElement(header, tag).text = value
-    body = ET.SubElement(root, "Body")
+    out = ["<?xml version='1.0' encoding='utf-8'?>\n<ExchangeMessage>", ET.tostring(header, encoding="unicode"),
+           "<Body>"]  # fmt: skip
     for it in items:
-        record = ET.SubElement(body, "Record", {"action": action_text("xml", it.action), "key": it.key,
-                                                "level": level_text("xml", it.level)})  # fmt: skip
+        record = ET.Element("Record", {"action": action_text("xml", it.action), "key": it.key,
+                                       "level": level_text("xml", it.level)})  # fmt: skip
         if it.action == "upsert":
             for c in meta.columns:
                 ET.SubElement(record, c).text = text(it.values.get(c))
-    return ET.tostring(root, encoding="utf-8", xml_declaration=True)
+        out.append(ET.tostring(record, encoding="unicode"))
+    out.append("</Body></ExchangeMessage>")
+    return "".join(out).encode("utf-8")
 
 
 def manifest(meta: Meta, fmt: str, file_name: str, data: bytes, items: list[Item], sha256: str) -> bytes:
