@@ -14,10 +14,11 @@ records whose window ended, records repaired, consents withdrawn and grades corr
    only each level's columns, for every platform and view) before anything leaves; then swaps the
    tables and the public and authorised views in.
 2. `send`: per platform (city 信用怀仁, prefecture 信用朔州, province), resends any batch an earlier
-   run left unacknowledged and sends the new changes, as files into `$CREDIT_OUTBOX/<platform>/`
-   or HTTP POSTs to the platform's Airflow connection, each batch with its manifest and
-   idempotency key. A platform that does not answer is retried with backoff inside the task, then
-   by Airflow; the task fails naming it after the last retry, and its batch goes again next time.
+   run left unacknowledged and sends the new changes, one batch per dataset, as files into
+   `$CREDIT_OUTBOX/<platform>/` or HTTP POSTs to the platform's Airflow connection, each batch with
+   its manifest (its columns with their Chinese names and codes) and idempotency key. A platform
+   that does not answer is retried with backoff inside the task, then by Airflow; the task fails
+   naming it after the last retry, and its batch goes again next time.
 3. `department_workbooks`: each department's Excel list of its subjects' grades
    (`$CREDIT_OUTBOX/departments/<code>/`), whether or not every platform answered.
 4. `results_due` (一公开): after sending, lists the inspection results returned for public plans

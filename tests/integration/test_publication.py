@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import csv
 import datetime as dt
+import decimal
 import hashlib
 import io
 import json
@@ -15,6 +16,7 @@ import re
 import threading
 import time
 import xml.etree.ElementTree as ET  # noqa: S405 - parses files this test's own code wrote
+from collections import Counter
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from importlib import resources
 
@@ -98,14 +100,13 @@ class Platform:
                 self.state.pop(record["key"], None)
 
 
-def make_config(batch_items: int = 20000) -> config.Config:
+def make_config(max_items: int | None = None) -> config.Config:
     data = yaml.safe_load(resources.files("credit_platform.publish").joinpath("publication.yml").read_text("utf-8"))
     data["platforms"] = {
         "portal": {"name": "信用门户", "clearance": "public", "format": "json", "transport": "http",
-                   "connection": "credit_portal_receiver"},
+                   "connection": "credit_portal_receiver", "max_items": max_items},
         "province": data["platforms"]["province"],
     }  # fmt: skip
-    data["batch_items"] = batch_items
     data["retry"] = {"attempts": 3, "backoff_seconds": 0.01, "timeout_seconds": 0.5}
     return config.parse(data)
 
@@ -243,14 +244,14 @@ def test_withdrawals_for_ended_publication_and_repair_and_a_run_resumed_midway(c
     expected = _expected_public(city, later)
     ended = held - expected
     assert penalty in ended and len(ended) > 20
-    # small batches, and the platform fails after accepting two of them
+    # a platform that accepts at most 10 records a file, and fails after accepting two of them
     server.script = ["ok", "ok", "500", "500", "500"]
     sent_before = len(server.requests)
     with pytest.raises(PublicationFailed):
-        _publish(city, server, spool, as_of=later, config=make_config(batch_items=10))
+        _publish(city, server, spool, as_of=later, config=make_config(max_items=10))
     first = server.requests[sent_before:]
     assert len(set(first)) == 3 and len(first) == 5
-    report = _publish(city, server, spool, as_of=later, config=make_config(batch_items=10))
+    report = _publish(city, server, spool, as_of=later, config=make_config(max_items=10))
     again = server.requests[sent_before + len(first):]
     assert again[0] == first[-1] and not set(again[1:]) & set(first)  # resumed, nothing acknowledged resent
     assert set(server.state) == expected
@@ -337,15 +338,133 @@ def test_grades_reach_the_public_view_end_to_end(city, server, tmp_path_factory)
         assert int(header.findtext("RecordCount")) == manifest["rows"]["total"] == len(root.find("Body"))
 
 
-def test_csv_is_gb18030_with_chinese_headers(city, tmp_path):
-    cfg = config.load()  # the shipped configuration: city CSV, prefecture JSON, province XML, all files
-    publish(city["publisher"], config=cfg, as_of=AS_OF, outbox=tmp_path / "outbox", spool=tmp_path / "spool")
-    path = sorted((tmp_path / "outbox" / "city").glob("grades_*.csv"))[0]
-    text = path.read_bytes().decode("gb18030")
-    header = next(csv.reader(io.StringIO(text)))
+def test_each_platform_gets_one_file_per_dataset_that_its_manifest_describes(city, tmp_path):
+    # the shipped platforms (city CSV, prefecture JSON, province XML, all files), under names of their
+    # own: a first publication to each
+    data = yaml.safe_load(resources.files("credit_platform.publish").joinpath("publication.yml").read_text("utf-8"))
+    data["platforms"] = {f"first_{name}": p for name, p in data["platforms"].items()}
+    cfg = config.parse(data)
+    report = publish(city["publisher"], config=cfg, as_of=AS_OF, outbox=tmp_path / "outbox",
+                     spool=tmp_path / "spool")  # fmt: skip
+    # one batch per platform and dataset, holding every item the platform is to hold
+    sent = Counter((b.platform, b.dataset) for b in report.batches)
+    assert sent and set(sent.values()) == {1}, sent
+    held = dict(rows(city["admin"], "SELECT platform || '.' || dataset, count(*) FROM ops.publication_state"
+                                    " WHERE platform LIKE 'first%%' GROUP BY 1"))  # fmt: skip
+    assert {f"{b.platform}.{b.dataset}": b.upserts for b in report.batches} == held
+    assert {p for p, _ in sent} == {"first_city", "first_prefecture", "first_province"}
+    for platform in ("first_city", "first_prefecture", "first_province"):
+        files = [f for f in (tmp_path / "outbox" / platform).glob(f"*.{cfg.platforms[platform].format}")
+                 if not f.name.endswith(".manifest.json")]  # fmt: skip
+        assert sorted(f.name.split("_2")[0] for f in files) == sorted(d for p, d in sent if p == platform)
+
+    path, = (tmp_path / "outbox" / "first_city").glob("grades_*.csv")
+    with open(path, encoding="gb18030", newline="") as fh:
+        header, *records = list(csv.reader(fh))
     assert header[:5] == ["操作", "记录键", "公开级别", "统一社会信用代码", "主体名称"] and "评价得分" not in header
-    manifest = json.loads((tmp_path / "outbox" / "city" / f"{path.name}.manifest.json").read_text())
+    manifest = json.loads((path.parent / f"{path.name}.manifest.json").read_text(encoding="utf-8"))
     assert manifest["encoding"] == "GB18030"
+    assert [c["name"] for c in manifest["columns"]] == header  # the manifest lists the file's header, in order
+    assert [c["code"] for c in manifest["columns"]] == ["action", "record_key", "disclosure_level",
+                                                        *cfg.datasets["grades"].levels["public"]]  # fmt: skip
+    assert len(records) == manifest["rows"]["total"] == held["first_city.grades"]
+    assert {r[0] for r in records} == {"新增或更新"} and {r[2] for r in records} == {"完全公开"}
+    back = {v["value"]: v["code"] for v in manifest["codes"]["disclosure_level"]}
+    assert {back[r[2]] for r in records} == {"public"}
+    # the province's XML: its codes in Chinese too, its manifest naming each record's attributes and fields
+    path, = (tmp_path / "outbox" / "first_province").glob("grades_*.xml")
+    manifest = json.loads((path.parent / f"{path.name}.manifest.json").read_text(encoding="utf-8"))
+    body = ET.fromstring(path.read_bytes()).find("Body")  # noqa: S314 - our own file
+    assert [c["code"] for c in manifest["columns"]] == [*body[0].keys(), *(e.tag for e in body[0])]
+    names = dict(cfg.level_names)
+    assert {r.get("level") for r in body} == {names[lv] for lv in ("public", "authorised", "internal")}
+    assert {r.get("action") for r in body} == {"新增或更新"}
+    # the prefecture's JSON keeps English codes
+    path, = (tmp_path / "outbox" / "first_prefecture").glob("grades_*[0-9].json")
+    manifest = json.loads((path.parent / f"{path.name}.manifest.json").read_text(encoding="utf-8"))
+    first = json.loads(path.read_bytes())["records"][0]
+    assert [c["code"] for c in manifest["columns"]] == [*list(first)[:3], *first["fields"]]
+    assert (first["action"], first["disclosure_level"]) == ("upsert", "public")
+
+
+def test_main_reasons_name_in_chinese_what_moved_each_grade_largest_first(city, server, tmp_path_factory):
+    spool = tmp_path_factory.mktemp("pub")
+    _publish(city, server, spool)
+    cfg = make_config()
+    labels = set(cfg.main_reasons.labels.values())
+    published = rows(city["admin"], "SELECT uscc, industry_code, evaluation_period, main_reasons, score"
+                                    " FROM publish.grades")  # fmt: skip
+    # every indicator that lost points, from the explanations: (name, points lost)
+    lost: dict[tuple, list[tuple[str, decimal.Decimal]]] = {}
+    for uscc, industry, period, name, points in rows(city["admin"], """
+            SELECT e.uscc, e.industry_code, e.evaluation_period, d.indicator_name, e.weight - e.points
+              FROM marts.fct_grade_explanations AS e
+              JOIN marts.dim_indicators AS d USING (rule_version, industry_code, indicator_code)
+             WHERE e.line_kind = 'indicator' AND e.points < e.weight
+             ORDER BY e.weight - e.points DESC, e.line_number"""):  # fmt: skip
+        lost.setdefault((uscc, industry, period), []).append((name, points))
+    longest = 0
+    for uscc, industry, period, reasons, score in published:
+        assert not re.search(r"[A-Za-z]", reasons), reasons  # Chinese only: no English, no codes
+        items = reasons.split("；") if reasons else []
+        assert len(items) <= 5, reasons
+        deciding = [r for r in items if r in labels or r.startswith(tuple(labels))]
+        assert items[: len(deciding)] == deciding  # what decided the grade comes first
+        named = [re.fullmatch(r"(.+) -(\d+(?:\.\d+)?)分", r) for r in items[len(deciding):]]
+        assert all(named), reasons
+        points = [decimal.Decimal(m[2]) for m in named]
+        assert all(p > 0 for p in points) and points == sorted(points, reverse=True), reasons
+        expected = lost.get((uscc, industry, period), [])
+        assert [(m[1], p) for m, p in zip(named, points, strict=True)] == [
+            (n, p.normalize()) for n, p in expected[: 5 - len(deciding)]], reasons  # fmt: skip
+        if score == 100:
+            assert not named  # full marks: no indicator to name
+        longest = max(longest, len(items))
+    if any(len(v) > 5 for v in lost.values()):
+        assert longest == 5  # more than five indicators lost points: the five largest are named
+
+    # a subject put on the serious-dishonesty list: its D is explained first, before the points lost;
+    # a veto that leaves the grade its score gave is not named
+    (u, i, p, grade, g_class, score), = rows(city["admin"], """
+        SELECT uscc, industry_code, evaluation_period, grade, grade_class, score FROM marts.fct_industry_credit_grades
+         WHERE NOT is_vetoed AND adjustment_id IS NULL AND has_sufficient_data AND score BETWEEN 50 AND 99
+           AND industry_code = 'commerce' ORDER BY uscc LIMIT 1""")  # fmt: skip
+    (low, ) = rows(city["admin"], """
+        SELECT g.uscc, g.industry_code, g.evaluation_period FROM marts.fct_industry_credit_grades AS g
+         WHERE g.grade = 'D' AND NOT g.is_vetoed AND g.adjustment_id IS NULL ORDER BY g.uscc LIMIT 1""") or [(None,)]
+    planted = [(u, i, p), *([low] if low[0] else [])]
+    try:
+        for key in planted:
+            rows(city["admin"], "UPDATE marts.fct_industry_credit_grades SET grade = 'D', grade_class = 'D',"
+                                " is_vetoed = true, veto_rule_code = 'SERIOUS_DISHONESTY' WHERE uscc = %s"
+                                " AND industry_code = %s AND evaluation_period = %s", key)  # fmt: skip
+            rows(city["admin"], "INSERT INTO marts.fct_grade_explanations (uscc, industry_code, evaluation_period,"
+                                " line_number, line_kind, rule_code, points, detail, source_record_ids, rule_version)"
+                                " SELECT uscc, industry_code, evaluation_period, max(line_number) + 1, 'veto',"
+                                " 'SERIOUS_DISHONESTY', 0, '评价期内列入严重失信主体名单', '{}', min(rule_version)"
+                                " FROM marts.fct_grade_explanations WHERE uscc = %s AND industry_code = %s"
+                                " AND evaluation_period = %s GROUP BY 1, 2, 3", key)  # fmt: skip
+        _publish(city, server, spool)
+        (reasons,), = rows(city["admin"], "SELECT main_reasons FROM publish.grades WHERE uscc = %s"
+                                          " AND industry_code = %s AND evaluation_period = %s", (u, i, p))  # fmt: skip
+        first, *rest = reasons.split("；")
+        assert first == cfg.main_reasons.labels["serious_dishonesty"] and len(rest) <= 4
+        assert rest == [f"{n} -{x.normalize():f}分" for n, x in lost.get((u, i, p), [])[:4]]
+        if low[0]:  # already D by its score: the veto changed nothing
+            (reasons,), = rows(city["admin"], "SELECT main_reasons FROM publish.grades WHERE uscc = %s"
+                                              " AND industry_code = %s AND evaluation_period = %s", low)  # fmt: skip
+            assert not reasons.startswith(cfg.main_reasons.labels["serious_dishonesty"])
+    finally:
+        for key in planted:
+            rows(city["admin"], "DELETE FROM marts.fct_grade_explanations WHERE uscc = %s AND industry_code = %s"
+                                " AND evaluation_period = %s AND rule_code = 'SERIOUS_DISHONESTY'", key)  # fmt: skip
+        rows(city["admin"], "UPDATE marts.fct_industry_credit_grades SET grade = %s, grade_class = %s,"
+                            " is_vetoed = false, veto_rule_code = NULL WHERE uscc = %s AND industry_code = %s"
+                            " AND evaluation_period = %s", (grade, g_class, u, i, p))  # fmt: skip
+        if low[0]:
+            rows(city["admin"], "UPDATE marts.fct_industry_credit_grades SET is_vetoed = false, veto_rule_code = NULL"
+                                " WHERE uscc = %s AND industry_code = %s AND evaluation_period = %s", low)  # fmt: skip
+    _publish(city, server, spool)
 
 
 def _published_penalties(city, n: int) -> list[tuple]:
@@ -578,5 +697,14 @@ def test_department_workbooks_are_safe_and_typed(city, server, tmp_path_factory)
             assert r[7].data_type == "n"
             assert not any(c.data_type == "f" for c in r)
         assert ws.max_row - 1 == swj.rows
+        # 主要原因 wraps, each row as high as its wrapped text; every page A4 with its number
+        (_, _, width, kind), = [c for c in config.load().workbooks["grades"].columns if c[0] == "main_reasons"]
+        at = header.index("主要原因")
+        assert kind == "wrap" and any(len(r[at].value) > width for r in ws.iter_rows(min_row=2))
+        for r in ws.iter_rows(min_row=2):
+            assert r[at].alignment.wrap_text and not re.search(r"[A-Za-z]", r[at].value)
+            lines = workbooks.wrapped_lines(r[at].value, width)
+            assert ws.row_dimensions[r[at].row].height == (workbooks.LINE_POINTS * lines if lines > 1 else None)
+        assert str(ws.page_setup.paperSize) == "9" and ws.oddFooter.center.text == "第 &P 页，共 &N 页"
     finally:
         rows(city["admin"], "UPDATE marts.dim_subjects SET subject_name = %s WHERE uscc = %s", (name, uscc))

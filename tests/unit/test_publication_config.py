@@ -34,6 +34,7 @@ def test_the_shipped_configuration_reads_and_levels_nest():
     assert cfg.datasets["penalties"].columns_for("internal") == cfg.datasets["penalties"].levels["public"]
     assert cfg.platforms["province"].levels() == config.LEVELS and cfg.platforms["city"].levels() == ("public",)
     assert {p.format for p in cfg.platforms.values()} == {"csv", "json", "xml"}
+    assert all(p.max_items is None for p in cfg.platforms.values())  # one batch per dataset and run
 
 
 @pytest.mark.parametrize(("change", "message"), [
@@ -45,6 +46,10 @@ def test_the_shipped_configuration_reads_and_levels_nest():
     (lambda d: d.update(retry={"attempts": 0}), "at least 1"),
     (lambda d: d.pop("personal_data"), "uscc_registration_codes and uscc_provinces"),
     (lambda d: d["personal_data"].update(uscc_provinces=["1"]), "not two-digit codes: 1"),
+    (lambda d: d.update(batch_items=20000), "one batch per dataset"),
+    (lambda d: d["platforms"]["city"].update(max_items=0), "platforms.city.max_items"),
+    (lambda d: d["main_reasons"]["labels"].update(cap="capped"), "main_reasons.labels.cap: Chinese only"),
+    (lambda d: d["main_reasons"]["labels"].pop("veto"), "main_reasons.labels: give veto"),
 ])  # fmt: skip
 def test_a_mistake_in_the_configuration_is_named(change, message):
     data = _shipped()
@@ -65,7 +70,7 @@ ITEMS = [
     formats.Item("commerce|U1|2025-H2", "upsert", "public",
                  {"uscc": "91140681MA0K1234XX", "subject_name": "甲公司", "score": decimal.Decimal("85.50"),
                   "is_vetoed": False, "period_end_date": dt.date(2025, 12, 31)}),
-    formats.Item("commerce|U2|2025-H2", "withdraw", "public", {}),
+    formats.Item("commerce|U2|2025-H2", "withdraw", "authorised", {}),
 ]  # fmt: skip
 
 
@@ -76,6 +81,7 @@ def test_csv_is_gb18030_with_an_action_column():
                         "评价截止日期"]  # fmt: skip
     assert table[1][0] == "新增或更新" and table[1][5:] == ["85.50", "否", "2025-12-31"]
     assert table[2][:2] == ["撤回", "commerce|U2|2025-H2"] and set(table[2][3:]) == {""}
+    assert [r[2] for r in table[1:]] == ["完全公开", "依授权公开"]  # 公开级别 in Chinese, as publication.yml names it
 
 
 def test_xml_is_the_exchange_envelope():
@@ -85,8 +91,9 @@ def test_xml_is_the_exchange_envelope():
                                            "Operator"]  # fmt: skip
     assert header.findtext("SerialNumber") == "province.grades.k1" and header.findtext("Receiver") == "省平台"
     first, second = root.find("Body")
-    assert first.get("action") == "upsert" and first.findtext("subject_name") == "甲公司"
-    assert second.get("action") == "withdraw" and len(second) == 0
+    assert first.get("action") == "新增或更新" and first.findtext("subject_name") == "甲公司"
+    assert second.get("action") == "撤回" and len(second) == 0
+    assert (first.get("level"), second.get("level")) == ("完全公开", "依授权公开")
 
 
 def test_manifest_counts_and_hash():
@@ -94,7 +101,59 @@ def test_manifest_counts_and_hash():
     doc = json.loads(formats.manifest(_meta(), "json", "f.json", data, ITEMS, "ab" * 32))
     assert doc["rows"] == {"total": 2, "upsert": 1, "withdraw": 1} and doc["encoding"] == "UTF-8"
     assert json.loads(data)["records"][1] == {"action": "withdraw", "key": "commerce|U2|2025-H2",
-                                              "disclosure_level": "public", "fields": {}}  # fmt: skip
+                                              "disclosure_level": "authorised", "fields": {}}  # fmt: skip
+
+
+def _manifest(fmt: str) -> tuple[bytes, dict]:
+    data = formats.render(fmt, _meta(), ITEMS)
+    return data, json.loads(formats.manifest(_meta(), fmt, f"f.{fmt}", data, ITEMS, "ab" * 32))
+
+
+def test_a_csv_manifest_lists_the_files_header_with_names_and_codes_and_maps_the_codes_back():
+    data, doc = _manifest("csv")
+    header, *records = list(csv.reader(io.StringIO(data.decode("gb18030"), newline="")))
+    assert [c["name"] for c in doc["columns"]] == header  # every column, in file order
+    assert [c["code"] for c in doc["columns"]] == ["action", "record_key", "disclosure_level", *_meta().columns]
+    assert doc["columns"][2] == {"name": "公开级别", "code": "disclosure_level"}
+    back = {column: {v["value"]: v["code"] for v in values} for column, values in doc["codes"].items()}
+    rows = [dict(zip((c["code"] for c in doc["columns"]), r, strict=True)) for r in records]
+    assert [(back["action"][r["action"]], back["disclosure_level"][r["disclosure_level"]]) for r in rows] == [
+        ("upsert", "public"), ("withdraw", "authorised")]  # fmt: skip
+    assert {v["name"] for v in doc["codes"]["disclosure_level"]} == set(_shipped()["levels"].values())
+
+
+@pytest.mark.parametrize("fmt", ["json", "xml"])
+def test_a_json_or_xml_manifest_lists_the_codes_each_record_carries(fmt):
+    data, doc = _manifest(fmt)
+    codes = [c["code"] for c in doc["columns"]]
+    if fmt == "json":
+        first = json.loads(data)["records"][0]
+        assert codes == [*list(first)[:3], *first["fields"]]
+        values = (first["action"], first["disclosure_level"])
+        assert values == ("upsert", "public")  # JSON's keys are codes: so are its values
+    else:
+        first = ET.fromstring(data).find("Body")[0]  # noqa: S314
+        assert codes == [*first.keys(), *(e.tag for e in first)]
+        values = (first.get("action"), first.get("level"))
+    assert [c["name"] for c in doc["columns"]][:3] == ["操作", "记录键", "公开级别"]
+    back = {column: {v["value"]: v["code"] for v in vs} for column, vs in doc["codes"].items()}
+    assert (back[codes[0]][values[0]], back[codes[2]][values[1]]) == ("upsert", "public")
+
+
+def test_a_run_sends_all_its_changes_in_one_batch_unless_the_platform_limits_a_file():
+    from credit_platform.publish import run
+
+    cols = ("uscc", "grade")
+    desired = {f"commerce|U{i:05d}|2025-H2|A": ("public", [f"U{i:05d}", "A"]) for i in range(25_000)}
+    held = {"commerce|U99999|2025-H2|B": ("public", "x" * 64)}
+    changes = run.changes(desired, held, cols)
+    assert len(changes) == 25_001 and changes[-1][0].action == "withdraw"
+    (batch,) = run.batches(changes)  # one batch per platform and dataset, however many changes
+    assert len(batch) == 25_001
+    assert [len(b) for b in run.batches(changes, 10_000)] == [10_000, 10_000, 5_001]
+    assert run.batches([]) == []
+    unchanged = {k: (lv, run._digest(lv, v)) for k, (lv, v) in desired.items()}
+    assert run.changes(desired, unchanged, cols) == []  # nothing changed: nothing to send
 
 
 def test_csv_text_that_a_spreadsheet_would_run_is_neutralised_reversibly():

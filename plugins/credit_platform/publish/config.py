@@ -59,6 +59,9 @@ class Platform:
     connection: str | None = None
     envelope: dict = field(default_factory=dict)
     programme: str | None = None  # a 信用+ partner: receives only that programme's list
+    # The most records the platform's receiving end accepts in one file; None (the default): no
+    # limit, so that a publication run sends it one batch per dataset with every change.
+    max_items: int | None = None
 
     def levels(self) -> tuple[str, ...]:
         return LEVELS[: LEVELS.index(self.clearance) + 1]
@@ -83,6 +86,16 @@ class Programme:
 
 
 PARTNER_DATASET = "credit_plus"
+REASON_LABELS = ("serious_dishonesty", "veto", "cap", "objection", "adjustment")
+
+
+@dataclass(frozen=True)
+class MainReasons:
+    """How a grade's 主要原因 is written (publish.tables): at most ``max_items`` lines, and the
+    Chinese words for the lines that decided a grade rather than lost points (``REASON_LABELS``)."""
+
+    max_items: int = 5
+    labels: dict[str, str] = field(default_factory=dict)
 
 
 @dataclass(frozen=True)
@@ -98,7 +111,6 @@ class Config:
     grade_levels: dict[str, str]  # industry -> level
     datasets: dict[str, Dataset]
     platforms: dict[str, Platform]
-    batch_items: int = 20000
     retry: Retry = Retry()
     # Which 18-character values of the credit-code column can be credit codes (GB 32100): the
     # first two characters (registration authority + organisation category) and characters 3-4
@@ -109,6 +121,7 @@ class Config:
     level_names: dict[str, str] = field(default_factory=dict)  # level -> its Chinese name
     exports: dict[str, dict[str, str]] = field(default_factory=dict)  # file -> column -> header, in order
     programmes: dict[str, Programme] = field(default_factory=dict)
+    main_reasons: MainReasons = MainReasons()
 
     def columns_for(self, platform: Platform, dataset: Dataset) -> tuple[str, ...]:
         """The columns ``platform`` receives of ``dataset`` (none: it does not receive it). A
@@ -171,7 +184,11 @@ def parse(data: dict) -> Config:
             raise ConfigError(f"platforms.{name}: transport http needs a connection (an Airflow connection id)")
         platforms[name] = Platform(name, p.get("name", name), _level(p.get("clearance", "public"),
                                    f"platforms.{name}.clearance"), fmt, transport, p.get("connection"),
-                                   dict(p.get("envelope") or {}))  # fmt: skip
+                                   dict(p.get("envelope") or {}), None,
+                                   _max_items(p, f"platforms.{name}"))  # fmt: skip
+    if "batch_items" in data:
+        raise ConfigError("batch_items: a run sends each platform one batch per dataset; a platform that accepts"
+                          " only so many records in a file says so with its own max_items")  # fmt: skip
     retry = data.get("retry") or {}
     r = Retry(int(retry.get("attempts", 4)), float(retry.get("backoff_seconds", 5)),
               float(retry.get("timeout_seconds", 60)))  # fmt: skip
@@ -184,8 +201,38 @@ def parse(data: dict) -> Config:
         _level(lv, "levels")
     exports = {str(k): {str(c): str(h) for c, h in (v or {}).items()} for k, v in (data.get("exports") or {}).items()}
     programmes = _programmes(data.get("programmes") or {}, datasets, platforms)
-    return Config(default, by_industry, datasets, platforms, int(data.get("batch_items", 20000)), r, prefixes,
-                  provinces, workbooks, names, exports, programmes)  # fmt: skip
+    return Config(default, by_industry, datasets, platforms, r, prefixes, provinces, workbooks, names, exports,
+                  programmes,
+                  _main_reasons(data.get("main_reasons") or {}))  # fmt: skip
+
+
+def _max_items(spec: dict, where: str) -> int | None:
+    value = spec.get("max_items")
+    if value is None:
+        return None
+    if not isinstance(value, int) or isinstance(value, bool) or value < 1:
+        raise ConfigError(f"{where}.max_items: {value!r} is not a positive number of records")
+    return value
+
+
+def _main_reasons(section: dict) -> MainReasons:
+    """主要原因: every label given, in Chinese (no ASCII letter: a receiver reads them as they are)."""
+    import re
+
+    labels = {str(k): str(v) for k, v in (section.get("labels") or {}).items()}
+    missing = [k for k in REASON_LABELS if not labels.get(k)]
+    if missing:
+        raise ConfigError(f"main_reasons.labels: give {', '.join(missing)}")
+    unknown = sorted(set(labels) - set(REASON_LABELS))
+    if unknown:
+        raise ConfigError(f"main_reasons.labels: unknown {', '.join(unknown)} (known: {', '.join(REASON_LABELS)})")
+    latin = [k for k, v in labels.items() if re.search(r"[A-Za-z]", v)]
+    if latin:
+        raise ConfigError(f"main_reasons.labels.{latin[0]}: Chinese only, no ASCII letters")
+    items = int(section.get("max_items", 5))
+    if items < 1:
+        raise ConfigError("main_reasons.max_items must be at least 1")
+    return MainReasons(items, labels)
 
 
 def _programmes(section: dict, datasets: dict[str, Dataset], platforms: dict[str, Platform]) -> dict[str, Programme]:
@@ -230,7 +277,7 @@ def _programmes(section: dict, datasets: dict[str, Dataset], platforms: dict[str
         if prog.platform in platforms:
             raise ConfigError(f"{where}: a platform is already named {prog.platform}")
         platforms[prog.platform] = Platform(prog.platform, prog.partner, "authorised", fmt, transport,
-                                            p.get("connection"), {}, prog.name)  # fmt: skip
+                                            p.get("connection"), {}, prog.name, _max_items(p, where))  # fmt: skip
         out[prog.name] = prog
     return out
 

@@ -2,7 +2,18 @@
 envelope of the provincial platform (brief section 6), and the manifest beside every file.
 
 Every item carries its action: ``upsert`` (新增或更新: a new or changed record) or ``withdraw``
-(撤回: the platform must take the record down), its key, and its disclosure level.
+(撤回: the platform must take the record down), its key, and its disclosure level. The codes a
+receiver reads (操作, 公开级别) are written in the language of the format: in Chinese in CSV (its
+headers are Chinese) and in the XML envelope (its header values are Chinese: 内部, the sender's and
+dataset's names), as publication.yml names them (``levels``: 完全公开, 依授权公开, 内部使用;
+``ACTIONS``: 新增或更新, 撤回); in English codes in JSON (its keys are codes). Booleans are 是/否 in
+every format.
+
+The manifest lists the file's columns in file order, each with its Chinese name and its code
+(``{"name": "公开级别", "code": "disclosure_level"}``): in CSV the names are the header row; in JSON
+and XML the codes are the record's keys, attributes and elements. Its ``codes`` table gives, for 操作
+and 公开级别, each value as the file writes it with its code and Chinese name, so a receiver maps
+back.
 
 CSV is safe to open in a spreadsheet: a text cell beginning with ``=``, ``+``, ``-``, ``@``, a tab
 or a carriage return (which a spreadsheet would take for a formula) gets a leading apostrophe, and
@@ -22,6 +33,10 @@ import xml.etree.ElementTree as ET  # noqa: S405 - builds XML, never parses it
 from dataclasses import dataclass
 
 ACTIONS = {"upsert": "新增或更新", "withdraw": "撤回"}
+#: the formats whose receivers read codes in Chinese (see the module's docstring)
+CHINESE = {"csv": True, "json": False, "xml": True}
+#: the leading fields of every record, as each format names them (CSV: publication.yml exports)
+LEADING = {"json": ("action", "key", "disclosure_level"), "xml": ("action", "key", "level")}
 EXTENSIONS = {"csv": "csv", "json": "json", "xml": "xml"}
 CONTENT_TYPES = {"csv": "text/csv; charset=GB18030", "json": "application/json; charset=utf-8",
                  "xml": "application/xml; charset=utf-8"}  # fmt: skip
@@ -97,47 +112,94 @@ def render(fmt: str, meta: Meta, items: list[Item]) -> bytes:
     raise ValueError(f"unknown format {fmt!r}")
 
 
+def _config():
+    from credit_platform.publish.config import load
+
+    return load()
+
+
+def action_text(fmt: str, action: str) -> str:
+    """操作 as ``fmt`` writes it: 新增或更新 / 撤回 where the format is Chinese, else the code."""
+    return ACTIONS[action] if CHINESE[fmt] else action
+
+
+def level_text(fmt: str, level: str) -> str:
+    """公开级别 as ``fmt`` writes it: publication.yml's name (完全公开 ...) where the format is Chinese."""
+    return _config().level_names.get(level, level) if CHINESE[fmt] else level
+
+
+def _leading(fmt: str) -> list[tuple[str, str]]:
+    """(code, Chinese name) of the fields every record begins with: 操作, 记录键, 公开级别 (named in
+    publication.yml ``exports.publication_csv``), coded as ``fmt`` writes them."""
+    names = _config().export_headers("publication_csv")  # action, record_key, disclosure_level -> header
+    codes = tuple(names) if fmt == "csv" else LEADING[fmt]
+    return list(zip(codes, names.values(), strict=True))
+
+
+def columns(fmt: str, meta: Meta) -> list[dict[str, str]]:
+    """The file's columns in file order, each ``{"name": Chinese, "code": code}``: the leading
+    操作, 记录键, 公开级别, then the dataset's. In CSV the names are its header row."""
+    return [{"name": name, "code": code} for code, name in _leading(fmt)] + [
+        {"name": meta.headers[c], "code": c} for c in meta.columns
+    ]
+
+
+def code_table(fmt: str) -> dict[str, list[dict[str, str]]]:
+    """For 操作 and 公开级别 (by their code in the file): each value as ``fmt`` writes it, with its
+    code and Chinese name, so that a receiver maps the file's values back to codes."""
+    (action, _), _, (level, _) = _leading(fmt)
+    return {
+        action: [{"value": action_text(fmt, a), "code": a, "name": n} for a, n in ACTIONS.items()],
+        level: [{"value": level_text(fmt, lv), "code": lv, "name": n} for lv, n in _config().level_names.items()],
+    }
+
+
 def _csv(meta: Meta, items: list[Item]) -> bytes:
     buf = io.StringIO(newline="")
     w = csv.writer(buf, lineterminator="\r\n")
-    from credit_platform.publish.config import load
-
-    leading = list(load().export_headers("publication_csv").values())  # 操作, 记录键, 公开级别
-    w.writerow(leading + [meta.headers[c] for c in meta.columns])
+    w.writerow([c["name"] for c in columns("csv", meta)])
     for it in items:
-        w.writerow([ACTIONS[it.action], csv_cell(it.key), it.level]
+        w.writerow([action_text("csv", it.action), csv_cell(it.key), level_text("csv", it.level)]
                    + [csv_cell(it.values.get(c)) for c in meta.columns])  # fmt: skip
     return buf.getvalue().encode("gb18030")
 
 
 def _json(meta: Meta, items: list[Item]) -> bytes:
-    doc = {
+    """One JSON document; the records are written one at a time, so that a large batch (a first
+    publication holds every grade) is never a tree in memory."""
+    head = {
         "platform": meta.platform, "dataset": meta.dataset, "idempotency_key": meta.idempotency_key,
         "created_at": meta.created_at.isoformat(), "columns": {c: meta.headers[c] for c in meta.columns},
-        "records": [{"action": it.action, "key": it.key, "disclosure_level": it.level,
-                     "fields": {c: text(it.values.get(c)) for c in meta.columns} if it.action == "upsert" else {}}
-                    for it in items],
     }  # fmt: skip
-    return json.dumps(doc, ensure_ascii=False, indent=1).encode("utf-8")
+    records = (json.dumps({"action": it.action, "key": it.key, "disclosure_level": it.level,
+                           "fields": {c: text(it.values.get(c)) for c in meta.columns}
+                           if it.action == "upsert" else {}}, ensure_ascii=False) for it in items)  # fmt: skip
+    opening = json.dumps(head, ensure_ascii=False, indent=1).removesuffix("\n}")
+    return (opening + ',\n "records": [\n  ' + ",\n  ".join(records) + "\n ]\n}").encode("utf-8")
 
 
 def _xml(meta: Meta, items: list[Item]) -> bytes:
+    """The exchange envelope; each record is serialised on its own and appended, so that a large
+    batch is never one element tree in memory."""
     env = meta.envelope
-    root = ET.Element("ExchangeMessage")
-    header = ET.SubElement(root, "Header")
+    header = ET.Element("Header")
     for tag, value in [("Sender", env.get("sender", "")), ("Receiver", env.get("receiver", meta.platform_title)),
                        ("Flow", env.get("flow", "")), ("Item", meta.dataset_title),
                        ("SerialNumber", meta.idempotency_key), ("SecurityType", env.get("security_type", "")),
                        ("Operator", env.get("operator", "")), ("SendTime", meta.created_at.isoformat()),
                        ("RecordCount", str(len(items)))]:  # fmt: skip
         ET.SubElement(header, tag).text = value
-    body = ET.SubElement(root, "Body")
+    out = ["<?xml version='1.0' encoding='utf-8'?>\n<ExchangeMessage>", ET.tostring(header, encoding="unicode"),
+           "<Body>"]  # fmt: skip
     for it in items:
-        record = ET.SubElement(body, "Record", {"action": it.action, "key": it.key, "level": it.level})
+        record = ET.Element("Record", {"action": action_text("xml", it.action), "key": it.key,
+                                       "level": level_text("xml", it.level)})  # fmt: skip
         if it.action == "upsert":
             for c in meta.columns:
                 ET.SubElement(record, c).text = text(it.values.get(c))
-    return ET.tostring(root, encoding="utf-8", xml_declaration=True)
+        out.append(ET.tostring(record, encoding="unicode"))
+    out.append("</Body></ExchangeMessage>")
+    return "".join(out).encode("utf-8")
 
 
 def manifest(meta: Meta, fmt: str, file_name: str, data: bytes, items: list[Item], sha256: str) -> bytes:
@@ -147,8 +209,8 @@ def manifest(meta: Meta, fmt: str, file_name: str, data: bytes, items: list[Item
         "file": file_name, "format": fmt, "encoding": "GB18030" if fmt == "csv" else "UTF-8",
         "bytes": len(data), "sha256": sha256,
         "rows": {"total": len(items), "upsert": upserts, "withdraw": len(items) - upserts},
-        "levels": sorted({it.level for it in items}), "columns": list(meta.columns),
-        "created_at": meta.created_at.isoformat(),
+        "levels": sorted({it.level for it in items}), "columns": columns(fmt, meta), "codes": code_table(fmt),
+        "booleans": {"是": True, "否": False}, "created_at": meta.created_at.isoformat(),
     }  # fmt: skip
     if fmt == "csv":
         doc["csv_escaping"] = CSV_ESCAPING

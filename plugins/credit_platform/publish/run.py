@@ -10,11 +10,12 @@
 4. Swap the tables in and recreate the views (``credit_platform.publish.tables``).
 5. Per platform, first the batches an earlier run left unacknowledged, resent as they were (same
    bytes, same idempotency key); then what changed since the state the platform acknowledged
-   (``ops.publication_state``): new or changed items and withdrawals, in batches of at most
-   ``batch_items``. Each batch is written to the spool with its manifest and recorded with its
-   items before it is sent; only the platform's acknowledgement moves the state. A platform that
-   fails after its last retry keeps its batch for the next run, and the run fails naming it once
-   the other platforms are done.
+   (``ops.publication_state``): new or changed items and withdrawals, one batch per dataset
+   holding every change of the run (in several only for a platform that sets ``max_items``, the
+   most records its receiving end accepts in a file). Each batch is written to the spool with its
+   manifest and recorded with its items before it is sent; only the platform's acknowledgement
+   moves the state. A platform that fails after its last retry keeps its batch for the next run,
+   and the run fails naming it once the other platforms are done.
 """
 
 from __future__ import annotations
@@ -314,7 +315,7 @@ def _publish_platform(conn, config: Config, platform: Platform, outbox: Path, sp
         cols = config.columns_for(platform, ds)
         if not cols:
             continue
-        for items in _changes(conn, ds, platform, cols, config.batch_items):
+        for items in _changes(conn, ds, platform, cols):
             batch, data = _prepare(conn, platform, ds, cols, items, spool)
             _deliver(conn, config, platform, batch, data, outbox, endpoints, sleep, report)
 
@@ -323,10 +324,9 @@ def _digest(level: str, values: list) -> str:
     return hashlib.sha256(json.dumps([level, *map(formats.text, values)], ensure_ascii=False).encode()).hexdigest()
 
 
-def _changes(conn, ds: Dataset, platform: Platform, cols: tuple[str, ...], size: int):
-    """The items to send so that the platform holds exactly what it may: new or changed items,
-    and withdrawals of those it holds that are no longer published (or no longer at a level it
-    is cleared for), in batches of at most ``size``."""
+def _changes(conn, ds: Dataset, platform: Platform, cols: tuple[str, ...]) -> list[list]:
+    """The batches to send so that the platform holds exactly what it may (``changes``), as of the
+    published tables and the state it acknowledged."""
     desired = {}
     for key, level, *values in conn.execute(projection(ds, cols, platform.levels(), ds.name, platform.programme)):
         desired[key] = (level, values)
@@ -334,15 +334,31 @@ def _changes(conn, ds: Dataset, platform: Platform, cols: tuple[str, ...], size:
         "SELECT item_key, disclosure_level, content_sha256 FROM ops.publication_state"
         " WHERE platform = %s AND dataset = %s", (platform.name, ds.name))}  # fmt: skip
     conn.commit()
-    changes = []
+    return batches(changes(desired, held, cols), platform.max_items)
+
+
+def changes(desired: dict[str, tuple[str, list]], held: dict[str, tuple[str, str]],
+            cols: tuple[str, ...]) -> list[tuple[formats.Item, str | None]]:  # fmt: skip
+    """New or changed items (``desired``: key -> (level, values), in key order) and withdrawals of
+    those the platform holds (``held``: key -> (level, content sha256)) that are no longer
+    published, or no longer at a level it is cleared for: (item, its content sha256)."""
+    out = []
     for key, (level, values) in desired.items():
         digest = _digest(level, values)
         if held.get(key, (None, None))[1] != digest:
-            changes.append((formats.Item(key, "upsert", level, dict(zip(cols, values, strict=True))), digest))
+            out.append((formats.Item(key, "upsert", level, dict(zip(cols, values, strict=True))), digest))
     for key in sorted(held.keys() - desired.keys()):
-        changes.append((formats.Item(key, "withdraw", held[key][0], {}), None))
-    for i in range(0, len(changes), size):
-        yield changes[i : i + size]
+        out.append((formats.Item(key, "withdraw", held[key][0], {}), None))
+    return out
+
+
+def batches(items: list, max_items: int | None = None) -> list[list]:
+    """One batch with every change (none when nothing changed); in batches of at most ``max_items``
+    only for a platform that accepts no more records in one file."""
+    if not items:
+        return []
+    size = max_items or len(items)
+    return [items[i : i + size] for i in range(0, len(items), size)]
 
 
 def _prepare(conn, platform: Platform, ds: Dataset, cols, items, spool: Path) -> tuple[Batch, bytes]:

@@ -35,18 +35,56 @@ from credit_platform.warehouse.roles import recipient_role_name
 # Columns every base table has besides those of the configuration.
 KEY_COLUMNS = ("item_key", "disclosure_level")
 
+# 主要原因 (publication.yml main_reasons): in Chinese only, the lines of a grade's explanation that
+# moved it, largest effect first, at most max_items (five), joined with '；'. A line that decided the
+# grade comes first (the veto or list that forced it, the data-shortage cap that held it down, the
+# adjustment that set it), and only when the grade is not the one its score gives (a veto on a
+# subject whose score already gave D changed nothing); then each indicator that lost points
+# (weight minus points > 0), as its Chinese name and the points lost (有效期内行政处罚 -12分), the
+# most points first. Indicators at full marks are not named.
 _GRADES = """
-WITH lines AS (
-    SELECT e.uscc, e.industry_code, e.evaluation_period, e.detail,
-           row_number() OVER (PARTITION BY e.uscc, e.industry_code, e.evaluation_period
-                              ORDER BY e.line_kind = 'indicator', coalesce(e.weight, 0) - e.points DESC,
-                                       e.line_number) AS rank
+WITH score_grades AS (
+    SELECT g.uscc, g.industry_code, g.evaluation_period, l.grade AS score_grade
+      FROM marts.fct_industry_credit_grades AS g
+      JOIN marts.dim_grade_levels AS l
+        ON l.rule_version = g.rule_version AND g.score <= l.upper_bound
+       AND (g.score > l.lower_bound OR (l.is_lower_inclusive AND g.score >= l.lower_bound))
+),
+lines AS (
+    SELECT e.uscc, e.industry_code, e.evaluation_period, e.line_number,
+           CASE WHEN e.line_kind = 'indicator' THEN e.weight - e.points END AS lost,
+           CASE e.line_kind
+               WHEN 'indicator'
+                   THEN coalesce(d.indicator_name, e.indicator_code) || ' -' || trim_scale(e.weight - e.points) || '分'
+               WHEN 'adjustment' THEN CASE e.rule_code WHEN 'OBJECTION_CORRECTION' THEN %(reason_objection)s
+                                      ELSE %(reason_adjustment)s END
+               WHEN 'cap' THEN %(reason_cap)s
+               WHEN 'veto' THEN CASE e.rule_code WHEN 'SERIOUS_DISHONESTY' THEN %(reason_serious_dishonesty)s
+                                ELSE %(reason_veto)s || replace(regexp_replace(e.detail, '，等级(不高于|为).*$', ''),
+                                                                ': ', '：') END
+           END AS reason
       FROM marts.fct_grade_explanations AS e
-     WHERE e.line_kind <> 'indicator' OR e.points < e.weight
+      JOIN marts.fct_industry_credit_grades AS g USING (uscc, industry_code, evaluation_period)
+      LEFT JOIN score_grades AS s USING (uscc, industry_code, evaluation_period)
+      LEFT JOIN marts.dim_indicators AS d
+        ON d.rule_version = e.rule_version AND d.industry_code = e.industry_code AND d.indicator_code = e.indicator_code
+     WHERE CASE e.line_kind
+               WHEN 'indicator' THEN e.points < e.weight
+               WHEN 'adjustment' THEN g.adjustment_id IS NOT NULL AND g.grade IS DISTINCT FROM s.score_grade
+               WHEN 'veto' THEN e.rule_code = g.veto_rule_code AND g.adjustment_id IS NULL
+                                AND g.grade IS DISTINCT FROM s.score_grade
+               ELSE NOT g.is_vetoed AND g.adjustment_id IS NULL AND g.grade IS DISTINCT FROM s.score_grade
+           END
+),
+ranked AS (
+    SELECT uscc, industry_code, evaluation_period, reason,
+           row_number() OVER (PARTITION BY uscc, industry_code, evaluation_period
+                              ORDER BY lost IS NOT NULL, lost DESC, line_number) AS rank
+      FROM lines
 ),
 reasons AS (
-    SELECT uscc, industry_code, evaluation_period, string_agg(detail, '；' ORDER BY rank) AS main_reasons
-      FROM lines WHERE rank <= 3 GROUP BY 1, 2, 3
+    SELECT uscc, industry_code, evaluation_period, string_agg(reason, '；' ORDER BY rank) AS main_reasons
+      FROM ranked WHERE rank <= %(max_reasons)s GROUP BY 1, 2, 3
 )
 SELECT g.industry_code || '|' || g.uscc || '|' || g.evaluation_period || '|' || g.grade AS item_key,
        coalesce(%(levels)s::jsonb ->> g.industry_code, %(default_level)s) AS disclosure_level,
@@ -152,7 +190,9 @@ def rebuild(conn: psycopg.Connection, config: Config, as_of: dt.date, *, suffix:
                   "as_of": as_of, "programmes": json.dumps([
                       {"name": p.name, "title": p.title, "partner": p.partner,
                        "recipient_role": recipient_role_name(p.recipient), "classes": list(p.classes),
-                       "industries": list(p.industries)} for p in config.programmes.values()])}  # fmt: skip
+                       "industries": list(p.industries)} for p in config.programmes.values()]),
+                  "max_reasons": config.main_reasons.max_items,
+                  **{f"reason_{k}": v for k, v in config.main_reasons.labels.items()}}  # fmt: skip
         cur.execute(sql.SQL("DROP TABLE IF EXISTS {} CASCADE").format(table))
         cur.execute(sql.SQL("CREATE TABLE {} AS ").format(table) + _source_query(dataset), params)
         cur.execute(sql.SQL("ALTER TABLE {} ADD CONSTRAINT {} PRIMARY KEY (item_key)")
