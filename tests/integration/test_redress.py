@@ -22,12 +22,13 @@ from credit_platform import cli, workdays
 from credit_platform.grading.dbt_runner import run_dbt
 from credit_platform.publish import config, publish
 from credit_platform.quality.checkpoints import run_checkpoint
+from credit_platform.settings import today as city_today
 from credit_platform.warehouse import migrate
 from credit_platform.warehouse.urls import libpq_url, url_for
 
 pytestmark = pytest.mark.integration
 
-TODAY = dt.date.today()
+TODAY = city_today()  # the city's date (Asia/Shanghai), as the platform counts it: a UTC date lags 8 hours
 
 
 @pytest.fixture(scope="module")
