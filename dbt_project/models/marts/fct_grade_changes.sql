@@ -53,6 +53,23 @@ rule_changes as (
     where line_kind <> 'indicator'
     group by uscc, industry_code, to_period, code
     having sum(side) <> 0
+),
+
+-- One list per move, each built once by grouping (a correlated subquery per move re-read the whole
+-- CTE for every move: quadratic in the number of moves).
+indicator_lists as (
+    select uscc, industry_code, to_period,
+        array_agg(code || ' ' || case when delta > 0 then '+' else '' end || delta::numeric(6, 2)
+            order by abs(delta) desc, code) as moved
+    from indicator_deltas
+    group by uscc, industry_code, to_period
+),
+
+rule_lists as (
+    select uscc, industry_code, to_period,
+        array_agg(case when presence > 0 then '+' else '-' end || code order by code) as changes
+    from rule_changes
+    group by uscc, industry_code, to_period
 )
 
 select
@@ -67,15 +84,10 @@ select
     m.from_score::numeric(5, 2) as from_score,
     m.to_score::numeric(5, 2) as to_score,
     (case when m.to_class < m.from_class then 'up' else 'down' end)::text as direction,
-    coalesce((
-        select array_agg(d.code || ' ' || case when d.delta > 0 then '+' else '' end || d.delta::numeric(6, 2)
-            order by abs(d.delta) desc, d.code)
-        from indicator_deltas as d
-        where d.uscc = m.uscc and d.industry_code = m.industry_code and d.to_period = m.to_period
-    ), array[]::text[])::text[] as moved_by_indicators,
-    coalesce((
-        select array_agg(case when r.presence > 0 then '+' else '-' end || r.code order by r.code)
-        from rule_changes as r
-        where r.uscc = m.uscc and r.industry_code = m.industry_code and r.to_period = m.to_period
-    ), array[]::text[])::text[] as rule_changes
+    coalesce(il.moved, array[]::text[])::text[] as moved_by_indicators,
+    coalesce(rl.changes, array[]::text[])::text[] as rule_changes
 from moves as m
+left join indicator_lists as il
+    on il.uscc = m.uscc and il.industry_code = m.industry_code and il.to_period = m.to_period
+left join rule_lists as rl
+    on rl.uscc = m.uscc and rl.industry_code = m.industry_code and rl.to_period = m.to_period
