@@ -405,7 +405,8 @@ def test_lists_and_the_result_form_go_back_through_the_ingest_into_grading(city)
     [receipt] = write_since(loader, after, city["outbox"])
     sheet = load_workbook(receipt.path).active
     cells = [str(c.value) for row in sheet.iter_rows() for c in row if c.value is not None]
-    assert cells[0].startswith("已装载，全部数据参与评价") and f"尚未回填 {len(body) - 3} 行" in " ".join(cells)
+    assert cells[0].startswith(f"已装载 3 行；另有 {len(body) - 3} 行尚未回填")
+    assert f"尚未回填 {len(body) - 3} 行" in " ".join(cells)
     assert "尚未回填的行" in " ".join(cells) and str(sheet.page_setup.paperSize) == sheet.PAPERSIZE_A4
     # Then the form comes back whole (the three again among them): every row loads, none twice.
     filled = 0

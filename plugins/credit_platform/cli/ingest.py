@@ -44,7 +44,8 @@ def cmd_load(args: argparse.Namespace) -> int:
         say(f"回执 receipt: {receipt.path}")
     for r in results:
         say(f"{r.file}: {r.status}, {r.rows_in} read, {r.rows_loaded} loaded, {r.rows_rejected} rejected"
-             + (f" {r.rejected_by_reason}" if r.rejected_by_reason else ""))  # fmt: skip
+             + (f" {r.rejected_by_reason}" if r.rejected_by_reason else "")
+             + (f", {r.rows_not_returned} not yet returned (尚未回填)" if r.rows_not_returned else ""))  # fmt: skip
     for reason in refused:
         say(f"已拒绝，未读取 / REFUSED, not read: {reason}")
     code = _report_load_failures(results, failures)

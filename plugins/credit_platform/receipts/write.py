@@ -34,6 +34,8 @@ VERDICTS = {
     "loaded": "已装载，全部数据参与评价 / LOADED: every row was loaded",
     "loaded_with_rejections": "已装载，但有 {rejected} 行被拒收，请改正后重新报送这些行"
                               " / LOADED, {rejected} rows REJECTED: correct them and send them again",
+    "loaded_partly_returned": "已装载 {loaded} 行；另有 {not_returned} 行尚未回填，填写后可随以后的文件报送"
+                              " / LOADED {loaded} rows; {not_returned} rows not yet returned: send them when filled in",
     "quarantined": "已隔离：本文件的数据全部不参与评价，请改正后重新报送整个文件"
                    " / QUARANTINED: nothing of this file is graded; correct it and send the whole file again",
     "failed": "无法读取，未装载：请检查或重新导出后重新报送"
@@ -97,10 +99,21 @@ def gather(conn, batch_id: int) -> dict:
     return {"batch": b, "rejected": rejected, "unreturned": unreturned}
 
 
+def _city_time(when: dt.datetime) -> dt.datetime:
+    """A time as the city's clock shows it (Asia/Shanghai), whatever the machine's zone."""
+    from zoneinfo import ZoneInfo
+
+    from credit_platform.settings import TIMEZONE
+
+    return when.astimezone(ZoneInfo(TIMEZONE))
+
+
 def verdict_of(b: dict) -> str:
     status = b["status"]
     if status == "loaded" and (b["rows_rejected"] or 0):
         return "loaded_with_rejections"
+    if status == "loaded" and (b.get("rows_not_returned") or 0):
+        return "loaded_partly_returned"
     return status if status in VERDICTS else "landed"
 
 
@@ -110,7 +123,7 @@ def problem_lines(data: dict) -> list[tuple[int, str, str, str, str]]:
     source = sources().get(b["source"])
     spellings = source.spellings_for(b["department_code"]) if source else {}
     header_row = b["header_row"] if b["header_row"] is not None else 1
-    as_of = (b["finished_at"] or dt.datetime.now(dt.UTC)).date()
+    as_of = _city_time(b["finished_at"] or dt.datetime.now(dt.UTC)).date()
     out = []
     for r in data["rejected"]:
         record = r["record"] or {}
@@ -130,6 +143,20 @@ def problem_lines(data: dict) -> list[tuple[int, str, str, str, str]]:
                 todo = "删去表头以外多出的单元格后重新报送该行"
             out.append((header_row + r["row_number"], heading, "" if cell is None else str(cell), zh, todo))
     return out
+
+
+def in_sheet_order(record: dict, source, department: str | None) -> list[tuple[str, object]]:
+    """A row kept as JSON (whose keys lose their order) in the order of the source's columns."""
+    if source is None:
+        return list(record.items())
+    spellings = source.spellings_for(department)
+    rank = {c.name: i for i, c in enumerate(source.columns)}
+
+    def place(key: str) -> int:
+        col = spellings.get(header_key(key))
+        return rank.get(col.name, len(rank)) if col else len(rank)
+
+    return sorted(record.items(), key=lambda kv: place(kv[0]))
 
 
 def quarantine_reason_zh(b: dict) -> str:
@@ -156,7 +183,7 @@ def write_receipt(url: str, batch_id: int, outbox: Path) -> Receipt:
     folder = outbox / "departments" / dept
     folder.mkdir(parents=True, exist_ok=True)
     stem = re.sub(r"[^\w.-]+", "_", PurePosixPath(b["source_file"]).stem)[:60]
-    day = (b["finished_at"] or b["started_at"]).astimezone().strftime("%Y%m%d")
+    day = _city_time(b["finished_at"] or b["started_at"]).strftime("%Y%m%d")
     path = folder / f"回执_{day}_批次{batch_id}_{stem}.xlsx"
     verdict = verdict_of(b)
     tmp = path.with_name(path.name + ".part")
@@ -197,7 +224,8 @@ def render(data: dict, verdict: str) -> bytes:
         ws.row_dimensions[r].height = LINE_POINTS * wrapped_lines(text, sum(widths))
         return r + 1
 
-    first = VERDICTS[verdict].format(rejected=b["rows_rejected"] or 0, duplicate_of=b["duplicate_of"])
+    first = VERDICTS[verdict].format(rejected=b["rows_rejected"] or 0, duplicate_of=b["duplicate_of"],
+                                     loaded=b["rows_loaded"] or 0, not_returned=b.get("rows_not_returned") or 0)
     r = line(1, first, bold=True, fill="FFC7CE" if red else "C6EFCE")
     if verdict == "quarantined":
         r = line(r, "隔离原因：" + quarantine_reason_zh(b))
@@ -205,7 +233,7 @@ def render(data: dict, verdict: str) -> bytes:
         r = line(r, "原因 / cause: " + b["message"])
     kind = f"{zh_name(source)}（{source.name}）" if source else b["source"]
     r = line(r, f"文件 / file: {b['source_file']}    类型 / kind: {kind}    批次 / batch: {b['batch_id']}")
-    received = (b["finished_at"] or b["started_at"]).astimezone().strftime("%Y-%m-%d %H:%M")
+    received = _city_time(b["finished_at"] or b["started_at"]).strftime("%Y-%m-%d %H:%M")
     r = line(r, f"装载时间 / loaded at: {received}")
     if verdict not in ("failed", "duplicate", "interrupted"):
         read = (b["rows_in"] or 0) + (b["rows_not_returned"] or 0)
@@ -247,7 +275,8 @@ def render(data: dict, verdict: str) -> bytes:
         for u in data["unreturned"]:
             ws.cell(row=r, column=1, value=header_row + u["row_number"])
             ws.merge_cells(start_row=r, start_column=2, end_row=r, end_column=len(widths))
-            text = "；".join(f"{k}：{v}" for k, v in (u["record"] or {}).items() if v not in (None, ""))
+            text = "；".join(f"{k}：{v}" for k, v in in_sheet_order(u["record"] or {}, source, b["department_code"])
+                            if v not in (None, ""))  # fmt: skip
             set_text(ws.cell(row=r, column=2), text)
             ws.cell(row=r, column=2).alignment = wrap
             ws.row_dimensions[r].height = LINE_POINTS * wrapped_lines(text, sum(widths[1:]))
