@@ -3,7 +3,8 @@
 -- returned it through the inbox (the latest row for the task and matter, or for the task when the
 -- row names no matter), at the department's disclosure level. Publication shares it as dataset
 -- inspections; the results deadline counts working days from inspection_date.
--- materialized: computed once, not again for every task the lateral join below looks it up for
+-- A task's result: the row for its matter, else the row naming no matter; two hash joins (a lateral
+-- lookup per task scanned every result once per task: quadratic as results accumulate).
 with results as materialized (
     select distinct on (department_code, task_id, coalesce(matter_code, ''))
         department_code, task_id, matter_code, inspection_date, result, batch_id, row_number
@@ -27,15 +28,15 @@ select
     t.grade_class::text as grade_class,
     t.selection::text as selection,
     t.override_reason::text as override_reason,
-    r.inspection_date::date as inspection_date,
-    r.result::text as result,
-    (case r.result
+    (case when rx.task_id is not null then rx.inspection_date else rn.inspection_date end)::date as inspection_date,
+    (case when rx.task_id is not null then rx.result else rn.result end)::text as result,
+    (case (case when rx.task_id is not null then rx.result else rn.result end)
         when 'no_problem' then '未发现问题'
         when 'corrected' then '发现问题已责令改正'
         when 'penalised' then '发现问题已依法处罚'
         when 'not_found_at_address' then '通过登记的住所无法联系'
     end)::text as result_label,
-    r.batch_id::bigint as result_batch_id,
+    (case when rx.task_id is not null then rx.batch_id else rn.batch_id end)::bigint as result_batch_id,
     coalesce(t.disclosure, 'internal')::text as disclosure_level,
     st.results_deadline_workdays::integer as results_deadline_workdays
 from {{ ref('stg_ops__inspection_tasks') }} as t
@@ -44,10 +45,7 @@ left join {{ ref('dim_inspection_matters') }} as m
     on m.department_code = t.department_code and m.matter_code = t.matter_code
 left join {{ ref('dim_subjects') }} as s on s.uscc = t.uscc
 left join {{ ref('dim_inspection_settings') }} as st on st.department_code = t.department_code
-left join lateral (
-    select * from results as x
-    where x.department_code = t.department_code and x.task_id = t.task_id
-      and (x.matter_code = t.matter_code or x.matter_code is null)
-    order by x.matter_code is null, x.batch_id desc, x.row_number desc
-    limit 1
-) as r on true
+left join results as rx
+    on rx.department_code = t.department_code and rx.task_id = t.task_id and rx.matter_code = t.matter_code
+left join results as rn
+    on rn.department_code = t.department_code and rn.task_id = t.task_id and rn.matter_code is null
