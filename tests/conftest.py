@@ -348,3 +348,25 @@ def airflow_test_env(warehouse: str, airflow_db: str, tmp_path_factory) -> dict[
                          capture_output=True, text=True, timeout=300)  # fmt: skip
     assert res.returncode == 0, res.stderr[-3000:]
     return env
+
+
+@pytest.fixture
+def cli_runner(monkeypatch, capsys) -> Callable[[str, Path], Callable[..., tuple[int, str]]]:
+    """``run = cli_runner(warehouse_url, outbox)``; ``run("objection", "file", ...)`` runs the command as a
+    clerk would, in this process, and returns (exit code, everything it printed)."""
+
+    def make(url: str, outbox: Path) -> Callable[..., tuple[int, str]]:
+        from credit_platform import cli
+
+        monkeypatch.setenv("WAREHOUSE_URL", url)
+        monkeypatch.setenv("CREDIT_OUTBOX", str(outbox))
+
+        def run(*argv: str) -> tuple[int, str]:
+            capsys.readouterr()
+            code = cli.main(list(argv))
+            out = capsys.readouterr()
+            return code, out.out + out.err
+
+        return run
+
+    return make

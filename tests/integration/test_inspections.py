@@ -267,17 +267,8 @@ def test_each_public_plan_has_a_kit_the_reference_script_checks_alone(city, tmp_
     assert f"class {cls}: the drawn subjects differ" in res.stdout
 
 
-def test_the_command_line_announces_records_the_value_and_writes_the_kits(city, monkeypatch, tmp_path, capsys):
-    from credit_platform import cli
-
-    monkeypatch.setenv("WAREHOUSE_URL", city["url"])
-    monkeypatch.setenv("CREDIT_OUTBOX", str(tmp_path / "outbox"))
-
-    def run(*argv: str) -> tuple[int, str]:
-        capsys.readouterr()
-        code = cli.main(list(argv))
-        out = capsys.readouterr()
-        return code, out.out + out.err
+def test_the_command_line_announces_records_the_value_and_writes_the_kits(city, cli_runner, tmp_path):
+    run = cli_runner(city["url"], tmp_path / "outbox")
 
     (now,) = rows(city["publisher"], "SELECT now()")[0]
     when = (now + dt.timedelta(days=1)).astimezone(dt.timezone(dt.timedelta(hours=8)))

@@ -40,18 +40,9 @@ def city(graded_city):
 
 
 @pytest.fixture
-def clerk(city, monkeypatch, tmp_path, capsys):
+def clerk(city, cli_runner, tmp_path):
     """``clerk("objection", "file", ...)`` runs the command as a clerk would and returns (exit code, messages)."""
-    monkeypatch.setenv("WAREHOUSE_URL", city["url"])
-    monkeypatch.setenv("CREDIT_OUTBOX", str(tmp_path / "outbox"))
-
-    def run(*argv: str) -> tuple[int, str]:
-        capsys.readouterr()
-        code = cli.main(list(argv))
-        out = capsys.readouterr()
-        return code, out.out + out.err
-
-    return run
+    return cli_runner(city["url"], tmp_path / "outbox")
 
 
 def _province_only() -> config.Config:

@@ -31,10 +31,23 @@ def _show(a) -> None:
         print(f"公布值 value:             {a.announced_value} (录入 recorded {a.value_recorded_at.isoformat()})")
 
 
+def _step(take, next_step) -> int:
+    """Take one step of an announcement; show the round and what to do next, or the refusal (exit 1)."""
+    from credit_platform.inspection.draw import DrawError
+
+    try:
+        a = take()
+    except DrawError as exc:
+        say(str(exc))
+        return 1
+    _show(a)
+    say(next_step(a))
+    return 0
+
+
 def cmd_announce_draw(args: argparse.Namespace) -> int:
     """Announce a round before it is drawn (as the publisher): its draw time and the value's public source."""
     from credit_platform.inspection import announcements
-    from credit_platform.inspection.draw import DrawError
     from credit_platform.warehouse.urls import url_for
 
     try:
@@ -43,32 +56,21 @@ def cmd_announce_draw(args: argparse.Namespace) -> int:
         say(f"--draw-at {args.draw_at!r}: 不是日期时间，例如 2026-12-02 10:00 / not a date and time, e.g."
             " 2026-12-02 10:00 (Asia/Shanghai) or 2026-12-02T10:00+08:00")  # fmt: skip
         return 2
-    try:
-        a = announcements.announce(url_for("publisher", setup_warehouse()), args.round, args.source, when)
-    except DrawError as exc:
-        say(str(exc))
-        return 1
-    _show(a)
-    say(f"已公告；开奖后请录入公布值 / announced; once the source has published the value, record it:"
-        f" credit-platform record-draw-value {a.draw_round} VALUE")  # fmt: skip
-    return 0
+    return _step(lambda: announcements.announce(url_for("publisher", setup_warehouse()), args.round, args.source,
+                                                 when),
+                 lambda a: "已公告；开奖后请录入公布值 / announced; once the source has published the value,"
+                           f" record it: credit-platform record-draw-value {a.draw_round} VALUE")  # fmt: skip
 
 
 def cmd_record_draw_value(args: argparse.Namespace) -> int:
     """Record the value the announced source published for a round (as the publisher)."""
     from credit_platform.inspection import announcements
-    from credit_platform.inspection.draw import DrawError
     from credit_platform.warehouse.urls import url_for
 
-    try:
-        a = announcements.record_value(url_for("publisher", setup_warehouse()), args.round, args.value)
-    except DrawError as exc:
-        say(str(exc))
-        return 1
-    _show(a)
-    say(f"已录入；抽取时间 {a.draw_at.isoformat()} 之后可抽取 / recorded; the round may be drawn from"
-        f" {a.draw_at.isoformat()} (the draw_inspections DAG, parameter draw_round)")  # fmt: skip
-    return 0
+    return _step(lambda: announcements.record_value(url_for("publisher", setup_warehouse()), args.round, args.value),
+                 lambda a: f"已录入；抽取时间 {a.draw_at.isoformat()} 之后可抽取"
+                           f" / recorded; the round may be drawn from {a.draw_at.isoformat()}"
+                           " (the draw_inspections DAG, parameter draw_round)")  # fmt: skip
 
 
 def cmd_draw_kits(args: argparse.Namespace) -> int:

@@ -156,12 +156,12 @@ def connected(target: str | psycopg.Connection):
 
 
 def _lines(conn, uscc: str, industry: str, period: str) -> list[dict]:
-    cur = conn.execute(
+    from psycopg.rows import dict_row
+
+    return conn.cursor(row_factory=dict_row).execute(
         "SELECT line_kind, indicator_code, rule_code, weight, points, detail, source_record_ids"
         " FROM marts.fct_grade_explanations WHERE uscc = %s AND industry_code = %s AND evaluation_period = %s"
-        " ORDER BY line_number", (uscc, industry, period))  # fmt: skip
-    names = [d.name for d in cur.description]
-    return [dict(zip(names, r, strict=True)) for r in cur.fetchall()]
+        " ORDER BY line_number", (uscc, industry, period)).fetchall()  # fmt: skip
 
 
 def _sources(conn, ids: list[str] | None) -> list[dict]:
