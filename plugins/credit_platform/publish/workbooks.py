@@ -253,7 +253,8 @@ def _is_iso_date(value) -> bool:
 
 
 def display_width(text: str) -> int:
-    """Characters as a spreadsheet sets them: a Chinese (wide) character takes two."""
+    """Characters as a spreadsheet sets them: a Chinese (wide) character takes two, as do the quotation
+    marks and symbols a Chinese font sets wide."""
     import unicodedata
 
     return sum(2 if unicodedata.east_asian_width(ch) in "WFA" else 1 for ch in text)
@@ -281,14 +282,9 @@ def wrapped_lines(text: str, width: float) -> int:
     character takes two, as do the quotation marks and symbols a Chinese font sets wide, and a line
     breaks at the column's edge (a little early: cells have margins)."""
     import math
-    import unicodedata
 
     room = max(width - 1.5, 1)
-    total = 0
-    for line in text.split("\n") or [""]:
-        used = sum(2 if unicodedata.east_asian_width(ch) in "WFA" else 1 for ch in line)
-        total += max(1, math.ceil(used / room))
-    return total
+    return sum(max(1, math.ceil(display_width(line) / room)) for line in text.split("\n") or [""])
 
 
 def set_text(cell, text: str) -> None:

@@ -99,6 +99,11 @@ def gather(conn, batch_id: int) -> dict:
     return {"batch": b, "rejected": rejected, "unreturned": unreturned}
 
 
+def _header_row(b: dict) -> int:
+    """The sheet row of the batch's header (1 for a batch loaded before it was recorded)."""
+    return b["header_row"] if b["header_row"] is not None else 1
+
+
 def _city_time(when: dt.datetime) -> dt.datetime:
     """A time as the city's clock shows it (Asia/Shanghai), whatever the machine's zone."""
     from zoneinfo import ZoneInfo
@@ -122,7 +127,7 @@ def problem_lines(data: dict) -> list[tuple[int, str, str, str, str]]:
     b = data["batch"]
     source = sources().get(b["source"])
     spellings = source.spellings_for(b["department_code"]) if source else {}
-    header_row = b["header_row"] if b["header_row"] is not None else 1
+    header_row = _header_row(b)
     as_of = _city_time(b["finished_at"] or dt.datetime.now(dt.UTC)).date()
     out = []
     for r in data["rejected"]:
@@ -209,7 +214,7 @@ def render(data: dict, verdict: str) -> bytes:
     for i, w in enumerate(widths, start=1):
         ws.column_dimensions[chr(64 + i)].width = w
     wrap = Alignment(wrap_text=True, vertical="top")
-    LEFT_TOP = Alignment(horizontal="left", vertical="top")  # noqa: N806 - a style, named as the others
+    left_top = Alignment(horizontal="left", vertical="top")
     red = verdict in ("quarantined", "failed", "loaded_with_rejections", "interrupted")
 
     def line(r: int, text: str, *, bold: bool = False, fill: str | None = None) -> int:
@@ -258,7 +263,7 @@ def render(data: dict, verdict: str) -> bytes:
                     cell.value = value
                 else:
                     set_text(cell, value)
-                cell.alignment = LEFT_TOP if i == 1 else wrap
+                cell.alignment = left_top if i == 1 else wrap
                 lines = max(lines, wrapped_lines(str(value), widths[i - 1]))
             ws.row_dimensions[r].height = LINE_POINTS * lines
             r += 1
@@ -271,7 +276,7 @@ def render(data: dict, verdict: str) -> bytes:
             cell = ws.cell(row=r, column=i, value=h)
             cell.font, cell.fill = Font(bold=True), PatternFill("solid", fgColor="DDEBF7")
         r += 1
-        header_row = b["header_row"] if b["header_row"] is not None else 1
+        header_row = _header_row(b)
         for u in data["unreturned"]:
             ws.cell(row=r, column=1, value=header_row + u["row_number"])
             ws.merge_cells(start_row=r, start_column=2, end_row=r, end_column=len(widths))
