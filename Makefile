@@ -74,7 +74,7 @@ summary: $(STAMP) ## print what the last run produced (loads, grades, publicatio
 docs: $(STAMP) ## build the dbt docs from the warehouse and serve them on 127.0.0.1:8081
 	@$(CP) docs
 
-bench: $(STAMP) ## loader speed and memory on 1,000,000 penalty rows (against raw COPY and pandas); the draw from 1,000,000 subjects
+bench: $(STAMP) $(MANIFEST) ## the whole chain stage by stage against each stage's limit, on BENCH_SCALE subjects (default 100000)
 	@$(CP) bench
 
 lock: ## re-resolve requirements.lock from pyproject.toml (needs uv)

@@ -162,6 +162,29 @@ def test_every_grade_follows_its_score_except_where_a_rule_says_otherwise(built)
     assert free > 200 and by_score == free
 
 
+def test_the_scores_equal_those_of_one_query_written_apart_from_the_models(built):
+    """``make bench``'s grading limit (``bench/one_pass.sql``: the score rules in one query over the
+    staged records) gives every subject the score the dbt models give it; a score changed in the
+    marts is told apart."""
+    from credit_platform.bench import one_pass
+
+    grades, _, _, _, url = built
+    with psycopg.connect(libpq_url(url)) as conn:
+        (total,) = conn.execute("SELECT count(*) FROM marts.fct_industry_credit_grades").fetchone()
+    rows, differing, _ = one_pass.compare(libpq_url(url))
+    assert (rows, differing) == (total, 0) and total >= len(grades)
+    code = next(iter(grades))
+    with psycopg.connect(libpq_url(url)) as conn:
+        conn.execute("UPDATE marts.fct_industry_credit_grades SET score = score + 0.01"
+                     " WHERE uscc = %s AND evaluation_period = %s", (code, PERIOD))  # fmt: skip
+        try:
+            conn.commit()
+            assert one_pass.compare(libpq_url(url))[:2] == (total, 1)
+        finally:
+            conn.execute("UPDATE marts.fct_industry_credit_grades SET score = score - 0.01"
+                         " WHERE uscc = %s AND evaluation_period = %s", (code, PERIOD))  # fmt: skip
+
+
 def test_a_weight_changed_in_the_seed_changes_the_scores_without_code(built, tmp_path):
     """Runs last: it rebuilds the marts from a copy of the project whose catalogue gives penalties more weight."""
     import os

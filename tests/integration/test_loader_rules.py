@@ -210,7 +210,7 @@ def test_the_same_file_twice_loads_once_and_records_the_duplicate(db, inbox):
 
 
 def test_a_killed_load_run_again_gives_the_counts_of_an_uninterrupted_one(db, tmp_path):
-    from credit_platform.local.bench import make_file
+    from credit_platform.bench.loader import make_file
 
     rows = 300_000
     rel = "departments/scjgj/penalties_kill.csv"

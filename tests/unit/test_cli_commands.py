@@ -34,8 +34,9 @@ COMMANDS = {
     "load": ["paths*"],
     "demo": CITY,
     "summary": [],
-    "bench": ["--rows:int=1000000", "--small:int=100000", "--no-pandas", "--rounds:int=3",
-              "--draw-subjects:int=1000000", "--draw-only"],  # fmt: skip
+    "bench": ["what=chain{chain|loader|draw}", "--subjects:int", "--keep", "--only", "--compare:int",
+              "--rows:int=1000000", "--small:int=100000", "--no-pandas", "--rounds:int=3",
+              "--draw-subjects:int=1000000"],  # fmt: skip
     "docs": ["--port:int", "--site", "--no-serve"],
     "explain": ["uscc", "--industry", "--period", "--format=text{text|json}"],
     "close-period": ["period", "--by!", "--reason"],

@@ -162,7 +162,7 @@ def test_the_reference_script_recomputes_a_draw_and_refuses_a_changed_one(tmp_pa
 
 
 def test_the_draw_benchmark_draws_with_the_seeds_defaults():
-    from credit_platform.local import bench
+    from credit_platform.bench import loader as bench
     out = bench.draw(subjects=5_000, inspectors=6)
     assert out.startswith("Drawing one plan from 5,000 graded subjects") and "recomputing the draw" in out
 

@@ -25,6 +25,8 @@ ALLOWED = {
                       "warehouse"},
     "local": {"orchestration", "redress", "receipts", "supervision", "inspection", "publish", "grading", "ingest",
               "quality", "warehouse", "demo"},
+    "bench": {"local", "orchestration", "redress", "receipts", "supervision", "inspection", "publish", "grading",
+              "ingest", "quality", "warehouse", "demo"},
 }
 
 

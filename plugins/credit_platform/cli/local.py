@@ -169,16 +169,35 @@ def cmd_summary(args: argparse.Namespace) -> int:
 
 
 def cmd_bench(args: argparse.Namespace) -> int:
-    from credit_platform.local import bench
+    from credit_platform.bench import chain
+    from credit_platform.bench import loader as bench_loader
     from credit_platform.warehouse.urls import admin_url
 
-    if args.draw_only:
-        print(bench.draw(args.draw_subjects))
+    if args.what == "draw":
+        print(bench_loader.draw(args.draw_subjects))
+        return 0
+    if args.compare:
+        print(chain.compare(*args.compare))
         return 0
     setup_warehouse()
-    print(bench.run(admin_url(), rows=args.rows, small=args.small, with_pandas=not args.no_pandas,
-                    rounds=args.rounds))
-    print(bench.draw(args.draw_subjects))
+    if args.what == "loader":
+        print(bench_loader.run(admin_url(), rows=args.rows, small=args.small, with_pandas=not args.no_pandas,
+                               rounds=args.rounds))  # fmt: skip
+        print(bench_loader.draw(args.draw_subjects))
+        return 0
+    try:
+        subjects = args.subjects or chain.scale()
+    except ValueError as exc:
+        say(str(exc))
+        return 2
+    only = [s.strip() for s in args.only.split(",")] if args.only else None
+    unknown = sorted(set(only or []) - set(chain.ORDER))
+    if unknown:
+        say(f"unknown stage(s) {', '.join(unknown)}; the stages: {', '.join(chain.ORDER)}")
+        return 2
+    say(f"the whole chain at {subjects:,} subjects (BENCH_SCALE), each stage in its own process ...")
+    stages = chain.run(admin_url(), subjects, keep=args.keep or bool(only), only=only, say=say)
+    print(chain.table(stages, subjects))
     return 0
 
 
@@ -239,13 +258,19 @@ def register(sub: argparse._SubParsersAction) -> None:
     dm.set_defaults(func=cmd_demo)
     sm = sub.add_parser("summary", help="what the chain produced")
     sm.set_defaults(func=cmd_summary)
-    b = sub.add_parser("bench", help="loader speed and memory against raw COPY and pandas (make bench)")
+    b = sub.add_parser("bench", help="the whole chain stage by stage against each stage's limit (make bench);"
+                                     " loader: the loader against raw COPY and pandas; draw: the draw alone")
+    b.add_argument("what", nargs="?", choices=["chain", "loader", "draw"], default="chain")
+    b.add_argument("--subjects", type=int, help="the city's size (default: $BENCH_SCALE, else 100000)")
+    b.add_argument("--keep", action="store_true", help="keep the benchmark's database (credit_bench_chain)")
+    b.add_argument("--only", help="these stages (comma-separated) again, on the database a kept run left")
+    b.add_argument("--compare", nargs=2, type=int, metavar=("SMALL", "LARGE"),
+                   help="the growth per stage between two earlier runs (subjects)")
     b.add_argument("--rows", type=int, default=1_000_000)
     b.add_argument("--small", type=int, default=100_000, help="the smaller file for the memory comparison")
     b.add_argument("--no-pandas", action="store_true", help="skip the (slow) pandas measurement")
     b.add_argument("--rounds", type=int, default=3, help="rounds of raw COPY and our load; the best of each counts")
     b.add_argument("--draw-subjects", type=int, default=1_000_000, help="subjects of the inspection draw benchmark")
-    b.add_argument("--draw-only", action="store_true", help="only the inspection draw benchmark (no warehouse)")
     b.set_defaults(func=cmd_bench)
     dc = sub.add_parser("docs", help="build the dbt docs site and serve it on 127.0.0.1 (make docs)")
     dc.add_argument("--port", type=int, help="port to serve on (default: $CREDIT_DOCS_PORT or 8081)")
