@@ -269,3 +269,43 @@ def test_a_wrapped_cell_gets_the_height_of_its_lines_when_printed():
                      (w for _, _, w, _ in config.load().workbooks["measure_basis"].columns), strict=True))
     assert ws.row_dimensions[2].height == workbooks.LINE_POINTS * workbooks.wrapped_lines(basis, width["legal_basis"])
     assert ws.row_dimensions[2].height >= 2 * workbooks.LINE_POINTS and ws.row_dimensions[3].height is None
+
+
+def _xml_by_element_tree(meta: formats.Meta, items: list[formats.Item]) -> bytes:
+    """The envelope as an element tree per record would serialise it (how the XML was first written)."""
+    header = formats.render("xml", meta, []).split(b"<Body>")[0].replace(b"<RecordCount>0<", b"<RecordCount>%d<"
+                                                                        % len(items))  # fmt: skip
+    out = [header.decode("utf-8"), "<Body>"]
+    for it in items:
+        record = ET.Element("Record", {"action": formats.action_text("xml", it.action), "key": it.key,
+                                       "level": formats.level_text("xml", it.level)})  # fmt: skip
+        if it.action == "upsert":
+            for c in meta.columns:
+                ET.SubElement(record, c).text = formats.text(it.values.get(c))
+        out.append(ET.tostring(record, encoding="unicode"))
+    out.append("</Body></ExchangeMessage>")
+    return "".join(out).encode("utf-8")
+
+
+def test_the_xml_records_are_the_bytes_an_element_tree_would_write():
+    awkward = ['a & b < c > d "e" \'f\'', "tab\there", "line\nbreak\r\nend", "", "  ", "全角＆", "&amp;", "]]>"]
+    items = [formats.Item(f"k{i}|{text}", "upsert", "public",
+                          {"uscc": text, "subject_name": text, "score": decimal.Decimal("-0.50"), "is_vetoed": True,
+                           "period_end_date": None})
+             for i, text in enumerate(awkward)]  # fmt: skip
+    items.append(formats.Item('w|"&<>\t', "withdraw", "authorised", {}))
+    assert formats.render("xml", _meta(), items) == _xml_by_element_tree(_meta(), items)
+
+
+def test_a_csv_batch_written_in_chunks_is_the_same_bytes_as_written_whole():
+    items = ITEMS * 1500  # more rows than one chunk
+    out = io.BytesIO()
+    formats.write("csv", _meta(), iter(items), out, len(items))
+    whole = io.StringIO(newline="")
+    w = csv.writer(whole, lineterminator="\r\n")
+    w.writerow([c["name"] for c in formats.columns("csv", _meta())])
+    for it in items:
+        cells = [formats.csv_cell(it.values.get(c)) for c in _meta().columns]
+        w.writerow([formats.action_text("csv", it.action), formats.csv_cell(it.key),
+                    formats.level_text("csv", it.level), *cells])
+    assert out.getvalue() == whole.getvalue().encode("gb18030")

@@ -30,7 +30,9 @@ import decimal
 import io
 import json
 import xml.etree.ElementTree as ET  # noqa: S405 - builds XML, never parses it
+from collections.abc import Iterable
 from dataclasses import dataclass
+from typing import BinaryIO
 
 ACTIONS = {"upsert": "新增或更新", "withdraw": "撤回"}
 #: the formats whose receivers read codes in Chinese (see the module's docstring)
@@ -103,13 +105,23 @@ def text(value) -> str:
 
 
 def render(fmt: str, meta: Meta, items: list[Item]) -> bytes:
+    """The whole batch as bytes (``write`` into memory)."""
+    out = io.BytesIO()
+    write(fmt, meta, items, out, len(items))
+    return out.getvalue()
+
+
+def write(fmt: str, meta: Meta, items: Iterable[Item], out: BinaryIO, total: int) -> None:
+    """Write the batch of ``total`` items to ``out`` record by record, so that a batch of any size
+    (a first publication holds every grade) is never in memory; the XML header states ``total``."""
     if fmt == "csv":
-        return _csv(meta, items)
-    if fmt == "json":
-        return _json(meta, items)
-    if fmt == "xml":
-        return _xml(meta, items)
-    raise ValueError(f"unknown format {fmt!r}")
+        _csv(meta, items, out)
+    elif fmt == "json":
+        _json(meta, items, out)
+    elif fmt == "xml":
+        _xml(meta, items, out, total)
+    else:
+        raise ValueError(f"unknown format {fmt!r}")
 
 
 def _config():
@@ -154,62 +166,103 @@ def code_table(fmt: str) -> dict[str, list[dict[str, str]]]:
     }
 
 
-def _csv(meta: Meta, items: list[Item]) -> bytes:
+def _csv(meta: Meta, items: Iterable[Item], out: BinaryIO) -> None:
     buf = io.StringIO(newline="")
     w = csv.writer(buf, lineterminator="\r\n")
     w.writerow([c["name"] for c in columns("csv", meta)])
-    for it in items:
-        w.writerow([action_text("csv", it.action), csv_cell(it.key), level_text("csv", it.level)]
+    action, level = {a: action_text("csv", a) for a in ACTIONS}, _level_texts("csv")
+    for n, it in enumerate(items, 1):
+        w.writerow([action[it.action], csv_cell(it.key), level.get(it.level, it.level)]
                    + [csv_cell(it.values.get(c)) for c in meta.columns])  # fmt: skip
-    return buf.getvalue().encode("gb18030")
+        if n % 2000 == 0:
+            out.write(buf.getvalue().encode("gb18030"))
+            buf.seek(0)
+            buf.truncate()
+    out.write(buf.getvalue().encode("gb18030"))
 
 
-def _json(meta: Meta, items: list[Item]) -> bytes:
-    """One JSON document; the records are written one at a time, so that a large batch (a first
-    publication holds every grade) is never a tree in memory."""
+def _json(meta: Meta, items: Iterable[Item], out: BinaryIO) -> None:
+    """One JSON document, its records written one at a time."""
     head = {
         "platform": meta.platform, "dataset": meta.dataset, "idempotency_key": meta.idempotency_key,
         "created_at": meta.created_at.isoformat(), "columns": {c: meta.headers[c] for c in meta.columns},
     }  # fmt: skip
-    records = (json.dumps({"action": it.action, "key": it.key, "disclosure_level": it.level,
-                           "fields": {c: text(it.values.get(c)) for c in meta.columns}
-                           if it.action == "upsert" else {}}, ensure_ascii=False) for it in items)  # fmt: skip
     opening = json.dumps(head, ensure_ascii=False, indent=1).removesuffix("\n}")
-    return (opening + ',\n "records": [\n  ' + ",\n  ".join(records) + "\n ]\n}").encode("utf-8")
+    out.write((opening + ',\n "records": [\n  ').encode("utf-8"))
+    for n, it in enumerate(items):
+        record = json.dumps({"action": it.action, "key": it.key, "disclosure_level": it.level,
+                             "fields": {c: text(it.values.get(c)) for c in meta.columns}
+                             if it.action == "upsert" else {}}, ensure_ascii=False)  # fmt: skip
+        out.write(((",\n  " if n else "") + record).encode("utf-8"))
+    out.write(b"\n ]\n}")
 
 
-def _xml(meta: Meta, items: list[Item]) -> bytes:
-    """The exchange envelope; each record is serialised on its own and appended, so that a large
-    batch is never one element tree in memory."""
+def xml_text(value: str) -> str:
+    """Character data as ElementTree escapes it (``&``, ``<``, ``>``)."""
+    if "&" in value:
+        value = value.replace("&", "&amp;")
+    if "<" in value:
+        value = value.replace("<", "&lt;")
+    if ">" in value:
+        value = value.replace(">", "&gt;")
+    return value
+
+
+def xml_attribute(value: str) -> str:
+    """An attribute value as ElementTree escapes it (also ``"``, CR, LF and TAB as character references)."""
+    value = xml_text(value)
+    for char, ref in (('"', "&quot;"), ("\r", "&#13;"), ("\n", "&#10;"), ("\t", "&#09;")):
+        if char in value:
+            value = value.replace(char, ref)
+    return value
+
+
+def _xml(meta: Meta, items: Iterable[Item], out: BinaryIO, total: int) -> None:
+    """The exchange envelope. Each record is written as ElementTree would serialise it (the same
+    bytes; ``tests/unit/test_publication_config.py`` compares them), without building its tree."""
     env = meta.envelope
     header = ET.Element("Header")
     for tag, value in [("Sender", env.get("sender", "")), ("Receiver", env.get("receiver", meta.platform_title)),
                        ("Flow", env.get("flow", "")), ("Item", meta.dataset_title),
                        ("SerialNumber", meta.idempotency_key), ("SecurityType", env.get("security_type", "")),
                        ("Operator", env.get("operator", "")), ("SendTime", meta.created_at.isoformat()),
-                       ("RecordCount", str(len(items)))]:  # fmt: skip
+                       ("RecordCount", str(total))]:  # fmt: skip
         ET.SubElement(header, tag).text = value
-    out = ["<?xml version='1.0' encoding='utf-8'?>\n<ExchangeMessage>", ET.tostring(header, encoding="unicode"),
-           "<Body>"]  # fmt: skip
+    out.write(("<?xml version='1.0' encoding='utf-8'?>\n<ExchangeMessage>" + ET.tostring(header, encoding="unicode")
+               + "<Body>").encode("utf-8"))  # fmt: skip
+    action, level = {a: action_text("xml", a) for a in ACTIONS}, _level_texts("xml")
     for it in items:
-        record = ET.Element("Record", {"action": action_text("xml", it.action), "key": it.key,
-                                       "level": level_text("xml", it.level)})  # fmt: skip
-        if it.action == "upsert":
-            for c in meta.columns:
-                ET.SubElement(record, c).text = text(it.values.get(c))
-        out.append(ET.tostring(record, encoding="unicode"))
-    out.append("</Body></ExchangeMessage>")
-    return "".join(out).encode("utf-8")
+        opening = (f'<Record action="{xml_attribute(action[it.action])}" key="{xml_attribute(it.key)}"'
+                   f' level="{xml_attribute(level.get(it.level, it.level))}"')  # fmt: skip
+        if it.action != "upsert":
+            out.write((opening + " />").encode("utf-8"))
+            continue
+        cells = []
+        for c in meta.columns:
+            value = text(it.values.get(c))
+            cells.append(f"<{c}>{xml_text(value)}</{c}>" if value else f"<{c} />")
+        out.write((opening + ">" + "".join(cells) + "</Record>").encode("utf-8"))
+    out.write(b"</Body></ExchangeMessage>")
+
+
+def _level_texts(fmt: str) -> dict[str, str]:
+    return {lv: level_text(fmt, lv) for lv in _config().level_names}
 
 
 def manifest(meta: Meta, fmt: str, file_name: str, data: bytes, items: list[Item], sha256: str) -> bytes:
     upserts = sum(1 for it in items if it.action == "upsert")
+    return manifest_of(meta, fmt, file_name, len(data), len(items), upserts, {it.level for it in items}, sha256)
+
+
+def manifest_of(meta: Meta, fmt: str, file_name: str, size: int, total: int, upserts: int, levels: set[str],
+                sha256: str) -> bytes:  # fmt: skip
+    """The manifest of a batch file of ``size`` bytes holding ``total`` items (``upserts`` of them)."""
     doc = {
         "platform": meta.platform, "dataset": meta.dataset, "idempotency_key": meta.idempotency_key,
         "file": file_name, "format": fmt, "encoding": "GB18030" if fmt == "csv" else "UTF-8",
-        "bytes": len(data), "sha256": sha256,
-        "rows": {"total": len(items), "upsert": upserts, "withdraw": len(items) - upserts},
-        "levels": sorted({it.level for it in items}), "columns": columns(fmt, meta), "codes": code_table(fmt),
+        "bytes": size, "sha256": sha256,
+        "rows": {"total": total, "upsert": upserts, "withdraw": total - upserts},
+        "levels": sorted(levels), "columns": columns(fmt, meta), "codes": code_table(fmt),
         "booleans": {"是": True, "否": False}, "created_at": meta.created_at.isoformat(),
     }  # fmt: skip
     if fmt == "csv":
