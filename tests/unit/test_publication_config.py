@@ -144,16 +144,17 @@ def test_a_run_sends_all_its_changes_in_one_batch_unless_the_platform_limits_a_f
     from credit_platform.publish import run
 
     cols = ("uscc", "grade")
-    desired = {f"commerce|U{i:05d}|2025-H2|A": ("public", [f"U{i:05d}", "A"]) for i in range(25_000)}
-    held = {"commerce|U99999|2025-H2|B": ("public", "x" * 64)}
-    changes = run.changes(desired, held, cols)
+    desired = [(f"commerce|U{i:05d}|2025-H2|A", "public", [f"U{i:05d}", "A"], None) for i in range(25_000)]
+    changes = list(run.changes(iter(desired), iter([("commerce|U99999|2025-H2|B", "public")]), cols))
     assert len(changes) == 25_001 and changes[-1][0].action == "withdraw"
-    (batch,) = run.batches(changes)  # one batch per platform and dataset, however many changes
-    assert len(batch) == 25_001
-    assert [len(b) for b in run.batches(changes, 10_000)] == [10_000, 10_000, 5_001]
-    assert run.batches([]) == []
-    unchanged = {k: (lv, run._digest(lv, v)) for k, (lv, v) in desired.items()}
-    assert run.changes(desired, unchanged, cols) == []  # nothing changed: nothing to send
+    assert changes[0][0].values == {"uscc": "U00000", "grade": "A"}
+    assert run.batch_sizes(25_001) == [25_001]  # one batch per platform and dataset, however many changes
+    assert run.batch_sizes(25_001, 10_000) == [10_000, 10_000, 5_001]
+    assert run.batch_sizes(0) == [] and run.batch_sizes(0, 10) == []
+    unchanged = [(k, lv, v, run._digest(lv, v)) for k, lv, v, _ in desired]
+    assert list(run.changes(unchanged, [], cols)) == []  # nothing changed: nothing to send
+    one = [(k, lv, v, "0" * 64 if k.endswith("U00007|2025-H2|A") else held) for k, lv, v, held in unchanged]
+    assert [it.key for it, _ in run.changes(one, [], cols)] == ["commerce|U00007|2025-H2|A"]
 
 
 def test_csv_text_that_a_spreadsheet_would_run_is_neutralised_reversibly():

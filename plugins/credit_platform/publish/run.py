@@ -24,9 +24,11 @@ import datetime as dt
 import hashlib
 import json
 import logging
+import pickle
+import tempfile
 import time
 import uuid
-from collections.abc import Callable
+from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -65,6 +67,7 @@ class Batch:
     receipt: str | None = None
     attempts: int = 0
     resent: bool = False
+    sha256: str | None = None
 
 
 @dataclass
@@ -197,7 +200,7 @@ def send(url: str, *, config: Config | None = None, outbox: Path | None = None, 
     with _Locked(url) as conn:
         for platform in config.platforms.values():
             try:
-                _publish_platform(conn, config, platform, outbox, spool, endpoints or {}, sleep, report)
+                _publish_platform(conn, url, config, platform, outbox, spool, endpoints or {}, sleep, report)
             except transport.DeliveryFailed as exc:
                 report.failures.append(f"{platform.name}: {exc}")
     report.seconds = time.monotonic() - t0
@@ -295,116 +298,175 @@ def _validate(url: str, conn, config: Config) -> int | None:
 # -- one platform ------------------------------------------------------------------------------------
 
 
-def _publish_platform(conn, config: Config, platform: Platform, outbox: Path, spool: Path, endpoints: dict,
-                      sleep, report: Report) -> None:  # fmt: skip
+def _publish_platform(conn, url: str, config: Config, platform: Platform, outbox: Path, spool: Path,
+                      endpoints: dict, sleep, report: Report) -> None:  # fmt: skip
     pending = conn.execute(
         "SELECT publication_id, dataset, idempotency_key, upserts, withdrawals, output_path, file_sha256"
         " FROM ops.publications WHERE platform = %s AND status IN ('prepared', 'sent', 'failed')"
         " AND idempotency_key IS NOT NULL ORDER BY publication_id", (platform.name,)).fetchall()  # fmt: skip
     conn.commit()
     for pid, dataset, key, ups, wds, path, digest in pending:
-        batch = Batch(pid, platform.name, dataset, key, ups, wds, Path(path), resent=True)
+        batch = Batch(pid, platform.name, dataset, key, ups, wds, Path(path), resent=True, sha256=digest)
         if not batch.path.exists():
             raise PublicationBlocked(f"batch {key} ({platform.name}, ops.publications #{pid}) must be resent,"
                                      f" but its file {path} is gone: restore it from a backup")  # fmt: skip
-        data = batch.path.read_bytes()
-        if hashlib.sha256(data).hexdigest() != digest:
+        if _file_sha256(batch.path) != digest:
             raise PublicationBlocked(f"batch {key} in {path} was changed after it was prepared: not sent")
-        _deliver(conn, config, platform, batch, data, outbox, endpoints, sleep, report)
+        _deliver(conn, config, platform, batch, outbox, endpoints, sleep, report)
     for ds in config.datasets.values():
         cols = config.columns_for(platform, ds)
         if not cols:
             continue
-        for items in _changes(conn, ds, platform, cols):
-            batch, data = _prepare(conn, platform, ds, cols, items, spool)
-            _deliver(conn, config, platform, batch, data, outbox, endpoints, sleep, report)
+        folder = spool / platform.name
+        folder.mkdir(parents=True, exist_ok=True)
+        # The changes go to a file first (in key order, each record once), so that neither they nor
+        # the batch files are ever held in memory: a first publication holds every grade.
+        with tempfile.TemporaryFile(dir=folder, prefix=".changes-") as pending_changes:
+            total = _spool_changes(url, ds, platform, cols, pending_changes)
+            pending_changes.seek(0)
+            for size in batch_sizes(total, platform.max_items):
+                batch = _prepare(conn, platform, ds, cols, pending_changes, size, folder)
+                _deliver(conn, config, platform, batch, outbox, endpoints, sleep, report)
+
+
+def _file_sha256(path: Path) -> str:
+    with open(path, "rb") as fh:
+        return hashlib.file_digest(fh, "sha256").hexdigest()
 
 
 def _digest(level: str, values: list) -> str:
     return hashlib.sha256(json.dumps([level, *map(formats.text, values)], ensure_ascii=False).encode()).hexdigest()
 
 
-def _changes(conn, ds: Dataset, platform: Platform, cols: tuple[str, ...]) -> list[list]:
-    """The batches to send so that the platform holds exactly what it may (``changes``), as of the
-    published tables and the state it acknowledged."""
-    desired = {}
-    for key, level, *values in conn.execute(projection(ds, cols, platform.levels(), ds.name, platform.programme)):
-        desired[key] = (level, values)
-    held = {k: (lv, d) for k, lv, d in conn.execute(
-        "SELECT item_key, disclosure_level, content_sha256 FROM ops.publication_state"
-        " WHERE platform = %s AND dataset = %s", (platform.name, ds.name))}  # fmt: skip
-    conn.commit()
-    return batches(changes(desired, held, cols), platform.max_items)
+def _spool_changes(url: str, ds: Dataset, platform: Platform, cols: tuple[str, ...], out) -> int:
+    """Write to ``out`` (pickled, one record after another) the changes that make the platform hold
+    exactly what it may, as of the published tables and the state it acknowledged; returns how
+    many. Read on a connection of its own, through server-side cursors, in key order."""
+    rows = projection(ds, cols, platform.levels(), ds.name, platform.programme)
+    desired = sql.SQL(
+        "SELECT d.*, s.content_sha256 FROM ({rows}) AS d LEFT JOIN ops.publication_state AS s"
+        " ON s.platform = {platform} AND s.dataset = {dataset} AND s.item_key = d.item_key ORDER BY d.item_key"
+    ).format(rows=rows, platform=sql.Literal(platform.name), dataset=sql.Literal(ds.name))
+    # In the order Python sorts the keys (by code point, as the C collation does).
+    gone = sql.SQL(
+        "SELECT s.item_key, s.disclosure_level FROM ops.publication_state AS s WHERE s.platform = {platform}"
+        " AND s.dataset = {dataset} AND NOT EXISTS (SELECT 1 FROM ({rows}) AS d WHERE d.item_key = s.item_key)"
+        ' ORDER BY s.item_key COLLATE "C"'
+    ).format(rows=rows, platform=sql.Literal(platform.name), dataset=sql.Literal(ds.name))
+    n = 0
+    with psycopg.connect(libpq_url(url)) as reader:
+        with reader.cursor(name="publication_desired") as desired_rows, \
+                reader.cursor(name="publication_withdrawn") as withdrawn_rows:  # fmt: skip
+            desired_rows.itersize = withdrawn_rows.itersize = 5000
+            desired_rows.execute(desired)
+            withdrawn_rows.execute(gone)
+            wanted = ((key, level, values, held) for key, level, *values, held in desired_rows)
+            for item, digest in changes(wanted, withdrawn_rows, cols):
+                pickle.dump((item, digest), out, protocol=pickle.HIGHEST_PROTOCOL)
+                n += 1
+    return n
 
 
-def changes(desired: dict[str, tuple[str, list]], held: dict[str, tuple[str, str]],
-            cols: tuple[str, ...]) -> list[tuple[formats.Item, str | None]]:  # fmt: skip
-    """New or changed items (``desired``: key -> (level, values), in key order) and withdrawals of
-    those the platform holds (``held``: key -> (level, content sha256)) that are no longer
-    published, or no longer at a level it is cleared for: (item, its content sha256)."""
-    out = []
-    for key, (level, values) in desired.items():
+def changes(desired: Iterable[tuple[str, str, list, str | None]], withdrawn: Iterable[tuple[str, str]],
+            cols: tuple[str, ...]) -> Iterator[tuple[formats.Item, str | None]]:  # fmt: skip
+    """New or changed items (``desired``: key, level, values and the content sha256 the platform
+    holds for the key, if any) and withdrawals (``withdrawn``: key and level of what the platform
+    holds that is no longer published, or no longer at a level it is cleared for): (item, its
+    content sha256)."""
+    for key, level, values, held in desired:
         digest = _digest(level, values)
-        if held.get(key, (None, None))[1] != digest:
-            out.append((formats.Item(key, "upsert", level, dict(zip(cols, values, strict=True))), digest))
-    for key in sorted(held.keys() - desired.keys()):
-        out.append((formats.Item(key, "withdraw", held[key][0], {}), None))
-    return out
+        if held != digest:
+            yield formats.Item(key, "upsert", level, dict(zip(cols, values, strict=True))), digest
+    for key, level in withdrawn:
+        yield formats.Item(key, "withdraw", level, {}), None
 
 
-def batches(items: list, max_items: int | None = None) -> list[list]:
+def batch_sizes(total: int, max_items: int | None = None) -> list[int]:
     """One batch with every change (none when nothing changed); in batches of at most ``max_items``
     only for a platform that accepts no more records in one file."""
-    if not items:
-        return []
-    size = max_items or len(items)
-    return [items[i : i + size] for i in range(0, len(items), size)]
+    size = max_items or total
+    return [min(size, total - at) for at in range(0, total, size)] if total else []
 
 
-def _prepare(conn, platform: Platform, ds: Dataset, cols, items, spool: Path) -> tuple[Batch, bytes]:
+class _Hashed:
+    """A file being written, with the SHA-256 and the size of what was written."""
+
+    def __init__(self, fh):
+        self.fh, self.sha256, self.size = fh, hashlib.sha256(), 0
+
+    def write(self, data: bytes) -> None:
+        self.sha256.update(data)
+        self.size += len(data)
+        self.fh.write(data)
+
+
+def _read(changes_file, count: int) -> Iterator[tuple[formats.Item, str | None]]:
+    for _ in range(count):
+        yield pickle.load(changes_file)  # noqa: S301 - written by this run, just before, in its own spool
+
+
+def _prepare(conn, platform: Platform, ds: Dataset, cols, changes_file, count: int, folder: Path) -> Batch:
+    """The next ``count`` changes of ``changes_file`` as a batch file with its manifest in the
+    spool ``folder``, recorded with its items before anything is sent."""
     key = f"{platform.name}.{ds.name}.{uuid.uuid4().hex}"
     now = dt.datetime.now(TZ).replace(microsecond=0)
     meta = formats.Meta(platform.name, platform.title, ds.name, ds.title, key, tuple(cols), ds.headers, now,
                         platform.envelope)  # fmt: skip
-    its = [it for it, _ in items]
-    data = formats.render(platform.format, meta, its)
-    digest = hashlib.sha256(data).hexdigest()
-    ups = sum(1 for it in its if it.action == "upsert")
+    start = changes_file.tell()
+    ups, levels = 0, set()
+
+    def items():
+        nonlocal ups
+        for it, _ in _read(changes_file, count):
+            ups += it.action == "upsert"
+            levels.add(it.level)
+            yield it
+
+    part = folder / f".{key}.part"
+    with open(part, "wb") as fh:
+        out = _Hashed(fh)
+        formats.write(platform.format, meta, items(), out, count)
+    digest = out.sha256.hexdigest()
     pid = conn.execute(
         "INSERT INTO ops.publications (platform, disclosure_level, period, dataset, idempotency_key, format,"
         " transport, row_count, upserts, withdrawals, file_sha256, status) VALUES (%s, %s, %s, %s, %s, %s, %s,"
         " %s, %s, %s, %s, 'prepared') RETURNING publication_id",
-        (platform.name, platform.clearance, None, ds.name, key, platform.format, platform.transport, len(its), ups,
-         len(its) - ups, digest),
+        (platform.name, platform.clearance, None, ds.name, key, platform.format, platform.transport, count, ups,
+         count - ups, digest),
     ).fetchone()[0]  # fmt: skip
     name = f"{ds.name}_{now:%Y%m%dT%H%M%S}_{pid:07d}.{formats.EXTENSIONS[platform.format]}"
-    folder = spool / platform.name
     path = folder / name
-    transport.drop_file(folder, name, data, formats.manifest(meta, platform.format, name, data, its, digest))
+    part.replace(path)
+    transport.write_atomically(folder / f"{name}.manifest.json",
+                               formats.manifest_of(meta, platform.format, name, out.size, count, ups, levels, digest))
+    end = changes_file.tell()
+    changes_file.seek(start)
     with conn.cursor().copy("COPY ops.publication_batch_items (publication_id, item_key, action, disclosure_level,"
                             " content_sha256) FROM STDIN") as copy:  # fmt: skip
-        for it, d in items:
+        for it, d in _read(changes_file, count):
             copy.write_row((pid, it.key, it.action, it.level, d))
+    changes_file.seek(end)
     conn.execute("UPDATE ops.publications SET output_path = %s, manifest_path = %s WHERE publication_id = %s",
                  (str(path), f"{path}.manifest.json", pid))  # fmt: skip
     conn.commit()
-    return Batch(pid, platform.name, ds.name, key, ups, len(its) - ups, path), data
+    return Batch(pid, platform.name, ds.name, key, ups, count - ups, path, sha256=digest)
 
 
-def _deliver(conn, config: Config, platform: Platform, batch: Batch, data: bytes, outbox: Path, endpoints: dict,
+def _deliver(conn, config: Config, platform: Platform, batch: Batch, outbox: Path, endpoints: dict,
              sleep, report: Report) -> None:  # fmt: skip
     report.batches.append(batch)
-    digest = hashlib.sha256(data).hexdigest()
+    digest = batch.sha256
     try:
         if platform.transport == "file":
             manifest = Path(f"{batch.path}.manifest.json").read_bytes()
-            receipt, attempts = transport.drop_file(outbox / platform.name, batch.path.name, data, manifest), 1
+            receipt, attempts = transport.drop_path(outbox / platform.name, batch.path, manifest), 1
         else:
             endpoint = endpoints.get(platform.name)
             if endpoint is None:
                 raise transport.DeliveryFailed(f"no endpoint for {platform.name} (Airflow connection"
                                                f" {platform.connection!r} not found)", 0)  # fmt: skip
-            receipt, attempts = transport.post(endpoint, data, content_type=formats.CONTENT_TYPES[platform.format],
+            receipt, attempts = transport.post(endpoint, batch.path.read_bytes(),
+                                               content_type=formats.CONTENT_TYPES[platform.format],
                                                key=batch.idempotency_key, sha256=digest, retry=config.retry,
                                                sleep=sleep)  # fmt: skip
     except transport.DeliveryFailed as exc:

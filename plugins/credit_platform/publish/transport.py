@@ -9,7 +9,9 @@ Only the standard library is used (``urllib``).
 
 from __future__ import annotations
 
+import filecmp
 import logging
+import shutil
 import time
 import urllib.error
 import urllib.request
@@ -44,15 +46,33 @@ def endpoint_from_connection(conn) -> Endpoint:
     return Endpoint(url, token)
 
 
+def write_atomically(path: Path, content: bytes) -> None:
+    """``content`` at ``path``, written aside and renamed into place (left alone when already there)."""
+    if path.exists() and path.read_bytes() == content:
+        return
+    part = path.with_name(path.name + ".part")
+    part.write_bytes(content)
+    part.replace(path)
+
+
 def drop_file(folder: Path, name: str, data: bytes, manifest: bytes) -> str:
+    """``data`` as ``name`` and its manifest into ``folder``, each written aside and renamed into place."""
     folder.mkdir(parents=True, exist_ok=True)
-    target = folder / name
-    for path, content in ((target, data), (folder / f"{name}.manifest.json", manifest)):
-        if path.exists() and path.read_bytes() == content:
-            continue
-        part = path.with_name(path.name + ".part")
-        part.write_bytes(content)
-        part.replace(path)
+    write_atomically(folder / name, data)
+    write_atomically(folder / f"{name}.manifest.json", manifest)
+    return f"written {folder / name}"
+
+
+def drop_path(folder: Path, source: Path, manifest: bytes) -> str:
+    """The batch file ``source`` (copied in chunks, never read whole) and its manifest into ``folder``,
+    under the same name; a file already there with the same bytes is left alone."""
+    folder.mkdir(parents=True, exist_ok=True)
+    target = folder / source.name
+    if not (target.exists() and filecmp.cmp(source, target, shallow=False)):
+        part = target.with_name(target.name + ".part")
+        shutil.copyfile(source, part)
+        part.replace(target)
+    write_atomically(folder / f"{source.name}.manifest.json", manifest)
     return f"written {target}"
 
 
