@@ -91,6 +91,8 @@ def csv_unescape(cell: str) -> str:
 
 def text(value) -> str:
     """One value as the platforms read it: dates ISO, booleans 是/否, numbers without exponent."""
+    if type(value) is str:  # most values: first, as this runs for every cell of every batch
+        return value
     if value is None:
         return ""
     if value is True:
