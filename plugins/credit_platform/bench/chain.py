@@ -170,7 +170,8 @@ def table(stages: list[Stage], subjects: int) -> str:
                  f" the largest process {peak:.0f} MiB (target under 4,096)")  # fmt: skip
     for s in stages:
         if s.extra:
-            lines.append(f"  {s.name}: " + ", ".join(f"{k} {v}" for k, v in s.extra.items()))
+            lines.append(f"  {s.name}: " + ", ".join(f"{k} {round(v, 1) if isinstance(v, float) else v}"
+                                                      for k, v in s.extra.items()))  # fmt: skip
     return "\n".join(lines)
 
 
