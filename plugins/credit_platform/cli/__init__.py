@@ -18,7 +18,7 @@
     credit-platform demo                 generate, run the whole DAG chain, print the summary
     credit-platform summary              the summary of what the chain produced
     credit-platform docs                 build the dbt docs site and serve it (--no-serve: build only)
-    credit-platform bench                loader speed and memory (make bench)
+    credit-platform bench                the whole chain at BENCH_SCALE subjects against its limits (make bench)
     credit-platform publish              publish to the file-drop platforms, write the departments' workbooks
     credit-platform announce-draw ROUND  announce a draw before it is made (--source, --draw-at; 抽查公告)
     credit-platform record-draw-value ROUND VALUE   the value the announced source published
