@@ -213,16 +213,24 @@ def run_checkpoint(url: str, stage: str, *, record: bool = True, raise_on_failur
         definition = gx.ValidationDefinition(name=f"{stage}:{name}", data=batch, suite=suite)
         definitions.append(context.validation_definitions.add(definition))
         keys[f"warehouse-{name}"] = (name, check.get("keys"))
-    # COMPLETE: a rule across tables returns its breaking rows (at most 200) only in this format.
-    result_format = {"result_format": "COMPLETE", "partial_unexpected_count": 5}
+    # First only whether each expectation holds (BOOLEAN_ONLY: one aggregate query per check). Only
+    # when one does not (or could not run) is the checkpoint run again in COMPLETE, which returns a
+    # rule's breaking rows (at most 200) and, for a column's expectation, two more queries each over
+    # the rows checked, even when none breaks it: the details a failure is named by, paid for only then.
+    details = {"result_format": "COMPLETE", "partial_unexpected_count": 5}
     if getattr(module, "INDEX_COLUMNS", None):
-        result_format["unexpected_index_column_names"] = list(module.INDEX_COLUMNS)
+        details["unexpected_index_column_names"] = list(module.INDEX_COLUMNS)
     key_column = getattr(module, "KEY_COLUMN", None)
     checkpoint = context.checkpoints.add(
-        gx.Checkpoint(name=f"{stage}_checkpoint", validation_definitions=definitions, result_format=result_format)
+        gx.Checkpoint(name=f"{stage}_checkpoint", validation_definitions=definitions,
+                      result_format={"result_format": "BOOLEAN_ONLY"})  # fmt: skip
     )
     try:
         result = checkpoint.run()
+        if not result.success or any(_failed(r) for vr in result.run_results.values() for r in vr.results):
+            detailed = context.checkpoints.add(gx.Checkpoint(
+                name=f"{stage}_checkpoint_details", validation_definitions=definitions, result_format=details))
+            result = detailed.run()
     except Exception as exc:  # noqa: BLE001 - the checkpoint could not run: it fails, and says why
         return _could_not_run(url, stage, exc, [c for c in keys.values()], t0, record=record,
                               raise_on_failure=raise_on_failure)  # fmt: skip
