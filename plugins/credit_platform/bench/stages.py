@@ -18,6 +18,7 @@ import json
 import resource
 import sys
 import time
+from collections import Counter
 from pathlib import Path
 
 import psycopg
@@ -45,21 +46,26 @@ def _folders(inbox: Path) -> list[str]:
     return ["province/", *(f"departments/{d}/" for d in departments)]
 
 
+def _files(inbox: Path) -> list[str]:
+    """The inbox's files in the order the DAGs load them, as the loader discovers them."""
+    from credit_platform.ingest.loader import discover
+
+    return [f for folder in _folders(inbox) for f in discover(inbox, prefix=folder)]
+
+
 def load(s: dict) -> dict:
     """Every file of the inbox, each in its own transaction, as the loader role; not gated (the next stage)."""
-    from credit_platform.ingest.loader import discover, load_file
+    from credit_platform.ingest.loader import load_file
 
     inbox, archive = Path(s["inbox"]), Path(s["archive"])
-    files = [f for folder in _folders(inbox) for f in discover(inbox, prefix=folder)]
-    statuses: dict[str, int] = {}
-    for rel in files:
-        r = load_file(s["loader"], rel, inbox=inbox, archive_dir=archive, gate=False)
-        statuses[r.status] = statuses.get(r.status, 0) + 1
+    files = _files(inbox)
+    statuses = Counter(load_file(s["loader"], rel, inbox=inbox, archive_dir=archive, gate=False).status
+                       for rel in files)  # fmt: skip
     with psycopg.connect(s["loader"]) as conn:
         rows_in, loaded, rejected, unreturned = conn.execute(
             "SELECT sum(rows_in), sum(rows_loaded), sum(rows_rejected), sum(rows_not_returned)"
             " FROM ops.load_batches").fetchone()  # fmt: skip
-    return {"rows": int(rows_in + unreturned), "files": len(files), "statuses": statuses, "loaded": int(loaded),
+    return {"rows": int(rows_in + unreturned), "files": len(files), "statuses": dict(statuses), "loaded": int(loaded),
             "rejected": int(rejected), "not_returned": int(unreturned)}  # fmt: skip
 
 
@@ -84,11 +90,9 @@ def copy(s: dict) -> dict:
     Each file is read and written as CSV first, untimed (the readers' work is not COPY's); the
     timed part is COPY alone, one table per file, as the loader lands one batch per file.
     """
-    from credit_platform.ingest.loader import discover
-
     inbox = Path(s["inbox"])
     prepared = []
-    for rel in [f for folder in _folders(inbox) for f in discover(inbox, prefix=folder)]:
+    for rel in _files(inbox):
         header, rows = _rows_of(inbox / rel)
         width = max([len(header), *(len(r) for r in rows)])
         buf = io.StringIO()
@@ -121,17 +125,13 @@ def gate(s: dict) -> dict:
     """The raw gate on every landed batch, a folder's batches together (as each ingest task gates them)."""
     from credit_platform.ingest.gate import gate as run_gate
 
-    rows = verdicts = 0
-    passed: dict[str, int] = {}
-    for _, ids in _batches_by_folder(s["loader"], Path(s["inbox"])):
-        for v in run_gate(s["loader"], ids, archive_dir=Path(s["archive"])):
-            verdicts += 1
-            verdict = "held" if v.held else "passed" if v.passed else "quarantined"
-            passed[verdict] = passed.get(verdict, 0) + 1
+    statuses = Counter("held" if v.held else "passed" if v.passed else "quarantined"
+                       for _, ids in _batches_by_folder(s["loader"], Path(s["inbox"]))
+                       for v in run_gate(s["loader"], ids, archive_dir=Path(s["archive"])))  # fmt: skip
     with psycopg.connect(s["loader"]) as conn:
         (rows,) = conn.execute("SELECT coalesce(sum(rows_loaded), 0) FROM ops.load_batches"
                                " WHERE gated_at IS NOT NULL").fetchone()  # fmt: skip
-    return {"rows": int(rows), "batches": verdicts, "statuses": passed}
+    return {"rows": int(rows), "batches": statuses.total(), "statuses": dict(statuses)}
 
 
 def scan(s: dict) -> dict:
