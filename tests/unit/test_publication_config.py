@@ -151,10 +151,9 @@ def test_a_run_sends_all_its_changes_in_one_batch_unless_the_platform_limits_a_f
     assert run.batch_sizes(25_001) == [25_001]  # one batch per platform and dataset, however many changes
     assert run.batch_sizes(25_001, 10_000) == [10_000, 10_000, 5_001]
     assert run.batch_sizes(0) == [] and run.batch_sizes(0, 10) == []
-    unchanged = [(k, lv, v, run._digest(lv, v)) for k, lv, v, _ in desired]
-    assert list(run.changes(unchanged, [], cols)) == []  # nothing changed: nothing to send
-    one = [(k, lv, v, "0" * 64 if k.endswith("U00007|2025-H2|A") else held) for k, lv, v, held in unchanged]
-    assert [it.key for it, _ in run.changes(one, [], cols)] == ["commerce|U00007|2025-H2|A"]
+    assert [d for _, d in changes] == [None] * 25_000 + [None]  # the digests given are the digests kept
+    one = [(k, lv, v, "ab" * 32) for k, lv, v, _ in desired[7:8]]
+    assert [(it.key, d) for it, d in run.changes(one, [], cols)] == [("commerce|U00007|2025-H2|A", "ab" * 32)]
 
 
 def test_csv_text_that_a_spreadsheet_would_run_is_neutralised_reversibly():

@@ -22,7 +22,6 @@ from __future__ import annotations
 
 import datetime as dt
 import hashlib
-import json
 import logging
 import pickle
 import tempfile
@@ -336,49 +335,79 @@ def _file_sha256(path: Path) -> str:
         return hashlib.file_digest(fh, "sha256").hexdigest()
 
 
-def _digest(level: str, values: list) -> str:
-    return hashlib.sha256(json.dumps([level, *map(formats.text, values)], ensure_ascii=False).encode()).hexdigest()
+def _as_text(column: str, type_name: str) -> sql.Composable:
+    """A column's value as ``formats.text`` writes it (dates ISO, booleans 是/否, numbers without
+    exponent, NULL empty), in SQL: the content digest is computed where the rows are."""
+    col = sql.SQL("d.") + sql.Identifier(column)
+    base = type_name.split("(")[0]
+    if base in ("text", "character varying", "character", "smallint", "integer", "bigint"):
+        value = col if base in ("text", "character varying") else sql.SQL("{}::text").format(col)
+    elif base == "date":
+        value = sql.SQL("to_char({}, 'YYYY-MM-DD')").format(col)
+    elif base == "boolean":
+        value = sql.SQL("CASE WHEN {c} THEN '是' WHEN NOT {c} THEN '否' END").format(c=col)
+    elif base == "numeric":  # an integral amount without its decimals (5.00 -> 5), any other as stored
+        value = sql.SQL("CASE WHEN {c} = trunc({c}) THEN trunc({c})::text ELSE {c}::text END").format(c=col)
+    else:
+        raise ValueError(f"column {column} is of type {type_name}, which publication cannot digest: publish it as"
+                         " text, a date, a boolean, an integer or a numeric")  # fmt: skip
+    return sql.SQL("coalesce({}, '')").format(value)
+
+
+def content_digest(conn, table: str, cols: tuple[str, ...]) -> sql.Composed:
+    """The SQL of a published record's content digest over ``cols`` of ``publish.<table>`` (alias
+    ``d``): the SHA-256 of the JSON array of its level and its values as the platforms read them,
+    ``["public", "91140681MA0K1234XY", "A", ...]`` (UTF-8, ``", "`` between values), as
+    ``ops.publication_state`` holds what each platform acknowledged."""
+    if len(cols) > 99:
+        raise ValueError(f"{table}: {len(cols)} columns; a digest takes at most 99")
+    types = dict(conn.execute(
+        "SELECT a.attname, format_type(a.atttypid, a.atttypmod) FROM pg_attribute AS a"
+        " WHERE a.attrelid = %s::regclass AND a.attnum > 0 AND NOT a.attisdropped",
+        (sql.Identifier("publish", table).as_string(conn),)).fetchall())  # fmt: skip
+    values = sql.SQL(", ").join([sql.SQL("d.disclosure_level"), *(_as_text(c, types[c]) for c in cols)])
+    return sql.SQL("encode(sha256(convert_to(json_build_array({})::text, 'UTF8')), 'hex')").format(values)
 
 
 def _spool_changes(url: str, ds: Dataset, platform: Platform, cols: tuple[str, ...], out) -> int:
     """Write to ``out`` (pickled, one record after another) the changes that make the platform hold
     exactly what it may, as of the published tables and the state it acknowledged; returns how
-    many. Read on a connection of its own, through server-side cursors, in key order."""
+    many. Read on a connection of its own, through server-side cursors, in key order: only the
+    records whose digest differs from the one acknowledged leave the server."""
     rows = projection(ds, cols, platform.levels(), ds.name, platform.programme)
-    desired = sql.SQL(
-        "SELECT d.*, s.content_sha256 FROM ({rows}) AS d LEFT JOIN ops.publication_state AS s"
-        " ON s.platform = {platform} AND s.dataset = {dataset} AND s.item_key = d.item_key ORDER BY d.item_key"
-    ).format(rows=rows, platform=sql.Literal(platform.name), dataset=sql.Literal(ds.name))
-    # In the order Python sorts the keys (by code point, as the C collation does).
-    gone = sql.SQL(
-        "SELECT s.item_key, s.disclosure_level FROM ops.publication_state AS s WHERE s.platform = {platform}"
-        " AND s.dataset = {dataset} AND NOT EXISTS (SELECT 1 FROM ({rows}) AS d WHERE d.item_key = s.item_key)"
-        ' ORDER BY s.item_key COLLATE "C"'
-    ).format(rows=rows, platform=sql.Literal(platform.name), dataset=sql.Literal(ds.name))
     n = 0
     with psycopg.connect(libpq_url(url)) as reader:
+        desired = sql.SQL(
+            "SELECT d.*, {digest} AS content_sha256 FROM ({rows}) AS d LEFT JOIN ops.publication_state AS s"
+            " ON s.platform = {platform} AND s.dataset = {dataset} AND s.item_key = d.item_key"
+            " WHERE s.content_sha256 IS DISTINCT FROM {digest} ORDER BY d.item_key"
+        ).format(rows=rows, platform=sql.Literal(platform.name), dataset=sql.Literal(ds.name),
+                 digest=content_digest(reader, ds.name, cols))  # fmt: skip
+        # In the order Python sorts the keys (by code point, as the C collation does).
+        gone = sql.SQL(
+            "SELECT s.item_key, s.disclosure_level FROM ops.publication_state AS s WHERE s.platform = {platform}"
+            " AND s.dataset = {dataset} AND NOT EXISTS (SELECT 1 FROM ({rows}) AS d WHERE d.item_key = s.item_key)"
+            ' ORDER BY s.item_key COLLATE "C"'
+        ).format(rows=rows, platform=sql.Literal(platform.name), dataset=sql.Literal(ds.name))
         with reader.cursor(name="publication_desired") as desired_rows, \
                 reader.cursor(name="publication_withdrawn") as withdrawn_rows:  # fmt: skip
             desired_rows.itersize = withdrawn_rows.itersize = 5000
             desired_rows.execute(desired)
             withdrawn_rows.execute(gone)
-            wanted = ((key, level, values, held) for key, level, *values, held in desired_rows)
+            wanted = ((key, level, values, digest) for key, level, *values, digest in desired_rows)
             for item, digest in changes(wanted, withdrawn_rows, cols):
                 pickle.dump((item, digest), out, protocol=pickle.HIGHEST_PROTOCOL)
                 n += 1
     return n
 
 
-def changes(desired: Iterable[tuple[str, str, list, str | None]], withdrawn: Iterable[tuple[str, str]],
+def changes(changed: Iterable[tuple[str, str, list, str]], withdrawn: Iterable[tuple[str, str]],
             cols: tuple[str, ...]) -> Iterator[tuple[formats.Item, str | None]]:  # fmt: skip
-    """New or changed items (``desired``: key, level, values and the content sha256 the platform
-    holds for the key, if any) and withdrawals (``withdrawn``: key and level of what the platform
-    holds that is no longer published, or no longer at a level it is cleared for): (item, its
-    content sha256)."""
-    for key, level, values, held in desired:
-        digest = _digest(level, values)
-        if held != digest:
-            yield formats.Item(key, "upsert", level, dict(zip(cols, values, strict=True))), digest
+    """The items of a run: new or changed records (``changed``: key, level, values and content
+    digest) as upserts, then withdrawals (``withdrawn``: key and level of what the platform holds
+    that is no longer published, or no longer at a level it is cleared for): (item, its digest)."""
+    for key, level, values, digest in changed:
+        yield formats.Item(key, "upsert", level, dict(zip(cols, values, strict=True))), digest
     for key, level in withdrawn:
         yield formats.Item(key, "withdraw", level, {}), None
 

@@ -221,6 +221,9 @@ def withhold(conn: psycopg.Connection, config: Config, table: str, *, dataset: s
         "SELECT column_name FROM information_schema.columns WHERE table_schema = 'publish' AND table_name = %s"
         " AND data_type IN ('text', 'character varying') AND column_name NOT IN ('item_key', 'disclosure_level')"
         " ORDER BY ordinal_position", (table,))]  # fmt: skip
+    # The text columns are searched together first, one search per record over its values joined by a
+    # character that is neither a digit, a letter nor a separator (so no number runs from one value into
+    # the next); only the few records found are searched column by column, for the names to list.
     tests = []
     for c in columns:
         col = sql.SQL("d.") + sql.Identifier(c)
@@ -229,14 +232,19 @@ def withhold(conn: psycopg.Connection, config: Config, table: str, *, dataset: s
         tests.append(sql.SQL("({}, {})").format(sql.Literal(c), test))
     key = sql.SQL("replace(d.item_key, coalesce(d.uscc, ''), '')") if "uscc" in columns else sql.SQL("d.item_key")
     tests.append(sql.SQL("('item_key', ops.has_resident_id({}))").format(key))
+    joined = sql.SQL(", ").join([sql.SQL("d.") + sql.Identifier(c) for c in columns if c != "uscc"] + [key])
+    suspect = sql.SQL("ops.has_resident_id(concat_ws(E'\\x01', {}))").format(joined)
+    if "uscc" in columns:
+        suspect += sql.SQL(" OR ops.is_resident_id_not_uscc(d.uscc, %(prefixes)s, %(provinces)s)")
     statement = sql.SQL(
-        "WITH hits AS (SELECT d.item_key, t.column_name FROM {table} AS d"
+        "WITH suspects AS MATERIALIZED (SELECT * FROM {table} AS d WHERE {suspect}),"
+        " hits AS (SELECT d.item_key, t.column_name FROM suspects AS d"
         " CROSS JOIN LATERAL (VALUES {tests}) AS t (column_name, hit) WHERE t.hit),"
         " saved AS (INSERT INTO ops.publication_withheld (run_key, as_of, dataset, item_key, column_name, reason)"
         " SELECT %(run_key)s, %(as_of)s, %(dataset)s, item_key, column_name, %(reason)s FROM hits"
         " RETURNING item_key)"
         " DELETE FROM {table} AS d USING (SELECT DISTINCT item_key FROM saved) AS s WHERE d.item_key = s.item_key"
-    ).format(table=sql.Identifier("publish", table), tests=sql.SQL(", ").join(tests))
+    ).format(table=sql.Identifier("publish", table), tests=sql.SQL(", ").join(tests), suspect=suspect)
     params = {"prefixes": list(config.uscc_prefixes), "provinces": list(config.uscc_provinces),
               "run_key": run_key, "as_of": as_of, "dataset": dataset, "reason": WITHHELD_REASON}  # fmt: skip
     return conn.execute(statement, params).rowcount
