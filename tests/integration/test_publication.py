@@ -538,15 +538,28 @@ def test_the_checkpoint_stops_an_id_number_the_withholding_missed(city, server, 
     try:
         rows(city["admin"], "UPDATE marts.dim_subjects SET subject_name = subject_name || %s WHERE uscc = %s",
              ("（负责人 １４０６８１ １９９００１０１ １２３ｘ）", person[0]))  # fmt: skip
-        with pytest.raises(PublicationBlocked, match="no resident ID number in subject_name") as blocked:
+        with pytest.raises(PublicationBlocked, match="no resident ID number in .*subject_name") as blocked:
             _publish(city, server, spool)
+        assert "'column_name': 'subject_name', 'value': " in str(blocked.value)  # the column, and the value found
         assert "14068119900101123X" in str(blocked.value)
         assert len(server.requests) == sent
         assert rows(city["admin"], "SELECT count(*) FROM ops.publications")[0][0] == published
         assert not rows(city["admin"], "SELECT 1 FROM publish.grades WHERE subject_name ~ '１４０６８１'")
         assert not rows(city["admin"], "SELECT 1 FROM pg_tables WHERE schemaname = 'publish' AND tablename ~ '__next'")
+        assert not rows(city["admin"], "SELECT 1 FROM pg_views WHERE schemaname = 'publish' AND viewname ~ '__next'")
     finally:
         rows(city["admin"], "UPDATE marts.dim_subjects SET subject_name = %s WHERE uscc = %s", person[::-1])
+    # a person's ID number in the credit-code column, which no credit code can start like
+    (key, uscc, *_), = _published_penalties(city, 1)
+    try:
+        rows(city["admin"], "UPDATE marts.fct_shared_records SET uscc = %s WHERE record_key = %s",
+             (id_number("14068119900101123"), key))  # fmt: skip
+        with pytest.raises(PublicationBlocked, match="no resident ID number in .*uscc") as blocked:
+            _publish(city, server, spool)
+        assert f"'item_key': '{key}', 'column_name': 'uscc'" in str(blocked.value)
+        assert len(server.requests) == sent
+    finally:
+        rows(city["admin"], "UPDATE marts.fct_shared_records SET uscc = %s WHERE record_key = %s", (uscc, key))
 
 
 def _plan_nodes(plan: dict):

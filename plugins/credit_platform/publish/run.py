@@ -247,27 +247,16 @@ def audiences(config: Config) -> list[dict]:
     return out
 
 
-def _search_projection(columns: list[str], searched: list[str], codes: list[str], table: str) -> sql.Composed:
-    """Every row and column of a table, with the values searched for ID numbers as the search sees
-    them (``ops.resident_id_search_form``; credit codes also without any separator)."""
-    parts = []
-    for c in columns:
-        col = sql.Identifier(c)
-        if c in searched:
-            parts.append(sql.SQL("ops.resident_id_search_form({}) AS {}").format(col, col))
-        elif c in codes:
-            parts.append(sql.SQL("regexp_replace(ops.resident_id_search_form({}), '[^0-9A-Z]', '', 'g') AS {}")
-                         .format(col, col))  # fmt: skip
-        else:
-            parts.append(col)
-    return sql.SQL("SELECT item_key, disclosure_level{cols} FROM {table}").format(
-        cols=sql.SQL("").join(sql.SQL(", ") + p for p in parts), table=sql.Identifier("publish", table))
-
-
 def _validate(url: str, conn, config: Config) -> int | None:
+    """The publication checkpoint over what each audience would receive from the rebuilt tables.
+
+    Each audience's rows are a view beside the rebuilt tables (``publish.<dataset>__next__<audience>``,
+    read by the publisher alone, as the tables are), validated as a table: given a query instead,
+    Great Expectations runs the whole query once more only to learn its column names, and holds
+    every row it returns in memory. The views are dropped after the checkpoint."""
     from credit_platform.quality.checkpoints import ValidationFailed, run_checkpoint
 
-    checks = []
+    checks, views = [], []
     for ds in config.datasets.values():
         table = f"{ds.name}__next"
         text_cols = [c for (c,) in conn.execute(
@@ -277,23 +266,38 @@ def _validate(url: str, conn, config: Config) -> int | None:
         everything = tables.all_columns(ds)
         searched = [c for c in text_cols if c in everything]
         codes = ["uscc"] if "uscc" in everything else []
-        whole = _search_projection(everything, searched, codes, table).as_string(conn)
-        checks.append({"name": f"{ds.name}.all", "columns": everything, "levels": tuple(ds.levels),
-                       "text_columns": searched, "code_columns": codes, "uscc_prefixes": config.uscc_prefixes,
-                       "uscc_provinces": config.uscc_provinces, "query": whole})  # fmt: skip
-        for a in audiences(config):
-            if a["dataset"] is ds:
-                checks.append({"name": a["name"], "columns": list(a["columns"]), "levels": a["levels"],
-                               "text_columns": [], "query": projection(ds, a["columns"], a["levels"], table,
-                                                                       a.get("programme"), ordered=False)
-                               .as_string(conn)})  # fmt: skip
+        entries = [({"name": f"{ds.name}.all", "columns": everything, "levels": tuple(ds.levels),
+                     "text_columns": searched, "code_columns": codes, "uscc_prefixes": config.uscc_prefixes,
+                     "uscc_provinces": config.uscc_provinces},
+                    sql.SQL("SELECT item_key, disclosure_level, {} FROM {}").format(  # every row
+                        sql.SQL(", ").join(map(sql.Identifier, everything)), sql.Identifier("publish", table)))]
+        entries += [({"name": a["name"], "columns": list(a["columns"]), "levels": a["levels"], "text_columns": []},
+                     projection(ds, a["columns"], a["levels"], table, a.get("programme"), ordered=False))
+                    for a in audiences(config) if a["dataset"] is ds]  # fmt: skip
+        for check, rows in entries:
+            view = f"{table}__{check['name'].split('.', 1)[1]}"
+            conn.execute(sql.SQL("CREATE VIEW {} AS {}").format(sql.Identifier("publish", view), rows))
+            views.append(view)
+            checks.append({**check, "table": f"publish.{view}"})
     conn.commit()
     try:
         outcome = run_checkpoint(url, "publication", checks=checks)
     except ValidationFailed as exc:
+        _drop_views(conn, views)
         tables.drop(conn, config, suffix="__next")  # what failed must not stay in publish
         raise PublicationBlocked(f"the publication checkpoint failed: nothing published\n{exc}") from exc
+    except BaseException:
+        _drop_views(conn, views)
+        raise
+    _drop_views(conn, views)
     return outcome.validation_run_id
+
+
+def _drop_views(conn, views: list[str]) -> None:
+    conn.rollback()
+    for view in views:
+        conn.execute(sql.SQL("DROP VIEW IF EXISTS {}").format(sql.Identifier("publish", view)))
+    conn.commit()
 
 
 # -- one platform ------------------------------------------------------------------------------------
@@ -438,47 +442,41 @@ def _read(changes_file, count: int) -> Iterator[tuple[formats.Item, str | None]]
 
 def _prepare(conn, platform: Platform, ds: Dataset, cols, changes_file, count: int, folder: Path) -> Batch:
     """The next ``count`` changes of ``changes_file`` as a batch file with its manifest in the
-    spool ``folder``, recorded with its items before anything is sent."""
+    spool ``folder``, recorded with its items before anything is sent (one transaction: the batch
+    is there whole or not at all). The file and the items are written in one pass."""
     key = f"{platform.name}.{ds.name}.{uuid.uuid4().hex}"
     now = dt.datetime.now(TZ).replace(microsecond=0)
     meta = formats.Meta(platform.name, platform.title, ds.name, ds.title, key, tuple(cols), ds.headers, now,
                         platform.envelope)  # fmt: skip
-    start = changes_file.tell()
-    ups, levels = 0, set()
-
-    def items():
-        nonlocal ups
-        for it, _ in _read(changes_file, count):
-            ups += it.action == "upsert"
-            levels.add(it.level)
-            yield it
-
-    part = folder / f".{key}.part"
-    with open(part, "wb") as fh:
-        out = _Hashed(fh)
-        formats.write(platform.format, meta, items(), out, count)
-    digest = out.sha256.hexdigest()
     pid = conn.execute(
         "INSERT INTO ops.publications (platform, disclosure_level, period, dataset, idempotency_key, format,"
-        " transport, row_count, upserts, withdrawals, file_sha256, status) VALUES (%s, %s, %s, %s, %s, %s, %s,"
-        " %s, %s, %s, %s, 'prepared') RETURNING publication_id",
-        (platform.name, platform.clearance, None, ds.name, key, platform.format, platform.transport, count, ups,
-         count - ups, digest),
+        " transport, row_count, status) VALUES (%s, %s, %s, %s, %s, %s, %s, %s, 'prepared') RETURNING publication_id",
+        (platform.name, platform.clearance, None, ds.name, key, platform.format, platform.transport, count),
     ).fetchone()[0]  # fmt: skip
     name = f"{ds.name}_{now:%Y%m%dT%H%M%S}_{pid:07d}.{formats.EXTENSIONS[platform.format]}"
-    path = folder / name
+    path, part = folder / name, folder / f".{name}.part"
+    ups, levels = 0, set()
+    with conn.cursor().copy("COPY ops.publication_batch_items (publication_id, item_key, action, disclosure_level,"
+                            " content_sha256) FROM STDIN") as copy:  # fmt: skip
+
+        def items():
+            nonlocal ups
+            for it, digest in _read(changes_file, count):
+                copy.write_row((pid, it.key, it.action, it.level, digest))
+                ups += it.action == "upsert"
+                levels.add(it.level)
+                yield it
+
+        with open(part, "wb") as fh:
+            out = _Hashed(fh)
+            formats.write(platform.format, meta, items(), out, count)
+    digest = out.sha256.hexdigest()
     part.replace(path)
     transport.write_atomically(folder / f"{name}.manifest.json",
                                formats.manifest_of(meta, platform.format, name, out.size, count, ups, levels, digest))
-    end = changes_file.tell()
-    changes_file.seek(start)
-    with conn.cursor().copy("COPY ops.publication_batch_items (publication_id, item_key, action, disclosure_level,"
-                            " content_sha256) FROM STDIN") as copy:  # fmt: skip
-        for it, d in _read(changes_file, count):
-            copy.write_row((pid, it.key, it.action, it.level, d))
-    changes_file.seek(end)
-    conn.execute("UPDATE ops.publications SET output_path = %s, manifest_path = %s WHERE publication_id = %s",
-                 (str(path), f"{path}.manifest.json", pid))  # fmt: skip
+    conn.execute("UPDATE ops.publications SET upserts = %s, withdrawals = %s, file_sha256 = %s, output_path = %s,"
+                 " manifest_path = %s WHERE publication_id = %s",
+                 (ups, count - ups, digest, str(path), f"{path}.manifest.json", pid))  # fmt: skip
     conn.commit()
     return Batch(pid, platform.name, ds.name, key, ups, count - ups, path, sha256=digest)
 
