@@ -378,13 +378,15 @@ def _spool_changes(url: str, ds: Dataset, platform: Platform, cols: tuple[str, .
     exactly what it may, as of the published tables and the state it acknowledged; returns how
     many. Read on a connection of its own, through server-side cursors, in key order: only the
     records whose digest differs from the one acknowledged leave the server."""
-    rows = projection(ds, cols, platform.levels(), ds.name, platform.programme)
+    rows = projection(ds, cols, platform.levels(), ds.name, platform.programme, ordered=False)
     n = 0
     with psycopg.connect(libpq_url(url)) as reader:
+        # (OFFSET 0 keeps the inner query whole, so that each digest is computed once, not again in WHERE)
         desired = sql.SQL(
-            "SELECT d.*, {digest} AS content_sha256 FROM ({rows}) AS d LEFT JOIN ops.publication_state AS s"
-            " ON s.platform = {platform} AND s.dataset = {dataset} AND s.item_key = d.item_key"
-            " WHERE s.content_sha256 IS DISTINCT FROM {digest} ORDER BY d.item_key"
+            "SELECT * FROM (SELECT d.*, {digest} AS content_sha256, s.content_sha256 AS held FROM ({rows}) AS d"
+            " LEFT JOIN ops.publication_state AS s ON s.platform = {platform} AND s.dataset = {dataset}"
+            " AND s.item_key = d.item_key OFFSET 0) AS c WHERE c.held IS DISTINCT FROM c.content_sha256"
+            " ORDER BY c.item_key"
         ).format(rows=rows, platform=sql.Literal(platform.name), dataset=sql.Literal(ds.name),
                  digest=content_digest(reader, ds.name, cols))  # fmt: skip
         # In the order Python sorts the keys (by code point, as the C collation does).
@@ -398,7 +400,7 @@ def _spool_changes(url: str, ds: Dataset, platform: Platform, cols: tuple[str, .
             desired_rows.itersize = withdrawn_rows.itersize = 5000
             desired_rows.execute(desired)
             withdrawn_rows.execute(gone)
-            wanted = ((key, level, values, digest) for key, level, *values, digest in desired_rows)
+            wanted = ((key, level, values, digest) for key, level, *values, digest, _held in desired_rows)
             for item, digest in changes(wanted, withdrawn_rows, cols):
                 pickle.dump((item, digest), out, protocol=pickle.HIGHEST_PROTOCOL)
                 n += 1
