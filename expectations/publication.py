@@ -34,7 +34,8 @@ Records that would fail these were withheld when the tables were rebuilt (SQL fu
 same patterns); this checkpoint is the last guard, and a failure stops the whole publication.
 """
 
-import re
+from expectations.templates import identifier as _plain
+from expectations.templates import literal as _literal
 
 INDEX_COLUMNS = ["item_key"]
 
@@ -53,17 +54,6 @@ def resident_id_in_code(prefixes, provinces) -> str:
     and cannot be a credit code."""
     plausible = f"(?:{'|'.join(prefixes)})(?:{'|'.join(provinces)})"
     return rf"^(?!{plausible}){_ID18}$|^[1-9][0-9]{{7}}{_DATE}[0-9]{{3}}$"
-
-
-def _literal(value: str) -> str:
-    """A SQL string literal inside a query template (braces doubled: GX formats it with {batch})."""
-    return "'" + value.replace("'", "''").replace("{", "{{").replace("}", "}}") + "'"
-
-
-def _plain(column: str) -> str:
-    if not re.fullmatch(r"[a-z_][a-z0-9_]*", column):
-        raise ValueError(f"not a plain column name: {column!r}")
-    return column
 
 
 def _id_search(text_columns: list[str], code_columns: list[str], code_pattern: str) -> str:

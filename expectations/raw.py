@@ -22,9 +22,9 @@ staging (``ops.to_date``, ``ops.to_number``, ``ops.to_code``, ``ops.to_grade``);
 and aliases ``{batch}`` (see ``marts.py``).
 """
 
-import re
-
 from credit_platform.ingest import RawTable, raw_tables
+from expectations.templates import identifier as _identifier
+from expectations.templates import literal as _literal
 
 USCC = r"^[0-9A-HJ-NPQRTUWXY]{2}[0-9]{6}[0-9A-HJ-NPQRTUWXY]{10}$"
 PERIOD = r"^[0-9]{4}(-H[12]|-Q[1-4])?$"
@@ -33,19 +33,8 @@ SPLIT = r"\s*[;；,，]\s*"
 LOADED_ON = "(b.finished_at AT TIME ZONE 'Asia/Shanghai')::date"
 
 
-def _literal(value: str) -> str:
-    """A SQL string literal inside a query template (braces doubled: the query is formatted with {batch})."""
-    return "'" + value.replace("'", "''").replace("{", "{{").replace("}", "}}") + "'"
-
-
 def _array(values) -> str:
     return "ARRAY[" + ", ".join(_literal(v) for v in values) + "]::text[]"
-
-
-def _identifier(name: str) -> str:
-    if not re.fullmatch(r"[a-z_][a-z0-9_]*(\.[a-z_][a-z0-9_]*)?", name):
-        raise ValueError(f"not a plain column name: {name!r}")
-    return name
 
 
 # Great Expectations takes its queries as text, so nothing in them can be a bind parameter. What is

@@ -281,23 +281,17 @@ def _validate(url: str, conn, config: Config) -> int | None:
             checks.append({**check, "table": f"publish.{view}"})
     conn.commit()
     try:
-        outcome = run_checkpoint(url, "publication", checks=checks)
+        try:
+            outcome = run_checkpoint(url, "publication", checks=checks)
+        finally:
+            conn.rollback()
+            for view in views:
+                conn.execute(sql.SQL("DROP VIEW IF EXISTS {}").format(sql.Identifier("publish", view)))
+            conn.commit()
     except ValidationFailed as exc:
-        _drop_views(conn, views)
         tables.drop(conn, config, suffix="__next")  # what failed must not stay in publish
         raise PublicationBlocked(f"the publication checkpoint failed: nothing published\n{exc}") from exc
-    except BaseException:
-        _drop_views(conn, views)
-        raise
-    _drop_views(conn, views)
     return outcome.validation_run_id
-
-
-def _drop_views(conn, views: list[str]) -> None:
-    conn.rollback()
-    for view in views:
-        conn.execute(sql.SQL("DROP VIEW IF EXISTS {}").format(sql.Identifier("publish", view)))
-    conn.commit()
 
 
 # -- one platform ------------------------------------------------------------------------------------
@@ -365,10 +359,7 @@ def content_digest(conn, table: str, cols: tuple[str, ...]) -> sql.Composed:
     ``ops.publication_state`` holds what each platform acknowledged."""
     if len(cols) > 99:
         raise ValueError(f"{table}: {len(cols)} columns; a digest takes at most 99")
-    types = dict(conn.execute(
-        "SELECT a.attname, format_type(a.atttypid, a.atttypmod) FROM pg_attribute AS a"
-        " WHERE a.attrelid = %s::regclass AND a.attnum > 0 AND NOT a.attisdropped",
-        (sql.Identifier("publish", table).as_string(conn),)).fetchall())  # fmt: skip
+    types = tables.column_types(conn, sql.Identifier("publish", table))
     values = sql.SQL(", ").join([sql.SQL("d.disclosure_level"), *(_as_text(c, types[c]) for c in cols)])
     return sql.SQL("encode(sha256(convert_to(json_build_array({})::text, 'UTF8')), 'hex')").format(values)
 

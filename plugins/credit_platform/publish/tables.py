@@ -250,6 +250,14 @@ def withhold(conn: psycopg.Connection, config: Config, table: str, *, dataset: s
     return conn.execute(statement, params).rowcount
 
 
+def column_types(conn, table: sql.Identifier) -> dict[str, str]:
+    """Each column of ``table`` with its type as SQL writes it (``numeric(12,2)``, ``date`` ...)."""
+    return dict(conn.execute(
+        "SELECT a.attname, format_type(a.atttypid, a.atttypmod) FROM pg_attribute AS a"
+        " WHERE a.attrelid = %s::regclass AND a.attnum > 0 AND NOT a.attisdropped",
+        (table.as_string(conn),)).fetchall())  # fmt: skip
+
+
 def drop(conn: psycopg.Connection, config: Config, *, suffix: str) -> None:
     for name in config.datasets:
         conn.execute(sql.SQL("DROP TABLE IF EXISTS {}").format(sql.Identifier("publish", name + suffix)))
@@ -320,10 +328,7 @@ def _authorised_rows(cur, dataset: Dataset, table: sql.Identifier) -> sql.Identi
     name = f"authorised_{dataset.name}_rows"
     function = sql.Identifier("publish", name)
     columns = dataset.levels["authorised"]
-    types = dict(cur.execute(
-        "SELECT a.attname, format_type(a.atttypid, a.atttypmod) FROM pg_attribute AS a"
-        " WHERE a.attrelid = %s::regclass AND a.attnum > 0 AND NOT a.attisdropped",
-        (table.as_string(cur.connection),)).fetchall())  # fmt: skip
+    types = column_types(cur, table)
     out = sql.SQL(", ").join(sql.SQL("{} {}").format(sql.Identifier(c), sql.SQL(types[c])) for c in columns)
     cols = sql.SQL(", ").join(sql.SQL("d.") + sql.Identifier(c) for c in columns)
     # A list made for one recipient (the 信用+ lists) shows each recipient its own rows only.
