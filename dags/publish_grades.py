@@ -13,12 +13,14 @@ records whose window ended, records repaired, consents withdrawn and grades corr
    each record that carries a resident ID number; runs the publication checkpoint (no ID numbers,
    only each level's columns, for every platform and view) before anything leaves; then swaps the
    tables and the public and authorised views in.
-2. `send`: per platform (city 信用怀仁, prefecture 信用朔州, province), resends any batch an earlier
+2. `send`, one mapped task per platform of `publication.yml` (city 信用怀仁, prefecture 信用朔州,
+   province, the 信用+ partners), run side by side: resends any batch an earlier
    run left unacknowledged and sends the new changes, one batch per dataset, as files into
    `$CREDIT_OUTBOX/<platform>/` or HTTP POSTs to the platform's Airflow connection, each batch with
    its manifest (its columns with their Chinese names and codes) and idempotency key. A platform
-   that does not answer is retried with backoff inside the task, then by Airflow; the task fails
-   naming it after the last retry, and its batch goes again next time.
+   that does not answer is retried with backoff inside its task, then by Airflow; its task fails
+   naming it after the last retry (the other platforms' tasks are not held back), and its batch
+   goes again next time.
 3. `department_workbooks`: each department's Excel list of its subjects' grades
    (`$CREDIT_OUTBOX/departments/<code>/`), whether or not every platform answered.
 4. `results_due` (一公开): after sending, lists the inspection results returned for public plans
@@ -63,11 +65,20 @@ def publish_grades():
 
         return prepare_publication()
 
-    @task(multiple_outputs=False)
-    def send() -> dict:
-        from credit_platform.orchestration.tasks import send_to_platforms
+    @task
+    def platforms() -> list[str]:
+        from credit_platform.orchestration.tasks import publication_platforms
 
-        return send_to_platforms()
+        return publication_platforms()
+
+    @task(multiple_outputs=False, map_index_template="{{ platform }}")
+    def send(platform: str) -> dict:
+        from airflow.sdk import get_current_context
+
+        from credit_platform.orchestration.tasks import send_to_platform
+
+        get_current_context()["platform"] = platform  # the mapped instance's name in the UI
+        return send_to_platform(platform)
 
     @task
     def department_workbooks() -> list[dict]:
@@ -94,8 +105,9 @@ def publish_grades():
         return cases_due()
 
     ready = prepare()
-    sent = send()
-    ready >> [sent, department_workbooks(), explanation_letters()]
+    names = platforms()
+    sent = send.expand(platform=names)
+    ready >> [names, department_workbooks(), explanation_letters()]
     sent >> [results_due(), cases_due()]
 
 

@@ -338,6 +338,35 @@ def test_grades_reach_the_public_view_end_to_end(city, server, tmp_path_factory)
         assert int(header.findtext("RecordCount")) == manifest["rows"]["total"] == len(root.find("Body"))
 
 
+def test_sends_to_different_platforms_run_at_once_and_none_while_a_rebuild_runs(city, server, tmp_path_factory):
+    """The DAG maps one send task per platform: another run sending to one platform (its lock held by
+    another session) stops a send to that platform only; a send in progress (the publication lock
+    shared) stops a rebuild, and a rebuild (the lock held alone) stops every send."""
+    spool = tmp_path_factory.mktemp("pub")
+    _publish(city, server, spool)  # up to date
+    kw = {"config": make_config(), "outbox": spool / "outbox", "spool": spool / "spool",
+          "endpoints": {"portal": Endpoint(server.url)}, "sleep": lambda s: None}  # fmt: skip
+    with psycopg.connect(city["publisher"], autocommit=True) as other:
+        other.execute("SELECT pg_advisory_lock_shared(%s), pg_advisory_lock(%s, hashtext('province'))",
+                      (run.LOCK, run.PLATFORM_LOCK))  # fmt: skip
+        with pytest.raises(PublicationBlocked, match="another run is sending to province"):
+            run.send(city["publisher"], platforms=["province"], **kw)
+        with pytest.raises(PublicationBlocked, match="another run is sending to province"):
+            run.send(city["publisher"], **kw)  # every platform: province among them
+        assert run.send(city["publisher"], platforms=["portal"], **kw).failures == []
+        with pytest.raises(PublicationBlocked, match="in progress"):
+            run.prepare(city["publisher"], config=make_config(), as_of=AS_OF)
+        other.execute("SELECT pg_advisory_unlock_all()")
+        other.execute("SELECT pg_advisory_lock(%s)", (run.LOCK,))  # a rebuild in progress
+        for platforms in (["portal"], None):
+            with pytest.raises(PublicationBlocked, match="in progress"):
+                run.send(city["publisher"], platforms=platforms, **kw)
+    # the locks went with the sessions that held them, a refused run's included
+    assert run.send(city["publisher"], **kw).failures == []
+    with pytest.raises(PublicationBlocked, match="no platform nowhere in publication.yml"):
+        run.send(city["publisher"], platforms=["nowhere"], **kw)
+
+
 def test_each_platform_gets_one_file_per_dataset_that_its_manifest_describes(city, tmp_path):
     # the shipped platforms (city CSV, prefecture JSON, province XML, all files), under names of their
     # own: a first publication to each

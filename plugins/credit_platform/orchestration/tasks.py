@@ -124,8 +124,15 @@ def prepare_publication() -> dict:
             "withheld": [f"{ds} {key}: {cols}" for ds, key, cols in report.withheld]}  # fmt: skip
 
 
-def send_to_platforms() -> dict:
-    """The send task: every platform, with the HTTP endpoints of their Airflow connections."""
+def publication_platforms() -> list[str]:
+    """The platforms of ``publication.yml``, one send task each."""
+    from credit_platform.publish import config
+
+    return list(config.load().platforms)
+
+
+def send_to_platform(platform: str) -> dict:
+    """A send task: one platform, with the HTTP endpoint of its Airflow connection."""
     from airflow.sdk import Connection
     from airflow.sdk.exceptions import AirflowFailException, AirflowNotFoundException
 
@@ -134,24 +141,23 @@ def send_to_platforms() -> dict:
 
     cfg = config.load()
     endpoints = {}
-    for p in cfg.platforms.values():
-        if p.transport == "http":
-            try:
-                endpoints[p.name] = endpoint_from_connection(Connection.get(p.connection))
-            except AirflowNotFoundException:
-                log.error("platform %s: no Airflow connection %r; its batches wait", p.name, p.connection)
+    p = cfg.platforms.get(platform)
+    if p is not None and p.transport == "http":
+        try:
+            endpoints[p.name] = endpoint_from_connection(Connection.get(p.connection))
+        except AirflowNotFoundException:
+            log.error("platform %s: no Airflow connection %r; its batches wait", p.name, p.connection)
     try:
-        report = run.send(warehouse_url("publisher"), config=cfg, endpoints=endpoints)
+        report = run.send(warehouse_url("publisher"), config=cfg, endpoints=endpoints, platforms=[platform])
     except PublicationBlocked as exc:
         raise AirflowFailException(f"PublicationBlocked: {exc}") from exc
-    sent: dict[str, dict] = {}
+    sent = {"batches": 0, "upserts": 0, "withdrawals": 0, "resent": 0}
     for b in report.batches:
-        p = sent.setdefault(b.platform, {"batches": 0, "upserts": 0, "withdrawals": 0, "resent": 0})
-        p["batches"] += 1
-        p["upserts"] += b.upserts
-        p["withdrawals"] += b.withdrawals
-        p["resent"] += b.resent
-    return {"seconds": round(report.seconds, 1), "platforms": sent}
+        sent["batches"] += 1
+        sent["upserts"] += b.upserts
+        sent["withdrawals"] += b.withdrawals
+        sent["resent"] += b.resent
+    return {"platform": platform, "seconds": round(report.seconds, 1), **sent}
 
 
 def department_workbooks() -> list[dict]:

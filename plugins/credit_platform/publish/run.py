@@ -1,7 +1,8 @@
 """A publication run: from the validated grades to every platform, incrementally and exactly once.
 
 1. Refuse unless the latest marts checkpoint passed and the period is not held back by drift
-   (``credit_platform.quality.drift``); one run at a time (an advisory lock).
+   (``credit_platform.quality.drift``); one rebuild at a time, and no send while one runs
+   (advisory locks; sends to different platforms may run at once).
 2. Rebuild the ``publish`` tables from the marts as of the run's day, aside (``<dataset>__next``),
    withholding every record that carries a resident ID number (``ops.publication_withheld``, named
    in the run's report and log): the rest is published.
@@ -42,6 +43,7 @@ from credit_platform.warehouse.urls import libpq_url
 
 log = logging.getLogger(__name__)
 LOCK = 72_215_003  # pg_advisory_lock key reserved for publication (migrations 72_215_001, what-if 72_215_002)
+PLATFORM_LOCK = 72_215_004  # pg_advisory_lock(PLATFORM_LOCK, hashtext(platform)): one send per platform at a time
 TZ = dt.timezone(dt.timedelta(hours=8))
 
 
@@ -129,22 +131,32 @@ def publish(url: str, *, config: Config | None = None, as_of: dt.date | None = N
 
 
 class _Locked:
-    """One publication step at a time (a session advisory lock), on its own connection."""
+    """On its own connection, the publication lock (a session advisory lock): ``prepare`` holds it
+    alone; each ``send`` shares it (so no rebuild swaps the tables under a send) and holds alone
+    the lock of each platform it sends to, so that sends to different platforms run at once."""
 
-    def __init__(self, url: str):
+    def __init__(self, url: str, platforms: Iterable[str] | None = None):
+        self.platforms = None if platforms is None else list(platforms)
         self.conn = psycopg.connect(libpq_url(url))
 
     def __enter__(self):
-        if not self.conn.execute("SELECT pg_try_advisory_lock(%s)", (LOCK,)).fetchone()[0]:
-            self.conn.close()
-            raise PublicationBlocked("another publication run is in progress: this one did nothing")
-        self.conn.commit()
-        return self.conn
+        c = self.conn
+        shared = "_shared" if self.platforms is not None else ""
+        if not c.execute(f"SELECT pg_try_advisory_lock{shared}(%s)", (LOCK,)).fetchone()[0]:
+            c.close()
+            raise PublicationBlocked("another publication run is in progress (a rebuild, or a send while this one"
+                                     " rebuilds): this one did nothing")  # fmt: skip
+        for name in self.platforms or ():
+            if not c.execute("SELECT pg_try_advisory_lock(%s, hashtext(%s))", (PLATFORM_LOCK, name)).fetchone()[0]:
+                c.close()  # (closing the session releases what it holds)
+                raise PublicationBlocked(f"another run is sending to {name}: this one did nothing")
+        c.commit()
+        return c
 
     def __exit__(self, *exc):
         with self.conn:
             self.conn.rollback()
-            self.conn.execute("SELECT pg_advisory_unlock(%s)", (LOCK,))
+            self.conn.execute("SELECT pg_advisory_unlock_all()")
             self.conn.commit()
 
 
@@ -188,16 +200,26 @@ def _withheld(conn, run_key: str) -> list[tuple[str, str, str]]:
 
 def send(url: str, *, config: Config | None = None, outbox: Path | None = None, spool: Path | None = None,
          endpoints: dict[str, transport.Endpoint] | None = None,
-         sleep: Callable[[float], None] = time.sleep) -> Report:  # fmt: skip
-    """Step 5: every platform gets what changed since it last acknowledged (unacknowledged batches
-    first). Raises PublicationFailed, naming the platforms, when some did not acknowledge."""
+         sleep: Callable[[float], None] = time.sleep, platforms: Iterable[str] | None = None) -> Report:  # fmt: skip
+    """Step 5: every platform (or those named in ``platforms``) gets what changed since it last
+    acknowledged (unacknowledged batches first). Sends to different platforms may run at once, in
+    processes of their own (the DAG maps one send task per platform). Raises PublicationFailed,
+    naming the platforms, when some did not acknowledge."""
     t0 = time.monotonic()
     config = config or configuration.load()
     outbox = outbox or paths().outbox
     spool = spool or paths().local / "publications"
     report = Report(dt.datetime.now(TZ).date())
-    with _Locked(url) as conn:
-        for platform in config.platforms.values():
+    chosen = list(config.platforms.values())
+    if platforms is not None:
+        names = list(platforms)
+        unknown = sorted(set(names) - set(config.platforms))
+        if unknown:
+            raise PublicationBlocked(f"no platform {', '.join(unknown)} in publication.yml (platforms:"
+                                     f" {', '.join(config.platforms)})")  # fmt: skip
+        chosen = [p for p in chosen if p.name in names]
+    with _Locked(url, [p.name for p in chosen]) as conn:
+        for platform in chosen:
             try:
                 _publish_platform(conn, url, config, platform, outbox, spool, endpoints or {}, sleep, report)
             except transport.DeliveryFailed as exc:
