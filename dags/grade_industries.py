@@ -2,7 +2,7 @@
 ### Grade industries (行业信用评价)
 
 Runs the dbt project (rendered by Cosmos from the manifest compiled by `make`; parsing this file
-runs no dbt): the seeds and staging models in one task with their tests, then a task for each
+runs no dbt): the seeds and staging views in one task with their tests, then a task for each
 indicator feature, grade, explanation, history and class-change model, then the other dbt
 tests. The Great Expectations marts checkpoint then validates the grades; only when it passes
 is the asset `validated_industry_credit_grades` updated, which queues publication and the

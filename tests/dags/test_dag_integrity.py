@@ -120,7 +120,7 @@ def test_the_guard_catches_parse_time_access(tmp_path):
 
 
 def test_grading_runs_one_dbt_task_per_node_without_per_task_waste(dagbag):
-    """The seeds and staging models in one task (with their tests), then one task per intermediate
+    """The seeds and staging views in one task (with their tests), then one task per intermediate
     model, mart and snapshot, the other tests after all; each dbt invocation writes no JSON
     artifacts, lists no relations up front and emits no per-model asset (see dbt_cosmos.py)."""
     from credit_platform.grading.dbt_runner import manifest_path

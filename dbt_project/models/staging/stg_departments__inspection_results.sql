@@ -1,5 +1,3 @@
--- A view: a view of the marts reads it live, between grading runs (dbt_project.yml).
-{{ config(materialized='view') }}
 select
     department_code,
     {{ raw_text('task_id') }} as task_id,

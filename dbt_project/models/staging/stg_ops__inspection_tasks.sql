@@ -1,5 +1,3 @@
--- A view: a view of the marts reads it live, between grading runs (dbt_project.yml).
-{{ config(materialized='view') }}
 select
     t.task_id,
     t.plan_id,

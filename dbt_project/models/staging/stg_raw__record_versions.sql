@@ -1,9 +1,8 @@
-{{ config(materialized='view') }}
 -- Every delivery of a record that arrived more than once: one row per raw row (of a batch
 -- the raw quality gate passed) whose business key (sources.yml key:, dbt var record_keys) other rows share.
 -- version_status says what became of it: current (the row grading and publication use), repeated
 -- (the same content delivered again, e.g. a re-export), superseded (an older content, replaced by
--- the row named by current_record_id). A view (unlike most of staging): the versions are worked out when queried.
+-- the row named by current_record_id). A view, like all of staging: the versions are worked out when queried.
 {% set tables = var('record_keys').keys() | list | sort %}
 {% for table in tables %}
 select

@@ -2,8 +2,8 @@
 
 The project is rendered from ``dbt_project/target/manifest.json``, compiled ahead by ``make``
 (``credit-platform dbt parse``), so parsing the DAG file runs no dbt. dbt connects through the
-Airflow connection ``warehouse_transformer``. The seeds and staging models (about 40 nodes) are
-built by one dbt invocation with their tests; each intermediate model, mart
+Airflow connection ``warehouse_transformer``. The seeds and staging views (about 40 nodes, each a
+tenth of a second of work) are built by one task with their tests; each intermediate model, mart
 and the snapshot is a task of its own, and the other tests run after all of them.
 """
 
@@ -34,12 +34,11 @@ class PostgresProfileMapping(PostgresUserPasswordProfileMapping):
         return value
 
 
-# Seeds and staging models are many (about 40) and most are quick to build: one dbt invocation
-# builds them all (two at a time, the profile's threads), with the tests on them alone (cautious:
-# every parent selected), instead of one task and one dbt start-up each. Intermediate models,
-# marts and the snapshot keep a task each; the test task after them runs every test touching one
-# of them (eager), which with the first task's covers every test once
-# (tests/dags/test_dag_integrity.py).
+# Seeds and staging views are many (about 40) and each takes a tenth of a second to build: one dbt
+# invocation builds them all, with the tests on them alone (cautious: every parent selected),
+# instead of one task and one dbt start-up each. Intermediate models, marts and the snapshot keep
+# a task each; the test task after them runs every test touching one of them (eager), which with
+# the first task's covers every test once (tests/dags/test_dag_integrity.py).
 UPSTREAM = ["resource_type:seed", "path:models/staging"]
 DOWNSTREAM = ["path:models/intermediate", "path:models/marts", "path:snapshots"]
 ENV = {"DO_NOT_TRACK": "1", "DBT_SEND_ANONYMOUS_USAGE_STATS": "False"}
@@ -62,7 +61,7 @@ def _dbt() -> str:
 
 
 def seeds_and_staging(group_cache: str, task_id: str = "dbt_seeds_and_staging", **kwargs):
-    """One task that builds every seed and staging model and runs the tests on them alone (dbt's
+    """One task that builds every seed and staging view and runs the tests on them alone (dbt's
     unit tests are on later models, and run in the task group's test task). It shares the task group's
     Cosmos cache (``<dag_id>__<group_id>``), so that dbt parses the project partially, as they do."""
     from cosmos import settings
@@ -106,7 +105,7 @@ def configs() -> dict:
         # of 2,000 subjects 83 s -> 74 s, of the demo city about 2x faster under load.
         # No per-model Airflow assets: nothing is scheduled on them (grading's own asset is
         # `validated_industry_credit_grades`), and computing them parses dbt's artifacts twice a task.
-        # The seeds and staging models are built by seeds_and_staging(), upstream of the task group.
+        # The seeds and staging views are built by seeds_and_staging(), upstream of the task group.
         "render_config": RenderConfig(
             load_method=LoadMode.DBT_MANIFEST, test_behavior=TestBehavior.AFTER_ALL, emit_datasets=False,
             select=DOWNSTREAM,
