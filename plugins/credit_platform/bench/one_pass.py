@@ -3,31 +3,19 @@ how many of them differ from the model's ``marts.fct_industry_credit_grades``.""
 
 from __future__ import annotations
 
-import re
 import time
 from importlib.resources import files
 
 import psycopg
 
 
-def query(staging: dict[str, str] | None = None) -> str:
-    """The query; with ``staging`` (a staging model's name -> its compiled SQL), each staging table
-    it names read through its model's SQL instead, so that the query reads the raw records once
-    itself, as grading does when it builds staging (most staging models are tables)."""
-    text = (files(__package__) / "one_pass.sql").read_text(encoding="utf-8")
-    if not staging:
-        return text
-
-    def inline(m: re.Match) -> str:
-        return f"({staging[m[1]].strip().rstrip(';')}) as {m[2] or m[1]}"
-
-    return re.sub(r"\bstaging\.(stg_\w+)(?:\s+as\s+(\w+))?", inline, text)
+def query() -> str:
+    return (files(__package__) / "one_pass.sql").read_text(encoding="utf-8")
 
 
-def compare(url: str, staging: dict[str, str] | None = None) -> tuple[int, int, float]:
+def compare(url: str) -> tuple[int, int, float]:
     """(scores computed, scores that differ from the model's or exist on one side only, seconds the
-    query took); ``staging``: see ``query``. Refused when a period is closed: the query follows the
-    rules for open periods only."""
+    query took). Refused when a period is closed: the query follows the rules for open periods only."""
     with psycopg.connect(url) as conn:
         (closed,) = conn.execute("SELECT count(*) FROM ops.period_closures").fetchone()
         if closed:
@@ -38,7 +26,7 @@ def compare(url: str, staging: dict[str, str] | None = None) -> tuple[int, int, 
         # against 21 s with hash and merge joins only).
         conn.execute("SET LOCAL enable_nestloop = off")
         t0 = time.perf_counter()
-        conn.execute("CREATE TEMP TABLE bench_one_pass AS " + query(staging))
+        conn.execute("CREATE TEMP TABLE bench_one_pass AS " + query())
         seconds = time.perf_counter() - t0
         (rows,) = conn.execute("SELECT count(*) FROM bench_one_pass").fetchone()
         (differing,) = conn.execute(
