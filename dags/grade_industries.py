@@ -12,6 +12,11 @@ are then compared with the previous period (PSI): a drift beyond `CREDIT_DRIFT_P
 logged and recorded, and publication waits until someone runs
 `credit-platform release PERIOD --reason ... --by ...`.
 
+The grades, their explanations and the indicator points are computed by period: an open period
+on every run, a closed period only when what it counts changed (its closing or re-grading, the
+batches loaded before its cutoff, its manual adjustments, the project's code or seeds). Trigger
+with `full_refresh` set to compute every period from scratch; it gives the same rows.
+
 Scheduled on new raw data (province pushes or department records). Airflow runs dbt as the
 database role `credit_transformer` (connection `warehouse_transformer`) and validates as
 `credit_publisher`.
@@ -20,7 +25,7 @@ database role `credit_transformer` (connection `warehouse_transformer`) and vali
 from __future__ import annotations
 
 import pendulum
-from airflow.sdk import dag, task
+from airflow.sdk import Param, dag, task
 from cosmos import DbtTaskGroup
 
 from credit_platform.grading.dbt_cosmos import configs, seeds_and_staging
@@ -37,6 +42,10 @@ DEFAULT_ARGS = default_args(retries=1, retry_delay_minutes=2)
     catchup=False,
     max_active_runs=1,
     default_args=DEFAULT_ARGS,
+    params={
+        "full_refresh": Param(False, type="boolean",
+                              description="全部重算: build every period from scratch (dbt --full-refresh)"),
+    },
     tags=["grading", "dbt", "quality"],
     doc_md=__doc__,
 )

@@ -1,3 +1,6 @@
+{{ config(materialized='incremental', incremental_strategy='append', on_schema_change='fail',
+          pre_hook="{{ graded_periods_pre_hook('records') }}", post_hook="{{ graded_periods_post_hook('records') }}") }}
+-- depends_on: {{ ref('int_period_signatures') }}
 -- Points of every indicator of the industry's catalogue (rule version in force at the period's
 -- end) for every subject graded in that industry and period: one row per subject, industry,
 -- period and indicator. Scoring rules (seed indicator_catalogue):
@@ -10,11 +13,15 @@
 -- commendation_points), otherwise the indicator's points_per_item. Records in the window are those
 -- dated after the period's end minus window_months and on or before the end, still counting then
 -- (int_indicator_records_by_period). source_records names the raw rows behind the points (ids
--- separated by spaces): the records counted, or the evaluation in force.
+-- separated by spaces): the records counted, or the evaluation in force. Incremental by period (macro
+-- file graded_periods.sql): a closed period already built is kept.
 with scoped as (
     select s.*, r.rule_version
     from {{ ref('int_subject_industries_scoped') }} as s
     inner join {{ ref('int_rule_versions_by_period') }} as r on r.evaluation_period = s.evaluation_period
+    {%- if is_incremental() %}
+    where s.evaluation_period in ({{ periods_to_grade('records') }})
+    {%- endif %}
 ),
 
 indicators as (

@@ -23,7 +23,7 @@ from pathlib import Path
 
 import psycopg
 
-STAGES = ("generate", "load", "copy", "gate", "scan", "grade", "one_pass", "validate", "publish", "draw")
+STAGES = ("generate", "load", "copy", "gate", "scan", "grade", "one_pass", "validate", "publish", "draw", "next_run")
 
 
 def _peak_mib() -> tuple[float, float]:
@@ -241,6 +241,57 @@ def draw(s: dict) -> dict:
     written = kits.write(s["publisher"], Path(s["outbox"]), period)
     population = sum(sum(r.population.values()) for r in results if r.status == "drawn")
     return {"rows": population, "plans": len(results), "kits": len(written), "timed": time.perf_counter() - t0}
+
+
+def next_run(s: dict) -> dict:
+    """The next run once a period is closed, timed against the grade stage: the first period closed
+    (as close-period records it) and built once under its cutoff (untimed), then a small batch for
+    the open period (province evaluations of one subject in a hundred) loaded, gated and graded,
+    timed: the closed period is kept, the open one computed again. The closing and the file are
+    taken back afterwards, so that a kept database stays one of open periods (the one-pass stage
+    reads open periods only) and a later load stage loads the generated city alone."""
+    from credit_platform.grading.periods import close_period
+    from credit_platform.ingest.loader import load_file
+
+    with psycopg.connect(s["publisher"]) as conn:
+        periods = [p for (p,) in conn.execute(
+            "SELECT evaluation_period FROM marts.dim_evaluation_periods ORDER BY period_end_date")]  # fmt: skip
+        (end,) = conn.execute("SELECT period_end_date FROM marts.dim_evaluation_periods"
+                              " WHERE evaluation_period = %s", (periods[-1],)).fetchone()  # fmt: skip
+        subjects = [u for (u,) in conn.execute("SELECT uscc FROM marts.dim_subjects ORDER BY md5(uscc) LIMIT %s",
+                                               (max(1, s["subjects"] // 100),))]  # fmt: skip
+    build = ["build", "--quiet", "--exclude-resource-type", "test", "--exclude-resource-type", "unit_test"]
+    closure = close_period(s["admin"], periods[0], requested_by="bench")
+    t0 = time.perf_counter()
+    _dbt(build, s["sqlalchemy_admin"])
+    closing = time.perf_counter() - t0
+    inbox = Path(s["inbox"])
+    rel = "province/province_evaluation_bench_next_run.csv"
+    with open(inbox / rel, "w", encoding="utf-8", newline="") as fh:
+        w = csv.writer(fh)
+        w.writerow(["统一社会信用代码", "评价等级", "评价日期", "批次号"])
+        w.writerows([u, "B", end.isoformat(), "BENCH-NEXT-RUN"] for u in subjects)
+    models = ("marts.fct_industry_credit_grades", "marts.fct_grade_explanations")  # their points likewise
+
+    def writers() -> dict[str, set[str]]:  # the transactions that wrote the closed period's rows
+        with psycopg.connect(s["admin"]) as conn:
+            return {m: {x for (x,) in conn.execute(f"SELECT DISTINCT xmin::text FROM {m}"  # noqa: S608
+                                                   " WHERE evaluation_period = %s", (periods[0],))} for m in models}
+
+    before = writers()
+    try:
+        t0 = time.perf_counter()
+        loaded = load_file(s["loader"], rel, inbox=inbox, archive_dir=Path(s["archive"]))
+        _dbt(build, s["sqlalchemy_admin"])
+        timed = time.perf_counter() - t0
+    finally:
+        (inbox / rel).unlink()
+        with psycopg.connect(s["admin"]) as conn:
+            conn.execute("DELETE FROM ops.period_closures WHERE evaluation_period = %s", (closure.evaluation_period,))
+    after = writers()
+    return {"rows": len(subjects), "timed": timed, "closed_period": closure.evaluation_period,
+            "closing_build_seconds": closing, "batch_status": loaded.status,
+            "closed_period_kept_by": sum(after[m] == before[m] for m in models), "of_models": len(models)}
 
 
 def main(argv: list[str] | None = None) -> None:

@@ -114,5 +114,7 @@ def configs() -> dict:
             # dbt would write manifest.json and run_results.json twice a task (about 1 s of JSON for
             # a project this size) and list every relation of every schema before running one model.
             "dbt_cmd_flags": FLAGS,
+            # The DAG's `full_refresh` param: the incremental models (by period) built from scratch.
+            "full_refresh": "{{ params.full_refresh | default(false) }}",
         },
     }
