@@ -1,7 +1,8 @@
 {#
-  Grading by period, incrementally. The grading models that hold one row per subject and period
-  (int_indicator_records_by_period, int_indicator_points, fct_industry_credit_grades,
-  fct_grade_explanations) are incremental models keyed by evaluation period:
+  Grading by period, incrementally. The grading models that hold one row per subject (or record)
+  and period (int_subject_industries_scoped, int_province_evaluations_in_force,
+  int_external_grades_in_force, int_indicator_records_by_period, int_indicator_points,
+  fct_industry_credit_grades, fct_grade_explanations) are incremental models keyed by period:
 
   - an open period is computed again on every run (its records may change with any batch);
   - a closed period counts only the batches loaded before its cutoff, so it is computed again only

@@ -341,6 +341,27 @@ def test_ingesting_again_loads_nothing_twice_and_records_the_duplicates(city):
     assert sorted(d for d, _ in duplicates) == province and all(d == o for d, o in duplicates)
 
 
+def test_a_grading_task_runs_again_by_period_and_from_scratch_with_full_refresh(city):
+    """A model's task run again takes the incremental path (the open periods computed again); with
+    the DAG's param full_refresh it is built from scratch. Both leave the same rows."""
+    task = "dbt.fct_industry_credit_grades_run"
+
+    def grades() -> tuple:
+        with _analyst(city) as conn:
+            return conn.execute("SELECT count(*), md5(string_agg(g::text, '|' ORDER BY g::text))"
+                                " FROM marts.fct_industry_credit_grades AS g").fetchone()  # fmt: skip
+
+    before = grades()
+    again = _airflow(["tasks", "test", "grade_industries", task], city.env)
+    assert again.returncode == 0, (again.stdout + again.stderr)[-3000:]
+    assert "--full-refresh" not in again.stdout + again.stderr
+    assert grades() == before
+    full = _airflow(["tasks", "test", "-t", '{"full_refresh": true}', "grade_industries", task], city.env)
+    assert full.returncode == 0, (full.stdout + full.stderr)[-3000:]
+    assert "--full-refresh" in full.stdout + full.stderr
+    assert grades() == before
+
+
 def test_an_invalid_grade_fails_the_checkpoint_and_nothing_is_published(city):
     """Runs last in this module: it corrupts the marts."""
     with _analyst(city) as conn:
