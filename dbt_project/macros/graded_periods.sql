@@ -13,7 +13,7 @@
 
   Each model records, per period, the signature it was built from in the table int_built_periods
   (in the intermediate schema, created on first use, dropped with the rest by a rebuild).
-  `dbt build --full-refresh` (credit-platform grade --full-refresh) builds every period again from
+  `credit-platform dbt build --full-refresh` builds every period again from
   scratch and gives the same rows (tests/integration/test_incremental_grading.py).
 
   Use in a model:

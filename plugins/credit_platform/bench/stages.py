@@ -270,7 +270,8 @@ def next_run(s: dict) -> dict:
     with open(inbox / rel, "w", encoding="utf-8", newline="") as fh:
         w = csv.writer(fh)
         w.writerow(["统一社会信用代码", "评价等级", "评价日期", "批次号"])
-        w.writerows([u, "B", end.isoformat(), f"BENCH-{closure.cutoff_at:%Y%m%d%H%M%S}"] for u in subjects)  # a new file
+        batch = f"BENCH-{closure.cutoff_at:%Y%m%d%H%M%S}"  # a new file each run, never a duplicate of the last
+        w.writerows([u, "B", end.isoformat(), batch] for u in subjects)
     models = ("marts.fct_industry_credit_grades", "marts.fct_grade_explanations")  # their points likewise
 
     def writers() -> dict[str, set[str]]:  # the transactions that wrote the closed period's rows
