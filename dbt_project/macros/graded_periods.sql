@@ -12,7 +12,7 @@
   - a period that is no longer in the seed evaluation_periods is removed.
 
   Each model records, per period, the signature it was built from in the table int_built_periods
-  (in the intermediate schema, created on first use, dropped with the rest by a rebuild).
+  (in the intermediate schema, created by int_period_signatures, dropped with the rest by a rebuild).
   `credit-platform dbt build --full-refresh` builds every period again from
   scratch and gives the same rows (tests/integration/test_incremental_grading.py).
 
@@ -66,23 +66,33 @@
     where s.evaluation_period not in ({{ periods_kept(kind) }})
 {%- endmacro %}
 
-{#- Rendered when the model runs (hooks given as strings): create the table of built periods, and in
-    an incremental run delete the periods computed again (and those no longer in the seed). -#}
-{% macro graded_periods_pre_hook(kind) -%}
+{#- The table of built periods. int_period_signatures creates it (post-hook): it is upstream of every
+    model graded by period, so in a build the table exists before any of them runs, the first
+    incremental run after an upgrade included. A model built without it (a what-if builds only what
+    the catalogue changes, into scratch schemas) creates it in its post-hook, under a transaction
+    lock: two models built at once (dbt's threads) would otherwise both try to create it. -#}
+{% macro create_built_periods() -%}
+    select pg_advisory_xact_lock(hashtext('{{ built_periods_relation() }}'));
     create table if not exists {{ built_periods_relation() }} (
         model_name text not null,
         evaluation_period text not null,
         signature text not null,
         built_at timestamptz not null default now(),
         primary key (model_name, evaluation_period)
-    );
-    {%- if is_incremental() %}
-    delete from {{ this }} as t where t.evaluation_period not in ({{ periods_kept(kind) }});
-    {%- endif %}
+    )
+{%- endmacro %}
+
+{#- Rendered when the model runs (hooks given as strings): in an incremental run, delete the periods
+    computed again (and those no longer in the seed). -#}
+{% macro graded_periods_pre_hook(kind) -%}
+    {%- if is_incremental() -%}
+    delete from {{ this }} as t where t.evaluation_period not in ({{ periods_kept(kind) }})
+    {%- endif -%}
 {%- endmacro %}
 
 {#- Rendered after the model is built: the signatures of the closed periods it now holds. -#}
 {% macro graded_periods_post_hook(kind) -%}
+    {{ create_built_periods() }};
     delete from {{ built_periods_relation() }} where model_name = '{{ this.identifier }}';
     insert into {{ built_periods_relation() }} (model_name, evaluation_period, signature)
     select '{{ this.identifier }}', evaluation_period, {{ kind }}_signature

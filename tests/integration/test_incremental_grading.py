@@ -4,7 +4,8 @@ A closed period that nothing touched is kept as it was built (the same tuples, b
 while the open period is computed again; a manual adjustment of the closed period computes its
 grades and explanations again but keeps its records and points; a re-grading computes it all
 again. After each step a ``--full-refresh`` build, which computes every period from scratch,
-gives the same rows in all seven models graded by period.
+gives the same rows in all seven models graded by period. Without the table of built periods (a
+warehouse of the release before), the next build keeps nothing and computes every period again.
 """
 
 from __future__ import annotations
@@ -128,3 +129,13 @@ def test_a_closed_period_is_kept_until_its_inputs_change_and_equals_a_full_rebui
         assert after[(m, CLOSED)].isdisjoint(before[(m, CLOSED)]), f"{m}: the re-grading was not computed"
     regraded = _same_as_full_refresh(city)
     assert regraded[(RECORDS[1], CLOSED)] != adjusted[(RECORDS[1], CLOSED)]  # the late push counts now
+
+    # A warehouse without the table of built periods (as the release before grading by period left
+    # it): the next build creates the table, keeps nothing and computes every period again.
+    with psycopg.connect(admin) as conn:
+        conn.execute("DROP TABLE intermediate.int_built_periods")
+    before = _tuples(admin)
+    dbt_build(city)
+    after = _tuples(admin)
+    assert all(after[k].isdisjoint(before[k]) for k in before), "a period was kept without a recorded signature"
+    assert _contents(admin) == regraded

@@ -1,3 +1,4 @@
+{{ config(post_hook="{{ create_built_periods() }}") }}
 -- What each evaluation period's grades are computed from, as one md5 per period (macro file
 -- graded_periods.sql): null for an open period, which is computed again on every run; for a closed
 -- period, the md5 of the project's code and seeds, the closing or latest re-grading (cutoff, rule
