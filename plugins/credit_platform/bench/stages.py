@@ -283,15 +283,17 @@ def next_run(s: dict) -> dict:
     try:
         t0 = time.perf_counter()
         loaded = load_file(s["loader"], rel, inbox=inbox, archive_dir=Path(s["archive"]))
+        t1 = time.perf_counter()
         _dbt(build, s["sqlalchemy_admin"])
         timed = time.perf_counter() - t0
+        built = time.perf_counter() - t1
     finally:
         (inbox / rel).unlink()
         with psycopg.connect(s["admin"]) as conn:
             conn.execute("DELETE FROM ops.period_closures WHERE evaluation_period = %s", (closure.evaluation_period,))
     after = writers()
     return {"rows": len(subjects), "timed": timed, "closed_period": closure.evaluation_period,
-            "closing_build_seconds": closing, "batch_status": loaded.status,
+            "closing_build_seconds": closing, "build_seconds": built, "batch_status": loaded.status,
             "closed_period_kept_by": sum(after[m] == before[m] for m in models), "of_models": len(models)}
 
 
