@@ -24,6 +24,8 @@ from pathlib import Path
 import psycopg
 
 STAGES = ("generate", "load", "copy", "gate", "scan", "grade", "one_pass", "validate", "publish", "draw", "next_run")
+#: the grade stage's dbt command: seeds, models and the snapshot, without tests (the validate stage)
+BUILD = ["build", "--quiet", "--exclude-resource-type", "test", "--exclude-resource-type", "unit_test"]
 
 
 def _peak_mib() -> tuple[float, float]:
@@ -169,8 +171,7 @@ def _count(url: str, query: str) -> int:
 def grade(s: dict) -> dict:
     """Seeds, models (the grades with their explanations) and the snapshot, in one dbt process as the
     transformer; their tests are the validate stage."""
-    _dbt(["build", "--quiet", "--exclude-resource-type", "test", "--exclude-resource-type", "unit_test"],
-         s["sqlalchemy_admin"])
+    _dbt(BUILD, s["sqlalchemy_admin"])
     return {"rows": _count(s["admin"], "SELECT count(*) FROM marts.fct_industry_credit_grades"),
             "explanation_lines": _count(s["admin"], "SELECT count(*) FROM marts.fct_grade_explanations")}
 
@@ -254,45 +255,43 @@ def next_run(s: dict) -> dict:
     from credit_platform.ingest.loader import load_file
 
     with psycopg.connect(s["publisher"]) as conn:
-        periods = [p for (p,) in conn.execute(
-            "SELECT evaluation_period FROM marts.dim_evaluation_periods ORDER BY period_end_date")]  # fmt: skip
-        (end,) = conn.execute("SELECT period_end_date FROM marts.dim_evaluation_periods"
-                              " WHERE evaluation_period = %s", (periods[-1],)).fetchone()  # fmt: skip
+        periods = conn.execute("SELECT evaluation_period, period_end_date FROM marts.dim_evaluation_periods"
+                               " ORDER BY period_end_date").fetchall()  # fmt: skip
         subjects = [u for (u,) in conn.execute("SELECT uscc FROM marts.dim_subjects ORDER BY md5(uscc) LIMIT %s",
                                                (max(1, s["subjects"] // 100),))]  # fmt: skip
-    build = ["build", "--quiet", "--exclude-resource-type", "test", "--exclude-resource-type", "unit_test"]
-    closure = close_period(s["admin"], periods[0], requested_by="bench")
-    t0 = time.perf_counter()
-    _dbt(build, s["sqlalchemy_admin"])
-    closing = time.perf_counter() - t0
-    inbox = Path(s["inbox"])
-    rel = "province/province_evaluation_bench_next_run.csv"
-    with open(inbox / rel, "w", encoding="utf-8", newline="") as fh:
-        w = csv.writer(fh)
-        w.writerow(["统一社会信用代码", "评价等级", "评价日期", "批次号"])
-        batch = f"BENCH-{closure.cutoff_at:%Y%m%d%H%M%S}"  # a new file each run, never a duplicate of the last
-        w.writerows([u, "B", end.isoformat(), batch] for u in subjects)
+    closed, (_, end) = periods[0][0], periods[-1]
     models = ("marts.fct_industry_credit_grades", "marts.fct_grade_explanations")  # their points likewise
 
     def writers() -> dict[str, set[str]]:  # the transactions that wrote the closed period's rows
         with psycopg.connect(s["admin"]) as conn:
             return {m: {x for (x,) in conn.execute(f"SELECT DISTINCT xmin::text FROM {m}"  # noqa: S608
-                                                   " WHERE evaluation_period = %s", (periods[0],))} for m in models}
+                                                   " WHERE evaluation_period = %s", (closed,))} for m in models}
 
-    before = writers()
+    inbox = Path(s["inbox"])
+    rel = "province/province_evaluation_bench_next_run.csv"
+    closure = close_period(s["admin"], closed, requested_by="bench")
     try:
+        t0 = time.perf_counter()
+        _dbt(BUILD, s["sqlalchemy_admin"])
+        closing = time.perf_counter() - t0
+        with open(inbox / rel, "w", encoding="utf-8", newline="") as fh:
+            w = csv.writer(fh)
+            w.writerow(["统一社会信用代码", "评价等级", "评价日期", "批次号"])
+            batch = f"BENCH-{closure.cutoff_at:%Y%m%d%H%M%S}"  # a new file each run, never a duplicate of the last
+            w.writerows([u, "B", end.isoformat(), batch] for u in subjects)
+        before = writers()
         t0 = time.perf_counter()
         loaded = load_file(s["loader"], rel, inbox=inbox, archive_dir=Path(s["archive"]))
         t1 = time.perf_counter()
-        _dbt(build, s["sqlalchemy_admin"])
+        _dbt(BUILD, s["sqlalchemy_admin"])
         timed = time.perf_counter() - t0
         built = time.perf_counter() - t1
     finally:
-        (inbox / rel).unlink()
+        (inbox / rel).unlink(missing_ok=True)
         with psycopg.connect(s["admin"]) as conn:
-            conn.execute("DELETE FROM ops.period_closures WHERE evaluation_period = %s", (closure.evaluation_period,))
+            conn.execute("DELETE FROM ops.period_closures WHERE evaluation_period = %s", (closed,))
     after = writers()
-    return {"rows": len(subjects), "timed": timed, "closed_period": closure.evaluation_period,
+    return {"rows": len(subjects), "timed": timed, "closed_period": closed,
             "closing_build_seconds": closing, "build_seconds": built, "batch_status": loaded.status,
             "closed_period_kept_by": sum(after[m] == before[m] for m in models), "of_models": len(models)}
 
