@@ -7,6 +7,7 @@ openpyxl."""
 from __future__ import annotations
 
 import csv
+import dataclasses
 import datetime as dt
 import decimal
 import hashlib
@@ -556,6 +557,49 @@ def test_records_with_an_id_number_are_withheld_and_everything_else_is_published
     assert not report.withheld and set(server.state) == _expected_public(city)
 
 
+def _searched(city) -> dict[str, tuple[int, int]]:
+    """Per published table: (rows, rows searched for resident ID numbers) at the last rebuild."""
+    return {t: (n, s) for t, n, s in rows(city["admin"], "SELECT table_name, rows_in, rows_searched"
+                                                        " FROM ops.publication_searches")}  # fmt: skip
+
+
+def _tables_digest(city) -> dict[str, str]:
+    return {t: rows(city["admin"], sql.SQL("SELECT md5(string_agg(d::text, ',' ORDER BY d.item_key)) FROM {} AS d")
+                    .format(sql.Identifier("publish", t)))[0][0] for t in make_config().datasets}  # fmt: skip
+
+
+def test_a_rebuild_searches_for_id_numbers_only_what_changed(city, server, tmp_path_factory):
+    spool = tmp_path_factory.mktemp("pub")
+    _publish(city, server, spool)
+    _publish(city, server, spool)  # nothing changed: nothing searched again
+    searched = _searched(city)
+    assert set(searched) == set(make_config().datasets)
+    assert searched["grades"][0] > 0 and all(s == 0 for _, s in searched.values()), searched
+    uscc, name = rows(city["admin"], "SELECT uscc, subject_name FROM marts.dim_subjects"
+                                     " WHERE uscc IN (SELECT uscc FROM publish.grades) ORDER BY uscc LIMIT 1")[0]
+    graded = rows(city["admin"], "SELECT count(*) FROM publish.grades WHERE uscc = %s", (uscc,))[0][0]
+    try:
+        rows(city["admin"], "UPDATE marts.dim_subjects SET subject_name = subject_name || '（分店）' WHERE uscc = %s",
+             (uscc,))  # fmt: skip
+        _publish(city, server, spool)  # the subject's grades changed, and only they are searched
+        assert _searched(city)["grades"][1] == graded > 0
+        incremental = _tables_digest(city)
+        assert rows(city["admin"], "SELECT count(*) FROM publish.grades WHERE subject_name = %s",
+                    (name + "（分店）",))[0][0] == graded  # fmt: skip
+        # A new search (here: one more credit-code province in publication.yml) searches every row again,
+        # and a rebuild that searches everything gives the same tables.
+        wider = dataclasses.replace(make_config(), uscc_provinces=(*make_config().uscc_provinces, "99"))
+        _publish(city, server, spool, config=wider)
+        assert all(s == n for n, s in _searched(city).values()), _searched(city)
+        rows(city["admin"], "DELETE FROM ops.publication_searches")
+        _publish(city, server, spool)
+        assert all(s == n for n, s in _searched(city).values())
+        assert _tables_digest(city) == incremental
+    finally:
+        rows(city["admin"], "UPDATE marts.dim_subjects SET subject_name = %s WHERE uscc = %s", (name, uscc))
+    _publish(city, server, spool)
+
+
 def test_the_checkpoint_stops_an_id_number_the_withholding_missed(city, server, tmp_path_factory, monkeypatch):
     spool = tmp_path_factory.mktemp("pub")
     _publish(city, server, spool)
@@ -563,7 +607,7 @@ def test_the_checkpoint_stops_an_id_number_the_withholding_missed(city, server, 
                   " (SELECT uscc FROM publish.grades) ORDER BY uscc LIMIT 1")[0]  # a subject that is published
     published = rows(city["admin"], "SELECT count(*) FROM ops.publications")[0][0]
     sent = len(server.requests)
-    monkeypatch.setattr(run.tables, "withhold", lambda *a, **kw: 0, raising=False)  # as if it had missed it
+    monkeypatch.setattr(run.tables, "withhold", lambda *a, **kw: (0, 0), raising=False)  # as if it had missed it
     try:
         rows(city["admin"], "UPDATE marts.dim_subjects SET subject_name = subject_name || %s WHERE uscc = %s",
              ("（负责人 １４０６８１ １９９００１０１ １２３ｘ）", person[0]))  # fmt: skip

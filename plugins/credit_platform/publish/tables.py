@@ -24,6 +24,7 @@ from __future__ import annotations
 
 import datetime as dt
 import json
+import logging
 
 import psycopg
 from psycopg import sql
@@ -31,6 +32,8 @@ from psycopg import sql
 from credit_platform.publish.config import PARTNER_DATASET, Config, Dataset
 from credit_platform.warehouse import access
 from credit_platform.warehouse.roles import recipient_role_name
+
+log = logging.getLogger(__name__)
 
 # Columns every base table has besides those of the configuration.
 KEY_COLUMNS = ("item_key", "disclosure_level")
@@ -197,9 +200,12 @@ def rebuild(conn: psycopg.Connection, config: Config, as_of: dt.date, *, suffix:
         cur.execute(sql.SQL("CREATE TABLE {} AS ").format(table) + _source_query(dataset), params)
         cur.execute(sql.SQL("ALTER TABLE {} ADD CONSTRAINT {} PRIMARY KEY (item_key)")
                     .format(table, sql.Identifier(f"{name}{suffix}_pkey")))  # fmt: skip
-        withhold(conn, config, name + suffix, dataset=name, as_of=as_of, run_key=run_key)
+        withheld, searched = withhold(conn, config, name + suffix, dataset=name, as_of=as_of, run_key=run_key,
+                                      published=name if suffix else None)  # fmt: skip
         cur.execute(sql.SQL("ANALYZE {}").format(table))
         counts[name] = cur.execute(sql.SQL("SELECT count(*) FROM {}").format(table)).fetchone()[0]
+        log.info("publish.%s: %s rows, %s searched for resident ID numbers (the rest as published, searched"
+                 " the same way), %s withheld", name, counts[name], searched, withheld)  # fmt: skip
     conn.commit()
     return counts
 
@@ -208,15 +214,47 @@ WITHHELD_REASON = ("含身份证号码，未发布；请来源部门更正该记
                    " ask the source department to correct the record, then publish again")
 
 
+# The functions the search for resident ID numbers runs: a new definition of any makes every row searched again.
+SEARCH_FUNCTIONS = ("resident_id_search_form", "has_resident_id", "is_resident_id_not_uscc")
+
+
+def search_signature(conn: psycopg.Connection, config: Config) -> str:
+    """md5 of what decides the search's outcome besides the values: the search functions as defined
+    in the warehouse, and the credit-code prefixes and provinces of ``publication.yml``."""
+    return conn.execute(
+        "SELECT md5(string_agg(pg_get_functiondef(p.oid), E'\\n' ORDER BY p.proname) || %s) FROM pg_proc AS p"
+        " WHERE p.pronamespace = 'ops'::regnamespace AND p.proname = ANY(%s)",
+        (json.dumps([list(config.uscc_prefixes), list(config.uscc_provinces)]), list(SEARCH_FUNCTIONS)),
+    ).fetchone()[0]  # fmt: skip
+
+
+def _searched_alike(conn, table: str, published: str | None, columns: list[str], signature: str) -> bool:
+    """Whether ``publish.<published>`` went through the same search and has the searched columns of ``table``
+    with the same types, so that its rows can stand for identical rows of ``table``."""
+    if published is None or published == table:
+        return False
+    row = conn.execute("SELECT signature FROM ops.publication_searches WHERE table_name = %s"
+                       " AND to_regclass(format('publish.%%I', table_name)) IS NOT NULL", (published,)).fetchone()
+    if row is None or row[0] != signature:
+        return False
+    ours = column_types(conn, sql.Identifier("publish", table))
+    theirs = column_types(conn, sql.Identifier("publish", published))
+    return all(c in theirs and theirs[c] == ours[c] for c in [*columns, "item_key"])
+
+
 def withhold(conn: psycopg.Connection, config: Config, table: str, *, dataset: str, as_of: dt.date,
-             run_key: str) -> int:  # fmt: skip
+             run_key: str, published: str | None = None) -> tuple[int, int]:  # fmt: skip
     """Take every record that carries a resident ID number out of ``publish.<table>`` and list it
     in ``ops.publication_withheld`` (record, dataset, column; never the value). A record is
     withheld when any text column holds an ID number however written (``ops.has_resident_id``),
     when its credit code is an ID number and cannot be a credit code
     (``ops.is_resident_id_not_uscc``, with the GB 32100 codes of ``publication.yml``), or when its
     key holds one outside its credit code. One such record leaves the rest to be published.
-    Returns the records withheld."""
+
+    With ``published`` (the table now published, which ``table`` will replace), a record identical in
+    every searched column to one of its records is not searched again when that table went through
+    the same search (``ops.publication_searches``): it was searched and found clean. ``table`` is
+    recorded there as searched. Returns the records withheld and the records searched."""
     columns = [c for (c,) in conn.execute(
         "SELECT column_name FROM information_schema.columns WHERE table_schema = 'publish' AND table_name = %s"
         " AND data_type IN ('text', 'character varying') AND column_name NOT IN ('item_key', 'disclosure_level')"
@@ -236,18 +274,36 @@ def withhold(conn: psycopg.Connection, config: Config, table: str, *, dataset: s
     suspect = sql.SQL("ops.has_resident_id(concat_ws(E'\\x01', {}))").format(joined)
     if "uscc" in columns:
         suspect += sql.SQL(" OR ops.is_resident_id_not_uscc(d.uscc, %(prefixes)s, %(provinces)s)")
+    signature = search_signature(conn, config)
+    candidates = sql.SQL("{} AS d").format(sql.Identifier("publish", table))
+    if _searched_alike(conn, table, published, columns, signature):
+        same = sql.SQL(" AND ").join(sql.SQL("o.{c} IS NOT DISTINCT FROM d.{c}").format(c=sql.Identifier(c))
+                                     for c in columns)  # fmt: skip
+        candidates = sql.SQL("(SELECT d.* FROM {t} AS d WHERE NOT EXISTS (SELECT FROM {p} AS o"
+                             " WHERE o.item_key = d.item_key AND {same})) AS d").format(
+            t=sql.Identifier("publish", table), p=sql.Identifier("publish", published), same=same)
     statement = sql.SQL(
-        "WITH suspects AS MATERIALIZED (SELECT * FROM {table} AS d WHERE {suspect}),"
+        "WITH searched AS MATERIALIZED (SELECT d.item_key, {suspect} AS suspect FROM {candidates}),"
+        " suspects AS MATERIALIZED (SELECT * FROM {table} AS d"
+        "   WHERE d.item_key IN (SELECT item_key FROM searched WHERE suspect)),"
         " hits AS (SELECT d.item_key, t.column_name FROM suspects AS d"
         " CROSS JOIN LATERAL (VALUES {tests}) AS t (column_name, hit) WHERE t.hit),"
         " saved AS (INSERT INTO ops.publication_withheld (run_key, as_of, dataset, item_key, column_name, reason)"
         " SELECT %(run_key)s, %(as_of)s, %(dataset)s, item_key, column_name, %(reason)s FROM hits"
-        " RETURNING item_key)"
-        " DELETE FROM {table} AS d USING (SELECT DISTINCT item_key FROM saved) AS s WHERE d.item_key = s.item_key"
-    ).format(table=sql.Identifier("publish", table), tests=sql.SQL(", ").join(tests), suspect=suspect)
+        " RETURNING item_key),"
+        " deleted AS (DELETE FROM {table} AS d USING (SELECT DISTINCT item_key FROM saved) AS s"
+        "   WHERE d.item_key = s.item_key RETURNING 1)"
+        " SELECT (SELECT count(*) FROM deleted), (SELECT count(*) FROM searched), (SELECT count(*) FROM {table})"
+    ).format(table=sql.Identifier("publish", table), tests=sql.SQL(", ").join(tests), suspect=suspect,
+             candidates=candidates)  # fmt: skip
     params = {"prefixes": list(config.uscc_prefixes), "provinces": list(config.uscc_provinces),
               "run_key": run_key, "as_of": as_of, "dataset": dataset, "reason": WITHHELD_REASON}  # fmt: skip
-    return conn.execute(statement, params).rowcount
+    withheld, searched, rows_in = conn.execute(statement, params).fetchone()
+    conn.execute("INSERT INTO ops.publication_searches (table_name, signature, rows_in, rows_searched)"
+                 " VALUES (%s, %s, %s, %s) ON CONFLICT (table_name) DO UPDATE SET signature = excluded.signature,"
+                 " rows_in = excluded.rows_in, rows_searched = excluded.rows_searched, searched_at = now()",
+                 (table, signature, rows_in, searched))  # fmt: skip
+    return withheld, searched
 
 
 def column_types(conn, table: sql.Identifier) -> dict[str, str]:
@@ -261,6 +317,7 @@ def column_types(conn, table: sql.Identifier) -> dict[str, str]:
 def drop(conn: psycopg.Connection, config: Config, *, suffix: str) -> None:
     for name in config.datasets:
         conn.execute(sql.SQL("DROP TABLE IF EXISTS {}").format(sql.Identifier("publish", name + suffix)))
+        conn.execute("DELETE FROM ops.publication_searches WHERE table_name = %s", (name + suffix,))
     conn.commit()
 
 
@@ -275,6 +332,9 @@ def swap(conn: psycopg.Connection, config: Config, *, suffix: str) -> None:
                                                                   sql.Identifier(name)))  # fmt: skip
         cur.execute(sql.SQL("ALTER INDEX {} RENAME TO {}").format(sql.Identifier("publish", f"{name}{suffix}_pkey"),
                                                                   sql.Identifier(f"{name}_pkey")))  # fmt: skip
+        # the search the rows went through goes with the table
+        cur.execute("DELETE FROM ops.publication_searches WHERE table_name = %s", (name,))
+        cur.execute("UPDATE ops.publication_searches SET table_name = %s WHERE table_name = %s", (name, name + suffix))
         note = f"{dataset.title}: every row that may be shared, with its level (no outside role reads it)"
         cur.execute(sql.SQL("COMMENT ON TABLE {} IS {}").format(table, sql.Literal(note)))
         _views(cur, dataset, table)
