@@ -6,9 +6,9 @@ counters for the table (``pg_stat_user_tables``: rows read by sequential scans a
 indexes) say how many rows the load and its raw gate read there. They may not grow with the table:
 no sequential scan of it, and not more than twice as many rows read at 2,000,000 as at 10,000. What
 is read is the batch's block ranges of the BRIN index on ``batch_id`` (128 pages each, so some rows
-of other batches share them), once per check of the gate: measured, 132,704 rows at 10,000 and
-171,995 at 2,000,000 on PostgreSQL 18, 187,616 and 171,995 on 15; without the index, 82,164,000 at
-2,000,000.
+of other batches share them), once per check of the gate: measured, 50,336 rows at 10,000 and
+46,145 at 2,000,000 on PostgreSQL 18 (141,856 and 130,045 with one pass per cell rule, 82,164,000
+at 2,000,000 without the index).
 
 Each load runs in its own process, as the ingest task does: its connections end with it, and a
 backend flushes its counters as it exits.

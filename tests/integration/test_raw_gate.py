@@ -135,3 +135,27 @@ def test_threshold_is_configuration(city, monkeypatch):
     monkeypatch.setenv("CREDIT_MAX_REJECTED_SHARE", "1.5")
     with pytest.raises(SystemExit, match="CREDIT_MAX_REJECTED_SHARE must be between 0 and 1"):
         raw_gate.max_rejected_share()
+
+
+def test_a_passing_gate_writes_data_docs_pages_only_when_asked(city, monkeypatch):
+    """A passing run is a row of ops.validation_runs and a line of the site's index, without pages
+    (their expectations held, with no observed value); ``CREDIT_DATA_DOCS=all`` writes them too."""
+    loader = libpq_url(url_for("loader", city["url"]))
+    (batch,) = rows(city["admin"], "SELECT min(batch_id) FROM ops.load_batches WHERE status = 'loaded'"
+                                   " AND source = 'commendation'")[0]  # fmt: skip
+    pages = {}
+    for mode in ("failed", "all"):
+        monkeypatch.setenv("CREDIT_DATA_DOCS", mode)
+        before = set(data_docs_dir().rglob("*.html"))
+        (verdict,) = ingest_gate.gate(loader, [batch], archive_dir=city["archive"])
+        assert verdict.passed
+        pages[mode] = set(data_docs_dir().rglob("*.html")) - before
+        url = rows(city["admin"], "SELECT data_docs_url FROM ops.validation_runs WHERE validation_run_id = %s",
+                   (verdict.validation_run_id,))[0][0]  # fmt: skip
+        assert (url is None) == (mode == "failed")
+        index = (data_docs_dir() / "index.html").read_text(encoding="utf-8")
+        assert f"<tr><td>{verdict.validation_run_id}</td>" in index
+    assert not pages["failed"] and any("validations" in str(p) for p in pages["all"])
+    monkeypatch.setenv("CREDIT_DATA_DOCS", "some")
+    with pytest.raises(ValueError, match="CREDIT_DATA_DOCS must be 'failed' or 'all'"):
+        ingest_gate.gate(loader, [batch], archive_dir=city["archive"])

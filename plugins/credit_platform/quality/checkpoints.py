@@ -8,9 +8,10 @@ covers. A module may name ``INDEX_COLUMNS`` (identifying a failing row in the re
 ``KEY_COLUMN`` among them: failures are then attributed to key values (load batches), from the
 unexpected rows' index of a column expectation or from that column of a rule's rows.
 
-Contexts are ephemeral: suites, checkpoints, data sources and results live in memory. Each run
-writes its own Data Docs pages (validation results and suites) into ``$CREDIT_LOCAL_DIR/docs/gx``,
-which ``make docs`` serves, and is one row of ``ops.validation_runs`` linking its pages; the
+Contexts are ephemeral: suites, checkpoints, data sources and results live in memory. A run that
+failed (every run with ``CREDIT_DATA_DOCS=all``) writes its own Data Docs pages (validation results
+and suites) into ``$CREDIT_LOCAL_DIR/docs/gx``, which ``make docs`` serves; each run is one row of
+``ops.validation_runs``, linking its pages if it has any; the
 site's ``index.html`` is written from that table (``write_index``), since GX's own index reads
 every stored result on every build. On failure the exception that fails the Airflow task names
 each failed expectation, the rows breaking it and a few of them.
@@ -75,6 +76,17 @@ class Outcome:
                     out.append({**f, "unexpected_count": by_key[key]["count"],
                                 "partial_unexpected_list": by_key[key]["examples"]})  # fmt: skip
         return out
+
+
+def data_docs_mode() -> str:
+    """``CREDIT_DATA_DOCS``: ``failed`` (the default) writes Data Docs pages for a run that failed or
+    could not run, ``all`` for every run. A passing run is a row of ``ops.validation_runs`` and a line
+    of the site's index either way; its pages would show each expectation as held, without an
+    observed value (``BOOLEAN_ONLY``), and cost about half a second of every checkpoint."""
+    value = os.environ.get("CREDIT_DATA_DOCS", "").strip().lower() or "failed"
+    if value not in ("failed", "all"):
+        raise ValueError(f"CREDIT_DATA_DOCS must be 'failed' or 'all', got {value!r}")
+    return value
 
 
 def data_docs_dir() -> Path:
@@ -192,6 +204,7 @@ def run_checkpoint(url: str, stage: str, *, record: bool = True, raise_on_failur
     ``params`` go to the stage module's ``build`` (the raw stage takes the load batches to check).
     """
     t0 = time.monotonic()
+    docs_mode = data_docs_mode() if data_docs else None  # a wrong setting is refused before any work
     logging.getLogger("great_expectations").setLevel(logging.WARNING)
     import great_expectations as gx
 
@@ -244,9 +257,7 @@ def run_checkpoint(url: str, stage: str, *, record: bool = True, raise_on_failur
         evaluated += len(vr.results)
         validations[name] = {"keys": covered, "success": bool(vr.success) and not own, "evaluated": len(vr.results),
                              "failed": own, "identifier": identifier}  # fmt: skip
-    docs_url = None
-    if data_docs:
-        docs_url = _build_data_docs(context, validations)
+    returned = dict(validations)
     for name, covered in keys.values():  # a validation GX returned no result for has not passed
         if name not in validations:
             missing = {**_error(stage, "no result returned for this validation"), "validation": name}
@@ -254,6 +265,9 @@ def run_checkpoint(url: str, stage: str, *, record: bool = True, raise_on_failur
             validations[name] = {"keys": covered, "success": False, "evaluated": 0, "failed": [missing]}
     # Every validation must have run and passed: GX's own verdict is not enough on its own.
     success = bool(result.success) and not failed
+    docs_url = None
+    if docs_mode is not None and (not success or docs_mode == "all"):
+        docs_url = _build_data_docs(context, returned)
     outcome = Outcome(stage, success, evaluated, failed, time.monotonic() - t0, None, docs_url,
                       {k: {x: y for x, y in v.items() if x != "identifier"} for k, v in validations.items()})
     if record:
@@ -344,8 +358,7 @@ def write_index(conn, limit: int = 500) -> Path | None:
     import html
 
     site = data_docs_dir()
-    if not site.is_dir():
-        return None
+    site.mkdir(parents=True, exist_ok=True)  # no page may have been written yet: passing runs write none
     rows = conn.execute(
         "SELECT validation_run_id, stage, success, evaluated, failed, seconds, validated_at, batch_ids,"
         " details -> 'data_docs_pages' FROM ops.validation_runs ORDER BY validation_run_id DESC LIMIT %s",
