@@ -248,11 +248,13 @@ def next_run(s: dict) -> dict:
     """The next run once a period is closed, timed against the grade stage: the first period closed
     (as close-period records it) and built once under its cutoff (untimed), then a small batch for
     the open period (province evaluations of one subject in a hundred) loaded, gated and graded,
-    timed: the closed period is kept, the open one computed again. The closing and the file are
+    timed: the closed period is kept, the open one computed again. Then publication's prepare, timed
+    apart (``prepare_seconds``, with the grades it searched for ID numbers). The closing and the file are
     taken back afterwards, so that a kept database stays one of open periods (the one-pass stage
     reads open periods only) and a later load stage loads the generated city alone."""
     from credit_platform.grading.periods import close_period
     from credit_platform.ingest.loader import load_file
+    from credit_platform.publish import run as publication
 
     with psycopg.connect(s["publisher"]) as conn:
         periods = conn.execute("SELECT evaluation_period, period_end_date FROM marts.dim_evaluation_periods"
@@ -286,6 +288,8 @@ def next_run(s: dict) -> dict:
         _dbt(BUILD, s["sqlalchemy_admin"])
         timed = time.perf_counter() - t0
         built = time.perf_counter() - t1
+        prepared = publication.prepare(s["publisher"])  # what the next publication rebuilds and searches
+        searched = _count(s["admin"], "SELECT rows_searched FROM ops.publication_searches WHERE table_name = 'grades'")
     finally:
         (inbox / rel).unlink(missing_ok=True)
         with psycopg.connect(s["admin"]) as conn:
@@ -293,7 +297,8 @@ def next_run(s: dict) -> dict:
     after = writers()
     return {"rows": len(subjects), "timed": timed, "closed_period": closed,
             "closing_build_seconds": closing, "build_seconds": built, "batch_status": loaded.status,
-            "closed_period_kept_by": sum(after[m] == before[m] for m in models), "of_models": len(models)}
+            "closed_period_kept_by": sum(after[m] == before[m] for m in models), "of_models": len(models),
+            "prepare_seconds": prepared.seconds, "grades_searched": searched, "grades": prepared.rows["grades"]}
 
 
 def main(argv: list[str] | None = None) -> None:
