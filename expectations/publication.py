@@ -7,7 +7,10 @@ platform (the columns of its clearance, the rows of the levels it is cleared for
 authorised view, and each dataset whole (every row, every column). An entry has ``name``,
 ``table``, ``columns`` (the columns allowed there, from
 ``publication.yml``), ``levels`` (the disclosure levels allowed there) and ``text_columns`` (the
-values searched for ID numbers; empty where another entry covers the same values).
+values searched for ID numbers; empty where another entry covers the same values). Every check is
+about one row at a time, so a view may hold only the rows that changed since the published tables
+passed the same checks: the run says so (``credit_platform.publish.run.checkpoint_signature``,
+which covers this file).
 
 The checks:
 

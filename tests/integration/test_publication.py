@@ -563,41 +563,53 @@ def _searched(city) -> dict[str, tuple[int, int]]:
                                                         " FROM ops.publication_searches")}  # fmt: skip
 
 
+def _validated(city) -> dict[str, tuple[int, int]]:
+    """Per published table: (rows, rows the publication checkpoint read) at the last rebuild."""
+    return {t: (rows(city["admin"], sql.SQL("SELECT count(*) FROM {}").format(sql.Identifier("publish", t)))[0][0], v)
+            for t, v in rows(city["admin"], "SELECT table_name, rows_validated FROM ops.publication_searches")}
+
+
 def _tables_digest(city) -> dict[str, str]:
     return {t: rows(city["admin"], sql.SQL("SELECT md5(string_agg(d::text, ',' ORDER BY d.item_key)) FROM {} AS d")
                     .format(sql.Identifier("publish", t)))[0][0] for t in make_config().datasets}  # fmt: skip
 
 
-def test_a_rebuild_searches_for_id_numbers_only_what_changed(city, server, tmp_path_factory):
+def test_a_rebuild_searches_and_validates_only_what_changed(city, server, tmp_path_factory):
     spool = tmp_path_factory.mktemp("pub")
     _publish(city, server, spool)
-    _publish(city, server, spool)  # nothing changed: nothing searched again
-    searched = _searched(city)
-    assert set(searched) == set(make_config().datasets)
+    _publish(city, server, spool)  # nothing changed: nothing searched or validated again
+    searched, validated = _searched(city), _validated(city)
+    assert set(searched) == set(validated) == set(make_config().datasets)
     assert searched["grades"][0] > 0 and all(s == 0 for _, s in searched.values()), searched
+    assert validated["grades"][0] > 0 and all(v == 0 for _, v in validated.values()), validated
     uscc, name = rows(city["admin"], "SELECT uscc, subject_name FROM marts.dim_subjects"
                                      " WHERE uscc IN (SELECT uscc FROM publish.grades) ORDER BY uscc LIMIT 1")[0]
     graded = rows(city["admin"], "SELECT count(*) FROM publish.grades WHERE uscc = %s", (uscc,))[0][0]
     try:
         rows(city["admin"], "UPDATE marts.dim_subjects SET subject_name = subject_name || '（分店）' WHERE uscc = %s",
              (uscc,))  # fmt: skip
-        _publish(city, server, spool)  # the subject's grades changed, and only they are searched
+        _publish(city, server, spool)  # the subject's grades changed, and only they are searched and validated
         assert _searched(city)["grades"][1] == graded > 0
+        assert _validated(city)["grades"][1] == graded
         incremental = _tables_digest(city)
         assert rows(city["admin"], "SELECT count(*) FROM publish.grades WHERE subject_name = %s",
                     (name + "（分店）",))[0][0] == graded  # fmt: skip
-        # A new search (here: one more credit-code province in publication.yml) searches every row again,
-        # and a rebuild that searches everything gives the same tables.
+        # A new search (here: one more credit-code province in publication.yml, which the checkpoint's
+        # search uses too) searches and validates every row again, and a rebuild that searches and
+        # validates everything gives the same tables.
         wider = dataclasses.replace(make_config(), uscc_provinces=(*make_config().uscc_provinces, "99"))
         _publish(city, server, spool, config=wider)
         assert all(s == n for n, s in _searched(city).values()), _searched(city)
+        assert all(v == n for n, v in _validated(city).values()), _validated(city)
         rows(city["admin"], "DELETE FROM ops.publication_searches")
         _publish(city, server, spool)
         assert all(s == n for n, s in _searched(city).values())
+        assert all(v == n for n, v in _validated(city).values())
         assert _tables_digest(city) == incremental
     finally:
         rows(city["admin"], "UPDATE marts.dim_subjects SET subject_name = %s WHERE uscc = %s", (name, uscc))
     _publish(city, server, spool)
+    assert not rows(city["admin"], "SELECT 1 FROM pg_tables WHERE schemaname = 'publish' AND tablename ~ '__next'")
 
 
 def test_the_checkpoint_stops_an_id_number_the_withholding_missed(city, server, tmp_path_factory, monkeypatch):

@@ -249,7 +249,8 @@ def next_run(s: dict) -> dict:
     (as close-period records it) and built once under its cutoff (untimed), then a small batch for
     the open period (province evaluations of one subject in a hundred) loaded, gated and graded,
     timed: the closed period is kept, the open one computed again. Then publication's prepare, timed
-    apart (``prepare_seconds``, with the grades it searched for ID numbers). The closing and the file are
+    apart (``prepare_seconds``, with the grades it searched for ID numbers and those its checkpoint
+    validated: what changed, ``grades_searched`` and ``grades_validated``). The closing and the file are
     taken back afterwards, so that a kept database stays one of open periods (the one-pass stage
     reads open periods only) and a later load stage loads the generated city alone."""
     from credit_platform.grading.periods import close_period
@@ -289,7 +290,9 @@ def next_run(s: dict) -> dict:
         timed = time.perf_counter() - t0
         built = time.perf_counter() - t1
         prepared = publication.prepare(s["publisher"])  # what the next publication rebuilds and searches
-        searched = _count(s["admin"], "SELECT rows_searched FROM ops.publication_searches WHERE table_name = 'grades'")
+        with psycopg.connect(s["admin"]) as conn:  # what it searched for ID numbers and validated
+            searched, validated = conn.execute("SELECT rows_searched, rows_validated FROM ops.publication_searches"
+                                               " WHERE table_name = 'grades'").fetchone()  # fmt: skip
     finally:
         (inbox / rel).unlink(missing_ok=True)
         with psycopg.connect(s["admin"]) as conn:
@@ -298,7 +301,8 @@ def next_run(s: dict) -> dict:
     return {"rows": len(subjects), "timed": timed, "closed_period": closed,
             "closing_build_seconds": closing, "build_seconds": built, "batch_status": loaded.status,
             "closed_period_kept_by": sum(after[m] == before[m] for m in models), "of_models": len(models),
-            "prepare_seconds": prepared.seconds, "grades_searched": searched, "grades": prepared.rows["grades"]}
+            "prepare_seconds": prepared.seconds, "grades_searched": searched,
+            "grades_validated": validated, "grades": prepared.rows["grades"]}
 
 
 def main(argv: list[str] | None = None) -> None:

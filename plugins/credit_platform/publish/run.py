@@ -7,7 +7,8 @@
    withholding every record that carries a resident ID number (``ops.publication_withheld``, named
    in the run's report and log): the rest is published.
 3. The publication checkpoint (``expectations/publication.py``) validates exactly what each
-   platform and each view would receive; on failure nothing changes and nothing leaves.
+   platform and each view would receive (the rows that changed since the published tables passed
+   the same checks); on failure nothing changes and nothing leaves.
 4. Swap the tables in and recreate the views (``credit_platform.publish.tables``).
 5. Per platform, first the batches an earlier run left unacknowledged, resent as they were (same
    bytes, same idempotency key); then what changed since the state the platform acknowledged
@@ -269,16 +270,36 @@ def audiences(config: Config) -> list[dict]:
     return out
 
 
+def checkpoint_signature(checks: list[dict]) -> str:
+    """md5 of what decides the publication checkpoint's outcome on a row besides its values: the
+    checks of a dataset (each audience's columns and levels, the columns searched, the credit-code
+    prefixes and provinces) and the code of the suite's rules (``expectations/publication.py`` and the
+    templates it uses)."""
+    import json
+
+    from credit_platform.quality.checkpoints import suite_module
+
+    rules = Path(suite_module("publication").__file__)
+    code = b"".join(rules.with_name(name).read_bytes() for name in ("publication.py", "templates.py"))
+    return hashlib.md5(json.dumps(checks, sort_keys=True, default=list).encode() + code,
+                       usedforsecurity=False).hexdigest()  # fmt: skip
+
+
 def _validate(url: str, conn, config: Config) -> int | None:
     """The publication checkpoint over what each audience would receive from the rebuilt tables.
 
     Each audience's rows are a view beside the rebuilt tables (``publish.<dataset>__next__<audience>``,
     read by the publisher alone, as the tables are), validated as a table: given a query instead,
     Great Expectations runs the whole query once more only to learn its column names, and holds
-    every row it returns in memory. The views are dropped after the checkpoint."""
+    every row it returns in memory. The views are dropped after the checkpoint.
+
+    Only what changed is read: when the published table passed the same checks
+    (``checkpoint_signature``), the views read the rebuilt rows not identical to one of its rows
+    (``tables.set_aside_changes``); its other rows passed these checks as they are. Whatever the
+    withholding did or missed, every row that leaves has been through the checkpoint."""
     from credit_platform.quality.checkpoints import ValidationFailed, run_checkpoint
 
-    checks, views = [], []
+    checks, views, aside, passed = [], [], [], []
     for ds in config.datasets.values():
         table = f"{ds.name}__next"
         text_cols = [c for (c,) in conn.execute(
@@ -288,15 +309,23 @@ def _validate(url: str, conn, config: Config) -> int | None:
         everything = tables.all_columns(ds)
         searched = [c for c in text_cols if c in everything]
         codes = ["uscc"] if "uscc" in everything else []
-        entries = [({"name": f"{ds.name}.all", "columns": everything, "levels": tuple(ds.levels),
-                     "text_columns": searched, "code_columns": codes, "uscc_prefixes": config.uscc_prefixes,
-                     "uscc_provinces": config.uscc_provinces},
-                    sql.SQL("SELECT item_key, disclosure_level, {} FROM {}").format(  # every row
-                        sql.SQL(", ").join(map(sql.Identifier, everything)), sql.Identifier("publish", table)))]
-        entries += [({"name": a["name"], "columns": list(a["columns"]), "levels": a["levels"], "text_columns": []},
-                     projection(ds, a["columns"], a["levels"], table, a.get("programme"), ordered=False))
-                    for a in audiences(config) if a["dataset"] is ds]  # fmt: skip
-        for check, rows in entries:
+        entries = [{"name": f"{ds.name}.all", "columns": everything, "levels": tuple(ds.levels),
+                    "text_columns": searched, "code_columns": codes, "uscc_prefixes": config.uscc_prefixes,
+                    "uscc_provinces": config.uscc_provinces}]  # fmt: skip
+        entries += [{"name": a["name"], "columns": list(a["columns"]), "levels": a["levels"], "text_columns": [],
+                     "programme": a.get("programme")} for a in audiences(config) if a["dataset"] is ds]  # fmt: skip
+        signature = checkpoint_signature(entries)
+        changes = tables.set_aside_changes(conn, table, ds.name, signature)
+        source, validated = changes or (table, None)
+        if changes:
+            aside.append(source)
+        passed.append((table, signature, validated))
+        for check in entries:
+            if check["name"].endswith(".all"):  # every row, every column
+                rows = sql.SQL("SELECT item_key, disclosure_level, {} FROM {}").format(
+                    sql.SQL(", ").join(map(sql.Identifier, everything)), sql.Identifier("publish", source))
+            else:
+                rows = projection(ds, check["columns"], check["levels"], source, check.pop("programme"), ordered=False)
             view = f"{table}__{check['name'].split('.', 1)[1]}"
             conn.execute(sql.SQL("CREATE VIEW {} AS {}").format(sql.Identifier("publish", view), rows))
             views.append(view)
@@ -309,10 +338,15 @@ def _validate(url: str, conn, config: Config) -> int | None:
             conn.rollback()
             for view in views:
                 conn.execute(sql.SQL("DROP VIEW IF EXISTS {}").format(sql.Identifier("publish", view)))
+            for table in aside:
+                conn.execute(sql.SQL("DROP TABLE IF EXISTS {}").format(sql.Identifier("publish", table)))
             conn.commit()
     except ValidationFailed as exc:
         tables.drop(conn, config, suffix="__next")  # what failed must not stay in publish
         raise PublicationBlocked(f"the publication checkpoint failed: nothing published\n{exc}") from exc
+    for table, signature, validated in passed:
+        tables.record_checkpoint(conn, table, signature, validated)
+    conn.commit()
     return outcome.validation_run_id
 
 

@@ -235,11 +235,50 @@ def _searched_alike(conn, table: str, published: str | None, columns: list[str],
         return False
     row = conn.execute("SELECT signature FROM ops.publication_searches WHERE table_name = %s"
                        " AND to_regclass(format('publish.%%I', table_name)) IS NOT NULL", (published,)).fetchone()
-    if row is None or row[0] != signature:
-        return False
+    return row is not None and row[0] == signature and _same_columns(conn, table, published, [*columns, "item_key"])
+
+
+def _same_columns(conn, table: str, published: str, columns: list[str]) -> bool:
     ours = column_types(conn, sql.Identifier("publish", table))
     theirs = column_types(conn, sql.Identifier("publish", published))
-    return all(c in theirs and theirs[c] == ours[c] for c in [*columns, "item_key"])
+    return all(c in theirs and theirs[c] == ours[c] for c in columns)
+
+
+def _identical_in(published: str, columns: list[str]) -> sql.Composed:
+    """The condition that ``publish.<published>`` holds a row identical to row ``d`` in ``columns`` (and key)."""
+    same = sql.SQL(" AND ").join(sql.SQL("o.{c} IS NOT DISTINCT FROM d.{c}").format(c=sql.Identifier(c))
+                                 for c in columns)  # fmt: skip
+    return sql.SQL("EXISTS (SELECT FROM {p} AS o WHERE o.item_key = d.item_key AND {same})").format(
+        p=sql.Identifier("publish", published), same=same)
+
+
+def set_aside_changes(conn: psycopg.Connection, table: str, published: str, signature: str) -> tuple[str, int] | None:
+    """For the publication checkpoint: when ``publish.<published>`` (the table ``table`` will replace)
+    passed the checkpoint of ``signature`` (``ops.publication_searches``) and has the same columns,
+    ``publish.<table>__changed`` made with the rows of ``table`` not identical in every column to one
+    of its rows (the others passed those checks as they are); returns its name and rows. None when
+    every row must be validated."""
+    row = conn.execute("SELECT checkpoint_signature FROM ops.publication_searches WHERE table_name = %s"
+                       " AND to_regclass(format('publish.%%I', table_name)) IS NOT NULL", (published,)).fetchone()
+    columns = list(column_types(conn, sql.Identifier("publish", table)))
+    if row is None or row[0] != signature or not _same_columns(conn, table, published, columns):
+        return None
+    changed = f"{table}__changed"
+    conn.execute(sql.SQL("DROP TABLE IF EXISTS {}").format(sql.Identifier("publish", changed)))
+    made = conn.execute(sql.SQL("CREATE TABLE {c} AS SELECT d.* FROM {t} AS d WHERE NOT {same}").format(
+        c=sql.Identifier("publish", changed), t=sql.Identifier("publish", table),
+        same=_identical_in(published, [c for c in columns if c != "item_key"])))  # fmt: skip
+    return changed, made.rowcount
+
+
+def record_checkpoint(conn: psycopg.Connection, table: str, signature: str, validated: int | None) -> None:
+    """``publish.<table>`` passed the publication checkpoint of ``signature``, ``validated`` of its rows
+    read (None: every row)."""
+    if validated is None:
+        count = sql.SQL("SELECT count(*) FROM {}").format(sql.Identifier("publish", table))
+        validated = conn.execute(count).fetchone()[0]
+    conn.execute("UPDATE ops.publication_searches SET checkpoint_signature = %s, rows_validated = %s"
+                 " WHERE table_name = %s", (signature, validated, table))  # fmt: skip
 
 
 def withhold(conn: psycopg.Connection, config: Config, table: str, *, dataset: str, as_of: dt.date,
@@ -277,11 +316,8 @@ def withhold(conn: psycopg.Connection, config: Config, table: str, *, dataset: s
     signature = search_signature(conn, config)
     candidates = sql.SQL("{} AS d").format(sql.Identifier("publish", table))
     if _searched_alike(conn, table, published, columns, signature):
-        same = sql.SQL(" AND ").join(sql.SQL("o.{c} IS NOT DISTINCT FROM d.{c}").format(c=sql.Identifier(c))
-                                     for c in columns)  # fmt: skip
-        candidates = sql.SQL("(SELECT d.* FROM {t} AS d WHERE NOT EXISTS (SELECT FROM {p} AS o"
-                             " WHERE o.item_key = d.item_key AND {same})) AS d").format(
-            t=sql.Identifier("publish", table), p=sql.Identifier("publish", published), same=same)
+        candidates = sql.SQL("(SELECT d.* FROM {t} AS d WHERE NOT {same}) AS d").format(
+            t=sql.Identifier("publish", table), same=_identical_in(published, columns))
     statement = sql.SQL(
         "WITH searched AS MATERIALIZED (SELECT d.item_key, {suspect} AS suspect FROM {candidates}),"
         " suspects AS MATERIALIZED (SELECT * FROM {table} AS d"
@@ -301,7 +337,8 @@ def withhold(conn: psycopg.Connection, config: Config, table: str, *, dataset: s
     withheld, searched, rows_in = conn.execute(statement, params).fetchone()
     conn.execute("INSERT INTO ops.publication_searches (table_name, signature, rows_in, rows_searched)"
                  " VALUES (%s, %s, %s, %s) ON CONFLICT (table_name) DO UPDATE SET signature = excluded.signature,"
-                 " rows_in = excluded.rows_in, rows_searched = excluded.rows_searched, searched_at = now()",
+                 " rows_in = excluded.rows_in, rows_searched = excluded.rows_searched, searched_at = now(),"
+                 " checkpoint_signature = NULL, rows_validated = NULL",  # a new table has passed no checkpoint yet
                  (table, signature, rows_in, searched))  # fmt: skip
     return withheld, searched
 
