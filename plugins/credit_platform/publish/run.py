@@ -285,6 +285,23 @@ def checkpoint_signature(checks: list[dict]) -> str:
                        usedforsecurity=False).hexdigest()  # fmt: skip
 
 
+def _checks_of(conn, config: Config, ds: Dataset, table: str) -> list[dict]:
+    """The checkpoint's entries for a dataset rebuilt as ``publish.<table>``: the dataset whole
+    (``<dataset>.all``: every column, its text values and credit codes searched for ID numbers),
+    then each audience (its columns and levels)."""
+    text_cols = [c for (c,) in conn.execute(
+        "SELECT column_name FROM information_schema.columns WHERE table_schema = 'publish' AND table_name = %s"
+        " AND data_type IN ('text', 'character varying') AND column_name NOT IN ('item_key', 'uscc')"
+        " ORDER BY ordinal_position", (table,))]  # fmt: skip
+    everything = tables.all_columns(ds)
+    entries = [{"name": f"{ds.name}.all", "columns": everything, "levels": tuple(ds.levels),
+                "text_columns": [c for c in text_cols if c in everything],
+                "code_columns": ["uscc"] if "uscc" in everything else [], "uscc_prefixes": config.uscc_prefixes,
+                "uscc_provinces": config.uscc_provinces}]  # fmt: skip
+    return entries + [{"name": a["name"], "columns": list(a["columns"]), "levels": a["levels"], "text_columns": [],
+                       "programme": a.get("programme")} for a in audiences(config) if a["dataset"] is ds]  # fmt: skip
+
+
 def _validate(url: str, conn, config: Config) -> int | None:
     """The publication checkpoint over what each audience would receive from the rebuilt tables.
 
@@ -302,18 +319,7 @@ def _validate(url: str, conn, config: Config) -> int | None:
     checks, views, aside, passed = [], [], [], []
     for ds in config.datasets.values():
         table = f"{ds.name}__next"
-        text_cols = [c for (c,) in conn.execute(
-            "SELECT column_name FROM information_schema.columns WHERE table_schema = 'publish' AND table_name = %s"
-            " AND data_type IN ('text', 'character varying') AND column_name NOT IN ('item_key', 'uscc')"
-            " ORDER BY ordinal_position", (table,))]  # fmt: skip
-        everything = tables.all_columns(ds)
-        searched = [c for c in text_cols if c in everything]
-        codes = ["uscc"] if "uscc" in everything else []
-        entries = [{"name": f"{ds.name}.all", "columns": everything, "levels": tuple(ds.levels),
-                    "text_columns": searched, "code_columns": codes, "uscc_prefixes": config.uscc_prefixes,
-                    "uscc_provinces": config.uscc_provinces}]  # fmt: skip
-        entries += [{"name": a["name"], "columns": list(a["columns"]), "levels": a["levels"], "text_columns": [],
-                     "programme": a.get("programme")} for a in audiences(config) if a["dataset"] is ds]  # fmt: skip
+        entries = _checks_of(conn, config, ds, table)
         signature = checkpoint_signature(entries)
         changes = tables.set_aside_changes(conn, table, ds.name, signature)
         source, validated = changes or (table, None)
@@ -321,9 +327,9 @@ def _validate(url: str, conn, config: Config) -> int | None:
             aside.append(source)
         passed.append((table, signature, validated))
         for check in entries:
-            if check["name"].endswith(".all"):  # every row, every column
+            if check["name"].endswith(".all"):  # every column
                 rows = sql.SQL("SELECT item_key, disclosure_level, {} FROM {}").format(
-                    sql.SQL(", ").join(map(sql.Identifier, everything)), sql.Identifier("publish", source))
+                    sql.SQL(", ").join(map(sql.Identifier, check["columns"])), sql.Identifier("publish", source))
             else:
                 rows = projection(ds, check["columns"], check["levels"], source, check.pop("programme"), ordered=False)
             view = f"{table}__{check['name'].split('.', 1)[1]}"
@@ -338,8 +344,8 @@ def _validate(url: str, conn, config: Config) -> int | None:
             conn.rollback()
             for view in views:
                 conn.execute(sql.SQL("DROP VIEW IF EXISTS {}").format(sql.Identifier("publish", view)))
-            for table in aside:
-                conn.execute(sql.SQL("DROP TABLE IF EXISTS {}").format(sql.Identifier("publish", table)))
+            for changed in aside:
+                conn.execute(sql.SQL("DROP TABLE IF EXISTS {}").format(sql.Identifier("publish", changed)))
             conn.commit()
     except ValidationFailed as exc:
         tables.drop(conn, config, suffix="__next")  # what failed must not stay in publish
