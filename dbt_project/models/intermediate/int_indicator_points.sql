@@ -1,6 +1,7 @@
 {{ config(materialized='incremental', incremental_strategy='append', on_schema_change='fail',
           pre_hook="{{ graded_periods_pre_hook('records') }}", post_hook="{{ graded_periods_post_hook('records') }}") }}
 -- depends_on: {{ ref('int_period_signatures') }}
+-- depends_on: {{ ref('int_open_period_changes') }}
 -- Points of every indicator of the industry's catalogue (rule version in force at the period's
 -- end) for every subject graded in that industry and period: one row per subject, industry,
 -- period and indicator. Scoring rules (seed indicator_catalogue):
@@ -14,13 +15,13 @@
 -- dated after the period's end minus window_months and on or before the end, still counting then
 -- (int_indicator_records_by_period). source_records names the raw rows behind the points (ids
 -- separated by spaces): the records counted, or the evaluation in force. Incremental by period (macro
--- file graded_periods.sql): a closed period already built is kept.
+-- file graded_periods.sql): a closed period already built is kept, and in an open period the subjects no new batch touches.
 with scoped as (
     select s.*, r.rule_version
     from {{ ref('int_subject_industries_scoped') }} as s
     inner join {{ ref('int_rule_versions_by_period') }} as r on r.evaluation_period = s.evaluation_period
     {%- if is_incremental() %}
-    where s.evaluation_period in ({{ periods_to_grade('records') }})
+    where {{ graded_rows('records', 's.evaluation_period', 's.uscc') }}
     {%- endif %}
 ),
 
@@ -53,6 +54,7 @@ items as (
         on i.indicator_code = 'commendations' and cp.rule_version = i.rule_version
         and cp.commendation_level = rec.item_key
     where i.scoring_rule in ('deduct_per_item', 'add_per_item')
+        and {{ graded_rows('records', 'rec.evaluation_period', 'rec.uscc') }}
     group by i.uscc, i.industry_code, i.evaluation_period, i.indicator_code
 ),
 
@@ -63,9 +65,11 @@ grades as (
     from indicators as i
     left join {{ ref('int_province_evaluations_in_force') }} as pe
         on i.grade_system = 'province' and pe.uscc = i.uscc and pe.evaluation_period = i.evaluation_period
+        and {{ graded_rows('records', 'pe.evaluation_period', 'pe.uscc') }}
     left join {{ ref('int_external_grades_in_force') }} as eg
         on i.grade_system <> 'province' and eg.uscc = i.uscc and eg.evaluation_period = i.evaluation_period
         and eg.grade_system = i.grade_system
+        and {{ graded_rows('records', 'eg.evaluation_period', 'eg.uscc') }}
     where i.scoring_rule = 'grade_share'
 )
 

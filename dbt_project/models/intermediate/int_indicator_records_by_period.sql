@@ -1,7 +1,8 @@
 {{ config(materialized='incremental', incremental_strategy='append', on_schema_change='fail',
           pre_hook="{{ graded_periods_pre_hook('records') }}", post_hook="{{ graded_periods_post_hook('records') }}") }}
 -- depends_on: {{ ref('int_period_signatures') }}
--- Incremental by period (macro file graded_periods.sql): a closed period already built is kept.
+-- depends_on: {{ ref('int_open_period_changes') }}
+-- Incremental by period (macro file graded_periods.sql): a closed period already built is kept, and in an open period the subjects no new batch touches.
 -- The records that still count at each period's end: one row per record and evaluation period.
 -- A record counts when it is dated on or before the period's end, has not stopped counting by then
 -- (publication period or validity over) and was not repaired on or before the end; for a closed
@@ -22,7 +23,7 @@ select
 from {{ ref('int_indicator_records') }} as rec
 inner join {{ ref('evaluation_periods') }} as p on rec.record_date <= p.period_end_date
 {%- if is_incremental() %}
-    and p.evaluation_period in ({{ periods_to_grade('records') }})
+    and {{ graded_rows('records', 'p.evaluation_period', 'rec.uscc') }}
 {%- endif %}
 where (rec.counts_until is null or p.period_end_date < rec.counts_until)
     and (

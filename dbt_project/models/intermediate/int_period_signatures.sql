@@ -6,6 +6,10 @@
 -- loaded before the cutoff, as macro arrived_in_time decides). grades_signature adds the period's
 -- manual adjustments (current versions), which apply to a closed period whenever they are loaded.
 -- An incremental grading model computes a closed period again only when its signature changed.
+-- For an open period, open_signature (the md5 of the project's code and seeds) and batch_ids (every
+-- batch the raw quality gate passed, all of which count for it, separated by commas): a model built from the same
+-- open_signature, whose batches all still count, computes the period again only for the subjects
+-- the batches since then touch (int_open_period_changes).
 with counted_batches as (
     select c.evaluation_period, string_agg(b.batch_id::text, ',' order by b.batch_id) as batch_ids
     from {{ ref('int_period_cutoffs') }} as c
@@ -19,6 +23,10 @@ adjustments as (
     from {{ ref('stg_departments__grade_adjustments') }}
     where superseded_by_batch_id is null
     group by evaluation_period
+),
+
+all_batches as (
+    select string_agg(batch_id::text, ',' order by batch_id) as batch_ids from {{ ref('stg_ops__load_batches') }}
 ),
 
 closed as (
@@ -35,7 +43,10 @@ select
     (c.evaluation_period is not null) as is_closed,
     c.records_signature,
     case when c.evaluation_period is not null
-        then md5(c.records_signature || '|' || coalesce(a.adjustment_rows, '')) end as grades_signature
+        then md5(c.records_signature || '|' || coalesce(a.adjustment_rows, '')) end as grades_signature,
+    case when c.evaluation_period is null then md5('{{ project_code_signature() }}' || '|open') end as open_signature,
+    case when c.evaluation_period is null then coalesce(ab.batch_ids, '') end as batch_ids
 from {{ ref('evaluation_periods') }} as p
+cross join all_batches as ab
 left join closed as c on c.evaluation_period = p.evaluation_period
 left join adjustments as a on a.evaluation_period = p.evaluation_period

@@ -3,17 +3,18 @@
     pre_hook="{{ graded_periods_pre_hook('grades') }}", post_hook="{{ graded_periods_post_hook('grades') }}",
     indexes=[{'columns': ['uscc', 'industry_code', 'evaluation_period']}]) }}
 -- depends_on: {{ ref('int_period_signatures') }}
+-- depends_on: {{ ref('int_open_period_changes') }}
 -- Why each grade is what it is: one row per subject, industry, period and indicator with its
 -- points, plus one row (zero points) for each veto, cap or manual adjustment that bears on the
 -- grade, with its rule code. source_record_ids name the raw rows behind each line as
 -- 'raw.<table>/<batch_id>/<row_number>' (each resolves to its row and its load batch). The points
 -- of a grade's lines sum to its score. Indexed by subject, industry and period: an explanation
 -- (credit-platform explain, the explanation letters) reads one grade's lines. Incremental by period
--- (macro file graded_periods.sql): a closed period already built is kept.
+-- (macro file graded_periods.sql): a closed period already built is kept, and in an open period the subjects no new batch touches.
 with grades as (
     select * from {{ ref('fct_industry_credit_grades') }}
     {%- if is_incremental() %}
-    where evaluation_period in ({{ periods_to_grade('grades') }})
+    where {{ graded_rows('grades', 'evaluation_period', 'uscc') }}
     {%- endif %}
 ),
 
@@ -53,7 +54,7 @@ indicator_lines as (
         on c.rule_version = p.rule_version and c.industry_code = p.industry_code
         and c.indicator_code = p.indicator_code
     {%- if is_incremental() %}
-    where p.evaluation_period in ({{ periods_to_grade('grades') }})
+    where {{ graded_rows('grades', 'p.evaluation_period', 'p.uscc') }}
     {%- endif %}
 ),
 

@@ -3,8 +3,9 @@
     pre_hook="{{ graded_periods_pre_hook('grades') }}", post_hook="{{ graded_periods_post_hook('grades') }}",
     indexes=[{'columns': ['uscc']}]) }}
 -- depends_on: {{ ref('int_period_signatures') }}
+-- depends_on: {{ ref('int_open_period_changes') }}
 -- Indexed by subject: a subject's grades are looked up one by one (explanations, letters). Incremental
--- by period (macro file graded_periods.sql): a closed period already built is kept.
+-- by period (macro file graded_periods.sql): a closed period already built is kept, and in an open period the subjects no new batch touches.
 -- Industry credit grades (行业信用评价结果): one row per subject, industry and evaluation period.
 -- score = the sum of the points of the industry's indicators (int_indicator_points), in [0, 100],
 -- before any veto. The grade follows the cut points of the rule version in force, then:
@@ -26,7 +27,7 @@ with totals as (
         bool_or(indicator_code = 'province_evaluation' and grade_in_force is not null) as has_sufficient_data
     from {{ ref('int_indicator_points') }}
     {%- if is_incremental() %}
-    where evaluation_period in ({{ periods_to_grade('grades') }})
+    where {{ graded_rows('grades', 'evaluation_period', 'uscc') }}
     {%- endif %}
     group by uscc, industry_code, department_code, evaluation_period, period_end_date, rule_version
 ),
