@@ -139,9 +139,8 @@
 {% macro graded_periods_pre_hook(kind) -%}
     {%- if is_incremental() -%}
     delete from {{ this }} as t
-    where t.evaluation_period not in ({{ periods_kept(kind) }})
-        and (t.evaluation_period not in ({{ periods_in_part() }})
-            or t.uscc in (select c.uscc from {{ ref('int_open_period_changes') }} as c))
+    where {{ graded_rows(kind, 't.evaluation_period', 't.uscc') }}
+        or t.evaluation_period not in (select s.evaluation_period from {{ ref('int_period_signatures') }} as s)
     {%- endif -%}
 {%- endmacro %}
 
