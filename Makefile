@@ -18,7 +18,7 @@ export PYTHONDONTWRITEBYTECODE := 1
 MANIFEST := dbt_project/target/manifest.json
 DBT_SOURCES := dbt_project/dbt_project.yml $(shell find dbt_project/models dbt_project/seeds dbt_project/macros dbt_project/tests dbt_project/snapshots -type f 2>/dev/null)
 
-.PHONY: help install lock lint test test-fast test-pg compose-tool manifest demo summary docs bench warehouse warehouse-url psql health airflow stop clean
+.PHONY: help install lock lint test test-fast test-pg compose-tool browser-tool screenshot manifest demo summary docs bench warehouse warehouse-url psql health airflow stop clean
 
 help: ## list the make targets
 	@grep -hE '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | sed -E 's/:.*## /\t/' | expand -t 18
@@ -123,6 +123,19 @@ compose-tool:
 	    { apt-get install -y -qq docker-compose || { apt-get update -qq && apt-get install -y -qq docker-compose; }; } >/dev/null 2>&1 \
 	      || echo "could not install docker-compose: its test will be skipped" >&2; \
 	  else echo "docker-compose is not installed and cannot be installed here: its test will be skipped" >&2; fi; }
+
+# Debian's Chromium (Playwright's downloaded browsers do not run here) and CJK fonts for the pages'
+# Chinese, installed where we can.
+browser-tool:
+	@{ command -v chromium >/dev/null 2>&1 && fc-list :lang=zh 2>/dev/null | grep -q .; } || { \
+	  if [ "$$(id -u)" = 0 ] && command -v apt-get >/dev/null 2>&1; then \
+	    echo "installing Debian's chromium and fonts-noto-cjk for the view's screenshots ..." >&2; \
+	    { apt-get install -y -qq chromium fonts-noto-cjk || { apt-get update -qq && apt-get install -y -qq chromium fonts-noto-cjk; }; } >/dev/null 2>&1 \
+	      || echo "could not install chromium: the screenshots and the view's browser test cannot run" >&2; \
+	  else echo "chromium is not installed and cannot be installed here: install it (Debian: apt-get install chromium fonts-noto-cjk)" >&2; fi; }
+
+screenshot: $(STAMP) browser-tool ## PNGs of the supervision view (Airflow UI) in headless Chromium, on the demo's data
+	@$(CP) screenshot
 
 test-fast: $(STAMP) $(MANIFEST) ## unit and DAG tests only (no Airflow services, no DAG runs)
 	$(BIN)/pytest -m "not slow and not integration"

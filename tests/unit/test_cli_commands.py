@@ -70,6 +70,7 @@ COMMANDS = {
     "repair history": ["number", "--department!"],
     "letter": ["uscc", "--industry", "--period", "--changed", "--department", "--date", "--out", "--no-pdf"],
     "publish": ["--as-of"],
+    "screenshot": ["--out"],
     "stop": [],
 }
 

@@ -16,6 +16,7 @@ ALLOWED = {
     "ingest": {"quality", "warehouse"},
     "demo": {"ingest"},
     "publish": {"ingest", "quality", "warehouse"},
+    "console": {"quality", "warehouse"},
     "grading": {"publish", "ingest", "quality", "warehouse"},
     "inspection": {"publish", "ingest", "warehouse"},
     "supervision": {"publish", "ingest", "warehouse"},

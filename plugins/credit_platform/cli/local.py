@@ -1,5 +1,5 @@
 """Commands for running the platform on one machine: ``airflow``, ``generate``, ``demo``, ``summary``,
-``bench``, ``docs`` and ``stop``."""
+``bench``, ``docs``, ``screenshot`` and ``stop``."""
 
 from __future__ import annotations
 
@@ -231,6 +231,42 @@ def cmd_docs(args: argparse.Namespace) -> int:
     return 0
 
 
+def cmd_screenshot(args: argparse.Namespace) -> int:
+    import psycopg
+
+    from credit_platform.local import screenshot, services
+    from credit_platform.local.airflow_env import airflow_env
+    from credit_platform.settings import paths
+    from credit_platform.warehouse.urls import libpq_url
+
+    base = setup_warehouse()
+    with psycopg.connect(libpq_url(base)) as conn:
+        graded = conn.execute("SELECT to_regclass('marts.fct_industry_credit_grades') IS NOT NULL").fetchone()[0] and \
+            conn.execute("SELECT EXISTS (SELECT FROM marts.fct_industry_credit_grades)").fetchone()[0]  # fmt: skip
+    if not graded:
+        say("the warehouse holds no grades yet: run `make demo` first, then `make screenshot`"
+            " / 尚无评价结果，请先运行 make demo")
+        return 1
+    try:
+        screenshot.chromium_path()
+    except RuntimeError as exc:
+        say(str(exc))
+        return 1
+    env = airflow_env(base_url=base)
+    services.prepare(env)  # Airflow's metadata database migrated, as `make airflow` does
+    folder = Path(args.out).resolve() if args.out else paths().local / "screenshots"
+    say(f"starting Airflow's API server alone and opening the view in {screenshot.chromium_path()} ...")
+    try:
+        shots = screenshot.take(env, folder)
+    except RuntimeError as exc:
+        say(f"screenshot failed: {exc}")
+        return 1
+    for f in shots.files:
+        print(f)
+    say("page load times: " + ", ".join(f"{k} {v:.2f} s" for k, v in shots.seconds.items()))
+    return 0
+
+
 def cmd_stop(args: argparse.Namespace) -> int:
     from credit_platform.local import services
     from credit_platform.warehouse import embedded
@@ -277,5 +313,8 @@ def register(sub: argparse._SubParsersAction) -> None:
     dc.add_argument("--site", help="the site folder (default: $CREDIT_LOCAL_DIR/docs)")
     dc.add_argument("--no-serve", action="store_true", help="build the site only and print its index page")
     dc.set_defaults(func=cmd_docs)
+    sc = sub.add_parser("screenshot", help="PNGs of the supervision view in headless Chromium (make screenshot)")
+    sc.add_argument("--out", help="the folder for the PNGs (default: $CREDIT_LOCAL_DIR/screenshots)")
+    sc.set_defaults(func=cmd_screenshot)
     s = sub.add_parser("stop", help="stop Airflow and the embedded warehouse")
     s.set_defaults(func=cmd_stop)
