@@ -18,6 +18,7 @@ import urllib.request
 from pathlib import Path
 
 import pytest
+from alert_receivers import SmtpReceiver, WebhookReceiver, alert_env, wait_for
 from conftest import department_file
 from sql import rows
 
@@ -165,7 +166,7 @@ def console(graded_city, airflow_test_env, tmp_path_factory):
             status, _, body = _call(f"{base}/auth/token", data={"username": "admin", "password": PASSWORD})
             assert status in (200, 201), body
             yield {**known, "base": base, "token": json.loads(body)["access_token"], "city": city,
-                   "log": home / "api-server.log"}  # fmt: skip
+                   "log": home / "api-server.log", "env": env}  # fmt: skip
         finally:
             os.killpg(proc.pid, 15)
             proc.wait(timeout=60)
@@ -306,3 +307,28 @@ def test_the_view_reads_as_the_read_only_analyst(console):
          WHERE grantee = 'credit_analyst' AND privilege_type IN ('INSERT', 'UPDATE', 'DELETE', 'TRUNCATE')""")
     assert writable == [(0,)]
     assert "supervision view: overview in" in console["log"].read_text(errors="replace")
+
+
+def test_the_daily_digest_lists_what_is_overdue(console):
+    """`airflow dags test alert_digest` on the city: its three overdue objections and three overdue
+    measures (no inspection result is due), in one e-mail and one webhook post."""
+    smtp, hook = SmtpReceiver(), WebhookReceiver()
+    try:
+        res = subprocess.run([str(BIN / "airflow"), "dags", "test", "alert_digest"],
+                             env={**console["env"], **alert_env(smtp, hook)}, capture_output=True, text=True,
+                             timeout=300)  # fmt: skip
+        out = res.stdout + res.stderr
+        assert res.returncode == 0 and "state=success" in out, out[-3000:]
+        assert wait_for(lambda: smtp.messages and hook.posts), out[-3000:]
+    finally:
+        smtp.stop()
+        hook.stop()
+    alert = hook.posts[0]["json"]
+    assert alert["kind"] == "digest" and alert["context"]["total"] == 6
+    assert alert["context"]["by_kind"] == {"异议逾期未答复 objection": 3, "监管措施逾期未落实 measure": 3}
+    assert alert["context"]["by_department"] == {console["department"]: 6}
+    assert {i["事项"] for i in alert["items"] if i["类别 kind"].startswith("异议")} == {"YY-C-0", "YY-C-1", "YY-C-2"}
+    mail = smtp.messages[0]
+    assert mail["Subject"].endswith(": 6 项") and "每日逾期汇总" in mail["Subject"]
+    assert "YY-C-0" in mail.get_body(("html",)).get_content()
+    assert len(smtp.messages) == len(hook.posts) == 1

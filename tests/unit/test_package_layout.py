@@ -17,17 +17,18 @@ ALLOWED = {
     "demo": {"ingest"},
     "publish": {"ingest", "quality", "warehouse"},
     "console": {"quality", "warehouse"},
+    "alerts": {"inspection", "warehouse"},
     "grading": {"publish", "ingest", "quality", "warehouse"},
     "inspection": {"publish", "ingest", "warehouse"},
     "supervision": {"publish", "ingest", "warehouse"},
     "receipts": {"publish", "ingest", "quality", "warehouse"},
     "redress": {"receipts", "supervision", "grading", "ingest", "warehouse"},
-    "orchestration": {"redress", "receipts", "supervision", "inspection", "publish", "grading", "ingest", "quality",
-                      "warehouse"},
-    "local": {"orchestration", "redress", "receipts", "supervision", "inspection", "publish", "grading", "ingest",
-              "quality", "warehouse", "demo"},
-    "bench": {"local", "orchestration", "redress", "receipts", "supervision", "inspection", "publish", "grading",
+    "orchestration": {"alerts", "redress", "receipts", "supervision", "inspection", "publish", "grading", "ingest",
+                      "quality", "warehouse"},
+    "local": {"orchestration", "alerts", "redress", "receipts", "supervision", "inspection", "publish", "grading",
               "ingest", "quality", "warehouse", "demo"},
+    "bench": {"local", "orchestration", "alerts", "redress", "receipts", "supervision", "inspection", "publish",
+              "grading", "ingest", "quality", "warehouse", "demo"},
 }
 
 

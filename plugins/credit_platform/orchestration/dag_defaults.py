@@ -8,10 +8,14 @@ import pendulum
 
 
 def default_args(retries: int, retry_delay_minutes: float) -> dict:
-    """Owner, retries and delay; ``CREDIT_TASK_RETRIES`` overrides the retries of every DAG (e.g. 0 in tests)."""
+    """Owner, retries and delay; ``CREDIT_TASK_RETRIES`` overrides the retries of every DAG (e.g. 0 in tests).
+    A task that fails for good (its last try) alerts the data team (``credit_platform/alerts``)."""
+    from credit_platform.alerts.notifier import CreditAlertNotifier
+
     override = os.environ.get("CREDIT_TASK_RETRIES", "").strip()
     return {
         "owner": "data-team",
         "retries": int(override) if override else retries,
         "retry_delay": pendulum.duration(minutes=retry_delay_minutes),
+        "on_failure_callback": CreditAlertNotifier(),
     }

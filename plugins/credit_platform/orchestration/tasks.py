@@ -252,6 +252,16 @@ def explanation_letters() -> dict:
     return {"letters": done.letters, "already_written": done.skipped, "class_changes": len(targets)}
 
 
+def overdue_digest() -> dict:
+    """The day's digest of overdue results, objections and measures, sent to the data team."""
+    from credit_platform.alerts.digest import send_digest
+
+    out = send_digest(libpq_url(warehouse_url("analyst")))
+    log.info("%d item(s) overdue; digest sent to: %s", out["overdue"], ", ".join(out["sent_to"]) or "nobody"
+             " (nothing overdue, or no channel configured: CREDIT_ALERT_CHANNELS)")  # fmt: skip
+    return out
+
+
 def results_due() -> dict:
     """一公开: results past their publication deadline, listed in the log (a warning, not a failure)."""
     from credit_platform.inspection import lists as inspection_lists
