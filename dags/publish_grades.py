@@ -42,7 +42,7 @@ from __future__ import annotations
 import pendulum
 from airflow.sdk import dag, task
 
-from credit_platform.orchestration.assets import GRADES, INSPECTION_PLANS
+from credit_platform.orchestration.assets import GRADES, INSPECTION_PLANS, PUBLICATIONS
 from credit_platform.orchestration.dag_defaults import default_args
 
 DEFAULT_ARGS = default_args(retries=2, retry_delay_minutes=5)
@@ -71,7 +71,7 @@ def publish_grades():
 
         return publication_platforms()
 
-    @task(multiple_outputs=False, map_index_template="{{ platform }}")
+    @task(multiple_outputs=False, map_index_template="{{ platform }}", outlets=[PUBLICATIONS])
     def send(platform: str) -> dict:
         from airflow.sdk import get_current_context
 

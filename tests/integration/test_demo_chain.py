@@ -140,19 +140,41 @@ def test_rejected_rows_per_reason_equal_the_defect_manifest(city):
 
 
 def test_a_finished_ingest_emits_the_asset_event_that_queues_grading(city):
+    """The events name their assets by credit:// address, queue grading, and carry their run's figures."""
     meta = libpq_url(url_for("airflow", city.url, database=city.airflow_db))
+    raw_province, raw_departments = "credit://warehouse/raw/province_evaluations", "credit://warehouse/raw/department_records"
+    grades = "credit://warehouse/marts/fct_industry_credit_grades"
     with psycopg.connect(meta) as conn:
-        events = set(conn.execute(
-            "SELECT e.source_dag_id, e.source_task_id, a.name FROM asset_event e JOIN asset a ON a.id = e.asset_id"
-        ).fetchall())
+        events = {}
+        for dag, task, name, extra in conn.execute(
+                "SELECT e.source_dag_id, e.source_task_id, a.name, e.extra FROM asset_event e"
+                "  JOIN asset a ON a.id = e.asset_id ORDER BY e.id").fetchall():  # fmt: skip
+            events.setdefault((dag, task, name), []).append(extra)
         queued = set(conn.execute(
             "SELECT a.name, q.target_dag_id FROM asset_dag_run_queue q JOIN asset a ON a.id = q.asset_id"
         ).fetchall())
-    assert ("ingest_province", "summarise", "raw_province_evaluations") in events
-    assert ("ingest_departments", "summarise", "raw_department_records") in events
-    assert ("grade_industries", "validate_grades", "validated_industry_credit_grades") in events
-    assert ("raw_province_evaluations", "grade_industries") in queued
-    assert ("raw_department_records", "grade_industries") in queued
+        described = dict(conn.execute("SELECT name, extra ->> 'description' FROM asset").fetchall())
+    assert ("ingest_province", "summarise", raw_province) in events
+    assert ("ingest_departments", "summarise", raw_departments) in events
+    assert ("grade_industries", "validate_grades", grades) in events
+    assert (raw_province, "grade_industries") in queued
+    assert (raw_departments, "grade_industries") in queued
+    assert described[grades].startswith("行业信用评价结果")
+    with _analyst(city) as conn:
+        province_rows = conn.execute("SELECT sum(rows_loaded), sum(rows_rejected) FROM ops.load_batches"
+                                     " WHERE source_file LIKE 'province/%' AND status = 'loaded'").fetchone()
+        period = conn.execute("SELECT max(evaluation_period) FROM marts.fct_industry_credit_grades").fetchone()[0]
+        per_class = dict(conn.execute("SELECT grade_class, count(*) FROM marts.fct_industry_credit_grades"
+                                      " WHERE evaluation_period = %s GROUP BY 1", (period,)).fetchall())
+        platforms = {p for (p,) in conn.execute("SELECT DISTINCT platform FROM ops.publications"
+                                                " WHERE platform NOT LIKE 'department:%'")}  # fmt: skip
+    ingest = events[("ingest_province", "summarise", raw_province)][0]
+    assert (ingest["rows_loaded"], ingest["rows_rejected"]) == tuple(province_rows)
+    graded = events[("grade_industries", "validate_grades", grades)][-1]
+    assert graded["period"] == period and graded["grades_per_class"] == per_class
+    assert graded["grades"] == sum(per_class.values()) and set(graded["psi"]) and graded["drift_ok"] is True
+    sends = events[("publish_grades", "send", "credit://warehouse/ops/publications")]
+    assert {e["platform"] for e in sends if e["batches"]} == platforms  # a platform with nothing new: 0 batches
 
 
 def test_grades_follow_the_planted_cases(city):

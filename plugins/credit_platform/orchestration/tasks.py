@@ -18,6 +18,20 @@ def warehouse_url(component: str) -> str:
     return libpq_url(conn.get_uri())
 
 
+def report_to_outlets(figures: dict) -> dict:
+    """Put the run's ``figures`` on the events the current task emits on its outlet assets (what the
+    UI's asset view shows for each event); returns them."""
+    import json
+
+    from airflow.sdk import get_current_context
+
+    context = get_current_context()
+    plain = json.loads(json.dumps(figures, default=str))
+    for outlet in context["task"].outlets:
+        context["outlet_events"][outlet].extra.update(plain)
+    return figures
+
+
 def skip_unless_loaded(results: list[dict], *, prefix: str) -> dict:
     """Summarise this run's loads of the inbox folder ``prefix``; skip when nothing new may be graded.
 
@@ -52,7 +66,7 @@ def skip_unless_loaded(results: list[dict], *, prefix: str) -> dict:
     }
     if not loaded:
         raise AirflowSkipException(f"nothing new was loaded ({summary})")
-    return summary
+    return report_to_outlets(summary)
 
 
 def inbox_findings(prefix: str) -> dict:
@@ -157,7 +171,7 @@ def send_to_platform(platform: str) -> dict:
         sent["upserts"] += b.upserts
         sent["withdrawals"] += b.withdrawals
         sent["resent"] += b.resent
-    return {"platform": platform, "seconds": round(report.seconds, 1), **sent}
+    return report_to_outlets({"platform": platform, "seconds": round(report.seconds, 1), **sent})
 
 
 def department_workbooks() -> list[dict]:
@@ -198,9 +212,10 @@ def draw_inspection_plans(params: dict) -> dict:
     written = kits.write(url, paths().outbox, draw_round)
     for k in written:
         log.info("verification kit of %s %s: %s (%d masked entries)", k.plan_id, k.status, k.path, k.masked)
-    return {"period": period, "round": draw_round, "plans": len(results),
-            "drawn": sum(r.status == "drawn" for r in results),
-            "subjects": sum(r.tasks for r in results if r.status == "drawn"), "kits": len(written)}  # fmt: skip
+    return report_to_outlets({"period": period, "round": draw_round, "plans": len(results),
+                              "drawn": sum(r.status == "drawn" for r in results),
+                              "subjects": sum(r.tasks for r in results if r.status == "drawn"),
+                              "kits": len(written)})  # fmt: skip
 
 
 def inspection_lists() -> list[dict]:
@@ -250,6 +265,32 @@ def explanation_letters() -> dict:
     log.info("%d explanation letters written (%d already written) for %d class changes, in %s", done.letters,
              done.skipped, len(targets), ", ".join(sorted(done.folders)) or "-")  # fmt: skip
     return {"letters": done.letters, "already_written": done.skipped, "class_changes": len(targets)}
+
+
+def validate_grades() -> dict:
+    """The marts checkpoint, then the drift gate; the event on the grades asset carries the period's
+    grades per class and each industry's PSI."""
+    from airflow.sdk.exceptions import AirflowFailException
+
+    from credit_platform.quality.checkpoints import ValidationFailed, run_checkpoint
+    from credit_platform.quality.drift import check_drift
+
+    url = warehouse_url("publisher")
+    try:
+        outcome = run_checkpoint(url, "marts")
+    except ValidationFailed as exc:  # bad data: retrying cannot help, and nothing downstream runs
+        raise AirflowFailException(f"ValidationFailed: {exc}") from exc
+    drift = check_drift(url)  # a drifted period is held back by publication until it is released
+    per_class: dict[str, int] = {}
+    for industry in drift.industries:
+        for grade_class, n in industry["now"].items():
+            per_class[grade_class] = per_class.get(grade_class, 0) + n
+    return report_to_outlets({
+        "evaluated": outcome.evaluated, "success": outcome.success, "period": drift.period,
+        "grades": sum(per_class.values()), "grades_per_class": dict(sorted(per_class.items())),
+        "psi": {i["industry_code"]: i["psi"] for i in drift.industries}, "drift_ok": drift.success,
+        "drift": drift.message(),
+    })  # fmt: skip
 
 
 def overdue_digest() -> dict:
