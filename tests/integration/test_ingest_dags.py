@@ -18,6 +18,7 @@ from pathlib import Path
 import openpyxl
 import psycopg
 import pytest
+from alert_receivers import SmtpReceiver, WebhookReceiver, alert_env, wait_for
 from sqlalchemy.engine import make_url
 
 from credit_platform import uscc
@@ -109,11 +110,25 @@ def test_a_broken_file_fails_its_department_only_and_a_rerun_takes_only_what_is_
     _csv(inbox / "departments/zjj/penalties_dagtest_good.csv", ["CF_XDR_MC", "CF_XDR_SHXYM", "CF_CFLB", "CF_JDRQ"],
          [["己", GOOD, "警告", "2025-08-09"]])  # fmt: skip
     outbox = tmp_path / "outbox"
+    smtp, hook = SmtpReceiver(), WebhookReceiver()  # the data team's alerts
     env = {**airflow_test_env, "CREDIT_INBOX": str(inbox), "CREDIT_ARCHIVE": str(tmp_path / "archive"),
-           "CREDIT_OUTBOX": str(outbox), "CREDIT_TASK_RETRIES": "0"}  # fmt: skip
+           "CREDIT_OUTBOX": str(outbox), "CREDIT_TASK_RETRIES": "0", **alert_env(smtp, hook)}  # fmt: skip
     events_before = _asset_events(warehouse, airflow_db)
 
-    out = _dags_test(env, "ingest_departments")
+    try:
+        out = _dags_test(env, "ingest_departments")
+        # A failed department task alerts the team: the quarantined file with its reason, the unreadable ones.
+        assert wait_for(lambda: len(hook.posts) >= 3 and len(smtp.messages) >= 3), out[-4000:]
+    finally:
+        smtp.stop()
+        hook.stop()
+    alerts = {p["json"]["context"]["map_index"]: p["json"] for p in hook.posts}
+    assert {a["context"]["task_id"] for a in alerts.values()} == {"load_department"}
+    quarantined = next(a for a in alerts.values() if "departments/sthjj/penalties_dagtest.csv" in a["text"])
+    assert "quarantined, not graded" in quarantined["text"] and "decision_date" in quarantined["text"]
+    assert any("departments/jtj/penalties_dagtest.xlsx: not a readable XLSX workbook" in a["text"]
+               for a in alerts.values())  # fmt: skip
+    assert len(hook.posts) == len(smtp.messages) == 3  # sthjj, jtj and zjj, once each
     assert "state=failed" in out, out[-4000:]
     assert _last_run_state(warehouse, airflow_db, "ingest_departments") == "failed", out[-4000:]
     assert "departments/zjj/penalties_dagtest_damaged.xlsx: sheet" in out and "is damaged" in out
