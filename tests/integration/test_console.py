@@ -326,7 +326,9 @@ def test_the_daily_digest_lists_what_is_overdue(console):
     alert = hook.posts[0]["json"]
     assert alert["kind"] == "digest" and alert["context"]["total"] == 6
     assert alert["context"]["by_kind"] == {"异议逾期未答复 objection": 3, "监管措施逾期未落实 measure": 3}
-    assert alert["context"]["by_department"] == {console["department"]: 6}
+    name = rows(console["city"]["admin"], "SELECT department_name FROM marts.dim_departments"
+                                          " WHERE department_code = %s", (console["department"],))[0][0]
+    assert alert["context"]["by_department"] == {name: 6}
     assert {i["事项"] for i in alert["items"] if i["类别 kind"].startswith("异议")} == {"YY-C-0", "YY-C-1", "YY-C-2"}
     mail = smtp.messages[0]
     assert mail["Subject"].endswith(": 6 项") and "每日逾期汇总" in mail["Subject"]

@@ -27,6 +27,8 @@ def overdue(url: str, today: dt.date | None = None) -> list[dict]:
               "统一社会信用代码": o.uscc, "主体名称": o.subject_name, "事项": o.task_id,
               "截止日期": o.deadline.isoformat(), "逾期工作日": o.workdays_late}
              for o in inspection_lists.overdue(url, today)]  # fmt: skip
+    from credit_platform.workdays import workdays_between
+
     with psycopg.connect(url) as conn:
         for dept, number, uscc, name, deadline in conn.execute(
                 "SELECT department_code, objection_number, uscc, coalesce(subject_name, ''), reply_deadline"
@@ -34,7 +36,7 @@ def overdue(url: str, today: dt.date | None = None) -> list[dict]:
                 " ORDER BY reply_deadline, department_code, objection_number").fetchall():  # fmt: skip
             items.append({"类别 kind": "异议逾期未答复 objection", "部门": dept, "统一社会信用代码": uscc,
                           "主体名称": name, "事项": number, "截止日期": deadline.isoformat() if deadline else "",
-                          "逾期工作日": ""})  # fmt: skip
+                          "逾期工作日": workdays_between(deadline, today) if deadline else ""})  # fmt: skip
         for dept, measure, uscc, name, deadline, late in conn.execute(
                 "SELECT department_code, measure_name, uscc, coalesce(subject_name, ''), deadline, workdays_late"
                 "  FROM marts.fct_measure_execution WHERE status = 'overdue'"
@@ -42,6 +44,9 @@ def overdue(url: str, today: dt.date | None = None) -> list[dict]:
             items.append({"类别 kind": "监管措施逾期未落实 measure", "部门": dept, "统一社会信用代码": uscc,
                           "主体名称": name, "事项": measure, "截止日期": deadline.isoformat() if deadline else "",
                           "逾期工作日": late if late is not None else ""})  # fmt: skip
+        names = dict(conn.execute("SELECT department_code, department_name FROM marts.dim_departments").fetchall())
+    for item in items:  # the department as a clerk names it
+        item["部门"] = names.get(item["部门"], item["部门"])
     return items
 
 
