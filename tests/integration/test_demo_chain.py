@@ -140,10 +140,10 @@ def test_rejected_rows_per_reason_equal_the_defect_manifest(city):
 
 
 def test_a_finished_ingest_emits_the_asset_event_that_queues_grading(city):
-    """The events name their assets by credit:// address, queue grading, and carry their run's figures."""
+    """The events queue grading and carry their run's figures; each asset is described."""
     meta = libpq_url(url_for("airflow", city.url, database=city.airflow_db))
-    raw_province, raw_departments = "credit://warehouse/raw/province_evaluations", "credit://warehouse/raw/department_records"
-    grades = "credit://warehouse/marts/fct_industry_credit_grades"
+    raw_province, raw_departments, grades = "raw_province_evaluations", "raw_department_records", \
+        "validated_industry_credit_grades"  # fmt: skip
     with psycopg.connect(meta) as conn:
         events = {}
         for dag, task, name, extra in conn.execute(
@@ -154,12 +154,15 @@ def test_a_finished_ingest_emits_the_asset_event_that_queues_grading(city):
             "SELECT a.name, q.target_dag_id FROM asset_dag_run_queue q JOIN asset a ON a.id = q.asset_id"
         ).fetchall())
         described = dict(conn.execute("SELECT name, extra ->> 'description' FROM asset").fetchall())
+        addresses = dict(conn.execute("SELECT name, uri FROM asset").fetchall())
     assert ("ingest_province", "summarise", raw_province) in events
     assert ("ingest_departments", "summarise", raw_departments) in events
     assert ("grade_industries", "validate_grades", grades) in events
     assert (raw_province, "grade_industries") in queued
     assert (raw_departments, "grade_industries") in queued
     assert described[grades].startswith("行业信用评价结果")
+    assert described[raw_province] and described[raw_departments]
+    assert addresses[grades] == "credit://warehouse/marts/fct_industry_credit_grades"
     with _analyst(city) as conn:
         province_rows = conn.execute("SELECT sum(rows_loaded), sum(rows_rejected) FROM ops.load_batches"
                                      " WHERE source_file LIKE 'province/%' AND status = 'loaded'").fetchone()
@@ -173,7 +176,7 @@ def test_a_finished_ingest_emits_the_asset_event_that_queues_grading(city):
     graded = events[("grade_industries", "validate_grades", grades)][-1]
     assert graded["period"] == period and graded["grades_per_class"] == per_class
     assert graded["grades"] == sum(per_class.values()) and set(graded["psi"]) and graded["drift_ok"] is True
-    sends = events[("publish_grades", "send", "credit://warehouse/ops/publications")]
+    sends = events[("publish_grades", "send", "publications_sent")]
     assert {e["platform"] for e in sends if e["batches"]} == platforms  # a platform with nothing new: 0 batches
 
 

@@ -55,7 +55,7 @@ def _asset_events(warehouse: str, airflow_db: str) -> int:
     url = libpq_url(make_url(warehouse).set(database=airflow_db).render_as_string(hide_password=False))
     with psycopg.connect(url) as conn:
         return conn.execute("SELECT count(*) FROM asset_event e JOIN asset a ON a.id = e.asset_id"
-                            " WHERE a.name = 'credit://warehouse/raw/department_records'").fetchone()[0]  # fmt: skip
+                            " WHERE a.name = 'raw_department_records'").fetchone()[0]  # fmt: skip
 
 
 def _last_run_state(warehouse: str, airflow_db: str, dag_id: str) -> str:
