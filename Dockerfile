@@ -11,5 +11,6 @@ COPY . .
 RUN pip install --no-cache-dir --no-deps -e . \
     && useradd --create-home --uid 50000 credit \
     && mkdir -p /opt/airflow /opt/credit-platform/.local/docs/gx /opt/credit-platform/.local/gx \
+       /opt/credit-platform/data/inbox /opt/credit-platform/data/archive /opt/credit-platform/data/outbox \
     && chown -R credit /opt/airflow /opt/credit-platform
 USER credit

@@ -32,7 +32,7 @@ from credit_platform.grading.dbt_cosmos import configs, seeds_and_staging
 from credit_platform.orchestration.assets import GRADES, RAW_DEPARTMENTS, RAW_PROVINCE
 from credit_platform.orchestration.dag_defaults import default_args
 
-DEFAULT_ARGS = default_args(retries=1, retry_delay_minutes=2)
+DEFAULT_ARGS = default_args(retries=1, retry_delay_minutes=2, heavy=True)
 
 
 @dag(

@@ -45,7 +45,7 @@ from airflow.sdk import dag, task
 from credit_platform.orchestration.assets import GRADES, INSPECTION_PLANS, PUBLICATIONS
 from credit_platform.orchestration.dag_defaults import default_args
 
-DEFAULT_ARGS = default_args(retries=2, retry_delay_minutes=5)
+DEFAULT_ARGS = default_args(retries=2, retry_delay_minutes=5, heavy=True)
 
 
 @dag(

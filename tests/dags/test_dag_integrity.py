@@ -147,3 +147,35 @@ def test_grading_runs_one_dbt_task_per_node_without_per_task_waste(dagbag):
     for t in dbt_tasks:
         assert {"--no-write-json", "--no-populate-cache"} <= set(t.dbt_cmd_flags), t.task_id
         assert t.emit_datasets is False, t.task_id
+
+
+def test_every_task_alerts_the_team_when_it_fails(dagbag):
+    from credit_platform.alerts.notifier import CreditAlertNotifier
+
+    silent = []
+    for dag_id, dag in dagbag.dags.items():
+        for t in dag.tasks:
+            callbacks = t.on_failure_callback if isinstance(t.on_failure_callback, list) else [t.on_failure_callback]
+            if not any(isinstance(c, CreditAlertNotifier) for c in callbacks):
+                silent.append(f"{dag_id}.{t.task_id}")
+    assert silent == []
+
+
+def test_grading_and_publication_go_to_the_heavy_queue_when_one_is_set():
+    """With CREDIT_HEAVY_QUEUE (docker-compose sets `heavy`), grading's and publication's tasks go to
+    that Celery queue and every other task to the default one; unset, every task to the default."""
+    script = ("import json, sys; from airflow.dag_processing.dagbag import DagBag;"
+              " b = DagBag(dag_folder=sys.argv[1]);"
+              " print(json.dumps({d: sorted({t.queue for t in dag.tasks}) for d, dag in b.dags.items()}))")  # fmt: skip
+    queues = {}
+    for value in ("heavy", ""):
+        env = {**os.environ, "CREDIT_HEAVY_QUEUE": value, "AIRFLOW__OPERATORS__DEFAULT_QUEUE": "default",
+               "PYTHONPATH": os.pathsep.join([str(ROOT / "plugins"), os.environ.get("PYTHONPATH", "")])}  # fmt: skip
+        res = subprocess.run([sys.executable, "-c", script, str(DAGS)], env=env, capture_output=True, text=True,
+                             timeout=300)  # fmt: skip
+        assert res.returncode == 0, res.stderr[-3000:]
+        queues[value] = json.loads(res.stdout.strip().splitlines()[-1])
+    heavy = {d for d, q in queues["heavy"].items() if q == ["heavy"]}
+    assert heavy == {"grade_industries", "publish_grades"}
+    assert all(q == ["default"] for d, q in queues["heavy"].items() if d not in heavy)
+    assert all(q == ["default"] for q in queues[""].values())

@@ -30,6 +30,25 @@ def test_compose_has_postgres_and_every_airflow_3_service():
     assert commands["airflow-dag-processor"].endswith("dag-processor")
 
 
+def test_compose_runs_celery_workers_on_two_queues_and_checks_every_service():
+    compose = _compose()
+    services = compose["services"]
+    env = compose["x-airflow-common"]["environment"]
+    assert env["AIRFLOW__CORE__EXECUTOR"] == "CeleryExecutor"
+    assert env["AIRFLOW__CELERY__BROKER_URL"].startswith("redis://:${REDIS_PASSWORD")
+    assert env["CREDIT_HEAVY_QUEUE"] == "${CREDIT_HEAVY_QUEUE:-heavy}"
+    workers = {name: " ".join(s["command"]) for name, s in services.items() if "celery worker" in " ".join(
+        s.get("command", []))}  # fmt: skip
+    assert workers == {"airflow-worker": "airflow celery worker --queues default --concurrency"
+                                         " ${CREDIT_WORKER_CONCURRENCY:-4}",
+                       "airflow-worker-heavy": "airflow celery worker --queues ${CREDIT_HEAVY_QUEUE:-heavy}"
+                                               " --concurrency ${CREDIT_HEAVY_CONCURRENCY:-1}"}  # fmt: skip
+    long_running = set(services) - {"credit-init"}
+    assert {name for name in long_running if "healthcheck" not in services[name]} == set()
+    assert set(compose["volumes"]) >= {"postgres-data", "airflow-logs", "credit-local", "credit-inbox",
+                                       "credit-archive", "credit-outbox"}
+
+
 def test_compose_holds_no_secret_values():
     """Every password, key and secret is an interpolation from .env, never a literal."""
     secretish = re.compile(r"(PASSWORD|SECRET|FERNET|_CONN_|SQL_ALCHEMY_CONN|WAREHOUSE_URL)")
