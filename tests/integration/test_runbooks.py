@@ -1,0 +1,68 @@
+"""Every runbook in docs/runbooks/ run as written on a copy of the generated city: its `bash` blocks in
+order (from the checkout, with the city's warehouse, inbox, archive and outbox in the environment),
+and the lines of its `expect` blocks found in their output, in order."""
+
+from __future__ import annotations
+
+import os
+import re
+import subprocess
+from pathlib import Path
+
+import pytest
+from conftest import department_file
+from sql import rows
+
+from credit_platform.settings import paths
+
+pytestmark = [pytest.mark.integration, pytest.mark.slow]
+
+ROOT = Path(__file__).resolve().parents[2]
+RUNBOOKS = sorted(p for p in (ROOT / "docs" / "runbooks").glob("*.md") if p.name != "README.md")
+BLOCK = re.compile(r"^```(bash|expect)\n(.*?)^```", re.M | re.S)
+
+
+def blocks(page: Path) -> tuple[list[str], list[str]]:
+    """The page's commands (one string per bash block) and expected lines (regular expressions)."""
+    found = BLOCK.findall(page.read_text(encoding="utf-8"))
+    commands = [body for kind, body in found if kind == "bash"]
+    expected = [line for kind, body in found if kind == "expect" for line in body.splitlines() if line.strip()]
+    return commands, expected
+
+
+def test_every_runbook_is_listed_and_has_commands_and_outcomes():
+    index = (ROOT / "docs" / "runbooks" / "README.md").read_text(encoding="utf-8")
+    for page in RUNBOOKS:
+        commands, expected = blocks(page)
+        assert page.name in index, f"{page.name} is not in docs/runbooks/README.md"
+        assert commands and expected, f"{page.name}: a runbook needs bash blocks and expect blocks"
+
+
+def _late_penalty(city: dict) -> str:
+    """A penalty of 2025-H1 for a graded subject, delivered as a late file."""
+    uscc = rows(city["admin"], "SELECT uscc FROM marts.fct_industry_credit_grades WHERE evaluation_period = '2025-H1'"
+                               " ORDER BY uscc LIMIT 1")[0][0]  # fmt: skip
+    return department_file(city, "scjgj", "penalties_late.csv", ["CF_XDR_MC", "CF_XDR_SHXYM", "CF_CFLB", "CF_JDRQ"],
+                           [["迟报主体", uscc, "警告", "2025-05-20"]])  # fmt: skip
+
+
+@pytest.mark.parametrize("page", RUNBOOKS, ids=[p.stem for p in RUNBOOKS])
+def test_a_runbook_does_what_it_says(page, graded_city, tmp_path):
+    commands, expected = blocks(page)
+    with graded_city(f"runbook_{page.stem.replace('-', '_')}"[:40]) as city:
+        env = {**os.environ, "WAREHOUSE_URL": city["url"], "CREDIT_INBOX": str(city["inbox"]),
+               "CREDIT_ARCHIVE": str(city["archive"]), "CREDIT_OUTBOX": str(tmp_path / "outbox"),
+               "CREDIT_LOCAL_DIR": str(tmp_path / "local"), "PGPASSFILE": str(paths().warehouse_passfile),
+               "PYTHONUNBUFFERED": "1"}  # fmt: skip
+        if page.stem == "close-a-period-and-regrade":
+            env["LATE_FILE"] = _late_penalty(city)
+        script = "\n".join(commands)  # one shell, so that a page's variables carry from block to block
+        res = subprocess.run(["bash", "-euo", "pipefail", "-c", script], cwd=ROOT, env=env, stdout=subprocess.PIPE,
+                             stderr=subprocess.STDOUT, text=True, timeout=900)  # fmt: skip
+        output = res.stdout  # both streams as they came, so that "in order" means in the order printed
+        assert res.returncode == 0, f"{page.name}: exit {res.returncode}\n{output[-4000:]}"
+        at = 0
+        for line in expected:
+            m = re.compile(line).search(output, at)
+            assert m, f"{page.name}: expected {line!r} after what came before, in:\n{output[-4000:]}"
+            at = m.end()
