@@ -164,17 +164,18 @@ def loads(conn, period: dict) -> dict:
     return {"departments": out, "silent": [d["department_code"] for d in out if not d["sent_this_period"]]}
 
 
-def progress(conn, period: dict) -> list[dict]:
-    """Each department's progress in the period: the share of its supervised subjects graded, its
-    measures due / applied / overdue, its inspection plans and results, its objections."""
-    p = {"p": period["evaluation_period"]}
+def progress(conn, period: dict, department: str | None = None) -> list[dict]:
+    """Each department's progress in the period (only ``department``'s when given): the share of its
+    supervised subjects graded, its measures due / applied / overdue, its inspection plans and
+    results, its objections."""
+    p = {"p": period["evaluation_period"], "d": department}
     scope = {r["department_code"]: r for r in _rows(conn, """
         SELECT s.department_code, count(DISTINCT s.uscc) AS supervised,
                count(DISTINCT s.uscc) FILTER (WHERE g.uscc IS NOT NULL) AS graded
           FROM marts.fct_supervision_scopes AS s
           LEFT JOIN marts.fct_industry_credit_grades AS g
             ON g.uscc = s.uscc AND g.industry_code = s.industry_code AND g.evaluation_period = %(p)s
-         WHERE NOT s.is_deregistered
+         WHERE NOT s.is_deregistered AND (%(d)s::text IS NULL OR s.department_code = %(d)s)
          GROUP BY 1""", p)}  # fmt: skip
     measures = {r["department_code"]: r for r in _rows(conn, """
         SELECT department_code,
@@ -182,7 +183,7 @@ def progress(conn, period: dict) -> list[dict]:
                count(*) FILTER (WHERE status IN ('applied_on_time', 'applied_late')) AS measures_applied,
                count(*) FILTER (WHERE status = 'overdue') AS measures_overdue
           FROM marts.fct_measure_execution
-         WHERE evaluation_period = %(p)s
+         WHERE evaluation_period = %(p)s AND (%(d)s::text IS NULL OR department_code = %(d)s)
          GROUP BY 1""", p)}  # fmt: skip
     inspections = {r["department_code"]: r for r in _rows(conn, """
         SELECT o.department_code, count(DISTINCT o.plan_id) AS plans_drawn, count(*) AS inspection_tasks,
@@ -192,17 +193,20 @@ def progress(conn, period: dict) -> list[dict]:
                     WHERE s.dataset = 'inspections' AND s.item_key = o.outcome_key)) AS results_published
           FROM marts.fct_inspection_outcomes AS o
           JOIN ops.inspection_plans AS pl ON pl.plan_id = o.plan_id
-         WHERE pl.evaluation_period = %(p)s
+         WHERE pl.evaluation_period = %(p)s AND (%(d)s::text IS NULL OR o.department_code = %(d)s)
          GROUP BY 1""", p)}  # fmt: skip
     objections = {r["department_code"]: r for r in _rows(conn, """
         SELECT department_code,
                count(*) FILTER (WHERE answered_on IS NULL) AS objections_open,
                count(*) FILTER (WHERE is_overdue) AS objections_overdue
           FROM marts.fct_objections
-         GROUP BY 1""")}  # fmt: skip
+         WHERE %(d)s::text IS NULL OR department_code = %(d)s
+         GROUP BY 1""", p)}  # fmt: skip
     out = []
     for d in departments(conn):
         code = d["department_code"]
+        if department is not None and code != department:
+            continue
         s, m, i, o = scope.get(code, {}), measures.get(code, {}), inspections.get(code, {}), objections.get(code, {})
         supervised, graded = s.get("supervised", 0), s.get("graded", 0)
         out.append({
@@ -267,7 +271,7 @@ def department(conn, code: str, period: dict, *, page: int = 1, grade_class: str
          LIMIT %(limit)s OFFSET %(offset)s""", params)  # fmt: skip
     for s in subjects:
         s["grade_basis_label"] = GRADE_BASIS.get(s["grade_basis"], s["grade_basis"])
-    progress_row = next((p for p in progress(conn, period) if p["department_code"] == code), None)
+    progress_row = next(iter(progress(conn, period, code)), None)
     return {**found[0], "evaluation_period": period["evaluation_period"], "classes": classes,
             "grade_class": grade_class, "total": total, "page": page, "page_size": PAGE_SIZE,
             "progress": progress_row, "subjects": plain(subjects)}  # fmt: skip
