@@ -7,6 +7,7 @@ from __future__ import annotations
 import os
 import re
 import subprocess
+from collections.abc import Callable
 from pathlib import Path
 
 import pytest
@@ -46,6 +47,17 @@ def _late_penalty(city: dict) -> str:
                            [["迟报主体", uscc, "警告", "2025-05-20"]])  # fmt: skip
 
 
+def _close_a_period(city: dict, env: dict) -> None:
+    env["LATE_FILE"] = _late_penalty(city)
+
+
+# What a page needs prepared on the city before its commands run (a file a department "sent", ...),
+# by page name; it may add variables to the commands' environment. A page not named needs nothing.
+SETUP: dict[str, Callable[[dict, dict], None]] = {
+    "close-a-period-and-regrade": _close_a_period,
+}
+
+
 @pytest.mark.parametrize("page", RUNBOOKS, ids=[p.stem for p in RUNBOOKS])
 def test_a_runbook_does_what_it_says(page, graded_city, tmp_path):
     commands, expected = blocks(page)
@@ -54,8 +66,8 @@ def test_a_runbook_does_what_it_says(page, graded_city, tmp_path):
                "CREDIT_ARCHIVE": str(city["archive"]), "CREDIT_OUTBOX": str(tmp_path / "outbox"),
                "CREDIT_LOCAL_DIR": str(tmp_path / "local"), "PGPASSFILE": str(paths().warehouse_passfile),
                "PYTHONUNBUFFERED": "1"}  # fmt: skip
-        if page.stem == "close-a-period-and-regrade":
-            env["LATE_FILE"] = _late_penalty(city)
+        if page.stem in SETUP:
+            SETUP[page.stem](city, env)
         script = "\n".join(commands)  # one shell, so that a page's variables carry from block to block
         res = subprocess.run(["bash", "-euo", "pipefail", "-c", script], cwd=ROOT, env=env, stdout=subprocess.PIPE,
                              stderr=subprocess.STDOUT, text=True, timeout=900)  # fmt: skip
