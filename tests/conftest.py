@@ -67,6 +67,20 @@ def project_root() -> Path:
     return ROOT
 
 
+@pytest.fixture
+def own_local(project_root):
+    """A local folder for a server of its own, under the checkout's .local: pytest's shared temporary
+    root is reset to 0700 whenever another pytest starts, which shuts the server's system user out."""
+    import shutil
+    import tempfile
+
+    (project_root / ".local").mkdir(exist_ok=True)
+    folder = Path(tempfile.mkdtemp(prefix="test-local-", dir=project_root / ".local"))
+    os.chmod(folder, 0o755)
+    yield folder / "local"
+    shutil.rmtree(folder, ignore_errors=True)
+
+
 @pytest.fixture(scope="session")
 def server_url() -> str:
     """Administrator URL of the server the tests use (its default database).

@@ -98,24 +98,26 @@ def test_recipient_add_and_remove(warehouse):
     assert bad.returncode == 1 and "must be 2-41 lower-case letters" in bad.stderr
 
 
+def test_rotation_is_refused_before_anything_changes_when_the_new_password_is_not_ours_to_choose(warehouse):
+    """Another server: the new password must be in CREDIT_<COMPONENT>_PASSWORD (refused before connecting);
+    the embedded one: a role whose password that variable fixes changes there. (The rotation itself
+    runs on a server of its own, in the runbook's test: the roles are the whole server's.)"""
+    res = _cp(["warehouse", "rotate", "loader"], WAREHOUSE_URL="postgresql://postgres@127.0.0.1:9/credit",
+              CREDIT_LOADER_PASSWORD="")  # fmt: skip
+    assert res.returncode == 1 and "nothing changed: credit_loader: put its new password in CREDIT_LOADER_PASSWORD" \
+        in res.stderr, res.stderr
+    if not EXTERNAL:
+        res = _cp(["warehouse", "rotate", "analyst", "loader"], WAREHOUSE_URL="", CREDIT_LOADER_PASSWORD="x" * 24)
+        assert res.returncode == 1 and "credit_loader: its password is set by CREDIT_LOADER_PASSWORD" in res.stderr
+        assert "credit_analyst" not in res.stderr.replace("nothing changed", "")
+    res = _cp(["warehouse", "rotate", "nobody"])
+    assert res.returncode == 1 and "unknown component 'nobody'" in res.stderr
+
+
 def test_an_unreachable_warehouse_gives_a_clear_error():
     res = _cp(["warehouse", "migrate"], WAREHOUSE_URL="postgresql://postgres@127.0.0.1:9/credit")
     assert res.returncode == 1
     assert res.stderr.startswith("error:") and "127.0.0.1" in res.stderr and "Traceback" not in res.stderr
-
-
-@pytest.fixture
-def own_local(project_root):
-    """A local folder for a server of its own, under the checkout's .local: pytest's shared temporary
-    root is reset to 0700 whenever another pytest starts, which shuts the server's system user out."""
-    import shutil
-    import tempfile
-
-    (project_root / ".local").mkdir(exist_ok=True)
-    folder = Path(tempfile.mkdtemp(prefix="test-local-", dir=project_root / ".local"))
-    os.chmod(folder, 0o755)
-    yield folder / "local"
-    shutil.rmtree(folder, ignore_errors=True)
 
 
 def test_embedded_server_first_start_taken_port_restart_and_stop(own_local):

@@ -7,6 +7,7 @@ from __future__ import annotations
 import os
 import re
 import subprocess
+import sys
 from collections.abc import Callable
 from pathlib import Path
 
@@ -58,9 +59,53 @@ SETUP: dict[str, Callable[[dict, dict], None]] = {
 }
 
 
-@pytest.mark.parametrize("page", RUNBOOKS, ids=[p.stem for p in RUNBOOKS])
-def test_a_runbook_does_what_it_says(page, graded_city, tmp_path):
+def _run_page(page: Path, env: dict) -> str:
+    """The page's bash blocks in one shell (so that its variables carry from block to block), its
+    expect lines found in the output in order; returns the output."""
     commands, expected = blocks(page)
+    res = subprocess.run(["bash", "-euo", "pipefail", "-c", "\n".join(commands)], cwd=ROOT, env=env,
+                         stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True, timeout=900)  # fmt: skip
+    output = res.stdout  # both streams as they came, so that "in order" means in the order printed
+    assert res.returncode == 0, f"{page.name}: exit {res.returncode}\n{output[-4000:]}"
+    at = 0
+    for line in expected:
+        m = re.compile(line).search(output, at)
+        assert m, f"{page.name}: expected {line!r} after what came before, in:\n{output[-4000:]}"
+        at = m.end()
+    return output
+
+
+def _logins_refused_and_accepted(local: Path, before: dict[str, str]) -> None:
+    """After the rotation page: every component role's old password is refused, its new one accepted."""
+    import psycopg
+
+    from credit_platform.warehouse import embedded, passfile
+    from credit_platform.warehouse.roles import ROLES
+
+    port = embedded._configured_port(local / "pgdata")
+    after = passfile.passwords(local / "warehouse.pgpass")
+    for r in ROLES.values():
+        assert after[r.name] != before[r.name], f"{r.name} kept its password"
+        kw = {"host": "127.0.0.1", "port": port, "dbname": "postgres", "user": r.name, "connect_timeout": 5,
+              "passfile": str(local / "no-passfile")}  # fmt: skip
+        with pytest.raises(psycopg.OperationalError, match="password"):
+            psycopg.connect(password=before[r.name], **kw).close()
+        psycopg.connect(password=after[r.name], **kw).close()
+
+
+# Pages that change what the whole server shares (its roles' passwords) run on an embedded server of
+# their own, never on the one other tests use at the same time; then the check beside them runs.
+OWN_SERVER: dict[str, Callable[[Path, dict], None]] = {
+    "rotate-credentials": _logins_refused_and_accepted,
+}
+
+
+@pytest.mark.parametrize("page", RUNBOOKS, ids=[p.stem for p in RUNBOOKS])
+def test_a_runbook_does_what_it_says(page, request, tmp_path):
+    if page.stem in OWN_SERVER:
+        _on_a_server_of_its_own(page, request.getfixturevalue("own_local"))
+        return
+    graded_city = request.getfixturevalue("graded_city")
     with graded_city(f"runbook_{page.stem.replace('-', '_')}"[:40]) as city:
         env = {**os.environ, "WAREHOUSE_URL": city["url"], "CREDIT_INBOX": str(city["inbox"]),
                "CREDIT_ARCHIVE": str(city["archive"]), "CREDIT_OUTBOX": str(tmp_path / "outbox"),
@@ -68,13 +113,27 @@ def test_a_runbook_does_what_it_says(page, graded_city, tmp_path):
                "PYTHONUNBUFFERED": "1"}  # fmt: skip
         if page.stem in SETUP:
             SETUP[page.stem](city, env)
-        script = "\n".join(commands)  # one shell, so that a page's variables carry from block to block
-        res = subprocess.run(["bash", "-euo", "pipefail", "-c", script], cwd=ROOT, env=env, stdout=subprocess.PIPE,
-                             stderr=subprocess.STDOUT, text=True, timeout=900)  # fmt: skip
-        output = res.stdout  # both streams as they came, so that "in order" means in the order printed
-        assert res.returncode == 0, f"{page.name}: exit {res.returncode}\n{output[-4000:]}"
-        at = 0
-        for line in expected:
-            m = re.compile(line).search(output, at)
-            assert m, f"{page.name}: expected {line!r} after what came before, in:\n{output[-4000:]}"
-            at = m.end()
+        _run_page(page, env)
+
+
+def _on_a_server_of_its_own(page: Path, local: Path) -> None:
+    import socket
+
+    from credit_platform.warehouse import passfile
+
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        port = s.getsockname()[1]
+    env = {**os.environ, "WAREHOUSE_URL": "", "CREDIT_LOCAL_DIR": str(local), "CREDIT_PG_PORT": str(port),
+           "PGPASSFILE": str(local / "warehouse.pgpass"), "PYTHONUNBUFFERED": "1"}  # fmt: skip
+    for r in [k for k in env if k.startswith("CREDIT_") and k.endswith("_PASSWORD")]:
+        env.pop(r)  # the generated passwords, as on a newcomer's machine
+    cp = str(Path(sys.executable).parent / "credit-platform")
+    try:
+        start = subprocess.run([cp, "warehouse", "start"], env=env, capture_output=True, text=True, timeout=300)
+        assert start.returncode == 0, start.stderr
+        before = passfile.passwords(local / "warehouse.pgpass")
+        _run_page(page, env)
+        OWN_SERVER[page.stem](local, before)
+    finally:
+        subprocess.run([cp, "stop"], env=env, capture_output=True, text=True, timeout=300)

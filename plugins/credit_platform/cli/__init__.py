@@ -8,6 +8,7 @@
     credit-platform warehouse stop       stop the embedded server
     credit-platform warehouse recipient add|remove NAME   manage authorised recipients
     credit-platform warehouse recipient authorise NAME USCC...   subjects that authorised a recipient
+    credit-platform warehouse rotate [COMPONENT...]   give the component roles new passwords
     credit-platform airflow start|stop|status|env         the local Airflow 3 services
     credit-platform health               run the platform health checks as each role
     credit-platform check FILE...        check files before sending them (every problem, row and column)

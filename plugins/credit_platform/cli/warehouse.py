@@ -1,4 +1,4 @@
-"""``credit-platform warehouse ...`` (start, stop, status, url, psql, migrate, recipient) and
+"""``credit-platform warehouse ...`` (start, stop, status, url, psql, migrate, rotate, recipient) and
 ``credit-platform health``."""
 
 from __future__ import annotations
@@ -25,6 +25,7 @@ def _psql_connection(url: str) -> tuple[str, dict[str, str]]:
 
 def cmd_warehouse(args: argparse.Namespace) -> int:
     from credit_platform.warehouse import access, embedded, migrate
+    from credit_platform.warehouse.roles import role
     from credit_platform.warehouse.urls import admin_url, libpq_url, url_for
 
     if args.action == "start":
@@ -64,6 +65,18 @@ def cmd_warehouse(args: argparse.Namespace) -> int:
         todo = migrate.pending(url)
         say("migrations: " + ("current" if not todo else "pending " + ", ".join(todo)))
         return 1 if todo else 0
+    if args.action == "rotate":
+        try:
+            kept = access.rotate_passwords(admin_url(), [role(c).component for c in args.component] or None)
+        except ValueError as exc:  # an unknown component, or a refusal (access.RotationRefused)
+            say(str(exc))
+            return 1
+        for name, where in kept.items():
+            say(f"new password for {name} (kept in {where})")
+        say("sessions open now keep working until they close; restart what connects as these roles so that it "
+            "reads the new passwords: `credit-platform airflow stop && credit-platform airflow start` here, "
+            "`docker-compose up -d --force-recreate` in the deployment; then `credit-platform health`")
+        return 0
     if args.action == "recipient":
         url = admin_url()
         if args.op == "add":
@@ -112,6 +125,9 @@ def register(sub: argparse._SubParsersAction) -> None:
     q.add_argument("rest", nargs=argparse.REMAINDER, help="further psql arguments")
     m = wsub.add_parser("migrate", help="apply pending migrations")
     m.add_argument("--status", action="store_true", help="only list pending migrations (exit 1 if any)")
+    rot = wsub.add_parser("rotate", help="give component roles new passwords (all of them unless named)")
+    rot.add_argument("component", nargs="*", metavar="COMPONENT",
+                     help=f"one of {', '.join(sorted(ROLES))}; default all")
     r = wsub.add_parser("recipient", help="authorised recipients (依授权公开)")
     r.add_argument("op", choices=["add", "remove", "authorise"])
     r.add_argument("name", help="lower_snake name, e.g. huairen_rural_bank")

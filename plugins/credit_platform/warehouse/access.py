@@ -8,12 +8,13 @@ never by string formatting.
 from __future__ import annotations
 
 import os
+import secrets
 
 import psycopg
 from psycopg import sql
 
-from credit_platform.settings import DEFAULT_AIRFLOW_DB
-from credit_platform.warehouse import embedded
+from credit_platform.settings import DEFAULT_AIRFLOW_DB, paths
+from credit_platform.warehouse import embedded, passfile
 from credit_platform.warehouse.roles import AUTHORISED_GROUP, ROLES, recipient_role_name
 from credit_platform.warehouse.urls import libpq_url
 
@@ -64,11 +65,49 @@ def set_passwords(admin_url: str) -> list[str]:
         for r in ROLES.values():
             password = os.environ.get(r.password_env)
             if password:
-                conn.execute(
-                    sql.SQL("ALTER ROLE {} PASSWORD {}").format(sql.Identifier(r.name), sql.Literal(password))
-                )
+                embedded.set_password(conn, r.name, password)
                 done.append(r.name)
     return done
+
+
+class RotationRefused(ValueError):
+    """A role's new password cannot be chosen here (the message says what to do instead)."""
+
+
+def rotate_passwords(admin_url: str, components: list[str] | None = None) -> dict[str, str]:
+    """Give component roles new passwords; returns where each role's new password is kept, by role.
+
+    On the embedded server a new password is generated for each role and written to its password
+    file. On any other server (``WAREHOUSE_URL``) the new password is the one the operator has put
+    in ``CREDIT_<COMPONENT>_PASSWORD`` (the deployment's ``.env``); a role without one is refused
+    before anything changes. On the embedded server, a role whose password is fixed by that
+    variable is refused too: its password is the variable's, so that is where it changes. Every
+    role changes in one transaction, as a SCRAM verifier computed here (no password reaches the
+    server's log). Sessions already open stay open; new ones need the new password.
+    """
+    port = embedded.owns(admin_url)
+    chosen = [ROLES[c] for c in (components or list(ROLES))]
+    refused = []
+    new: dict[str, str] = {}
+    for r in chosen:
+        given = os.environ.get(r.password_env)
+        if port is not None and given:
+            refused.append(f"{r.name}: its password is set by {r.password_env}; change it there and run "
+                           f"`credit-platform warehouse start`")  # fmt: skip
+        elif port is None and not given:
+            refused.append(f"{r.name}: put its new password in {r.password_env} (.env) first")
+        else:
+            new[r.name] = given or secrets.token_urlsafe(24)
+    if refused:
+        raise RotationRefused("nothing changed: " + "; ".join(refused))
+    with _connect(admin_url) as conn, conn.transaction():
+        for name, password in new.items():
+            embedded.set_password(conn, name, password)
+    if port is None:
+        return {r.name: r.password_env for r in chosen}
+    store = paths().warehouse_passfile
+    passfile.replace(store, port, new)
+    return {name: str(store) for name in new}
 
 
 def add_recipient(admin_url: str, slug: str, password: str | None = None) -> str:

@@ -300,7 +300,7 @@ def _connect(server: Server, dbname: str = "postgres", password: str | None = No
                            connect_timeout=10)  # fmt: skip
 
 
-def _set_password(conn, role: str, password: str) -> None:
+def set_password(conn, role: str, password: str) -> None:
     """``ALTER ROLE ... PASSWORD`` with the SCRAM verifier computed here: the password itself never
     reaches the server, so it cannot appear in a server log."""
     from psycopg import sql
@@ -314,7 +314,7 @@ def _require_passwords(server: Server, store: Path) -> None:
     without one), rewrite ``pg_hba.conf`` to ``scram-sha-256`` and reload; the component roles get
     theirs from ``_ensure_logins`` right after."""
     with _connect(server, password="") as conn:
-        _set_password(conn, SUPERUSER, server.password)
+        set_password(conn, SUPERUSER, server.password)
         _write_hba(server.pgdata)
         conn.execute("SELECT pg_reload_conf()")
     deadline = time.monotonic() + 10
@@ -374,7 +374,7 @@ def _ensure_logins(server: Server, store: Path) -> None:
                 conn.execute(sql.SQL("CREATE ROLE {} LOGIN NOSUPERUSER NOCREATEDB NOCREATEROLE INHERIT")
                              .format(sql.Identifier(role)))  # fmt: skip
             if not _scram_matches(stored.get(role), password):
-                _set_password(conn, role, password)
+                set_password(conn, role, password)
 
 
 def _ensure_database(server: Server) -> None:

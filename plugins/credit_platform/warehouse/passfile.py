@@ -117,6 +117,14 @@ def ensure(path: Path, port: int, users: Iterable[str]) -> dict[str, str]:
         return wanted
 
 
+def replace(path: Path, port: int, new: dict[str, str]) -> None:
+    """Give some users new passwords, keeping every other line."""
+    with _locked(path):
+        known = passwords(path)
+        known.update(new)
+        write(path, port, known)
+
+
 def forget(path: Path, port: int, user: str) -> None:
     """Drop one user's password (a recipient role that was removed)."""
     with _locked(path):
