@@ -6,13 +6,14 @@ from __future__ import annotations
 
 import os
 import re
+import signal
 import subprocess
 import sys
 from collections.abc import Callable
 from pathlib import Path
 
 import pytest
-from conftest import department_file
+from conftest import dbt_build, department_file
 from sql import rows
 
 from credit_platform.settings import paths
@@ -63,10 +64,17 @@ def _run_page(page: Path, env: dict) -> str:
     """The page's bash blocks in one shell (so that its variables carry from block to block), its
     expect lines found in the output in order; returns the output."""
     commands, expected = blocks(page)
-    res = subprocess.run(["bash", "-euo", "pipefail", "-c", "\n".join(commands)], cwd=ROOT, env=env,
-                         stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True, timeout=900)  # fmt: skip
-    output = res.stdout  # both streams as they came, so that "in order" means in the order printed
-    assert res.returncode == 0, f"{page.name}: exit {res.returncode}\n{output[-4000:]}"
+    proc = subprocess.Popen(["bash", "-euo", "pipefail", "-c", "\n".join(commands)], cwd=ROOT, env=env,
+                            stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True, start_new_session=True)
+    try:
+        output = proc.communicate(timeout=900)[0]  # both streams as they came: "in order" is as printed
+    finally:  # what a page started in the background (a worker) ends with it, even when the page fails
+        try:
+            os.killpg(proc.pid, signal.SIGKILL)
+        except ProcessLookupError:
+            pass
+        proc.wait()
+    assert proc.returncode == 0, f"{page.name}: exit {proc.returncode}\n{output[-4000:]}"
     at = 0
     for line in expected:
         m = re.compile(line).search(output, at)
@@ -100,10 +108,50 @@ OWN_SERVER: dict[str, Callable[[Path, dict], None]] = {
 }
 
 
+REDIS = ("127.0.0.1", 6379)
+
+
+def _redis_answers() -> bool:
+    import socket
+
+    try:
+        with socket.create_connection(REDIS, timeout=2) as s:
+            s.sendall(b"PING\r\n")
+            return s.recv(16).startswith(b"+PONG")
+    except OSError:
+        return False
+
+
+def _with_celery(request, tmp_path: Path) -> dict:
+    """Airflow's environment on the session's databases with the CeleryExecutor and Redis as the broker,
+    queues of the test's own (so that no other test's task is taken, nor this one's by another)."""
+    import uuid
+
+    from sqlalchemy.engine import make_url
+
+    if not _redis_answers():
+        pytest.skip(f"no Redis answers on {REDIS[0]}:{REDIS[1]}: a Celery worker needs one (these machines run it)")
+    base = request.getfixturevalue("airflow_test_env")
+    tag = uuid.uuid4().hex[:8]
+    meta = make_url(base["AIRFLOW__DATABASE__SQL_ALCHEMY_CONN"]).render_as_string(hide_password=False)
+    return {**os.environ, **base, "AIRFLOW__CORE__EXECUTOR": "CeleryExecutor",
+            "AIRFLOW__CELERY__BROKER_URL": f"redis://{REDIS[0]}:{REDIS[1]}/0",
+            "AIRFLOW__CELERY__RESULT_BACKEND": "db+" + meta, "QUEUE": f"credit_test_{tag}_heavy",
+            "NAME": f"heavy-2-{tag}", "OTHER": f"credit_test_{tag}_default", "LOG": str(tmp_path / "worker.log"),
+            "PYTHONUNBUFFERED": "1"}  # fmt: skip
+
+
+# Pages about Airflow's workers: run with the Celery environment above, on no city.
+CELERY = {"add-a-worker"}
+
+
 @pytest.mark.parametrize("page", RUNBOOKS, ids=[p.stem for p in RUNBOOKS])
 def test_a_runbook_does_what_it_says(page, request, tmp_path):
     if page.stem in OWN_SERVER:
         _on_a_server_of_its_own(page, request.getfixturevalue("own_local"))
+        return
+    if page.stem in CELERY:
+        _run_page(page, _with_celery(request, tmp_path))
         return
     graded_city = request.getfixturevalue("graded_city")
     with graded_city(f"runbook_{page.stem.replace('-', '_')}"[:40]) as city:
