@@ -4,6 +4,7 @@ and the lines of its `expect` blocks found in their output, in order."""
 
 from __future__ import annotations
 
+import csv
 import os
 import re
 import signal
@@ -53,10 +54,101 @@ def _close_a_period(city: dict, env: dict) -> None:
     env["LATE_FILE"] = _late_penalty(city)
 
 
+def _department_files(city: dict, env: dict) -> None:
+    """What departments sent: wjj's penalties headed 处罚作出日期 for the decision date, mailed to the
+    data team (outside the inbox); the first file of nyncj, a department the platform does not know, in
+    its new inbox folder."""
+    import datetime as dt
+
+    from credit_platform.settings import today
+
+    subjects = rows(city["admin"], "SELECT s.uscc, s.subject_name FROM marts.fct_industry_credit_grades g"
+                                   " JOIN marts.dim_industries i USING (industry_code) JOIN marts.dim_subjects s"
+                                   " USING (uscc) WHERE i.department_code = 'wjj' GROUP BY 1, 2 ORDER BY 1 LIMIT 2")
+    days = [today() - dt.timedelta(days=n) for n in (30, 20)]
+    received = city["inbox"].parent / "received"
+    received.mkdir()
+    with open(received / "penalties_2026_11.csv", "w", encoding="utf-8", newline="") as fh:
+        w = csv.writer(fh)
+        w.writerow(["CF_XDR_MC", "CF_XDR_SHXYM", "CF_WSH", "CF_CFLB", "CF_NR_FK", "处罚作出日期"])
+        w.writerows([[name, uscc, f"怀卫罚〔{day.year}〕{31 + i}号", category, fine, day.isoformat()]
+                     for i, ((uscc, name), category, fine, day)
+                     in enumerate(zip(subjects, ["警告", "罚款"], ["0", "0.5"], days, strict=True))])  # fmt: skip
+    env["RECEIVED"] = str(received / "penalties_2026_11.csv")
+    (city["inbox"] / "departments" / "nyncj").mkdir()
+    department_file(city, "nyncj", "inspectors.csv", ["执法人员编号", "姓名", "执法证号", "回避主体统一社会信用代码"],
+                    [["nyncj-001", "李明", "14068120260101", ""], ["nyncj-002", "王芳", "14068120260102", ""]])
+
+
+def _overdue_items(city: dict, env: dict) -> None:
+    """One item of each kind the daily digest lists, all scjgj's, as a city graded weeks ago has them: an
+    objection received 60 days ago and not answered; a measure due since the subject's grade of 60 days
+    ago and never recorded; an inspection result returned for a public plan and not published, the marts
+    checkpoint passed (as after a grading run). The page grades with the city's copy of the dbt project."""
+    import datetime as dt
+    import time
+
+    from openpyxl import load_workbook
+
+    from credit_platform.grading.dbt_runner import run_dbt
+    from credit_platform.ingest.loader import load_files
+    from credit_platform.inspection import announcements, draw, lists
+    from credit_platform.quality.checkpoints import run_checkpoint
+    from credit_platform.settings import today
+    from credit_platform.warehouse.urls import libpq_url, url_for
+
+    env["CREDIT_HOME"] = str(city["project"].parent)
+    admin, past = city["admin"], today() - dt.timedelta(days=60)
+    loader, publisher = (libpq_url(url_for(role, city["url"])) for role in ("loader", "publisher"))
+    uscc, industry, period = rows(admin, "SELECT g.uscc, g.industry_code, g.evaluation_period"
+                                         " FROM marts.fct_industry_credit_grades g JOIN marts.dim_industries i"
+                                         " USING (industry_code) WHERE i.department_code = 'scjgj'"
+                                         " ORDER BY g.period_end_date DESC, g.uscc LIMIT 1")[0]  # fmt: skip
+    env["NUMBER"] = f"YY-SCJGJ-{past:%Y%m%d}-001"
+    header = ["异议编号", "统一社会信用代码", "行业", "评价周期", "异议理由", "答复方式", "受理日期"]
+    objection = department_file(city, "scjgj", "objections_overdue.csv", header,
+                                [[env["NUMBER"], uscc, industry, period, "处罚已撤销，评价应予更正", "书面",
+                                  past.isoformat()]])  # fmt: skip
+    # The measure: a subject with measures to record (scjgj's only), its grade moved 60 days back; all but
+    # one were recorded the next day.
+    env["USCC"], (env["MEASURE"], *others) = rows(admin, (
+        "SELECT uscc, array_agg(measure_code ORDER BY measure_code) FROM marts.fct_measure_execution GROUP BY uscc"
+        " HAVING count(DISTINCT department_code) = 1 AND min(department_code) = 'scjgj' ORDER BY count(*), uscc"
+        " LIMIT 1"))[0]  # fmt: skip
+    rows(admin, "UPDATE history.grade_versions SET valid_from = valid_from - interval '60 days',"
+                " valid_to = valid_to - interval '60 days' WHERE uscc = %s", (env["USCC"],))  # fmt: skip
+    files = [objection]
+    if others:
+        files.append(department_file(city, "scjgj", "measure_executions_runbook.csv", ["统一社会信用代码", "措施代码",
+                                     "执行日期"], [[env["USCC"], m, str(past + dt.timedelta(days=1))] for m in others]))
+    # The inspection result: a round announced and drawn, one row of scjgj's form returned 60 days ago.
+    (now,) = rows(publisher, "SELECT now()")[0]
+    announcements.announce(publisher, "runbook-R1", "上证指数收盘点位", now + dt.timedelta(milliseconds=300))
+    announcements.record_value(publisher, "runbook-R1", "3341.27")
+    time.sleep(1)
+    draw.draw(publisher, period, "3341.27", draw_round="runbook-R1", drawn_on=past - dt.timedelta(days=10))
+    written = lists.write(publisher, city["inbox"].parent / "lists", "runbook-R1")
+    form = next(li.form_path for li in written if li.department_code == "scjgj")
+    wb = load_workbook(form)
+    at = {c.value: c.column for c in wb.active[1]}
+    wb.active.cell(row=2, column=at["检查日期"], value=past)
+    wb.active.cell(row=2, column=at["检查结果"], value=lists.results()[0])
+    wb.save(city["inbox"] / "departments" / "scjgj" / form.name)
+    files.append(f"departments/scjgj/{form.name}")
+    _results, failures = load_files(loader, files, inbox=city["inbox"], archive_dir=city["archive"])
+    assert not failures, failures
+    res = run_dbt(["build", "--quiet", "--exclude-resource-type", "unit_test", "-s", "fct_grade_history+",
+                   "fct_inspection_outcomes"], base_url=city["url"], capture=True, project=city["project"])  # fmt: skip
+    assert res.returncode == 0, res.stdout[-4000:] + res.stderr[-2000:]
+    assert run_checkpoint(publisher, "marts").success
+
+
 # What a page needs prepared on the city before its commands run (a file a department "sent", ...),
 # by page name; it may add variables to the commands' environment. A page not named needs nothing.
 SETUP: dict[str, Callable[[dict, dict], None]] = {
     "close-a-period-and-regrade": _close_a_period,
+    "onboard-a-department": _department_files,
+    "answer-an-overdue-alert": _overdue_items,
 }
 
 

@@ -50,6 +50,7 @@ COMMANDS = {
     "overdue-results": ["--today"],
     "measure": [],
     "measure record": ["--department!", "--uscc!", "--measure!", "--date!", "--by", "--document", "--note", "--name"],
+    "measure list": ["--department", "--overdue", "--json"],
     "commitments": [],
     "commitments letters": ["--department!", "--uscc", "--date", "--templates", "--out", "--no-pdf"],
     "objection": [],

@@ -27,6 +27,7 @@
     credit-platform verify-draw PLAN_ID  recompute a past inspection draw and say whether it matches
     credit-platform overdue-results      inspection results past their publication deadline (一公开)
     credit-platform measure record       record a supervision measure applied (信用监管执行信息), checked first
+    credit-platform measure list         the measures to record as applied, deadline and status (--overdue)
     credit-platform commitments letters  a department's credit commitment letters (信用承诺书), HTML and PDF
     credit-platform objection file|decide|list|history   objections (异议), their steps and reply deadlines
     credit-platform repair file|decide|list|history      repair applications (信用修复申请), the same way
@@ -40,7 +41,7 @@ Each command group lives in its own module and registers its commands with ``reg
 ``warehouse`` (warehouse, health), ``ingest`` (check, load), ``grading`` (what-if, dbt, explain,
 close-period, regrade, rebuild, release), ``inspection`` (announce-draw, record-draw-value,
 draw-kits, verify-draw, overdue-results),
-``supervision`` (measure record, commitments letters), ``redress`` (objection, repair, letter),
+``supervision`` (measure record, measure list, commitments letters), ``redress`` (objection, repair, letter),
 ``publish`` and ``local`` (airflow, generate,
 demo, summary, bench, docs, stop); ``common`` holds what they share.
 Heavy imports stay inside the handlers: importing this package loads no database driver, dbt or Airflow.

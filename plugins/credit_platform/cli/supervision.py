@@ -1,5 +1,6 @@
-"""Supervision commands: ``measure record`` (信用监管执行信息, one record at a time) and
-``commitments letters`` (信用承诺书 for a department's supervised subjects)."""
+"""Supervision commands: ``measure record`` (信用监管执行信息, one record at a time), ``measure list``
+(the measures to record and where each stands) and ``commitments letters`` (信用承诺书 for a
+department's supervised subjects)."""
 
 from __future__ import annotations
 
@@ -48,6 +49,39 @@ def cmd_measure_record(args: argparse.Namespace) -> int:
     return 0
 
 
+def cmd_measure_list(args: argparse.Namespace) -> int:
+    """The measures to record as applied (marts.fct_measure_execution), as the analyst: where each stood
+    on the day of the last grading run."""
+    import json
+
+    import psycopg
+
+    from credit_platform.warehouse.urls import libpq_url, url_for
+
+    with psycopg.connect(libpq_url(url_for("analyst", setup_warehouse()))) as conn:
+        cur = conn.execute(
+            "SELECT department_code, uscc, coalesce(subject_name, '') AS subject_name, industry_code,"
+            " evaluation_period, measure_code, measure_name, deadline, applied_on, status, status_label,"
+            " workdays_late, status_on FROM marts.fct_measure_execution"
+            " WHERE (%(department)s::text IS NULL OR department_code = %(department)s)"
+            "   AND (NOT %(overdue)s OR status = 'overdue')"
+            " ORDER BY deadline, department_code, uscc, measure_code",
+            {"department": args.department, "overdue": args.overdue})  # fmt: skip
+        names = [c.name for c in cur.description]
+        rows = [dict(zip(names, r, strict=True)) for r in cur.fetchall()]
+    if args.json:
+        print(json.dumps(rows, ensure_ascii=False, default=str, indent=1))
+        return 0
+    for r in rows:
+        late = f"  逾期 {r['workdays_late']} 个工作日 OVERDUE" if r["status"] == "overdue" else ""
+        print(f"{r['department_code']:<7} {r['uscc']}  {r['measure_code']:<16} {r['measure_name']}"
+              f"  期限 {r['deadline']}  {r['status_label']} ({r['status']}){late}")  # fmt: skip
+    on = f" on {rows[0]['status_on']} (the last grading run)" if rows else ""
+    say(f"{len(rows)} {'overdue ' if args.overdue else ''}measure(s) to record as applied (信用监管执行情况)"
+        + (f" at {args.department}" if args.department else "") + on)  # fmt: skip
+    return 0
+
+
 def cmd_commitments_letters(args: argparse.Namespace) -> int:
     """Write a department's commitment letters (HTML and PDF) into its outbox folder."""
     from credit_platform.settings import paths
@@ -93,6 +127,11 @@ def register(sub: argparse._SubParsersAction) -> None:
     r.add_argument("--document", help="执行文书号")
     r.add_argument("--note", help="执行情况")
     r.add_argument("--name", help="主体名称 as the department writes it")
+    li = msub.add_parser("list", help="the measures to record as applied, with their deadline and status"
+                                      " (marts.fct_measure_execution)")  # fmt: skip
+    li.add_argument("--department", help="only this department's, e.g. scjgj")
+    li.add_argument("--overdue", action="store_true", help="only those not recorded by their deadline")
+    li.add_argument("--json", action="store_true")
     m.set_defaults(func=cmd_measure)
 
     c = sub.add_parser("commitments",
@@ -112,4 +151,4 @@ def register(sub: argparse._SubParsersAction) -> None:
 
 
 def cmd_measure(args: argparse.Namespace) -> int:
-    return {"record": cmd_measure_record}[args.measure_command](args)
+    return {"record": cmd_measure_record, "list": cmd_measure_list}[args.measure_command](args)
