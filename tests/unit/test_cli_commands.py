@@ -24,6 +24,7 @@ COMMANDS = {
     "warehouse url": ["--role" + ROLES],
     "warehouse psql": ["--role" + ROLES, "rest..."],
     "warehouse migrate": ["--status"],
+    "warehouse rotate": ["component*"],
     "warehouse recipient": ["op{add|remove|authorise}", "name", "uscc*", "--until", "--reference"],
     "airflow": ["action{start|stop|status|env}", "--timeout:float=180"],
     "health": [],
