@@ -54,6 +54,21 @@ def _close_a_period(city: dict, env: dict) -> None:
     env["LATE_FILE"] = _late_penalty(city)
 
 
+def _city_project(city: dict, env: dict) -> None:
+    """The commands grade with the city's copy of the dbt project (CREDIT_HOME/dbt_project), which the
+    page edits, never the checkout's."""
+    env["CREDIT_HOME"] = str(city["project"].parent)
+
+
+def _first_half_closed(city: dict, env: dict) -> None:
+    """As the weights change for 2025-H2, 2025-H1 is closed (under HR-2025.1)."""
+    from credit_platform.grading.periods import close_period
+
+    _city_project(city, env)
+    close_period(city["admin"], "2025-H1", requested_by="数据组")
+    dbt_build(city)
+
+
 def _department_files(city: dict, env: dict) -> None:
     """What departments sent: wjj's penalties headed 处罚作出日期 for the decision date, mailed to the
     data team (outside the inbox); the first file of nyncj, a department the platform does not know, in
@@ -147,6 +162,8 @@ def _overdue_items(city: dict, env: dict) -> None:
 # by page name; it may add variables to the commands' environment. A page not named needs nothing.
 SETUP: dict[str, Callable[[dict, dict], None]] = {
     "close-a-period-and-regrade": _close_a_period,
+    "rerun-and-backfill-a-period": _city_project,
+    "change-indicator-weights": _first_half_closed,
     "onboard-a-department": _department_files,
     "answer-an-overdue-alert": _overdue_items,
 }

@@ -13,7 +13,9 @@ catalogue in scratch schemas and compares the result with the grades in force:
    ``whatif_intermediate`` and ``whatif_marts``. Every node it does not build is deferred to the real
    relations (``--defer --state --favor-state``) through a manifest parsed from the same copy without
    the prefix, so it names this very database and project. The seed's data tests run first: a
-   catalogue whose weights do not sum to 100 fails there and nothing is graded.
+   catalogue whose weights do not sum to 100 fails there and nothing is graded. The test
+   ``rules_unchanged_since_closing`` stays out: a proposal may edit the rules of a version a closed
+   period was graded under, which the real grading refuses (adopt it as a new rule version).
 4. The class distribution per industry, before and after, and every subject whose class changes
    are read for one evaluation period (the latest by default); the changed subjects are also
    written to a CSV.
@@ -58,6 +60,10 @@ SCRATCH_SCHEMAS = tuple(SCHEMA_PREFIX + s for s in LAYERS)
 SELECTION = "indicator_catalogue+"
 #: Snapshots record what the real grading produced, so they and what reads them stay out of a what-if.
 EXCLUSION = "resource_type:snapshot+"
+#: The test that stops the real grading when a closed period's rules were edited in place: a proposal
+#: edits the rules in force, which a closed period often shares, and is graded in scratch schemas only
+#: (adopted, it becomes a new rule version: docs/runbooks/change-indicator-weights.md).
+CLOSED_RULES_CHECK = "test_name:rules_unchanged_since_closing"
 GRADES = "fct_industry_credit_grades"
 _LOCK_KEY = 72_215_002  # pg_advisory_lock key reserved for what-if runs (migrations use 72_215_001)
 
@@ -270,7 +276,8 @@ def _grade(run: Path, project: Path, base_url: str) -> None:
     res = _dbt(["parse", "--target-path", str(state), "--log-path", str(run / "logs")], project, base_url, "")
     if res.returncode != 0:
         raise WhatIfError("dbt parse failed on the copy of the project:\n" + (res.stdout + res.stderr)[-3000:])
-    res = _dbt(["build", "--select", SELECTION, "--exclude", EXCLUSION, "--resource-type", "seed", "model", "test",
+    res = _dbt(["build", "--select", SELECTION, "--exclude", EXCLUSION, CLOSED_RULES_CHECK,
+                "--resource-type", "seed", "model", "test",
                 "--defer", "--state", str(state), "--favor-state",
                 "--target-path", str(run / "target"), "--log-path", str(run / "logs")],
                project, base_url, SCHEMA_PREFIX)  # fmt: skip
