@@ -98,6 +98,14 @@ def test_recipient_add_and_remove(warehouse):
     assert bad.returncode == 1 and "must be 2-41 lower-case letters" in bad.stderr
 
 
+def test_psql_takes_its_own_options_as_they_are(warehouse):
+    """`warehouse psql --role analyst -c ...`: psql's options pass through (argparse would take -c for ours)."""
+    for args in (["--role", "analyst", "-At", "-c", "SELECT current_user"],
+                 ["--role=analyst", "--", "-At", "-c", "SELECT current_user"]):  # fmt: skip
+        res = _cp(["warehouse", "psql", *args], WAREHOUSE_URL=os.environ.get("WAREHOUSE_URL", ""))
+        assert res.returncode == 0 and res.stdout.strip() == "credit_analyst", res.stderr
+
+
 def test_rotation_is_refused_before_anything_changes_when_the_new_password_is_not_ours_to_choose(warehouse):
     """Another server: the new password must be in CREDIT_<COMPONENT>_PASSWORD (refused before connecting);
     the embedded one: a role whose password that variable fixes changes there. (The rotation itself

@@ -73,8 +73,25 @@ def build_parser() -> argparse.ArgumentParser:
     return p
 
 
+def _psql_passthrough(argv: list[str]) -> list[str]:
+    """``warehouse psql [--role R] ARGS...``: psql's own options (``-c``, ``-f``, ...) pass through as
+    they are; argparse would take ``-c`` for an option of ours, so a ``--`` goes before the first
+    argument that is not the command's own (``cmd_warehouse`` drops it)."""
+    if argv[:2] != ["warehouse", "psql"]:
+        return argv
+    i = 2
+    while i < len(argv) and argv[i] != "--":
+        if argv[i] == "--role":
+            i += 2
+        elif argv[i].startswith("--role=") or argv[i] in ("-h", "--help"):
+            i += 1
+        else:
+            return [*argv[:i], "--", *argv[i:]]
+    return argv
+
+
 def main(argv: list[str] | None = None) -> int:
-    args = build_parser().parse_args(argv)
+    args = build_parser().parse_args(_psql_passthrough(sys.argv[1:] if argv is None else argv))
     logging.basicConfig(
         level=logging.DEBUG if args.verbose else logging.INFO,
         format="%(levelname)s %(name)s: %(message)s",

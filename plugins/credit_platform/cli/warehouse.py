@@ -45,7 +45,8 @@ def cmd_warehouse(args: argparse.Namespace) -> int:
         base = admin_url()
         url, env = _psql_connection(url_for(args.role, base) if args.role else base)
         psql = embedded.psql_path()
-        os.execve(psql, [psql, url, *args.rest], env)
+        rest = args.rest[1:] if args.rest[:1] == ["--"] else args.rest
+        os.execve(psql, [psql, url, *rest], env)
     if args.action == "migrate":
         url = admin_url()
         if args.status:
