@@ -64,9 +64,15 @@ def _row(columns: list[str]) -> sql.Composable:
     return sql.SQL("ROW({})::text").format(sql.SQL(", ").join(sql.Identifier(c) for c in columns))
 
 
+def _utc(url: str) -> psycopg.Connection:
+    """A session that writes times in UTC, whatever the database's clock: the rows' text before and
+    after must not differ only because a migration set the database's time zone."""
+    return psycopg.connect(libpq_url(url), options="-c TimeZone=UTC")
+
+
 def _keep_copy(url: str, tables: dict[str, list[str]]) -> None:
     """Every table's rows as they are now, as text, in schema ``upgrade_before`` (one table each)."""
-    with psycopg.connect(libpq_url(url)) as conn:
+    with _utc(url) as conn:
         conn.execute("CREATE SCHEMA upgrade_before")
         for t, cols in tables.items():
             conn.execute(sql.SQL("CREATE TABLE {} AS SELECT {} AS r FROM {}").format(
@@ -77,7 +83,7 @@ def _compare(url: str, tables: dict[str, list[str]]) -> dict[str, tuple[int, int
     """Each table's (rows before, rows before that are no longer there, rows there now that were not),
     counted as multisets on the table's columns before; a table gone counts every row as lost."""
     out = {}
-    with psycopg.connect(libpq_url(url)) as conn:
+    with _utc(url) as conn:
         present = _tables(conn, SCHEMAS)
         for t, cols in tables.items():
             kept = sql.Identifier("upgrade_before", t)
