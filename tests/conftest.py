@@ -43,10 +43,10 @@ from credit_platform.warehouse.urls import admin_url, render, url_for  # noqa: E
 # The longest test files, longest first: under xdist each process takes the next file when it is
 # free, so these start first and no process is left with a long file while the other has finished
 # (xdist's own order, the files with the most tests first, is turned off in pytest_configure).
-LONGEST_FIRST = ["test_celery_worker.py", "test_demo_chain.py", "test_reproducible_grades.py", "test_record_keys.py",
-                 "test_ingest_dags.py", "test_publication.py", "test_raw_gate.py", "test_inspections.py",
-                 "test_whatif.py", "test_airflow.py", "test_quality_gates.py", "test_grading_properties.py",
-                 "test_docs_site.py"]
+LONGEST_FIRST = ["test_celery_worker.py", "test_demo_chain.py", "test_runbooks.py", "test_reproducible_grades.py",
+                 "test_record_keys.py", "test_ingest_dags.py", "test_publication.py", "test_raw_gate.py",
+                 "test_inspections.py", "test_whatif.py", "test_airflow.py", "test_quality_gates.py",
+                 "test_grading_properties.py", "test_docs_site.py"]
 
 
 def pytest_configure(config):
