@@ -32,7 +32,7 @@ COMMANDS = {
     "what-if": ["catalogue", "--period", "--out", "--keep"],
     "dbt": ["rest..."],
     "generate": CITY,
-    "load": ["paths*"],
+    "load": ["paths*", "--again"],
     "demo": CITY,
     "summary": [],
     "bench": ["what=chain{chain|loader|draw}", "--subjects:int", "--keep", "--only", "--compare:int",

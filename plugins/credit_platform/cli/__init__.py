@@ -15,7 +15,7 @@
     credit-platform what-if CATALOGUE    grade with a proposed indicator catalogue in scratch schemas, compare
     credit-platform dbt ARGS...          run dbt as the transformer role (e.g. dbt debug)
     credit-platform generate             write the demo city's files into the inbox
-    credit-platform load PATH...         load inbox files into raw by hand, as the loader role
+    credit-platform load PATH...         load inbox files into raw by hand (--again: once more after a quarantine)
     credit-platform demo                 generate, run the whole DAG chain, print the summary
     credit-platform summary              the summary of what the chain produced
     credit-platform docs                 build the dbt docs site and serve it (--no-serve: build only)

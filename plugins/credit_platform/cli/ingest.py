@@ -34,12 +34,15 @@ def cmd_load(args: argparse.Namespace) -> int:
     from credit_platform.settings import paths
     from credit_platform.warehouse.urls import admin_url, libpq_url, url_for
 
+    if args.again and not args.paths:
+        say("--again loads the files you name (those quarantined before, now mended): name them")
+        return 2
     url = libpq_url(url_for("loader", admin_url()))
     inbox = paths().inbox
     files, refused = _inbox_paths(args.paths or discover(inbox), inbox)
     after = last_batch(url)
     # Batches an earlier load left landed (stopped before its gate decided) are gated too.
-    results, failures = load_files(url, files, inbox=inbox, finish="")
+    results, failures = load_files(url, files, inbox=inbox, finish="", again=args.again)
     for receipt in write_since_logged(url, after, paths().outbox):
         say(f"回执 receipt: {receipt.path}")
     for r in results:
@@ -88,4 +91,6 @@ def register(sub: argparse._SubParsersAction) -> None:
     c.set_defaults(func=cmd_check_file)
     ld = sub.add_parser("load", help="load inbox files into raw by hand, as the loader role")
     ld.add_argument("paths", nargs="*", help="inbox-relative or absolute paths (default: every file in the inbox)")
+    ld.add_argument("--again", action="store_true",
+                    help="load named files whose same bytes were quarantined before (the cause since mended)")
     ld.set_defaults(func=cmd_load)
