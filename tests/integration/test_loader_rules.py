@@ -188,42 +188,46 @@ def test_allow_listed_code_loads_with_a_flag(db, tmp_path, monkeypatch):
     assert (r.rows_loaded, r.rows_rejected) == (1, 0)
 
 
-def test_a_quarantined_file_loads_again_once_mended_and_a_loaded_one_never(db, tmp_path, monkeypatch):
+def test_a_quarantined_file_loads_again_once_mended_and_a_loaded_one_never(migrated_database, tmp_path,
+                                                                            monkeypatch):  # fmt: skip
     """A file quarantined (every row rejected: a code failing its check) is a duplicate when sent again as it
     is; once the cause is mended (the code allow-listed) `again` loads it as a new batch, and the earlier
     batch stays quarantined. Bytes that loaded are never loaded twice, `again` or not."""
-    url = libpq_url(url_for("loader", db))
-    code = OTHER[:17] + ("0" if OTHER[17] != "0" else "1")
-    rel = "departments/scjgj/penalties_mended.csv"
-    _write_csv(tmp_path / rel, CF,
-               [["甲", "法人及非法人组织", code, "", "", "2号", "警告", "0", "2025-01-01", "", "局"]])  # fmt: skip
-    kw = {"inbox": tmp_path, "archive_dir": tmp_path / "archive", "as_of": AS_OF}
-    first = loader.load_file(url, rel, **kw)
-    assert (first.status, first.rows_loaded, first.rows_rejected) == ("quarantined", 0, 1)
-    assert loader.load_file(url, rel, **kw).status == "duplicate"
+    with migrated_database("loadagain") as db:  # a database of its own: the rebuild replays all of it
+        url = libpq_url(url_for("loader", db))
+        code = OTHER[:17] + ("0" if OTHER[17] != "0" else "1")
+        rel = "departments/scjgj/penalties_mended.csv"
+        _write_csv(tmp_path / rel, CF,
+                   [["甲", "法人及非法人组织", code, "", "", "2号", "警告", "0", "2025-01-01", "", "局"]])  # fmt: skip
+        kw = {"inbox": tmp_path, "archive_dir": tmp_path / "archive", "as_of": AS_OF}
+        first = loader.load_file(url, rel, **kw)
+        assert (first.status, first.rows_loaded, first.rows_rejected) == ("quarantined", 0, 1)
+        assert loader.load_file(url, rel, **kw).status == "duplicate"
 
-    base = config.rules()
-    monkeypatch.setattr(loader, "rules", lambda: base.__class__(**{**base.__dict__,
-                                                                   "allow_list": (("scjgj", code),)}))  # fmt: skip
-    again = loader.load_file(url, rel, again=True, **kw)
-    assert (again.status, again.rows_loaded, again.rows_rejected) == ("loaded", 1, 0)
-    assert loader.load_file(url, rel, again=True, **kw).status == "duplicate"
-    with psycopg.connect(libpq_url(db)) as conn:
-        statuses = conn.execute("SELECT batch_id, status, duplicate_of FROM ops.load_batches WHERE source_file = %s"
-                                " ORDER BY batch_id", (rel,)).fetchall()  # fmt: skip
-    assert [s for _b, s, _d in statuses] == ["quarantined", "duplicate", "loaded", "duplicate"]
-    assert statuses[1][2] == first.batch_id and statuses[3][2] == again.batch_id
+        base = config.rules()
+        monkeypatch.setattr(loader, "rules", lambda: base.__class__(**{**base.__dict__,
+                                                                       "allow_list": (("scjgj", code),)}))  # fmt: skip
+        again = loader.load_file(url, rel, again=True, **kw)
+        assert (again.status, again.rows_loaded, again.rows_rejected) == ("loaded", 1, 0)
+        assert loader.load_file(url, rel, again=True, **kw).status == "duplicate"
+        with psycopg.connect(libpq_url(db)) as conn:
+            statuses = conn.execute("SELECT batch_id, status, duplicate_of FROM ops.load_batches"
+                                    " WHERE source_file = %s ORDER BY batch_id", (rel,)).fetchall()  # fmt: skip
+        assert [s for _b, s, _d in statuses] == ["quarantined", "duplicate", "loaded", "duplicate"]
+        assert statuses[1][2] == first.batch_id and statuses[3][2] == again.batch_id
 
-    # A rebuild from the archive lands both batches again under their ids: the first, quarantined when
-    # first loaded, stays so (under today's rules it would load: it fed no grade either way), the second loads.
-    from credit_platform.grading.periods import rebuild
+        # A rebuild from the archive lands both batches again under their ids: the first, quarantined when
+        # first loaded, stays so (under today's rules it would load: it fed no grade either way); the
+        # second loads.
+        from credit_platform.grading.periods import rebuild
 
-    rebuild(libpq_url(db), archive_dir=tmp_path / "archive", run_dbt_build=False)
-    with psycopg.connect(libpq_url(db)) as conn:
-        after = conn.execute("SELECT batch_id, status FROM ops.load_batches WHERE source_file = %s"
-                             " AND status <> 'duplicate' ORDER BY batch_id", (rel,)).fetchall()  # fmt: skip
-        graded = conn.execute("SELECT count(*) FROM raw.penalties WHERE batch_id = %s", (again.batch_id,)).fetchone()
-    assert after == [(first.batch_id, "quarantined"), (again.batch_id, "loaded")] and graded == (1,)
+        rebuild(libpq_url(db), archive_dir=tmp_path / "archive", run_dbt_build=False)
+        with psycopg.connect(libpq_url(db)) as conn:
+            after = conn.execute("SELECT batch_id, status FROM ops.load_batches WHERE source_file = %s"
+                                 " AND status <> 'duplicate' ORDER BY batch_id", (rel,)).fetchall()  # fmt: skip
+            graded = conn.execute("SELECT count(*) FROM raw.penalties WHERE batch_id = %s",
+                                  (again.batch_id,)).fetchone()  # fmt: skip
+        assert after == [(first.batch_id, "quarantined"), (again.batch_id, "loaded")] and graded == (1,)
 
 
 def test_a_rebuild_refuses_a_loaded_batch_that_gives_other_rows_today(migrated_database, tmp_path, monkeypatch):
