@@ -276,6 +276,22 @@ def graded_city(server_url, city_template, tmp_path_factory) -> Callable[..., Ab
     return make
 
 
+#: The Redis these machines run, which the Celery tests use as their broker.
+REDIS = ("127.0.0.1", 6379)
+
+
+def redis_answers() -> bool:
+    """Whether a Redis answers PING at ``REDIS``."""
+    import socket
+
+    try:
+        with socket.create_connection(REDIS, timeout=2) as s:
+            s.sendall(b"PING\r\n")
+            return s.recv(16).startswith(b"+PONG")
+    except OSError:
+        return False
+
+
 def department_file(city: dict, department: str, name: str, header: list[str], rows: list[list]) -> str:
     """A CSV file ``name`` with ``header`` and ``rows`` in the department's inbox folder of a graded
     city; returns its path relative to the inbox, as the loader takes it."""

@@ -17,7 +17,7 @@ from pathlib import Path
 
 import psycopg
 import pytest
-from conftest import department_file, make_airflow_env
+from conftest import REDIS, department_file, make_airflow_env, redis_answers
 from sql import rows
 from sqlalchemy.engine import make_url
 
@@ -26,17 +26,7 @@ from credit_platform.warehouse.urls import libpq_url
 pytestmark = [pytest.mark.integration, pytest.mark.slow]
 
 BIN = Path(sys.executable).parent
-REDIS = ("127.0.0.1", 6379)
 PENALTY = ["CF_XDR_MC", "CF_XDR_SHXYM", "CF_CFLB", "CF_JDRQ"]
-
-
-def _redis_answers() -> bool:
-    try:
-        with socket.create_connection(REDIS, timeout=2) as s:
-            s.sendall(b"PING\r\n")
-            return s.recv(16).startswith(b"+PONG")
-    except OSError:
-        return False
 
 
 def _free_port() -> int:
@@ -75,7 +65,7 @@ def _meta(env: dict) -> str:
 
 
 @pytest.mark.timeout(1500)
-@pytest.mark.skipif(not _redis_answers(), reason="no Redis answers on 127.0.0.1:6379: the Celery worker test needs"
+@pytest.mark.skipif(not redis_answers(), reason="no Redis answers on 127.0.0.1:6379: the Celery worker test needs"
                                                  " one (these machines run it; make test runs this test there)")
 def test_the_ingest_and_grading_run_on_celery_workers_as_dags_test_runs_them(graded_city, airflow_test_env, airflow_db,
                                                                             tmp_path):  # fmt: skip

@@ -14,7 +14,7 @@ from collections.abc import Callable
 from pathlib import Path
 
 import pytest
-from conftest import dbt_build, department_file
+from conftest import REDIS, dbt_build, department_file, redis_answers
 from sql import rows
 
 from credit_platform.settings import paths
@@ -217,20 +217,6 @@ OWN_SERVER: dict[str, Callable[[Path, dict], None]] = {
 }
 
 
-REDIS = ("127.0.0.1", 6379)
-
-
-def _redis_answers() -> bool:
-    import socket
-
-    try:
-        with socket.create_connection(REDIS, timeout=2) as s:
-            s.sendall(b"PING\r\n")
-            return s.recv(16).startswith(b"+PONG")
-    except OSError:
-        return False
-
-
 def _with_celery(request, tmp_path: Path) -> dict:
     """Airflow's environment on the session's databases with the CeleryExecutor and Redis as the broker,
     queues of the test's own (so that no other test's task is taken, nor this one's by another)."""
@@ -238,7 +224,7 @@ def _with_celery(request, tmp_path: Path) -> dict:
 
     from sqlalchemy.engine import make_url
 
-    if not _redis_answers():
+    if not redis_answers():
         pytest.skip(f"no Redis answers on {REDIS[0]}:{REDIS[1]}: a Celery worker needs one (these machines run it)")
     base = request.getfixturevalue("airflow_test_env")
     tag = uuid.uuid4().hex[:8]
