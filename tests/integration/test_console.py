@@ -6,6 +6,7 @@ those known counts, not with the view's own queries run again."""
 
 from __future__ import annotations
 
+import datetime as dt
 import json
 import math
 import os
@@ -97,8 +98,11 @@ def _known_figures(city: dict) -> dict:
     assert len(keys) >= 7, f"{dept} has {len(keys)} measures to record in {p_now}: the fixture needs 7"
     statuses = ["due", "due", "applied_on_time", "applied_late", "overdue", "overdue", "overdue"]
     statuses += ["lapsed"] * (len(keys) - len(statuses))
-    for (ctid,), status in zip(keys, statuses, strict=True):
-        rows(admin, "UPDATE marts.fct_measure_execution SET status = %s WHERE ctid = %s", (status, ctid))
+    for (ctid,), status in zip(keys, statuses, strict=True):  # a measure due has its deadline ahead
+        rows(admin, "UPDATE marts.fct_measure_execution SET status = %s, deadline = CASE WHEN %s = 'due'"
+                    " THEN current_date + 30 ELSE deadline END, due_until = CASE WHEN %s = 'due'"
+                    " THEN current_date + 400 ELSE due_until END WHERE ctid = %s",
+             (status, status, status, ctid))  # fmt: skip
     return {"now": p_now, "before": p_before, "industry": industry, "department": dept, "graded": graded}
 
 
@@ -334,3 +338,20 @@ def test_the_daily_digest_lists_what_is_overdue(console):
     assert mail["Subject"].endswith(": 6 项") and "每日逾期汇总" in mail["Subject"]
     assert "YY-C-0" in mail.get_body(("html",)).get_content()
     assert len(smtp.messages) == len(hook.posts) == 1
+
+    # Forty days on, with no grading run since, the two measures due then are overdue too: the digest
+    # judges a measure due on the last run by its deadline against today.
+    from credit_platform.alerts.digest import overdue
+
+    due = set(rows(console["city"]["admin"], "SELECT uscc, measure_name FROM marts.fct_measure_execution"
+                                             " WHERE department_code = %s AND status = 'due'",
+                   (console["department"],)))  # fmt: skip
+    assert len(due) == 2 and not due & {(i["统一社会信用代码"], i["事项"]) for i in alert["items"]}
+
+    def measures(day: dt.date) -> dict[tuple, int]:
+        return {(i["统一社会信用代码"], i["事项"]): i["逾期工作日"] for i in overdue(console["city"]["admin"], day)
+                if i["类别 kind"].startswith("监管措施") and i["部门"] == name}  # fmt: skip
+
+    assert not due & set(measures(dt.date.today() + dt.timedelta(days=20)))
+    later = measures(dt.date.today() + dt.timedelta(days=40))
+    assert due <= set(later) and all(later[k] > 0 for k in due), later

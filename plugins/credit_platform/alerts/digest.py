@@ -15,14 +15,15 @@ import psycopg
 
 from credit_platform.alerts.channels import Alert, send
 from credit_platform.inspection import lists as inspection_lists
+from credit_platform.settings import today as city_today
 
 #: At most this many items are listed in one digest (the counts cover them all).
 MAX_ITEMS = 200
 
 
 def overdue(url: str, today: dt.date | None = None) -> list[dict]:
-    """Everything overdue on ``today``, as rows a clerk reads (Chinese keys)."""
-    today = today or dt.date.today()
+    """Everything overdue on ``today`` (default: today on the city's clock), as rows a clerk reads (Chinese keys)."""
+    today = today or city_today()
     items = [{"类别 kind": "抽查结果未按时公示 inspection result", "部门": o.department_code,
               "统一社会信用代码": o.uscc, "主体名称": o.subject_name, "事项": o.task_id,
               "截止日期": o.deadline.isoformat(), "逾期工作日": o.workdays_late}
@@ -37,13 +38,16 @@ def overdue(url: str, today: dt.date | None = None) -> list[dict]:
             items.append({"类别 kind": "异议逾期未答复 objection", "部门": dept, "统一社会信用代码": uscc,
                           "主体名称": name, "事项": number, "截止日期": deadline.isoformat() if deadline else "",
                           "逾期工作日": workdays_between(deadline, today) if deadline else ""})  # fmt: skip
-        for dept, measure, uscc, name, deadline, late in conn.execute(
-                "SELECT department_code, measure_name, uscc, coalesce(subject_name, ''), deadline, workdays_late"
-                "  FROM marts.fct_measure_execution WHERE status = 'overdue'"
-                " ORDER BY deadline, department_code, uscc").fetchall():  # fmt: skip
+        # Overdue on the last grading run, or due then and past its deadline today (not yet graded again):
+        # the mart's rule (a measure that ended before its deadline lapsed) applied on today.
+        for dept, measure, uscc, name, deadline in conn.execute(
+                "SELECT department_code, measure_name, uscc, coalesce(subject_name, ''), deadline"
+                "  FROM marts.fct_measure_execution WHERE status = 'overdue' OR (status = 'due'"
+                "   AND deadline < %(today)s AND NOT (due_until < deadline AND due_until < %(today)s))"
+                " ORDER BY deadline, department_code, uscc", {"today": today}).fetchall():  # fmt: skip
             items.append({"类别 kind": "监管措施逾期未落实 measure", "部门": dept, "统一社会信用代码": uscc,
                           "主体名称": name, "事项": measure, "截止日期": deadline.isoformat() if deadline else "",
-                          "逾期工作日": late if late is not None else ""})  # fmt: skip
+                          "逾期工作日": workdays_between(deadline, today) if deadline else ""})  # fmt: skip
         names = dict(conn.execute("SELECT department_code, department_name FROM marts.dim_departments").fetchall())
     for item in items:  # the department as a clerk names it
         item["部门"] = names.get(item["部门"], item["部门"])
@@ -65,7 +69,7 @@ def compose(items: list[dict], today: dt.date) -> Alert:
 
 def send_digest(url: str, today: dt.date | None = None) -> dict:
     """Send today's digest (nothing when nothing is overdue); returns what was found and where it went."""
-    today = today or dt.date.today()
+    today = today or city_today()
     items = overdue(url, today)
     if not items:
         return {"overdue": 0, "sent_to": []}
