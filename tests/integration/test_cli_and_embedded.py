@@ -106,20 +106,24 @@ def test_psql_takes_its_own_options_as_they_are(warehouse):
         assert res.returncode == 0 and res.stdout.strip() == "credit_analyst", res.stderr
 
 
-def test_rotation_is_refused_before_anything_changes_when_the_new_password_is_not_ours_to_choose(warehouse):
+def test_rotation_is_refused_before_anything_changes_when_the_new_password_is_not_ours_to_choose(own_local):
     """Another server: the new password must be in CREDIT_<COMPONENT>_PASSWORD (refused before connecting);
-    the embedded one: a role whose password that variable fixes changes there. (The rotation itself
-    runs on a server of its own, in the runbook's test: the roles are the whole server's.)"""
+    the embedded one: a role whose password that variable fixes changes there, refused before the server
+    is even started (a start with the variable set would itself give the role that password). The
+    embedded case uses a data folder of its own, never the server other tests share: roles are the
+    whole server's. (The rotation itself runs on a server of its own, in the runbook's test.)"""
     res = _cp(["warehouse", "rotate", "loader"], WAREHOUSE_URL="postgresql://postgres@127.0.0.1:9/credit",
               CREDIT_LOADER_PASSWORD="")  # fmt: skip
     assert res.returncode == 1 and "nothing changed: credit_loader: put its new password in CREDIT_LOADER_PASSWORD" \
         in res.stderr, res.stderr
-    if not EXTERNAL:
-        res = _cp(["warehouse", "rotate", "analyst", "loader"], WAREHOUSE_URL="", CREDIT_LOADER_PASSWORD="x" * 24)
-        assert res.returncode == 1 and "credit_loader: its password is set by CREDIT_LOADER_PASSWORD" in res.stderr
-        assert "credit_analyst" not in res.stderr.replace("nothing changed", "")
-    res = _cp(["warehouse", "rotate", "nobody"])
+    res = _cp(["warehouse", "rotate", "analyst", "loader"], WAREHOUSE_URL="", CREDIT_LOCAL_DIR=str(own_local),
+              CREDIT_LOADER_PASSWORD="x" * 24)  # fmt: skip
+    assert res.returncode == 1 and "credit_loader: its password is set by CREDIT_LOADER_PASSWORD" in res.stderr
+    assert "credit_analyst" not in res.stderr
+    assert not (own_local / "pgdata").exists(), "refused before any server was started"
+    res = _cp(["warehouse", "rotate", "nobody"], WAREHOUSE_URL="", CREDIT_LOCAL_DIR=str(own_local))
     assert res.returncode == 1 and "unknown component 'nobody'" in res.stderr
+    assert not (own_local / "pgdata").exists()
 
 
 def test_an_unreachable_warehouse_gives_a_clear_error():

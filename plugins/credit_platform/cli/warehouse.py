@@ -68,7 +68,9 @@ def cmd_warehouse(args: argparse.Namespace) -> int:
         return 1 if todo else 0
     if args.action == "rotate":
         try:
-            kept = access.rotate_passwords(admin_url(), [role(c).component for c in args.component] or None)
+            components = [role(c).component for c in args.component] or None
+            access.check_rotation(components, on_embedded=using_embedded())  # before the server is started
+            kept = access.rotate_passwords(admin_url(), components)
         except ValueError as exc:  # an unknown component, or a refusal (access.RotationRefused)
             say(str(exc))
             return 1

@@ -74,6 +74,22 @@ class RotationRefused(ValueError):
     """A role's new password cannot be chosen here (the message says what to do instead)."""
 
 
+def check_rotation(components: list[str] | None, *, on_embedded: bool) -> None:
+    """Raise ``RotationRefused`` when a role's new password is not the rotation's to choose (see
+    ``rotate_passwords``). Run before the warehouse is even reached: on the embedded server, starting
+    it with ``CREDIT_<COMPONENT>_PASSWORD`` set would itself give the role that password."""
+    refused = []
+    for r in (ROLES[c] for c in (components or list(ROLES))):
+        given = os.environ.get(r.password_env)
+        if on_embedded and given:
+            refused.append(f"{r.name}: its password is set by {r.password_env}; change it there and run "
+                           f"`credit-platform warehouse start`")  # fmt: skip
+        elif not on_embedded and not given:
+            refused.append(f"{r.name}: put its new password in {r.password_env} (.env) first")
+    if refused:
+        raise RotationRefused("nothing changed: " + "; ".join(refused))
+
+
 def rotate_passwords(admin_url: str, components: list[str] | None = None) -> dict[str, str]:
     """Give component roles new passwords; returns where each role's new password is kept, by role.
 
@@ -86,20 +102,9 @@ def rotate_passwords(admin_url: str, components: list[str] | None = None) -> dic
     server's log). Sessions already open stay open; new ones need the new password.
     """
     port = embedded.owns(admin_url)
+    check_rotation(components, on_embedded=port is not None)
     chosen = [ROLES[c] for c in (components or list(ROLES))]
-    refused = []
-    new: dict[str, str] = {}
-    for r in chosen:
-        given = os.environ.get(r.password_env)
-        if port is not None and given:
-            refused.append(f"{r.name}: its password is set by {r.password_env}; change it there and run "
-                           f"`credit-platform warehouse start`")  # fmt: skip
-        elif port is None and not given:
-            refused.append(f"{r.name}: put its new password in {r.password_env} (.env) first")
-        else:
-            new[r.name] = given or secrets.token_urlsafe(24)
-    if refused:
-        raise RotationRefused("nothing changed: " + "; ".join(refused))
+    new = {r.name: os.environ.get(r.password_env) or secrets.token_urlsafe(24) for r in chosen}
     with _connect(admin_url) as conn, conn.transaction():
         for name, password in new.items():
             embedded.set_password(conn, name, password)
